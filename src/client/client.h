@@ -1,0 +1,104 @@
+// Client: the checkpoint/restart engine behind every public API (cairn C/C++,
+// VeloC C/C++). One Client per process (or per Init); it owns the configuration,
+// the protected regions, the storage levels and the communicator.
+//
+// Protocols (VeloC's semantics):
+//   checkpoint: CheckpointBegin(name, v) -> [RouteFile(...)]* -> CheckpointMem(sel)
+//               -> CheckpointEnd(success). Checkpoint(name, v) does Wait+all four.
+//   restart:    RestartTest(name, max) -> RestartBegin(name, v) -> [RouteFile]*
+//               -> [RecoverSize(id)]* -> RecoverMem(sel) -> RestartEnd(success).
+// Calls out of order return kFailedPrecondition and change nothing.
+//
+// Regions belong to groups. Protect(..., group) with group "" puts them in the
+// default group. A checkpoint or restart named N uses the group named N if one
+// exists, else the default group.
+//
+// Collective mode (Comm::collective()): CheckpointEnd, RestartTest, RestartBegin
+// and RestartEnd are collective; the ranks agree on commit and on the version.
+//
+// Thread safety: every method locks the client's mutex, so calls from several
+// threads are serialized; a checkpoint or restart sequence must still be driven by
+// one thread at a time (the protocol has a single "current" checkpoint).
+#pragma once
+
+#include <functional>
+#include <istream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "comm/comm.h"
+#include "common/status.h"
+#include "config/config.h"
+
+namespace cairn {
+
+enum class Select { kAll = 0, kSome = 1, kRest = 2 };  // = VELOC_CKPT_* / VELOC_RECOVER_*
+
+using Serializer = std::function<void(std::ostream&)>;
+using Deserializer = std::function<bool(std::istream&)>;
+using Observer = std::function<void(const std::string& name, long long version)>;
+
+class Engine;  // client/engine.h: the implementation
+
+class Client {
+ public:
+  // Loads the configuration (`cfg_path` may be empty: environment only), prepares
+  // the scratch and persistent directories (0700). Fails without side effects on
+  // the application.
+  static Result<std::unique_ptr<Client>> Create(std::unique_ptr<Comm> comm,
+                                                const std::string& cfg_path);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // drain: wait for pending work first (sync mode has none after each call).
+  Status Finalize(bool drain);
+
+  Status Protect(int id, void* ptr, size_t count, size_t base_size, const std::string& group);
+  Status ProtectSerialized(int id, Serializer ser, Deserializer deser, const std::string& group);
+  Status Unprotect(int id, const std::string& group);
+  Status ClearGroup(const std::string& group);
+  Status ClearAll();
+
+  // During a checkpoint: where to write `original` for it; during a restart: where to
+  // read it from. Outside either: kFailedPrecondition.
+  Result<std::string> RouteFile(const std::string& original);
+  // Removes this rank's checkpoints of `name` from scratch.
+  Status Cleanup(const std::string& name);
+
+  Status CheckpointBegin(const std::string& name, long long version);
+  Status CheckpointMem(Select sel, const std::set<int>& ids);
+  Status CheckpointEnd(bool success);
+  Status CheckpointWait();
+  bool CheckpointFinished();
+  Status Checkpoint(const std::string& name, long long version);
+
+  // Newest version <= max_version (0: any) that every rank can restore; kNotFound when
+  // none. target_rank >= 0 reads that rank's checkpoint instead of this rank's.
+  Result<long long> RestartTest(const std::string& name, long long max_version,
+                                int target_rank = -1);
+  Status RestartBegin(const std::string& name, long long version, int target_rank = -1);
+  Result<long long> RecoverSize(int id);
+  Status RecoverMem(Select sel, const std::set<int>& ids);
+  Status RestartEnd(bool success);
+  Status Restart(const std::string& name, long long version, int target_rank = -1);
+
+  // type 0 = VELOC_OBSERVE_CKPT_END: called after a version is committed.
+  Status RegisterObserver(int type, Observer fn);
+
+  int rank() const;
+  int size() const;
+  const Config& config() const;
+
+ private:
+  explicit Client(std::unique_ptr<Engine> e);
+  std::mutex mu_;
+  std::unique_ptr<Engine> engine_;
+};
+
+}  // namespace cairn

@@ -1,0 +1,662 @@
+#include "client/engine.h"
+
+#include <algorithm>
+#include <limits>
+#include <sstream>
+
+#include "common/log.h"
+#include "common/names.h"
+
+namespace cairn {
+
+namespace {
+
+std::string Describe(const std::string& name, long long version) {
+  return "checkpoint '" + name + "' version " + std::to_string(version);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::Create(std::unique_ptr<Comm> comm,
+                                               const std::string& cfg_path, Env* env) {
+  if (comm == nullptr) return Status::InvalidArgument("no communicator");
+  log::SetTag("rank " + std::to_string(comm->rank()));
+  auto cfg = LoadConfig(cfg_path);
+  if (!cfg.ok()) return cfg.status();
+  if (cfg.value().mode == Mode::kAsync) {
+    log::Warn("mode = async: this build runs checkpoints synchronously (async backend not yet "
+              "available); every checkpoint completes before the call returns");
+  }
+  std::unique_ptr<Engine> e(new Engine(std::move(cfg.value()), std::move(comm), env));
+  // Every rank prepares its directories; in collective mode the ranks agree so that
+  // one rank's unwritable directory fails Init everywhere instead of hanging later.
+  Status st = e->scratch_.Prepare();
+  if (st.ok() && e->persistent_) st = e->persistent_->Prepare();
+  if (st.ok()) st = e->scratch_.RemoveTemporaries(e->rank());
+  if (st.ok() && e->persistent_) st = e->persistent_->RemoveTemporaries(e->rank());
+  auto all = e->comm_->AllTrue(st.ok());
+  if (!st.ok()) return st;
+  if (!all.ok()) return all.status();
+  if (!all.value()) return Status::Unavailable("initialization failed on another rank");
+  log::Debug("initialized: ", e->size(), " rank(s), scratch ", e->cfg_.scratch,
+             e->persistent_ ? ", persistent " + e->cfg_.persistent : std::string(""));
+  return e;
+}
+
+Engine::Engine(Config cfg, std::unique_ptr<Comm> comm, Env* env)
+    : cfg_(std::move(cfg)),
+      comm_(std::move(comm)),
+      env_(env),
+      scratch_(LevelKind::kScratch, cfg_.scratch, env, cfg_.scratch_fsync) {
+  if (!cfg_.persistent.empty()) {
+    persistent_.emplace(LevelKind::kPersistent, cfg_.persistent, env, /*sync=*/true);
+  }
+}
+
+Status Engine::CheckUsable() const {
+  if (finalized_) return Status::FailedPrecondition("cairn client is finalized");
+  return Status::Ok();
+}
+
+Status Engine::CheckName(const std::string& name) const {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  return ValidateName(name);
+}
+
+Status Engine::Finalize(bool drain) {
+  if (finalized_) return Status::Ok();
+  if (pending_) {
+    log::Warn("finalize with ", Describe(pending_->name, pending_->version),
+              " still open: it is discarded");
+    RemoveTemporaries(scratch_, *pending_);
+    pending_.reset();
+  }
+  (void)drain;  // sync mode: nothing is ever pending after a call returns
+  restoring_.reset();
+  verified_.clear();
+  finalized_ = true;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- regions
+
+Status Engine::Protect(int id, void* ptr, size_t count, size_t base_size,
+                       const std::string& group) {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  if (!group.empty()) CAIRN_RETURN_IF_ERROR(ValidateName(group));
+  if (ptr == nullptr && count * base_size > 0) {
+    return Status::InvalidArgument("region " + std::to_string(id) + ": null pointer");
+  }
+  if (base_size != 0 && count > std::numeric_limits<size_t>::max() / base_size) {
+    return Status::InvalidArgument("region " + std::to_string(id) + ": size overflows");
+  }
+  Region r;
+  r.ptr = ptr != nullptr ? ptr : reinterpret_cast<void*>(alignof(max_align_t));
+  r.size = count * base_size;
+  regions_.Put(group, id, std::move(r));
+  return Status::Ok();
+}
+
+Status Engine::ProtectSerialized(int id, Serializer ser, Deserializer deser,
+                                 const std::string& group) {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  if (!group.empty()) CAIRN_RETURN_IF_ERROR(ValidateName(group));
+  if (!ser || !deser) {
+    return Status::InvalidArgument("region " + std::to_string(id) +
+                                   ": serializer and deserializer are both required");
+  }
+  Region r;
+  r.ser = std::move(ser);
+  r.deser = std::move(deser);
+  regions_.Put(group, id, std::move(r));
+  return Status::Ok();
+}
+
+Status Engine::Unprotect(int id, const std::string& group) {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  if (!regions_.Erase(group, id)) {
+    return Status::NotFound("region " + std::to_string(id) + " is not protected" +
+                            (group.empty() ? std::string() : " in group '" + group + "'"));
+  }
+  return Status::Ok();
+}
+
+Status Engine::ClearGroup(const std::string& group) {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  regions_.ClearGroup(group);
+  return Status::Ok();
+}
+
+Status Engine::ClearAll() {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  regions_.ClearAll();
+  return Status::Ok();
+}
+
+Status Engine::RegisterObserver(int type, Observer fn) {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  if (type != 0) return Status::InvalidArgument("unknown observer type " + std::to_string(type));
+  if (!fn) return Status::InvalidArgument("observer is empty");
+  observers_.push_back(std::move(fn));
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- files
+
+Result<std::string> Engine::RouteFile(const std::string& original) {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  if (original.empty()) return Status::InvalidArgument("route_file: empty file name");
+  if (pending_) {
+    for (const Routed& r : pending_->routed) {
+      if (r.original == original) return r.final_path + kTmpSuffix;
+    }
+    Routed r;
+    r.original = original;
+    r.final_path = scratch_.layout().RoutedFile(pending_->name, pending_->version, rank(),
+                                                static_cast<int>(pending_->routed.size()));
+    pending_->routed.push_back(r);
+    return r.final_path + kTmpSuffix;
+  }
+  if (restoring_) {
+    const auto& reader = *restoring_->source.reader;
+    const format::Entry* e = reader.FindFile(original);
+    if (e == nullptr) {
+      return Status::NotFound("file '" + original + "' is not part of " +
+                              Describe(restoring_->name, restoring_->version));
+    }
+    return reader.StoredPath(*e);
+  }
+  return Status::FailedPrecondition(
+      "route_file outside a checkpoint or restart (call Checkpoint_begin or Restart_begin first)");
+}
+
+Status Engine::Cleanup(const std::string& name) {
+  CAIRN_RETURN_IF_ERROR(CheckName(name));
+  if (pending_ && pending_->name == name) {
+    return Status::FailedPrecondition("cleanup of '" + name + "' while it is being checkpointed");
+  }
+  for (long long v : scratch_.ListVersions(name, rank())) {
+    CAIRN_RETURN_IF_ERROR(scratch_.RemoveVersion(name, v, rank(), false));
+    verified_.erase({name, v, rank()});
+  }
+  (void)env_->RemoveDir(scratch_.layout().NameDir(name));
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------- checkpoint
+
+Status Engine::CheckpointBegin(const std::string& name, long long version) {
+  CAIRN_RETURN_IF_ERROR(CheckName(name));
+  CAIRN_RETURN_IF_ERROR(ValidateVersion(version));
+  if (pending_) {
+    return Status::FailedPrecondition("Checkpoint_begin while " +
+                                      Describe(pending_->name, pending_->version) +
+                                      " is open: call Checkpoint_end first");
+  }
+  if (restoring_) {
+    return Status::FailedPrecondition("Checkpoint_begin during a restart: call Restart_end first");
+  }
+  PendingCheckpoint p;
+  p.name = name;
+  p.version = version;
+  // From here on, failures are recorded in the pending checkpoint so that End still
+  // takes part in the collective agreement and every rank learns the outcome.
+  Status st = scratch_.PrepareVersion(name, version);
+  if (st.ok()) {
+    auto f = env_->NewWritableFile(scratch_.layout().RankFile(name, version, rank()) + kTmpSuffix);
+    if (f.ok()) {
+      p.writer = std::make_unique<format::CheckpointFileWriter>(
+          std::move(f.value()), name, rank(), comm_->collective() ? size() : 0, version, cfg_.chksum);
+    } else {
+      st = f.status();
+    }
+  }
+  p.error = st;
+  pending_ = std::move(p);
+  return st.Annotate(Describe(name, version));
+}
+
+Status Engine::CheckpointMem(Select sel, const std::set<int>& ids) {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  if (!pending_) {
+    return Status::FailedPrecondition("Checkpoint_mem without Checkpoint_begin");
+  }
+  PendingCheckpoint& p = *pending_;
+  if (!p.error.ok()) return p.error;
+  const RegionTable::Group& group = regions_.ForCheckpoint(p.name);
+  std::vector<std::pair<int, const Region*>> chosen;
+  for (const auto& [id, r] : group) {
+    bool listed = ids.count(id) > 0;
+    if ((sel == Select::kSome && !listed) || (sel == Select::kRest && listed)) continue;
+    chosen.emplace_back(id, &r);
+  }
+  if (sel == Select::kSome) {
+    for (int id : ids) {
+      if (group.count(id) == 0) {
+        return p.error = Status::InvalidArgument("Checkpoint_selective: region " +
+                                                 std::to_string(id) + " is not protected");
+      }
+    }
+  }
+  if (chosen.empty()) {
+    return p.error = Status::InvalidArgument(
+               "nothing to checkpoint: no protected region matches the selection for '" +
+               p.name + "'");
+  }
+  for (const auto& [id, r] : chosen) {
+    if (!p.ids_written.insert(id).second) {
+      return p.error = Status::InvalidArgument("region " + std::to_string(id) +
+                                               " is already in this checkpoint");
+    }
+    Status st;
+    if (r->serialized()) {
+      std::ostringstream os(std::ios::binary);
+      try {
+        r->ser(os);
+      } catch (const std::exception& ex) {
+        return p.error = Status::Internal("serializer of region " + std::to_string(id) +
+                                          " threw: " + ex.what());
+      }
+      if (!os) {
+        return p.error =
+                   Status::Internal("serializer of region " + std::to_string(id) + " failed");
+      }
+      std::string bytes = std::move(os).str();
+      st = p.writer->AddBuffer(format::EntryKind::kSerialized, id, bytes.data(), bytes.size());
+    } else {
+      st = p.writer->AddBuffer(format::EntryKind::kMemory, id, r->ptr, r->size);
+    }
+    if (!st.ok()) return p.error = st.Annotate(Describe(p.name, p.version));
+  }
+  return Status::Ok();
+}
+
+Status Engine::FinishScratchFile(PendingCheckpoint& p, uint64_t* file_hash) {
+  for (const Routed& r : p.routed) {
+    const std::string tmp = r.final_path + kTmpSuffix;
+    auto d = format::DigestFile(env_, tmp);
+    if (!d.ok()) {
+      return d.status().Annotate("routed file for '" + r.original + "' was not written");
+    }
+    if (cfg_.scratch_fsync) CAIRN_RETURN_IF_ERROR(env_->SyncFile(tmp));
+    p.writer->AddFile(r.original, BaseName(r.final_path), d.value().size, d.value().hash);
+  }
+  if (p.ids_written.empty() && p.routed.empty()) {
+    return Status::InvalidArgument("empty checkpoint: no region was written and no file routed");
+  }
+  CAIRN_RETURN_IF_ERROR(p.writer->Finish(cfg_.scratch_fsync));
+  *file_hash = p.writer->manifest().footer.file_hash;
+  return Status::Ok();
+}
+
+Result<bool> Engine::AgreePersistentDue() {
+  bool due = false;
+  if (persistent_ && cfg_.persistent_interval >= 0) {
+    auto now = std::chrono::steady_clock::now();
+    due = cfg_.persistent_interval == 0 || !last_persistent_ ||
+          now - *last_persistent_ >= std::chrono::seconds(cfg_.persistent_interval);
+  }
+  auto any = comm_->AllMax(due ? 1 : 0);
+  if (!any.ok()) return any.status();
+  return any.value() == 1 && persistent_.has_value();
+}
+
+std::vector<std::string> Engine::FinalPaths(const Level& level, const PendingCheckpoint& p) const {
+  std::vector<std::string> out;
+  out.push_back(level.layout().RankFile(p.name, p.version, rank()));
+  for (size_t k = 0; k < p.routed.size(); ++k) {
+    out.push_back(level.layout().RoutedFile(p.name, p.version, rank(), static_cast<int>(k)));
+  }
+  return out;
+}
+
+void Engine::RemoveTemporaries(const Level& level, const PendingCheckpoint& p) const {
+  for (const auto& f : FinalPaths(level, p)) (void)env_->RemoveFile(f + kTmpSuffix);
+  (void)env_->RemoveDir(level.layout().VersionDir(p.name, p.version));  // only if empty
+}
+
+Status Engine::CopyToPersistent(const PendingCheckpoint& p) {
+  CAIRN_RETURN_IF_ERROR(persistent_->PrepareVersion(p.name, p.version));
+  auto src = FinalPaths(scratch_, p);
+  auto dst = FinalPaths(*persistent_, p);
+  for (size_t i = 0; i < src.size(); ++i) {
+    CAIRN_RETURN_IF_ERROR(persistent_->CopyFileIn(src[i] + kTmpSuffix, dst[i] + kTmpSuffix));
+  }
+  return Status::Ok();
+}
+
+Status Engine::CheckpointEnd(bool success) {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  if (!pending_) return Status::FailedPrecondition("Checkpoint_end without Checkpoint_begin");
+  PendingCheckpoint p = std::move(*pending_);
+  pending_.reset();
+  const std::string what = Describe(p.name, p.version);
+
+  Status local = p.error;
+  if (local.ok() && !success) {
+    local = Status::FailedPrecondition("the application ended it with success = false");
+  }
+  uint64_t file_hash = 0;
+  if (local.ok()) local = FinishScratchFile(p, &file_hash);
+
+  // Agreement 1: did every rank write its scratch file?
+  auto all = comm_->AllTrue(local.ok());
+  if (!all.ok() || !all.value() || !local.ok()) {
+    RemoveTemporaries(scratch_, p);
+    if (!local.ok()) return local.Annotate(what);
+    if (!all.ok()) return all.status().Annotate(what);
+    return Status::Unavailable(what + ": failed on another rank; not committed");
+  }
+
+  // Persistent copy, when due on any rank (so the ranks stay together).
+  auto due = AgreePersistentDue();
+  if (!due.ok()) {
+    RemoveTemporaries(scratch_, p);
+    return due.status().Annotate(what);
+  }
+  Status pers;
+  if (due.value()) {
+    pers = CopyToPersistent(p);
+    auto all_pers = comm_->AllTrue(pers.ok());
+    if (!all_pers.ok()) pers = all_pers.status();
+    else if (pers.ok() && !all_pers.value()) pers = Status::Unavailable("failed on another rank");
+    if (!pers.ok()) RemoveTemporaries(*persistent_, p);
+  }
+
+  // Commit: every rank succeeded, publish by rename.
+  Status st = scratch_.Publish(FinalPaths(scratch_, p));
+  if (!st.ok()) {
+    RemoveTemporaries(scratch_, p);
+    return st.Annotate(what);
+  }
+  for (auto it = verified_.begin(); it != verified_.end();) {
+    if (std::get<0>(it->first) == p.name && std::get<1>(it->first) == p.version) {
+      it = verified_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  bool persisted = false;
+  if (due.value() && pers.ok()) {
+    pers = persistent_->Publish(FinalPaths(*persistent_, p));
+    if (pers.ok() && comm_->collective()) {
+      auto hashes = comm_->GatherToRoot(file_hash);
+      Status b = comm_->Barrier();  // every rank has published
+      if (!hashes.ok()) pers = hashes.status();
+      else if (!b.ok()) pers = b;
+      else if (rank() == 0) {
+        CommitRecord rec{p.name, p.version, size(), hashes.value()};
+        pers = WriteCommitRecord(*persistent_, rec);
+      }
+    }
+    persisted = pers.ok();
+    if (persisted) last_persistent_ = std::chrono::steady_clock::now();
+  }
+
+  // Retention runs only after the new version is committed.
+  Status ret = scratch_.Retain(p.name, rank(), cfg_.scratch_versions, false);
+  if (ret.ok() && persisted) {
+    ret = persistent_->Retain(p.name, rank(), cfg_.max_versions, rank() == 0);
+  }
+  if (!ret.ok()) log::Warn(what, ": retention: ", ret.ToString());
+
+  for (const auto& fn : observers_) {
+    try {
+      fn(p.name, p.version);
+    } catch (...) {
+      log::Warn("an observer threw for ", what, "; ignored");
+    }
+  }
+  log::Debug(what, " committed on scratch", persisted ? " and persistent" : "");
+  if (!pers.ok()) {
+    return pers.Annotate(what + ": committed on scratch, but the persistent copy failed");
+  }
+  return Status::Ok();
+}
+
+Status Engine::CheckpointWait() {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  if (pending_) {
+    return Status::FailedPrecondition("Checkpoint_wait while " +
+                                      Describe(pending_->name, pending_->version) +
+                                      " is open: call Checkpoint_end first");
+  }
+  return Status::Ok();
+}
+
+Status Engine::Checkpoint(const std::string& name, long long version) {
+  CAIRN_RETURN_IF_ERROR(CheckpointWait());
+  Status st = CheckpointBegin(name, version);
+  if (!pending_) return st;  // invalid arguments: identical on every rank, nothing to end
+  if (st.ok()) st = CheckpointMem(Select::kAll, {});
+  Status end = CheckpointEnd(st.ok());
+  return st.ok() ? end : st;
+}
+
+// ---------------------------------------------------------------- restart
+
+bool Engine::Unchanged(const Located& loc) const {
+  for (const auto& [path, before] : loc.files) {
+    auto now = env_->Stat(path);
+    if (!now.ok() || now.value().inode != before.inode || now.value().size != before.size ||
+        now.value().mtime_ns != before.mtime_ns) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<Engine::Located> Engine::VerifyAt(const Level& level, const std::string& name,
+                                         long long version, int r, bool collective_check) {
+  Located loc;
+  loc.level = level.kind();
+  loc.path = level.layout().RankFile(name, version, r);
+  auto reader = format::CheckpointFileReader::Open(env_, loc.path);
+  if (!reader.ok()) return reader.status();
+  const format::Manifest& m = reader.value()->manifest();
+  if (m.name != name || m.header.version != version || m.header.rank != r) {
+    return Status::Corruption("'" + loc.path + "' holds '" + m.name + "' version " +
+                              std::to_string(m.header.version) + " of rank " +
+                              std::to_string(m.header.rank) + ", not what its path says");
+  }
+  if (collective_check && m.header.nranks != size()) {
+    return Status::InvalidArgument("'" + loc.path + "' was written by a job of " +
+                                   std::to_string(m.header.nranks) + " ranks, this one has " +
+                                   std::to_string(size()));
+  }
+  // Stat before hashing: a change after this point invalidates the cached result.
+  std::vector<std::string> paths{loc.path};
+  for (const format::Entry& e : m.entries) {
+    if (e.kind == format::EntryKind::kFile) paths.push_back(reader.value()->StoredPath(e));
+  }
+  for (const auto& p : paths) {
+    auto info = env_->Stat(p);
+    if (!info.ok()) return info.status();
+    loc.files.emplace_back(p, info.value());
+  }
+  CAIRN_RETURN_IF_ERROR(reader.value()->VerifyData());
+  loc.reader = std::move(reader.value());
+  return loc;
+}
+
+Result<Engine::Located> Engine::Locate(const std::string& name, long long version, int r,
+                                       bool collective_check) {
+  auto key = std::make_tuple(name, version, r);
+  auto it = verified_.find(key);
+  if (it != verified_.end()) {
+    if (Unchanged(it->second)) return it->second;
+    verified_.erase(it);
+  }
+  std::vector<const Level*> levels{&scratch_};
+  if (persistent_) levels.push_back(&*persistent_);
+  Status last = Status::NotFound(Describe(name, version) + " of rank " + std::to_string(r) +
+                                 " is on no level");
+  for (const Level* level : levels) {
+    if (!env_->Exists(level->layout().RankFile(name, version, r))) continue;
+    auto loc = VerifyAt(*level, name, version, r, collective_check);
+    if (loc.ok()) {
+      verified_[key] = loc.value();
+      return loc;
+    }
+    log::Warn(Describe(name, version), " on ", LevelName(level->kind()),
+              " cannot be restored: ", loc.status().ToString());
+    last = loc.status();
+  }
+  return last;
+}
+
+Result<long long> Engine::RestartTest(const std::string& name, long long max_version,
+                                      int target_rank) {
+  CAIRN_RETURN_IF_ERROR(CheckName(name));
+  if (max_version < 0) {
+    return Status::InvalidArgument("Restart_test: max version " + std::to_string(max_version) +
+                                   " is negative (0 means any)");
+  }
+  if (pending_) return Status::FailedPrecondition("Restart_test while a checkpoint is open");
+  const int r = RankFor(target_rank);
+  std::vector<long long> cand = scratch_.ListVersions(name, r, max_version);
+  if (persistent_) {
+    auto p = persistent_->ListVersions(name, r, max_version);
+    cand.insert(cand.end(), p.begin(), p.end());
+  }
+  std::sort(cand.rbegin(), cand.rend());
+  cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
+
+  long long bound = std::numeric_limits<long long>::max();
+  for (;;) {
+    long long propose = -1;
+    for (long long v : cand) {
+      if (v <= bound) {
+        propose = v;
+        break;
+      }
+    }
+    auto m = comm_->AllMin(propose);
+    if (!m.ok()) return m.status();
+    if (m.value() < 0) {
+      return Status::NotFound("no restorable version of '" + name + "'" +
+                              (max_version > 0 ? " <= " + std::to_string(max_version) : ""));
+    }
+    bool have = std::find(cand.begin(), cand.end(), m.value()) != cand.end() &&
+                Locate(name, m.value(), r, target_rank < 0 && comm_->collective()).ok();
+    auto all = comm_->AllTrue(have);
+    if (!all.ok()) return all.status();
+    if (all.value()) return m.value();
+    log::Warn(Describe(name, m.value()),
+              " cannot be restored on every rank; falling back to an older version");
+    bound = m.value() - 1;
+  }
+}
+
+Status Engine::RestartBegin(const std::string& name, long long version, int target_rank) {
+  CAIRN_RETURN_IF_ERROR(CheckName(name));
+  CAIRN_RETURN_IF_ERROR(ValidateVersion(version));
+  if (pending_) return Status::FailedPrecondition("Restart_begin while a checkpoint is open");
+  if (restoring_) {
+    return Status::FailedPrecondition("Restart_begin while a restart is open: call Restart_end");
+  }
+  auto loc = Locate(name, version, RankFor(target_rank), target_rank < 0 && comm_->collective());
+  auto all = comm_->AllTrue(loc.ok());
+  if (!loc.ok()) return loc.status().Annotate("Restart_begin");
+  if (!all.ok()) return all.status();
+  if (!all.value()) {
+    return Status::Unavailable(Describe(name, version) + " cannot be restored on another rank");
+  }
+  Restoring r;
+  r.name = name;
+  r.version = version;
+  r.source = loc.value();
+  restoring_ = std::move(r);
+  return Status::Ok();
+}
+
+Result<long long> Engine::RecoverSize(int id) {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  if (!restoring_) return Status::FailedPrecondition("Recover_size without Restart_begin");
+  const format::Entry* e = restoring_->source.reader->FindRegion(id);
+  if (e == nullptr) {
+    return Status::NotFound("region " + std::to_string(id) + " is not in " +
+                            Describe(restoring_->name, restoring_->version));
+  }
+  return static_cast<long long>(e->size);
+}
+
+Status Engine::RecoverMem(Select sel, const std::set<int>& ids) {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  if (!restoring_) return Status::FailedPrecondition("Recover_mem without Restart_begin");
+  const format::CheckpointFileReader& reader = *restoring_->source.reader;
+  const RegionTable::Group& group = regions_.ForCheckpoint(restoring_->name);
+  const std::string what = Describe(restoring_->name, restoring_->version);
+  if (sel == Select::kSome) {
+    for (int id : ids) {
+      if (reader.FindRegion(id) == nullptr) {
+        return Status::NotFound("region " + std::to_string(id) + " is not in " + what);
+      }
+    }
+  }
+  // Check everything before touching application memory.
+  std::vector<std::pair<const format::Entry*, const Region*>> work;
+  for (const format::Entry& e : reader.manifest().entries) {
+    if (e.kind == format::EntryKind::kFile) continue;
+    bool listed = ids.count(e.id) > 0;
+    if ((sel == Select::kSome && !listed) || (sel == Select::kRest && listed)) continue;
+    auto it = group.find(e.id);
+    if (it == group.end()) {
+      return Status::InvalidArgument(what + " has region " + std::to_string(e.id) +
+                                     " but no region with that id is protected");
+    }
+    const Region& r = it->second;
+    if (!r.serialized() && e.kind == format::EntryKind::kMemory && r.size < e.size) {
+      return Status::InvalidArgument("region " + std::to_string(e.id) + " is " +
+                                     std::to_string(r.size) + " bytes, smaller than the " +
+                                     std::to_string(e.size) + " bytes saved in " + what);
+    }
+    if (r.serialized() != (e.kind == format::EntryKind::kSerialized)) {
+      return Status::InvalidArgument("region " + std::to_string(e.id) + " was saved as " +
+                                     format::EntryKindName(e.kind) +
+                                     " data but is now protected differently");
+    }
+    work.emplace_back(&e, &r);
+  }
+  for (const auto& [e, r] : work) {
+    if (!r->serialized()) {
+      CAIRN_RETURN_IF_ERROR(reader.ReadEntry(*e, r->ptr));
+      continue;
+    }
+    std::string bytes(e->size, '\0');
+    CAIRN_RETURN_IF_ERROR(reader.ReadEntry(*e, bytes.data()));
+    std::istringstream is(std::move(bytes), std::ios::binary);
+    bool ok = false;
+    try {
+      ok = r->deser(is);
+    } catch (const std::exception& ex) {
+      return Status::Internal("deserializer of region " + std::to_string(e->id) +
+                              " threw: " + ex.what());
+    }
+    if (!ok) {
+      return Status::Internal("deserializer of region " + std::to_string(e->id) +
+                              " reported failure");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Engine::RestartEnd(bool success) {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  if (!restoring_) return Status::FailedPrecondition("Restart_end without Restart_begin");
+  if (!success) {
+    log::Info(Describe(restoring_->name, restoring_->version),
+              ": restart ended by the application with success = false");
+  }
+  restoring_.reset();
+  return Status::Ok();
+}
+
+Status Engine::Restart(const std::string& name, long long version, int target_rank) {
+  CAIRN_RETURN_IF_ERROR(RestartBegin(name, version, target_rank));
+  Status st = RecoverMem(Select::kAll, {});
+  Status end = RestartEnd(st.ok());
+  return st.ok() ? end : st;
+}
+
+}  // namespace cairn

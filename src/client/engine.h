@@ -1,0 +1,133 @@
+// Engine: the implementation behind Client (client.h documents the semantics).
+// Not thread-safe by itself; Client serializes calls with its mutex.
+//
+// Checkpoint data path (sync mode):
+//   Begin      create <scratch>/<name>/v<V>/ and open r<rank>.ckpt.tmp
+//   Mem        write each selected region straight from application memory into the
+//              tmp file, hashing each 4 MiB chunk while it is in cache
+//   End        hash routed files, write table/footer/header, fdatasync
+//              -> agree (all ranks OK?) -> if persistent is due (agreed), copy the
+//              tmp files to <persistent>/... .tmp, fdatasync -> agree again
+//              -> rename *.tmp to final names, fsync dirs -> rank 0 writes COMMIT
+//              on persistent -> retention -> observers
+// Restart data path:
+//   Test       candidates = versions with a committed file of this rank on scratch or
+//              persistent; ranks propose their newest, take the minimum, each checks
+//              (open + verify every hash, scratch first, then persistent), all agree or
+//              step below and repeat. A failed check logs a warning.
+//   Begin/Mem  read each selected entry straight into the region, verifying its hash
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "client/client.h"
+#include "client/regions.h"
+#include "env/env.h"
+#include "format/reader.h"
+#include "format/writer.h"
+#include "storage/level.h"
+
+namespace cairn {
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> Create(std::unique_ptr<Comm> comm,
+                                                const std::string& cfg_path, Env* env);
+
+  Status Finalize(bool drain);
+  Status Protect(int id, void* ptr, size_t count, size_t base_size, const std::string& group);
+  Status ProtectSerialized(int id, Serializer ser, Deserializer deser, const std::string& group);
+  Status Unprotect(int id, const std::string& group);
+  Status ClearGroup(const std::string& group);
+  Status ClearAll();
+  Result<std::string> RouteFile(const std::string& original);
+  Status Cleanup(const std::string& name);
+
+  Status CheckpointBegin(const std::string& name, long long version);
+  Status CheckpointMem(Select sel, const std::set<int>& ids);
+  Status CheckpointEnd(bool success);
+  Status CheckpointWait();
+  bool CheckpointFinished() const { return true; }
+  Status Checkpoint(const std::string& name, long long version);
+
+  Result<long long> RestartTest(const std::string& name, long long max_version, int target_rank);
+  Status RestartBegin(const std::string& name, long long version, int target_rank);
+  Result<long long> RecoverSize(int id);
+  Status RecoverMem(Select sel, const std::set<int>& ids);
+  Status RestartEnd(bool success);
+  Status Restart(const std::string& name, long long version, int target_rank);
+
+  Status RegisterObserver(int type, Observer fn);
+
+  int rank() const { return comm_->rank(); }
+  int size() const { return comm_->size(); }
+  const Config& config() const { return cfg_; }
+
+ private:
+  struct Routed {
+    std::string original;
+    std::string final_path;  // on scratch, without ".tmp"
+  };
+  struct PendingCheckpoint {
+    std::string name;
+    long long version = 0;
+    std::unique_ptr<format::CheckpointFileWriter> writer;
+    std::vector<Routed> routed;
+    std::set<int> ids_written;
+    Status error;  // first failure; End still takes part in the agreement
+  };
+  // A verified copy of one rank's checkpoint of one version.
+  struct Located {
+    LevelKind level;
+    std::string path;
+    // Every file it consists of (rank file + stored files) as stat'ed when verified.
+    std::vector<std::pair<std::string, FileInfo>> files;
+    std::shared_ptr<format::CheckpointFileReader> reader;
+  };
+  struct Restoring {
+    std::string name;
+    long long version = 0;
+    Located source;
+  };
+
+  Engine(Config cfg, std::unique_ptr<Comm> comm, Env* env);
+  Status CheckUsable() const;
+  Status CheckName(const std::string& name) const;
+  int RankFor(int target_rank) const { return target_rank >= 0 ? target_rank : rank(); }
+
+  // End's steps.
+  Status FinishScratchFile(PendingCheckpoint& p, uint64_t* file_hash);
+  Result<bool> AgreePersistentDue();
+  Status CopyToPersistent(const PendingCheckpoint& p);
+  std::vector<std::string> FinalPaths(const Level& level, const PendingCheckpoint& p) const;
+  void RemoveTemporaries(const Level& level, const PendingCheckpoint& p) const;
+
+  // Finds and fully verifies (name, version) for rank r: scratch first, then
+  // persistent. Caches the result while the file stays unchanged.
+  Result<Located> Locate(const std::string& name, long long version, int r, bool collective_check);
+  bool Unchanged(const Located& loc) const;
+  Result<Located> VerifyAt(const Level& level, const std::string& name, long long version, int r,
+                           bool collective_check);
+
+  Config cfg_;
+  std::unique_ptr<Comm> comm_;
+  Env* env_;
+  Level scratch_;
+  std::optional<Level> persistent_;
+  RegionTable regions_;
+  std::vector<Observer> observers_;
+  std::optional<PendingCheckpoint> pending_;
+  std::optional<Restoring> restoring_;
+  std::map<std::tuple<std::string, long long, int>, Located> verified_;
+  std::optional<std::chrono::steady_clock::time_point> last_persistent_;
+  bool finalized_ = false;
+};
+
+}  // namespace cairn

@@ -1,0 +1,132 @@
+#include "format/reader.h"
+
+#include <vector>
+
+#include "common/hash.h"
+#include "format/writer.h"
+
+namespace cairn::format {
+namespace {
+constexpr uint64_t kChunk = 4u << 20;
+}  // namespace
+
+Result<std::unique_ptr<CheckpointFileReader>> CheckpointFileReader::Open(Env* env,
+                                                                        const std::string& path) {
+  auto f = env->NewRandomAccessFile(path);
+  if (!f.ok()) return f.status();
+  std::unique_ptr<CheckpointFileReader> r(
+      new CheckpointFileReader(env, path, std::move(f.value())));
+  const RandomAccessFile& file = *r->file_;
+  uint64_t size = file.size();
+  if (size < kHeaderSize + kFooterSize) {
+    return Status::Corruption("'" + path + "' is truncated (" + std::to_string(size) +
+                              " bytes; a cairn checkpoint has at least " +
+                              std::to_string(kHeaderSize + kFooterSize) + ")");
+  }
+  char hbuf[kHeaderSize];
+  CAIRN_RETURN_IF_ERROR(file.ReadAt(0, hbuf, sizeof(hbuf)));
+  auto h = DecodeHeader(hbuf, sizeof(hbuf), "'" + path + "'");
+  if (!h.ok()) return h.status();
+  Manifest& m = r->m_;
+  m.header = h.value();
+  if (m.header.file_size != size) {
+    return Status::Corruption("'" + path + "' has " + std::to_string(size) +
+                              " bytes but its header says " +
+                              std::to_string(m.header.file_size) + " (truncated or extended)");
+  }
+  char fbuf[kFooterSize];
+  CAIRN_RETURN_IF_ERROR(file.ReadAt(size - kFooterSize, fbuf, sizeof(fbuf)));
+  auto foot = DecodeFooter(fbuf, sizeof(fbuf), "'" + path + "'");
+  if (!foot.ok()) return foot.status();
+  m.footer = foot.value();
+  if (m.footer.file_size != size) {
+    return Status::Corruption("'" + path + "': footer size does not match the file");
+  }
+  std::string table(m.header.table_size, '\0');
+  CAIRN_RETURN_IF_ERROR(file.ReadAt(m.header.table_offset, table.data(), table.size()));
+  if (Hash64(table.data(), table.size()) != m.footer.table_hash) {
+    return Status::Corruption("'" + path + "': table checksum mismatch");
+  }
+  if (FileHash(m.header.header_hash, m.footer.table_hash) != m.footer.file_hash) {
+    return Status::Corruption("'" + path + "': file checksum mismatch");
+  }
+  CAIRN_RETURN_IF_ERROR(DecodeTable(table.data(), table.size(), "'" + path + "'", &m.name,
+                                    &m.entries));
+  if (m.entries.size() != m.header.entry_count) {
+    return Status::Corruption("'" + path + "': entry count does not match the table");
+  }
+  for (const Entry& e : m.entries) {
+    if (e.kind == EntryKind::kFile) continue;
+    if (e.offset < m.header.data_offset || e.offset + e.size > m.header.table_offset ||
+        e.offset + e.size < e.offset) {
+      return Status::Corruption("'" + path + "': region " + std::to_string(e.id) +
+                                " lies outside the data section");
+    }
+  }
+  return r;
+}
+
+const Entry* CheckpointFileReader::FindRegion(int32_t id) const {
+  for (const Entry& e : m_.entries) {
+    if (e.kind != EntryKind::kFile && e.id == id) return &e;
+  }
+  return nullptr;
+}
+
+const Entry* CheckpointFileReader::FindFile(const std::string& original) const {
+  for (const Entry& e : m_.entries) {
+    if (e.kind == EntryKind::kFile && e.name == original) return &e;
+  }
+  return nullptr;
+}
+
+std::string CheckpointFileReader::StoredPath(const Entry& e) const {
+  return JoinPath(DirName(path_), e.stored);
+}
+
+Status CheckpointFileReader::VerifyData() const {
+  std::vector<char> buf;
+  for (const Entry& e : m_.entries) {
+    if (e.kind == EntryKind::kFile) {
+      auto d = DigestFile(env_, StoredPath(e));
+      if (!d.ok()) return d.status().Annotate("file entry '" + e.name + "' of '" + path_ + "'");
+      if (d.value().size != e.size || (checksums() && d.value().hash != e.hash)) {
+        return Status::Corruption("stored file '" + StoredPath(e) + "' (for '" + e.name +
+                                  "') does not match its checksum");
+      }
+      continue;
+    }
+    if (!checksums()) continue;
+    if (buf.empty()) buf.resize(kChunk);
+    Hasher h;
+    for (uint64_t off = 0; off < e.size;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, e.size - off));
+      CAIRN_RETURN_IF_ERROR(file_->ReadAt(e.offset + off, buf.data(), n));
+      h.Update(buf.data(), n);
+      off += n;
+    }
+    if (h.Digest() != e.hash) {
+      return Status::Corruption("'" + path_ + "': region " + std::to_string(e.id) +
+                                " checksum mismatch");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckpointFileReader::ReadEntry(const Entry& e, void* buf) const {
+  char* p = static_cast<char*>(buf);
+  Hasher h;
+  for (uint64_t off = 0; off < e.size;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, e.size - off));
+    CAIRN_RETURN_IF_ERROR(file_->ReadAt(e.offset + off, p + off, n));
+    if (checksums()) h.Update(p + off, n);
+    off += n;
+  }
+  if (checksums() && h.Digest() != e.hash) {
+    return Status::Corruption("'" + path_ + "': region " + std::to_string(e.id) +
+                              " checksum mismatch while reading");
+  }
+  return Status::Ok();
+}
+
+}  // namespace cairn::format

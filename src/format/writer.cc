@@ -1,0 +1,99 @@
+#include "format/writer.h"
+
+#include <chrono>
+#include <vector>
+
+#include "common/hash.h"
+
+namespace cairn::format {
+namespace {
+constexpr uint64_t kChunk = 4u << 20;
+const char kZeros[kDataAlign] = {};
+}  // namespace
+
+CheckpointFileWriter::CheckpointFileWriter(std::unique_ptr<WritableFile> file, std::string name,
+                                           int rank, int nranks, int64_t version, bool checksums)
+    : file_(std::move(file)), checksums_(checksums) {
+  m_.name = std::move(name);
+  m_.header.rank = rank;
+  m_.header.nranks = nranks;
+  m_.header.version = version;
+  m_.header.flags = checksums ? kFlagChecksums : 0;
+  m_.header.created_ns = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+Status CheckpointFileWriter::AddBuffer(EntryKind kind, int32_t id, const void* data,
+                                       uint64_t size) {
+  Entry e;
+  e.kind = kind;
+  e.id = id;
+  e.offset = next_offset_;
+  e.size = size;
+  Hasher h;
+  const char* p = static_cast<const char*>(data);
+  for (uint64_t done = 0; done < size;) {
+    uint64_t n = std::min(kChunk, size - done);
+    if (checksums_) h.Update(p + done, n);
+    CAIRN_RETURN_IF_ERROR(file_->WriteAt(e.offset + done, p + done, n));
+    done += n;
+  }
+  e.hash = checksums_ ? h.Digest() : 0;
+  uint64_t end = e.offset + size;
+  uint64_t aligned = AlignUp(end);
+  if (aligned > end) CAIRN_RETURN_IF_ERROR(file_->WriteAt(end, kZeros, aligned - end));
+  next_offset_ = aligned;
+  m_.entries.push_back(std::move(e));
+  return Status::Ok();
+}
+
+void CheckpointFileWriter::AddFile(const std::string& original, const std::string& stored,
+                                   uint64_t size, uint64_t hash) {
+  Entry e;
+  e.kind = EntryKind::kFile;
+  e.id = -1;
+  e.size = size;
+  e.hash = hash;
+  e.name = original;
+  e.stored = stored;
+  m_.entries.push_back(std::move(e));
+}
+
+Status CheckpointFileWriter::Finish(bool sync) {
+  std::string table = EncodeTable(m_.name, m_.entries);
+  Header& h = m_.header;
+  h.entry_count = static_cast<uint32_t>(m_.entries.size());
+  h.table_offset = next_offset_;
+  h.table_size = table.size();
+  h.file_size = h.table_offset + h.table_size + kFooterSize;
+  std::string header = EncodeHeader(&h);
+  m_.footer.table_hash = Hash64(table.data(), table.size());
+  m_.footer.file_hash = FileHash(h.header_hash, m_.footer.table_hash);
+  m_.footer.file_size = h.file_size;
+  std::string tail = table + EncodeFooter(m_.footer);
+  CAIRN_RETURN_IF_ERROR(file_->WriteAt(h.table_offset, tail.data(), tail.size()));
+  CAIRN_RETURN_IF_ERROR(file_->WriteAt(0, header.data(), header.size()));
+  if (sync) CAIRN_RETURN_IF_ERROR(file_->Sync());
+  return file_->Close();
+}
+
+Result<FileDigest> DigestFile(Env* env, const std::string& path) {
+  auto f = env->NewRandomAccessFile(path);
+  if (!f.ok()) return f.status();
+  FileDigest d;
+  d.size = f.value()->size();
+  std::vector<char> buf(std::min<uint64_t>(kChunk, std::max<uint64_t>(d.size, 1)));
+  Hasher h;
+  for (uint64_t off = 0; off < d.size;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), d.size - off));
+    CAIRN_RETURN_IF_ERROR(f.value()->ReadAt(off, buf.data(), n));
+    h.Update(buf.data(), n);
+    off += n;
+  }
+  d.hash = h.Digest();
+  return d;
+}
+
+}  // namespace cairn::format

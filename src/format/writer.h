@@ -1,0 +1,48 @@
+// CheckpointFileWriter: writes one cairn checkpoint file (format.h) incrementally.
+//
+//   AddBuffer(...)*  -> each call writes one entry's data now, hashing it in the same
+//                       pass (chunks of 4 MiB, hashed while in cache, then written)
+//   AddFile(...)*    -> records a file stored beside the checkpoint (size + hash given)
+//   Finish()         -> writes table, footer and finally the header; fsyncs if asked
+//
+// The writer never renames: callers write to a temporary name and publish with an
+// atomic rename (storage/). On any error the file is left for the caller to remove.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "env/env.h"
+#include "format/format.h"
+
+namespace cairn::format {
+
+class CheckpointFileWriter {
+ public:
+  CheckpointFileWriter(std::unique_ptr<WritableFile> file, std::string name, int rank,
+                       int nranks, int64_t version, bool checksums);
+  Status AddBuffer(EntryKind kind, int32_t id, const void* data, uint64_t size);
+  void AddFile(const std::string& original, const std::string& stored, uint64_t size,
+               uint64_t hash);
+  // Completes the file. `sync`: fdatasync before close.
+  Status Finish(bool sync);
+  const Manifest& manifest() const { return m_; }
+  uint64_t bytes_written() const { return next_offset_; }
+
+ private:
+  std::unique_ptr<WritableFile> file_;
+  Manifest m_;
+  bool checksums_;
+  uint64_t next_offset_ = kHeaderSize;
+};
+
+// Hashes a whole file (for routed files), returning its size and XXH3-64.
+struct FileDigest {
+  uint64_t size = 0;
+  uint64_t hash = 0;
+};
+Result<FileDigest> DigestFile(Env* env, const std::string& path);
+
+}  // namespace cairn::format
