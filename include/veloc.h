@@ -46,12 +46,12 @@ extern "C" {
  * configuration from the environment only (CAIRN_<KEY> / VELOC_<KEY>). A missing or bad
  * configuration, or an unusable scratch directory, returns VELOC_FAILURE.
  * If the process-wide client already exists it is reused and VELOC_SUCCESS returned. */
-CAIRN_EXPORT int VELOC_Init(MPI_Comm comm, const char *cfg_file);
+CAIRN_EXPORT int VELOC_Init(MPI_Comm comm, const char* cfg_file);
 #endif
 
 /* Independent mode: this process checkpoints on its own under the given id (no MPI calls
  * are made; works without MPI_Init). Otherwise as VELOC_Init. */
-CAIRN_EXPORT int VELOC_Init_single(unsigned int id, const char *cfg_file);
+CAIRN_EXPORT int VELOC_Init_single(unsigned int id, const char* cfg_file);
 
 /* Destroys the process-wide client. drain != 0: waits for pending (asynchronous) work
  * first and returns its result; drain == 0: pending work is abandoned. Returns
@@ -65,24 +65,24 @@ CAIRN_EXPORT int VELOC_Finalize(int drain);
 /* Registers count * base_size bytes at ptr under `id` in the default group. Re-protecting an
  * existing id replaces it. The memory must stay valid until it is unprotected or the client
  * is finalized; its contents are read at checkpoint time and written at restart. */
-CAIRN_EXPORT int VELOC_Mem_protect(int id, void *ptr, size_t count, size_t base_size);
+CAIRN_EXPORT int VELOC_Mem_protect(int id, void* ptr, size_t count, size_t base_size);
 
 /* As VELOC_Mem_protect, in the group `name`. A checkpoint (or restart) named N uses the
  * regions of group N if that group exists, else the default group. */
-CAIRN_EXPORT int VELOC_Region_protect(int id, void *ptr, size_t count, size_t base_size,
-                                      const char *name);
+CAIRN_EXPORT int VELOC_Region_protect(int id, void* ptr, size_t count, size_t base_size,
+                                      const char* name);
 
 /* Unregisters `id` from the default group (VELOC_FAILURE if it is not protected). */
 CAIRN_EXPORT int VELOC_Mem_unprotect(int id);
 
 /* Unregisters `id` from the group `name`. */
-CAIRN_EXPORT int VELOC_Region_unprotect(int id, const char *name);
+CAIRN_EXPORT int VELOC_Region_unprotect(int id, const char* name);
 
 /* Unregisters every region of the default group. */
 CAIRN_EXPORT int VELOC_Mem_clear(void);
 
 /* Unregisters every region of the group `name`. */
-CAIRN_EXPORT int VELOC_Region_clear(const char *name);
+CAIRN_EXPORT int VELOC_Region_clear(const char* name);
 
 /**************************
  * File registration
@@ -93,29 +93,30 @@ CAIRN_EXPORT int VELOC_Region_clear(const char *name);
  * and Checkpoint_end) or read it from during a restart (between Restart_begin and
  * Restart_end). Fails outside both, or when the path does not fit in VELOC_MAX_NAME bytes;
  * on failure `routed` is set to the empty string. */
-CAIRN_EXPORT int VELOC_Route_file(const char *original, char *routed);
+CAIRN_EXPORT int VELOC_Route_file(const char* original, char* routed);
 
 /* Removes this rank's checkpoints named `name` from scratch (persistent copies stay). */
-CAIRN_EXPORT int VELOC_Cleanup(const char *name);
+CAIRN_EXPORT int VELOC_Cleanup(const char* name);
 
 /**************************
  * Checkpoint routines
  *************************/
 
 /* Starts checkpoint `name`, `version` (>= 0, larger than the previous one). */
-CAIRN_EXPORT int VELOC_Checkpoint_begin(const char *name, int version);
+CAIRN_EXPORT int VELOC_Checkpoint_begin(const char* name, int version);
 
 /* Between Checkpoint_begin and Checkpoint_end: writes protected regions into the checkpoint.
  * mode VELOC_CKPT_ALL: every region (ids ignored, may be NULL); VELOC_CKPT_SOME: only the
  * `id_count` ids in `ids`; VELOC_CKPT_REST: every region except those. Each listed id must be
  * protected. */
-CAIRN_EXPORT int VELOC_Checkpoint_selective(int mode, int *ids, int id_count);
+CAIRN_EXPORT int VELOC_Checkpoint_selective(int mode, int* ids, int id_count);
 
 /* VELOC_Checkpoint_selective(VELOC_CKPT_ALL, NULL, 0). */
 CAIRN_EXPORT int VELOC_Checkpoint_mem(void);
 
 /* Ends the current checkpoint. success != 0 commits it (collectively in MPI mode: the
- * version is committed only if every rank succeeded); success == 0 discards it. */
+ * version is committed only if every rank succeeded; files routed with VELOC_Route_file must
+ * have been written). success == 0 discards it and returns VELOC_FAILURE. */
 CAIRN_EXPORT int VELOC_Checkpoint_end(int success);
 
 /* Waits for pending asynchronous work; returns the combined result of everything since the
@@ -127,7 +128,7 @@ CAIRN_EXPORT int VELOC_Checkpoint_wait(void);
 CAIRN_EXPORT int VELOC_Checkpoint_finished(void);
 
 /* VELOC_Checkpoint_wait + begin + mem + end(1). */
-CAIRN_EXPORT int VELOC_Checkpoint(const char *name, int version);
+CAIRN_EXPORT int VELOC_Checkpoint(const char* name, int version);
 
 /**************************
  * Restart routines
@@ -135,14 +136,14 @@ CAIRN_EXPORT int VELOC_Checkpoint(const char *name, int version);
 
 /* Returns the newest version <= needed_version (0: any version) of checkpoint `name` that
  * can be restarted (in MPI mode: by every rank; collective), or VELOC_FAILURE when none. */
-CAIRN_EXPORT int VELOC_Restart_test(const char *name, int needed_version);
+CAIRN_EXPORT int VELOC_Restart_test(const char* name, int needed_version);
 
 /* Starts restarting from checkpoint `name`, `version`. */
-CAIRN_EXPORT int VELOC_Restart_begin(const char *name, int version);
+CAIRN_EXPORT int VELOC_Restart_begin(const char* name, int version);
 
 /* Between Restart_begin and Restart_end: reads regions back into the protected memory.
  * Modes as for VELOC_Checkpoint_selective (VELOC_RECOVER_ALL / SOME / REST). */
-CAIRN_EXPORT int VELOC_Recover_selective(int mode, int *ids, int id_count);
+CAIRN_EXPORT int VELOC_Recover_selective(int mode, int* ids, int id_count);
 
 /* Between Restart_begin and Restart_end: the number of bytes saved under `id`, or -1 when the
  * checkpoint has no such id (or the size does not fit in an int). */
@@ -155,7 +156,7 @@ CAIRN_EXPORT int VELOC_Recover_mem(void);
 CAIRN_EXPORT int VELOC_Restart_end(int success);
 
 /* VELOC_Restart_begin + VELOC_Recover_mem + VELOC_Restart_end(1). */
-CAIRN_EXPORT int VELOC_Restart(const char *name, int version);
+CAIRN_EXPORT int VELOC_Restart(const char* name, int version);
 
 #ifdef __cplusplus
 }

@@ -37,38 +37,38 @@ namespace veloc {
 class CAIRN_EXPORT client_t {
  public:
   // Writes a data structure into the checkpoint / reads it back (true on success).
-  typedef std::function<void(std::ostream &)> serializer_t;
-  typedef std::function<bool(std::istream &)> deserializer_t;
+  typedef std::function<void(std::ostream&)> serializer_t;
+  typedef std::function<bool(std::istream&)> deserializer_t;
   // Called with (checkpoint name, version).
-  typedef std::function<void(const std::string &, int)> observer_t;
+  typedef std::function<void(const std::string&, int)> observer_t;
 
   // Registers count * base_size bytes at ptr under `id` in the group `name` ("default": the
   // default group). Re-protecting an id replaces it. A checkpoint (or restart) named N uses
   // group N if it exists, else the default group.
-  virtual bool mem_protect(int id, void *ptr, size_t count, size_t base_size,
-                           const std::string &name = "default") = 0;
+  virtual bool mem_protect(int id, void* ptr, size_t count, size_t base_size,
+                           const std::string& name = "default") = 0;
   // Registers a data structure saved by `s` and restored by `d`.
-  virtual bool mem_protect(int id, const serializer_t &s, const deserializer_t &d,
-                           const std::string &name = "default") = 0;
-  virtual bool mem_unprotect(int id, const std::string &name = "default") = 0;
+  virtual bool mem_protect(int id, const serializer_t& s, const deserializer_t& d,
+                           const std::string& name = "default") = 0;
+  virtual bool mem_unprotect(int id, const std::string& name = "default") = 0;
   // Unregisters every region of the group.
-  virtual bool mem_clear(const std::string &name = "default") = 0;
+  virtual bool mem_clear(const std::string& name = "default") = 0;
   // type VELOC_OBSERVE_CKPT_END: `obs` is called after each committed checkpoint version.
-  // It runs on a library thread in async mode and must not call back into the client.
-  virtual bool register_observer(int type, const observer_t &obs) = 0;
+  // It may run on a library thread and must not call back into the client.
+  virtual bool register_observer(int type, const observer_t& obs) = 0;
 
   // File mode: the path to write `original` to during a checkpoint, or to read it from
   // during a restart; "" on failure (e.g. outside a checkpoint or restart).
-  virtual std::string route_file(const std::string &original) = 0;
+  virtual std::string route_file(const std::string& original) = 0;
   // Removes this rank's checkpoints named `name` from scratch.
-  virtual bool cleanup(const std::string &name) = 0;
+  virtual bool cleanup(const std::string& name) = 0;
 
   // checkpoint_wait + checkpoint_begin + checkpoint_mem + checkpoint_end(true).
-  virtual bool checkpoint(const std::string &name, int version) = 0;
-  virtual bool checkpoint_begin(const std::string &name, int version) = 0;
+  virtual bool checkpoint(const std::string& name, int version) = 0;
+  virtual bool checkpoint_begin(const std::string& name, int version) = 0;
   // mode VELOC_CKPT_ALL (ids ignored), VELOC_CKPT_SOME (only ids), VELOC_CKPT_REST (all but ids).
-  virtual bool checkpoint_mem(int mode = VELOC_CKPT_ALL, const std::set<int> &ids = {}) = 0;
-  // success == false discards the checkpoint. Collective in MPI mode.
+  virtual bool checkpoint_mem(int mode = VELOC_CKPT_ALL, const std::set<int>& ids = {}) = 0;
+  // Commits (collectively in MPI mode); success == false discards it and returns false.
   virtual bool checkpoint_end(bool success) = 0;
   // Waits for pending asynchronous work; the result of everything since the last wait.
   virtual bool checkpoint_wait() = 0;
@@ -78,14 +78,14 @@ class CAIRN_EXPORT client_t {
   // Newest version <= needed_version (0: any) of `name` that can be restarted (by every rank
   // in MPI mode; collective), or VELOC_FAILURE when none. target_rank >= 0 looks at that
   // rank's checkpoint instead of this rank's.
-  virtual int restart_test(const std::string &name, int needed_version, int target_rank = -1) = 0;
+  virtual int restart_test(const std::string& name, int needed_version, int target_rank = -1) = 0;
   // restart_begin + recover_mem + restart_end(true).
-  virtual bool restart(const std::string &name, int version, int target_rank = -1) = 0;
-  virtual bool restart_begin(const std::string &name, int version, int target_rank = -1) = 0;
+  virtual bool restart(const std::string& name, int version, int target_rank = -1) = 0;
+  virtual bool restart_begin(const std::string& name, int version, int target_rank = -1) = 0;
   // During a restart: the bytes saved under `id`; 0 when absent (as in VeloC).
   virtual size_t recover_size(int id) = 0;
   // mode VELOC_RECOVER_ALL / SOME / REST as for checkpoint_mem.
-  virtual bool recover_mem(int mode = VELOC_RECOVER_ALL, const std::set<int> &ids = {}) = 0;
+  virtual bool recover_mem(int mode = VELOC_RECOVER_ALL, const std::set<int>& ids = {}) = 0;
   virtual bool restart_end(bool success) = 0;
 
   // Destroys the process-wide client (waiting for pending work first); see above.
@@ -96,12 +96,12 @@ class CAIRN_EXPORT client_t {
 // process-wide client, creating it on the first call; nullptr (logged) when it cannot be
 // created (bad or missing configuration, unusable scratch directory, ...). `cfg` may be ""
 // (configuration from the environment only).
-CAIRN_EXPORT client_t *get_client(unsigned int id, const std::string &cfg);
+CAIRN_EXPORT client_t* get_client(unsigned int id, const std::string& cfg);
 
 #if CAIRN_HAVE_MPI
 // Collective mode over `comm` (every rank calls it; MPI must be initialized); otherwise as
 // above.
-CAIRN_EXPORT client_t *get_client(MPI_Comm comm, const std::string &cfg);
+CAIRN_EXPORT client_t* get_client(MPI_Comm comm, const std::string& cfg);
 #endif
 
 }  // namespace veloc

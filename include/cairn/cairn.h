@@ -73,8 +73,7 @@ typedef void (*cairn_observer_fn)(const char* name, long long version, void* use
  * configuration file; NULL or "" reads the configuration from the environment only
  * (CAIRN_<KEY>, VELOC_<KEY>). Creates the scratch and persistent directories if missing.
  * On failure *out is set to NULL and the message is cairn_last_error(NULL). */
-CAIRN_EXPORT cairn_status_t cairn_open_single(unsigned rank, const char* cfg,
-                                              cairn_client_t** out);
+CAIRN_EXPORT cairn_status_t cairn_open_single(unsigned rank, const char* cfg, cairn_client_t** out);
 
 #if CAIRN_HAVE_MPI
 /* Opens a client in collective mode over `comm` (collective: every rank calls it; MPI must be
@@ -127,7 +126,8 @@ CAIRN_EXPORT cairn_status_t cairn_checkpoint_begin(cairn_client_t* c, const char
                                                    long long version);
 CAIRN_EXPORT cairn_status_t cairn_checkpoint_mem(cairn_client_t* c, cairn_select_t sel,
                                                  const int* ids, size_t n);
-/* success != 0 commits (in MPI mode only if every rank succeeded), 0 discards. */
+/* success != 0 commits (in MPI mode only if every rank succeeded; routed files must have been
+ * written); 0 discards the checkpoint and returns an error. */
 CAIRN_EXPORT cairn_status_t cairn_checkpoint_end(cairn_client_t* c, int success);
 
 /* Waits for pending asynchronous work; the combined result of everything since the previous
@@ -140,7 +140,8 @@ CAIRN_EXPORT int cairn_finished(cairn_client_t* c);
 /* Removes this rank's checkpoints named `name` from scratch (persistent copies stay). */
 CAIRN_EXPORT cairn_status_t cairn_cleanup(cairn_client_t* c, const char* name);
 
-/* Calls fn(name, version, user) after each committed version (fn NULL: unregisters). */
+/* Adds an observer: fn(name, version, user) is called after each committed version. Observers
+ * stay registered until the client is closed; fn must not be NULL. */
 CAIRN_EXPORT cairn_status_t cairn_on_commit(cairn_client_t* c, cairn_observer_fn fn, void* user);
 
 /* ---- Restart ------------------------------------------------------------------------ */
@@ -165,8 +166,8 @@ CAIRN_EXPORT cairn_status_t cairn_restart(cairn_client_t* c, const char* name, l
 CAIRN_EXPORT cairn_status_t cairn_restart_begin(cairn_client_t* c, const char* name,
                                                 long long version);
 CAIRN_EXPORT cairn_status_t cairn_recover_size(cairn_client_t* c, int id, size_t* size_out);
-CAIRN_EXPORT cairn_status_t cairn_recover_mem(cairn_client_t* c, cairn_select_t sel,
-                                              const int* ids, size_t n);
+CAIRN_EXPORT cairn_status_t cairn_recover_mem(cairn_client_t* c, cairn_select_t sel, const int* ids,
+                                              size_t n);
 CAIRN_EXPORT cairn_status_t cairn_restart_end(cairn_client_t* c, int success);
 
 /* ---- Files -------------------------------------------------------------------------- */

@@ -65,7 +65,7 @@ class Error {
 template <class T>
 class Expected {
  public:
-  Expected(T value) : value_(std::move(value)) {}  // NOLINT(runtime/explicit)
+  Expected(T value) : value_(std::move(value)) {}     // NOLINT(runtime/explicit)
   Expected(Error error) : error_(std::move(error)) {  // NOLINT(runtime/explicit)
     if (error_.ok()) error_ = Error(CAIRN_E_INTERNAL, "Expected built from a success Error");
   }
@@ -152,15 +152,15 @@ class Client {
 
   // Registers the memory of `data` under `id` in `group` ("": the default group).
   template <class T>
-    requires(std::is_trivially_copyable_v<T> && !std::is_const_v<T>)
-  Error protect(int id, std::span<T> data, const std::string& group = "") {
+  requires(std::is_trivially_copyable_v<T> && !std::is_const_v<T>) Error
+      protect(int id, std::span<T> data, const std::string& group = "") {
     return check(cairn_protect_named(c_, group.c_str(), id, static_cast<void*>(data.data()),
                                      data.size_bytes()));
   }
   // Registers one object.
   template <class T>
-    requires(std::is_trivially_copyable_v<T> && !std::is_const_v<T>)
-  Error protect(int id, T& object, const std::string& group = "") {
+  requires(std::is_trivially_copyable_v<T> && !std::is_const_v<T>) Error
+      protect(int id, T& object, const std::string& group = "") {
     return protect(id, std::span<T>(&object, 1), group);
   }
   Error protect_bytes(int id, void* ptr, size_t bytes, const std::string& group = "") {

@@ -47,15 +47,24 @@ uint64_t KeyOf(const cairn_client_t* c) { return c == nullptr ? 0 : c->serial; }
 
 cairn_status_t ToC(Code c) {
   switch (c) {
-    case Code::kOk: return CAIRN_OK;
-    case Code::kInvalidArgument: return CAIRN_E_INVALID;
-    case Code::kNotFound: return CAIRN_E_NOT_FOUND;
-    case Code::kCorruption: return CAIRN_E_CORRUPT;
-    case Code::kIOError: return CAIRN_E_IO;
-    case Code::kNoSpace: return CAIRN_E_NO_SPACE;
-    case Code::kFailedPrecondition: return CAIRN_E_ORDER;
-    case Code::kUnavailable: return CAIRN_E_UNAVAILABLE;
-    case Code::kInternal: return CAIRN_E_INTERNAL;
+    case Code::kOk:
+      return CAIRN_OK;
+    case Code::kInvalidArgument:
+      return CAIRN_E_INVALID;
+    case Code::kNotFound:
+      return CAIRN_E_NOT_FOUND;
+    case Code::kCorruption:
+      return CAIRN_E_CORRUPT;
+    case Code::kIOError:
+      return CAIRN_E_IO;
+    case Code::kNoSpace:
+      return CAIRN_E_NO_SPACE;
+    case Code::kFailedPrecondition:
+      return CAIRN_E_ORDER;
+    case Code::kUnavailable:
+      return CAIRN_E_UNAVAILABLE;
+    case Code::kInternal:
+      return CAIRN_E_INTERNAL;
   }
   return CAIRN_E_INTERNAL;
 }
@@ -282,13 +291,10 @@ cairn_status_t cairn_cleanup(cairn_client_t* c, const char* name) {
 
 cairn_status_t cairn_on_commit(cairn_client_t* c, cairn_observer_fn fn, void* user) {
   return WithClient("cairn_on_commit", c, [&](cairn::Client& e) {
-    cairn::Observer obs = [](const std::string&, long long) {};  // fn NULL: nothing is called
-    if (fn != nullptr) {
-      obs = [fn, user](const std::string& name, long long version) {
-        fn(name.c_str(), version, user);
-      };
-    }
-    return e.RegisterObserver(0, std::move(obs));
+    if (fn == nullptr) return Status::InvalidArgument("observer function is NULL");
+    return e.RegisterObserver(0, [fn, user](const std::string& name, long long version) {
+      fn(name.c_str(), version, user);
+    });
   });
 }
 
@@ -370,8 +376,7 @@ cairn_status_t cairn_recover_size(cairn_client_t* c, int id, size_t* size_out) {
   });
 }
 
-cairn_status_t cairn_recover_mem(cairn_client_t* c, cairn_select_t sel, const int* ids,
-                                 size_t n) {
+cairn_status_t cairn_recover_mem(cairn_client_t* c, cairn_select_t sel, const int* ids, size_t n) {
   return WithClient("cairn_recover_mem", c, [&](cairn::Client& e) -> Status {
     Result<std::set<int>> set = Selection(sel, ids, n);
     if (!set.ok()) return set.status();
@@ -384,8 +389,7 @@ cairn_status_t cairn_restart_end(cairn_client_t* c, int success) {
                     [&](cairn::Client& e) { return e.RestartEnd(success != 0); });
 }
 
-cairn_status_t cairn_route_file(cairn_client_t* c, const char* original, char* buf,
-                                size_t buflen) {
+cairn_status_t cairn_route_file(cairn_client_t* c, const char* original, char* buf, size_t buflen) {
   if (buf != nullptr && buflen > 0) buf[0] = '\0';
   return WithClient("cairn_route_file", c, [&](cairn::Client& e) -> Status {
     CAIRN_RETURN_IF_ERROR(NeedString(original, "file name"));
@@ -395,10 +399,9 @@ cairn_status_t cairn_route_file(cairn_client_t* c, const char* original, char* b
     if (!r.ok()) return r.status().Annotate(std::string("'") + original + "'");
     const std::string& path = r.value();
     if (path.size() >= buflen) {
-      return Status::InvalidArgument("the routed path of '" + std::string(original) + "' (" +
-                                     std::to_string(path.size() + 1) +
-                                     " bytes with the NUL) does not fit in a buffer of " +
-                                     std::to_string(buflen) + " bytes");
+      return Status::InvalidArgument(
+          "the routed path of '" + std::string(original) + "' (" + std::to_string(path.size() + 1) +
+          " bytes with the NUL) does not fit in a buffer of " + std::to_string(buflen) + " bytes");
     }
     std::memcpy(buf, path.c_str(), path.size() + 1);
     return Status::Ok();
@@ -417,15 +420,24 @@ const char* cairn_last_error(const cairn_client_t* c) {
 
 const char* cairn_status_string(cairn_status_t s) {
   switch (s) {
-    case CAIRN_OK: return "OK";
-    case CAIRN_E_INVALID: return "invalid argument";
-    case CAIRN_E_NOT_FOUND: return "not found";
-    case CAIRN_E_CORRUPT: return "corrupt data";
-    case CAIRN_E_IO: return "I/O error";
-    case CAIRN_E_NO_SPACE: return "no space left";
-    case CAIRN_E_ORDER: return "call out of order";
-    case CAIRN_E_UNAVAILABLE: return "peer unavailable";
-    case CAIRN_E_INTERNAL: return "internal error";
+    case CAIRN_OK:
+      return "OK";
+    case CAIRN_E_INVALID:
+      return "invalid argument";
+    case CAIRN_E_NOT_FOUND:
+      return "not found";
+    case CAIRN_E_CORRUPT:
+      return "corrupt data";
+    case CAIRN_E_IO:
+      return "I/O error";
+    case CAIRN_E_NO_SPACE:
+      return "no space left";
+    case CAIRN_E_ORDER:
+      return "call out of order";
+    case CAIRN_E_UNAVAILABLE:
+      return "peer unavailable";
+    case CAIRN_E_INTERNAL:
+      return "internal error";
   }
   return "unknown status";
 }

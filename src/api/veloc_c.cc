@@ -132,9 +132,9 @@ int VELOC_Route_file(const char* original, char* routed) {
     std::optional<std::string> path = cairn::api::RouteFile(kFn, e, original);
     if (!path) return false;
     if (path->size() >= VELOC_MAX_NAME) {
-      cairn::api::LogErrorNoThrow(kFn, ": the routed path of '", original, "' has ",
-                                  path->size(), " characters, more than VELOC_MAX_NAME - 1 = ",
-                                  VELOC_MAX_NAME - 1, ": ", *path);
+      cairn::api::LogErrorNoThrow(
+          kFn, ": the routed path of '", original, "' has ", path->size(),
+          " characters, more than VELOC_MAX_NAME - 1 = ", VELOC_MAX_NAME - 1, ": ", *path);
       return false;
     }
     std::memcpy(routed, path->c_str(), path->size() + 1);
@@ -167,8 +167,8 @@ int VELOC_Checkpoint_mem(void) {
 
 int VELOC_Checkpoint_end(int success) {
   static constexpr const char* kFn = "VELOC_Checkpoint_end";
-  return WithEngine(kFn,
-                    [&](cairn::Client& e) { return cairn::api::CheckpointEnd(kFn, e, success != 0); });
+  return WithEngine(
+      kFn, [&](cairn::Client& e) { return cairn::api::CheckpointEnd(kFn, e, success != 0); });
 }
 
 int VELOC_Checkpoint_wait(void) {

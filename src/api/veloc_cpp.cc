@@ -1,10 +1,9 @@
 // The VeloC C++ API (veloc.hpp): veloc::client_t over cairn::Client, veloc::get_client, and
 // the process-wide client that the VeloC C API (veloc_c.cc) shares.
-#include <veloc.hpp>
-
 #include <climits>
 #include <mutex>
 #include <utility>
+#include <veloc.hpp>
 
 #include "api/boundary.h"
 #include "api/veloc_ops.h"
@@ -163,8 +162,8 @@ veloc::client_t* VelocGetOrCreate(const char* fn, const CommFactory& make_comm,
   if (reg.client != nullptr) {
     int have = reg.client->engine()->rank();
     if (rank >= 0 && rank != have) {
-      log::Warn(fn, ": VeloC is already initialized as rank ", have, "; ignoring the new id ",
-                rank, " and configuration '", cfg, "' and reusing the existing client");
+      log::Warn(fn, ": VeloC is already initialized as rank ", have, "; ignoring the new id ", rank,
+                " and configuration '", cfg, "' and reusing the existing client");
     }
     return reg.client;
   }

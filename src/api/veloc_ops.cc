@@ -37,9 +37,12 @@ std::string GroupOf(const std::string& veloc_name) {
 
 std::optional<Select> SelectOf(const char* fn, int mode) {
   switch (mode) {
-    case VELOC_CKPT_ALL: return Select::kAll;
-    case VELOC_CKPT_SOME: return Select::kSome;
-    case VELOC_CKPT_REST: return Select::kRest;
+    case VELOC_CKPT_ALL:
+      return Select::kAll;
+    case VELOC_CKPT_SOME:
+      return Select::kSome;
+    case VELOC_CKPT_REST:
+      return Select::kRest;
     default:
       Ok(fn, Status::InvalidArgument("mode " + std::to_string(mode) +
                                      " is not ALL (0), SOME (1) or REST (2)"));
@@ -65,10 +68,10 @@ std::optional<std::set<int>> IdSet(const char* fn, int mode, const int* ids, int
 bool Protect(const char* fn, Client& e, int id, void* ptr, size_t count, size_t base_size,
              const std::string& group) {
   if (base_size != 0 && count > SIZE_MAX / base_size) {
-    return Ok(fn, Status::InvalidArgument("region " + std::to_string(id) + ": " +
-                                          std::to_string(count) + " elements of " +
-                                          std::to_string(base_size) +
-                                          " bytes overflow the address space"));
+    return Ok(
+        fn, Status::InvalidArgument("region " + std::to_string(id) + ": " + std::to_string(count) +
+                                    " elements of " + std::to_string(base_size) +
+                                    " bytes overflow the address space"));
   }
   if (ptr == nullptr && count * base_size != 0) {
     return Ok(fn, Status::InvalidArgument("region " + std::to_string(id) +
@@ -178,9 +181,8 @@ int RestartTest(const char* fn, Client& e, const std::string& name, int needed_v
     return VELOC_FAILURE;
   }
   if (r.value() < 0 || r.value() > max_version) {
-    Ok(fn, Status::Internal("the engine reported version " + std::to_string(r.value()) +
-                            " of '" + name + "' outside [0, " + std::to_string(max_version) +
-                            "]"));
+    Ok(fn, Status::Internal("the engine reported version " + std::to_string(r.value()) + " of '" +
+                            name + "' outside [0, " + std::to_string(max_version) + "]"));
     return VELOC_FAILURE;
   }
   return static_cast<int>(r.value());
@@ -210,8 +212,8 @@ long long RecoverSize(const char* fn, Client& e, int id) {
     return -1;
   }
   if (r.value() < 0) {
-    Ok(fn, Status::Internal("the engine reported a negative size for region " +
-                            std::to_string(id)));
+    Ok(fn,
+       Status::Internal("the engine reported a negative size for region " + std::to_string(id)));
     return -1;
   }
   return r.value();

@@ -81,8 +81,7 @@ bool CheckpointWait(const char* fn, Client& e);
 int RestartTest(const char* fn, Client& e, const std::string& name, int needed_version,
                 int target_rank);
 bool Restart(const char* fn, Client& e, const std::string& name, int version, int target_rank);
-bool RestartBegin(const char* fn, Client& e, const std::string& name, int version,
-                  int target_rank);
+bool RestartBegin(const char* fn, Client& e, const std::string& name, int version, int target_rank);
 // Bytes saved under id; -1 when absent (logged at info level) or on error (error level).
 long long RecoverSize(const char* fn, Client& e, int id);
 bool RecoverMem(const char* fn, Client& e, int mode, const std::set<int>& ids);

@@ -9,10 +9,13 @@ namespace cairn::cli {
 
 int ExitCodeFor(const Status& st) {
   switch (st.code()) {
-    case Code::kOk: return kExitOk;
+    case Code::kOk:
+      return kExitOk;
     case Code::kCorruption:
-    case Code::kInvalidArgument: return kExitFailed;
-    default: return kExitNotFound;
+    case Code::kInvalidArgument:
+      return kExitFailed;
+    default:
+      return kExitNotFound;
   }
 }
 
@@ -22,7 +25,7 @@ void PrintError(Context& ctx, const char* command, const std::string& message) {
 }
 
 std::string WithoutPath(const std::string& message, const std::string& path) {
-  for (const std::string prefix : {"'" + path + "': ", "'" + path + "' "}) {
+  for (const std::string& prefix : {"'" + path + "': ", "'" + path + "' "}) {
     if (message.compare(0, prefix.size(), prefix) == 0) return message.substr(prefix.size());
   }
   return message;
@@ -82,10 +85,10 @@ void PrintTable(std::ostream& os, const std::vector<std::vector<std::string>>& r
       if (right) {
         line += pad + row[c];
       } else {
-        line += row[c];
-        if (c + 1 < row.size()) line += pad;  // no trailing blanks
+        line += row[c] + pad;
       }
     }
+    line.erase(line.find_last_not_of(' ') + 1);  // no trailing blanks
     os << line << "\n";
   }
 }

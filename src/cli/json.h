@@ -43,8 +43,7 @@ class JsonWriter {
   JsonWriter& Value(const std::string& s) { return Value(std::string_view(s)); }
   JsonWriter& Value(bool b);
   template <std::integral T>
-    requires(!std::same_as<T, bool>)
-  JsonWriter& Value(T v) {
+  requires(!std::same_as<T, bool>) JsonWriter& Value(T v) {
     if constexpr (std::signed_integral<T>) {
       return Signed(static_cast<long long>(v));
     } else {

@@ -88,7 +88,9 @@ class Client {
   Status RestartEnd(bool success);
   Status Restart(const std::string& name, long long version, int target_rank = -1);
 
-  // type 0 = VELOC_OBSERVE_CKPT_END: called after a version is committed.
+  // type 0 = VELOC_OBSERVE_CKPT_END: called after a version is committed. A new
+  // observer replaces the previous one (VeloC). It runs with the client's lock held:
+  // it must not call back into the client.
   Status RegisterObserver(int type, Observer fn);
 
   int rank() const;

@@ -137,6 +137,7 @@ Status Engine::RegisterObserver(int type, Observer fn) {
   CAIRN_RETURN_IF_ERROR(CheckUsable());
   if (type != 0) return Status::InvalidArgument("unknown observer type " + std::to_string(type));
   if (!fn) return Status::InvalidArgument("observer is empty");
+  observers_.clear();  // VeloC keeps one observer per type: a new one replaces the old
   observers_.push_back(std::move(fn));
   return Status::Ok();
 }
@@ -238,6 +239,7 @@ Status Engine::CheckpointMem(Select sel, const std::set<int>& ids) {
       }
     }
   }
+  if (chosen.empty() && !p.routed.empty()) return Status::Ok();  // file-mode checkpoint
   if (chosen.empty()) {
     return p.error = Status::InvalidArgument(
                "nothing to checkpoint: no protected region matches the selection for '" +
@@ -656,7 +658,15 @@ Status Engine::Restart(const std::string& name, long long version, int target_ra
   CAIRN_RETURN_IF_ERROR(RestartBegin(name, version, target_rank));
   Status st = RecoverMem(Select::kAll, {});
   Status end = RestartEnd(st.ok());
-  return st.ok() ? end : st;
+  // The ranks leave together: one rank's failure fails the restart everywhere, so
+  // that a caller that then tries an older version does so on every rank.
+  auto all = comm_->AllTrue(st.ok());
+  if (!st.ok()) return st;
+  if (!all.ok()) return all.status();
+  if (!all.value()) {
+    return Status::Unavailable(Describe(name, version) + ": restart failed on another rank");
+  }
+  return end;
 }
 
 }  // namespace cairn

@@ -113,10 +113,14 @@ void Classify(CatalogVersion* v) {
 
 const char* VersionStateName(VersionState s) {
   switch (s) {
-    case VersionState::kCommitted: return "committed";
-    case VersionState::kPartial: return "partial";
-    case VersionState::kIncomplete: return "incomplete";
-    case VersionState::kDamaged: return "damaged";
+    case VersionState::kCommitted:
+      return "committed";
+    case VersionState::kPartial:
+      return "partial";
+    case VersionState::kIncomplete:
+      return "incomplete";
+    case VersionState::kDamaged:
+      return "damaged";
   }
   return "unknown";
 }
@@ -190,8 +194,7 @@ Result<CatalogVersion> ScanVersion(Env* env, const std::string& name, long long 
       if (c.name != name) {
         v.commit_problem = Quoted(path) + ": the record names checkpoint '" + c.name + "'";
       } else if (c.version != version) {
-        v.commit_problem =
-            Quoted(path) + ": the record names version " + std::to_string(c.version);
+        v.commit_problem = Quoted(path) + ": the record names version " + std::to_string(c.version);
       } else if (v.nranks != 0 && c.nranks != v.nranks) {
         v.commit_problem = Quoted(path) + ": the record lists " + std::to_string(c.nranks) +
                            " ranks but the rank files say " + std::to_string(v.nranks);
@@ -261,10 +264,9 @@ Result<Catalog> ScanDirectory(Env* env, const std::string& root) {
       ck.versions.push_back(std::move(v.value()));
     }
     if (ck.versions.empty()) continue;
-    std::sort(ck.versions.begin(), ck.versions.end(),
-              [](const CatalogVersion& a, const CatalogVersion& b) {
-                return a.version < b.version;
-              });
+    std::sort(
+        ck.versions.begin(), ck.versions.end(),
+        [](const CatalogVersion& a, const CatalogVersion& b) { return a.version < b.version; });
     cat.checkpoints.push_back(std::move(ck));
   }
   return cat;

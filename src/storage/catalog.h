@@ -55,13 +55,13 @@ struct CatalogVersion {
   // Number of ranks from the rank file headers (the commit record's when no header
   // opened); 0 when unknown.
   int nranks = 0;
-  std::vector<CatalogRankFile> ranks;     // sorted by rank
-  std::vector<int> missing_ranks;         // ranks in [0, nranks) without a rank file
-  std::vector<CatalogFile> routed;        // sorted by name
-  std::vector<CatalogFile> temporaries;   // sorted by name
-  bool has_commit = false;                // a COMMIT file exists
-  std::optional<CommitRecord> commit;     // parsed commit record
-  std::string commit_problem;             // non-empty: COMMIT unreadable or inconsistent
+  std::vector<CatalogRankFile> ranks;    // sorted by rank
+  std::vector<int> missing_ranks;        // ranks in [0, nranks) without a rank file
+  std::vector<CatalogFile> routed;       // sorted by name
+  std::vector<CatalogFile> temporaries;  // sorted by name
+  bool has_commit = false;               // a COMMIT file exists
+  std::optional<CommitRecord> commit;    // parsed commit record
+  std::string commit_problem;            // non-empty: COMMIT unreadable or inconsistent
   uint64_t commit_size = 0;
 
   // Bytes of rank and routed files (the checkpoint's data).
