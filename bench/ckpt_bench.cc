@@ -943,9 +943,9 @@ struct Bench {
       if (!reuse) Add("raw", "persistent:   unlink of the previous file", Best(s.unlink));
       if (!reuse) UnlinkOrDie(fresh(pdir, g));
     };
-    persist("pwrite into the existing file + fdatasync", false, true, "what the raw baseline does");
-    persist("pwrite into a new file + fdatasync", false, false, "");
-    persist("sendfile scratch -> new file + fdatasync", true, false, "what the engine does");
+    persist("pwrite existing file + fdatasync", false, true, "what the raw baseline does");
+    persist("pwrite new file + fdatasync", false, false, "");
+    persist("sendfile -> new file + fdatasync", true, false, "what the engine does");
 
     // What-if: the engine's checkpoint data path without new files, hashing fused in 1 MiB
     // chunks, the persistent copy written from memory sequentially or on a second thread.
@@ -1084,8 +1084,10 @@ struct Bench {
         section = p.section;
         std::printf("  [%s]\n", section == "raw" ? "raw steps" : ("engine " + section).c_str());
       }
-      std::printf("    %-52s %8.4f s %7.2f GB/s  %s\n", p.what.c_str(), p.seconds,
-                  GBps(size, p.seconds), p.note.c_str());
+      char gbps[32] = "";  // meaningless for steps that move no data
+      if (p.seconds >= 0.005)
+        std::snprintf(gbps, sizeof(gbps), "%6.2f GB/s", GBps(size, p.seconds));
+      std::printf("    %-52s %8.4f s %11s  %s\n", p.what.c_str(), p.seconds, gbps, p.note.c_str());
     }
   }
 

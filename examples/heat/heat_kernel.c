@@ -137,7 +137,9 @@ void heat_free(heat_t* h) {
 
 double* heat_rows(heat_t* h) { return h->u + h->nx; }
 
-size_t heat_rows_bytes(const heat_t* h) { return (size_t)h->nrows * (size_t)h->nx * sizeof(double); }
+size_t heat_rows_bytes(const heat_t* h) {
+  return (size_t)h->nrows * (size_t)h->nx * sizeof(double);
+}
 
 void heat_step(heat_t* h) {
   const int nx = h->nx, n = h->nrows;
@@ -145,8 +147,8 @@ void heat_step(heat_t* h) {
   const int down = h->rank < h->size - 1 ? h->rank + 1 : MPI_PROC_NULL;
   double* u = h->u;
   /* First owned row goes up, the bottom halo comes from below; then the other way. */
-  MPI_Sendrecv(u + (size_t)1 * nx, nx, MPI_DOUBLE, up, 1, u + (size_t)(n + 1) * nx, nx,
-               MPI_DOUBLE, down, 1, h->comm, MPI_STATUS_IGNORE);
+  MPI_Sendrecv(u + (size_t)1 * nx, nx, MPI_DOUBLE, up, 1, u + (size_t)(n + 1) * nx, nx, MPI_DOUBLE,
+               down, 1, h->comm, MPI_STATUS_IGNORE);
   MPI_Sendrecv(u + (size_t)n * nx, nx, MPI_DOUBLE, down, 2, u, nx, MPI_DOUBLE, up, 2, h->comm,
                MPI_STATUS_IGNORE);
   for (int li = 1; li <= n; ++li) {
@@ -218,8 +220,8 @@ int heat_print_result(const heat_t* h) {
                              h->comm) != MPI_SUCCESS) {
     rc = -1;
   }
-  if (rc == 0 && MPI_Reduce(&local_hash, &hash, 1, MPI_UINT64_T, MPI_SUM, 0, h->comm) !=
-                     MPI_SUCCESS) {
+  if (rc == 0 &&
+      MPI_Reduce(&local_hash, &hash, 1, MPI_UINT64_T, MPI_SUM, 0, h->comm) != MPI_SUCCESS) {
     rc = -1;
   }
   if (rc == 0 && h->rank == 0) {

@@ -31,10 +31,10 @@ typedef struct heat_options {
 typedef struct heat {
   int nx, ny;
   int rank, size;
-  int row0;       /* global index of this rank's first row */
-  int nrows;      /* rows owned by this rank (may be 0 when there are more ranks than rows) */
-  double* u;      /* (nrows + 2) x nx: halo row, owned rows, halo row */
-  double* unew;   /* scratch for the next iterate, same shape */
+  int row0;     /* global index of this rank's first row */
+  int nrows;    /* rows owned by this rank (may be 0 when there are more ranks than rows) */
+  double* u;    /* (nrows + 2) x nx: halo row, owned rows, halo row */
+  double* unew; /* scratch for the next iterate, same shape */
   MPI_Comm comm;
 } heat_t;
 

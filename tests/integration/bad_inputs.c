@@ -35,11 +35,11 @@
 enum { ROW_PASS = 0, ROW_FAIL = 1, ROW_SKIP = 2 };
 
 typedef struct ctx {
-  char dir[1024];      /* this row's directory */
-  char cfg[PATH_MAX];  /* its good configuration: <dir>/scratch, <dir>/persistent */
-  int latest;          /* newest committed version of "base" */
-  int latest_seed;     /* the data pattern it holds */
-  char msg[2048];      /* why the row failed or was skipped */
+  char dir[1024];     /* this row's directory */
+  char cfg[PATH_MAX]; /* its good configuration: <dir>/scratch, <dir>/persistent */
+  int latest;         /* newest committed version of "base" */
+  int latest_seed;    /* the data pattern it holds */
+  char msg[2048];     /* why the row failed or was skipped */
 } ctx_t;
 
 #define NDATA 1024 /* ints in region 0 of "base" */
@@ -56,12 +56,12 @@ static void set_msg(ctx_t* c, int line, const char* fmt, ...) {
   snprintf(c->msg, sizeof c->msg, "line %d: %s", line, what);
 }
 
-#define CHECK(cond, ...)                  \
-  do {                                    \
-    if (!(cond)) {                        \
-      set_msg(c, __LINE__, __VA_ARGS__);  \
-      return ROW_FAIL;                    \
-    }                                     \
+#define CHECK(cond, ...)                 \
+  do {                                   \
+    if (!(cond)) {                       \
+      set_msg(c, __LINE__, __VA_ARGS__); \
+      return ROW_FAIL;                   \
+    }                                    \
   } while (0)
 
 /* Runs a check that returns ROW_* and propagates anything but ROW_PASS. */
@@ -104,9 +104,8 @@ static int write_cfg(const char* path, const char* scratch, const char* persiste
                      const char* extra) {
   char text[4 * PATH_MAX];
   int n = snprintf(text, sizeof text, "# bad_inputs\n%s%s%s%s%s%s%s", scratch ? "scratch = " : "",
-                   scratch ? scratch : "", scratch ? "\n" : "",
-                   persistent ? "persistent = " : "", persistent ? persistent : "",
-                   persistent ? "\n" : "", extra ? extra : "");
+                   scratch ? scratch : "", scratch ? "\n" : "", persistent ? "persistent = " : "",
+                   persistent ? persistent : "", persistent ? "\n" : "", extra ? extra : "");
   if (n < 0 || (size_t)n >= sizeof text) return -1;
   return write_text(path, text);
 }
@@ -271,8 +270,7 @@ static int row_region_too_small(ctx_t* c) {
   RUN(init_good(c));
   static int small[NDATA / 2];
   memset(small, 0x5a, sizeof small);
-  CHECK(VELOC_Mem_protect(0, small, NDATA / 2, sizeof(int)) == VELOC_SUCCESS,
-        "Mem_protect failed");
+  CHECK(VELOC_Mem_protect(0, small, NDATA / 2, sizeof(int)) == VELOC_SUCCESS, "Mem_protect failed");
   CHECK(VELOC_Restart_test("base", 0) == 2, "Restart_test(base) != 2");
   CHECK(VELOC_Restart("base", 2) == VELOC_FAILURE,
         "Restart into a region of %zu bytes succeeded (saved: %zu bytes)", sizeof small,
@@ -351,15 +349,14 @@ static int row_bad_names(ctx_t* c) {
   char longname[1100];
   memset(longname, 'a', sizeof longname - 1);
   longname[sizeof longname - 1] = '\0';
-  const char* bad[] = {"a/b", "..", ".", "../base", "base/../base", "/abs", "../../escape",
-                       "", "a b", "x\ny", longname};
+  const char* bad[] = {"a/b",          "..", ".",   "../base", "base/../base", "/abs",
+                       "../../escape", "",   "a b", "x\ny",    longname};
   char shown[64];
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; ++i) {
     const char* n = bad[i];
     snprintf(shown, sizeof shown, "%.40s%s", n, strlen(n) > 40 ? "..." : "");
     CHECK(VELOC_Checkpoint(n, 3) == VELOC_FAILURE, "Checkpoint('%s') succeeded", shown);
-    CHECK(VELOC_Checkpoint_begin(n, 3) == VELOC_FAILURE, "Checkpoint_begin('%s') succeeded",
-          shown);
+    CHECK(VELOC_Checkpoint_begin(n, 3) == VELOC_FAILURE, "Checkpoint_begin('%s') succeeded", shown);
     CHECK(VELOC_Checkpoint_end(1) == VELOC_FAILURE,
           "Checkpoint_end succeeded after a refused begin('%s')", shown);
     CHECK(VELOC_Restart_test(n, 0) == VELOC_FAILURE, "Restart_test('%s') succeeded", shown);
@@ -402,8 +399,7 @@ static int row_negative_version(ctx_t* c) {
     CHECK(VELOC_Checkpoint_end(1) == VELOC_FAILURE,
           "Checkpoint_end succeeded after a refused begin(base, %d)", v);
     CHECK(VELOC_Restart("base", v) == VELOC_FAILURE, "Restart(base, %d) succeeded", v);
-    CHECK(VELOC_Restart_begin("base", v) == VELOC_FAILURE, "Restart_begin(base, %d) succeeded",
-          v);
+    CHECK(VELOC_Restart_begin("base", v) == VELOC_FAILURE, "Restart_begin(base, %d) succeeded", v);
     CHECK(VELOC_Restart_test("base", v) == VELOC_FAILURE, "Restart_test(base, %d) succeeded", v);
   }
   char d[PATH_MAX], names[1024];
@@ -445,12 +441,12 @@ static int disk_full_row(ctx_t* c, int tiny_is_scratch) {
     snprintf(c->msg, sizeof c->msg, "cannot write %s", cfg);
     goto out;
   }
-#define CHECK_OUT(cond, ...)               \
-  do {                                     \
-    if (!(cond)) {                         \
-      set_msg(c, __LINE__, __VA_ARGS__);   \
-      goto out;                            \
-    }                                      \
+#define CHECK_OUT(cond, ...)             \
+  do {                                   \
+    if (!(cond)) {                       \
+      set_msg(c, __LINE__, __VA_ARGS__); \
+      goto out;                          \
+    }                                    \
   } while (0)
   CHECK_OUT(VELOC_Init_single(0, cfg) == VELOC_SUCCESS, "Init with %s failed", cfg);
   pattern(small, 4096, 6);
@@ -458,7 +454,8 @@ static int disk_full_row(ctx_t* c, int tiny_is_scratch) {
   CHECK_OUT(VELOC_Checkpoint("full", 1) == VELOC_SUCCESS, "the small checkpoint (16 KiB) failed");
   CHECK_OUT(VELOC_Mem_protect(1, big, 4u << 20, 1) == VELOC_SUCCESS, "protect 4 MiB failed");
   CHECK_OUT(VELOC_Checkpoint("full", 2) == VELOC_FAILURE,
-            "a 4 MiB checkpoint on a 1 MiB %s succeeded", tiny_is_scratch ? "scratch" : "persistent");
+            "a 4 MiB checkpoint on a 1 MiB %s succeeded",
+            tiny_is_scratch ? "scratch" : "persistent");
   CHECK_OUT(count_tmp(c->dir) == 0, "temporary file left after the failure: %s", g_tmp_first);
   CHECK_OUT(VELOC_Restart_test("full", 1) == 1, "version 1 is no longer restorable");
   memset(small, 0, sizeof small);
@@ -583,8 +580,8 @@ int main(int argc, char** argv) {
     own_root = 1;
   }
   /* cairn's own environment must not override the configurations of the rows. */
-  const char* keys[] = {"SCRATCH", "PERSISTENT", "MODE", "SCRATCH_VERSIONS", "MAX_VERSIONS",
-                        "PERSISTENT_INTERVAL", "CHKSUM", "META"};
+  const char* keys[] = {"SCRATCH",      "PERSISTENT",          "MODE",   "SCRATCH_VERSIONS",
+                        "MAX_VERSIONS", "PERSISTENT_INTERVAL", "CHKSUM", "META"};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; ++i) {
     char name[64];
     snprintf(name, sizeof name, "CAIRN_%s", keys[i]);
@@ -667,8 +664,7 @@ int main(int argc, char** argv) {
     }
     if (res == ROW_PASS && r->stderr_expect && !file_contains(err_path, r->stderr_expect)) {
       res = ROW_FAIL;
-      snprintf(detail, 2048, "the log (stderr) does not name the problem ('%s')",
-               r->stderr_expect);
+      snprintf(detail, 2048, "the log (stderr) does not name the problem ('%s')", r->stderr_expect);
     }
     if (res == ROW_PASS && count_tmp(c.dir) != 0) {
       res = ROW_FAIL;
@@ -676,7 +672,10 @@ int main(int argc, char** argv) {
     }
     results[i] = res;
     if (res == ROW_FAIL) failed++;
-    printf("%-38s -> %s%s%s\n", r->name, res == ROW_PASS ? "PASS" : res == ROW_SKIP ? "SKIP" : "FAIL",
+    printf("%-38s -> %s%s%s\n", r->name,
+           res == ROW_PASS   ? "PASS"
+           : res == ROW_SKIP ? "SKIP"
+                             : "FAIL",
            detail[0] && res != ROW_PASS ? "  " : "", res != ROW_PASS ? detail : "");
     if (res == ROW_FAIL) {
       printf("      stderr of the row (%s):\n", err_path);
@@ -687,7 +686,9 @@ int main(int argc, char** argv) {
   printf("\n%-38s    %s\n", "row", "result");
   for (size_t i = 0; i < nrows; ++i) {
     printf("%-38s -> %s\n", kRows[i].name,
-           results[i] == ROW_PASS ? "PASS" : results[i] == ROW_SKIP ? "SKIP" : "FAIL");
+           results[i] == ROW_PASS   ? "PASS"
+           : results[i] == ROW_SKIP ? "SKIP"
+                                    : "FAIL");
   }
   printf("%d of %zu rows failed\n", failed, nrows);
   if (failed == 0 && own_root) nftw(root, rm_rf_cb, 16, FTW_DEPTH | FTW_PHYS);

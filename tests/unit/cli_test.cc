@@ -1,15 +1,14 @@
-// Unit tests of the CLI's building blocks (JSON writer, option parser, formatting).
-// The unit-test binary does not link src/cli (it is an executable), so the sources under
-// test are compiled into this file; they have no main().
+// Unit tests of the CLI's building blocks (JSON writer, option parser, formatting),
+// linked from cairn_cli_lib.
 #include <gtest/gtest.h>
 
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "cli/args.cc"     // NOLINT(build/include)
-#include "cli/command.cc"  // NOLINT(build/include)
-#include "cli/json.cc"     // NOLINT(build/include)
+#include "cli/args.h"
+#include "cli/command.h"
+#include "cli/json.h"
 
 namespace cairn::cli {
 namespace {
