@@ -22,7 +22,10 @@ Result<std::unique_ptr<Engine>> Engine::Create(std::unique_ptr<Comm> comm,
   if (comm == nullptr) return Status::InvalidArgument("no communicator");
   log::SetTag("rank " + std::to_string(comm->rank()));
   auto cfg = LoadConfig(cfg_path);
-  if (!cfg.ok()) return cfg.status();
+  if (!cfg.ok()) {
+    (void)comm->AllTrue(false);  // the other ranks must not wait for this one
+    return cfg.status();
+  }
   if (cfg.value().mode == Mode::kAsync) {
     log::Warn("mode = async: this build runs checkpoints synchronously (async backend not yet "
               "available); every checkpoint completes before the call returns");
@@ -365,12 +368,10 @@ Status Engine::CheckpointEnd(bool success) {
     if (!pers.ok()) RemoveTemporaries(*persistent_, p);
   }
 
-  // Commit: every rank succeeded, publish by rename.
+  // Commit: every rank succeeded, publish by rename. From here every rank goes through
+  // the same collectives whatever happens locally, so no rank is left waiting.
   Status st = scratch_.Publish(FinalPaths(scratch_, p));
-  if (!st.ok()) {
-    RemoveTemporaries(scratch_, p);
-    return st.Annotate(what);
-  }
+  if (!st.ok()) RemoveTemporaries(scratch_, p);
   for (auto it = verified_.begin(); it != verified_.end();) {
     if (std::get<0>(it->first) == p.name && std::get<1>(it->first) == p.version) {
       it = verified_.erase(it);
@@ -379,14 +380,20 @@ Status Engine::CheckpointEnd(bool success) {
     }
   }
   bool persisted = false;
-  if (due.value() && pers.ok()) {
-    pers = persistent_->Publish(FinalPaths(*persistent_, p));
-    if (pers.ok() && comm_->collective()) {
+  if (due.value() && pers.ok()) {  // pers is agreed: the same on every rank
+    pers = st.ok() ? persistent_->Publish(FinalPaths(*persistent_, p))
+                   : Status::Unavailable("not published: the scratch commit failed");
+    if (!pers.ok()) RemoveTemporaries(*persistent_, p);
+    if (comm_->collective()) {
       auto hashes = comm_->GatherToRoot(file_hash);
-      Status b = comm_->Barrier();  // every rank has published
-      if (!hashes.ok()) pers = hashes.status();
-      else if (!b.ok()) pers = b;
-      else if (rank() == 0) {
+      auto all_pub = comm_->AllTrue(pers.ok());  // also a barrier: every rank has published
+      if (!hashes.ok()) {
+        pers = hashes.status();
+      } else if (!all_pub.ok()) {
+        pers = all_pub.status();
+      } else if (!all_pub.value()) {
+        if (pers.ok()) pers = Status::Unavailable("the persistent copy failed on another rank");
+      } else if (rank() == 0) {
         CommitRecord rec{p.name, p.version, size(), hashes.value()};
         pers = WriteCommitRecord(*persistent_, rec);
       }
@@ -394,6 +401,7 @@ Status Engine::CheckpointEnd(bool success) {
     persisted = pers.ok();
     if (persisted) last_persistent_ = std::chrono::steady_clock::now();
   }
+  if (!st.ok()) return st.Annotate(what);
 
   // Retention runs only after the new version is committed.
   Status ret = scratch_.Retain(p.name, rank(), cfg_.scratch_versions, false);

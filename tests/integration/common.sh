@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the integration tests (sourced, not run). Bash.
 #
 # Conventions: every test works under its own fresh temporary directory $T (removed on
@@ -63,16 +64,14 @@ write_cfg() {
   } >"$file"
 }
 
-mpirun_cmd() {
-  echo mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$NP"
-}
+MPIRUN=(mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$NP")
 
 # run_app OUT ERR LIMIT BIN ARGS...: runs the MPI program to completion (time limit LIMIT s);
 # returns its exit status.
 run_app() {
   local out=$1 err=$2 limit=$3
   shift 3
-  timeout -k 5 "$limit" $(mpirun_cmd) "$@" >"$out" 2>"$err"
+  timeout -k 5 "$limit" "${MPIRUN[@]}" "$@" >"$out" 2>"$err"
 }
 
 # The value of the RESULT line in a stdout file ("" when absent).
@@ -92,7 +91,7 @@ check_stdout_clean() {
 # rank's file is durable).
 count_commits() {
   local n=0 f
-  for f in "$1"/persistent/$CKPT/v*/COMMIT; do [ -f "$f" ] && n=$((n + 1)); done
+  for f in "$1/persistent/$CKPT"/v*/COMMIT; do [ -f "$f" ] && n=$((n + 1)); done
   echo $n
 }
 
@@ -100,7 +99,7 @@ count_commits() {
 # newest first.
 restorable_versions() {
   local dir=$1 d v r ok
-  for d in "$dir"/scratch/$CKPT/v* "$dir"/persistent/$CKPT/v*; do
+  for d in "$dir/scratch/$CKPT"/v* "$dir/persistent/$CKPT"/v*; do
     [ -d "$d" ] && basename "$d"
   done | sed -n 's/^v\([0-9][0-9]*\)$/\1/p' | sort -n -r -u | while read -r v; do
     ok=1
@@ -119,7 +118,7 @@ restorable_versions() {
 start_app() {
   local out=$1 err=$2
   shift 2
-  $(mpirun_cmd) "$@" >"$out" 2>"$err" &
+  "${MPIRUN[@]}" "$@" >"$out" 2>"$err" &
   APP_PID=$!
   BG_PIDS="${BG_PIDS:-} $APP_PID"
 }
@@ -160,6 +159,7 @@ kill_rank() {
     sleep 0.1
     t=$((t + 1))
     if [ $t -gt 300 ]; then
+      # shellcheck disable=SC2086 # a list of pids
       kill -9 "$APP_PID" $ranks 2>/dev/null
       fail "mpirun did not end within 30 s after rank $r was killed"
     fi

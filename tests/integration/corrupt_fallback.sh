@@ -13,13 +13,14 @@
 # MODE scratch-only: run 120 iterations to completion, flip a data byte in every rank's scratch
 #                    copy of version 120 only; the restart (to 240 iterations) must take
 #                    version 120 from persistent.
+# shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
 
 BIN=${1:?usage: corrupt_fallback.sh HEAT_BINARY data|header|scratch-only}
 MODE=${2:?usage: corrupt_fallback.sh HEAT_BINARY data|header|scratch-only}
 IT_NAME="corrupt_fallback-$MODE"
 EVERY=20
-ARGS=(--nx 192 --ny 192 --ckpt-every $EVERY)
+ARGS=(--nx 192 --ny 192 --ckpt-every "$EVERY")
 [ -x "$BIN" ] || fail "$BIN is not executable"
 make_tmp
 
@@ -41,7 +42,7 @@ else
   kill_rank 1
 fi
 
-VERSIONS=($(restorable_versions "$T/run"))
+mapfile -t VERSIONS < <(restorable_versions "$T/run")
 log "complete versions (newest first): ${VERSIONS[*]}"
 [ ${#VERSIONS[@]} -ge 2 ] || fail "need 2 complete versions, have: ${VERSIONS[*]:-none}"
 NEWEST=${VERSIONS[0]}

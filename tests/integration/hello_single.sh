@@ -4,6 +4,7 @@
 # the program's lines.
 #
 #   hello_single.sh HELLO_BINARY
+# shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
 BIN=${1:?usage: hello_single.sh HELLO_BINARY}
 make_tmp

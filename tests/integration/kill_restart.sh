@@ -9,12 +9,13 @@
 # checkpoint; its RESULT is bit-identical to the uninterrupted run's; no *.tmp file is left
 # on either level; stdout holds only the application's lines; running once more restarts
 # from the final version and prints the same RESULT again.
+# shellcheck source=common.sh
 source "$(dirname "$0")/common.sh"
 
 BIN=${1:?usage: kill_restart.sh HEAT_BINARY [RANK_TO_KILL]}
 KILL=${2:-2}
 EVERY=20
-ARGS=(--nx 192 --ny 192 --iters 240 --ckpt-every $EVERY)
+ARGS=(--nx 192 --ny 192 --iters 240 --ckpt-every "$EVERY")
 [ -x "$BIN" ] || fail "$BIN is not executable"
 make_tmp
 
