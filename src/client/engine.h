@@ -3,13 +3,17 @@
 //
 // Checkpoint data path (sync mode):
 //   Begin      create <scratch>/<name>/v<V>/ and open r<rank>.ckpt.tmp
+//              and, when a persistent copy is due on this rank, its .tmp on persistent
 //   Mem        write each selected region straight from application memory into the
-//              tmp file, hashing each 4 MiB chunk while it is in cache
-//   End        hash routed files, write table/footer/header, fdatasync
-//              -> agree (all ranks OK?) -> if persistent is due (agreed), copy the
-//              tmp files to <persistent>/... .tmp, fdatasync -> agree again
-//              -> rename *.tmp to final names, fsync dirs -> rank 0 writes COMMIT
-//              on persistent -> retention -> observers
+//              tmp file, hashing each 256 KiB chunk while it is in cache; a second
+//              thread writes the same memory to the persistent .tmp in parallel
+//   End        hash routed files, write table/footer/header, fdatasync (both files,
+//              in parallel) -> agree (all ranks OK?) -> if persistent is due on any
+//              rank, ranks without a complete mirror copy their scratch files
+//              (sendfile), routed files are copied, fdatasync -> agree again
+//              -> rename *.tmp to final names, fsync dirs -> agree all published
+//              -> rank 0 writes COMMIT on persistent -> observers; retention runs on a
+//              background thread, joined by the next call that touches storage
 // Restart data path:
 //   Test       candidates = versions with a committed file of this rank on scratch or
 //              persistent; ranks propose their newest, take the minimum, each checks
@@ -24,6 +28,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -40,6 +45,7 @@ class Engine {
  public:
   static Result<std::unique_ptr<Engine>> Create(std::unique_ptr<Comm> comm,
                                                 const std::string& cfg_path, Env* env);
+  ~Engine();
 
   Status Finalize(bool drain);
   Status Protect(int id, void* ptr, size_t count, size_t base_size, const std::string& group);
@@ -98,13 +104,16 @@ class Engine {
   };
 
   Engine(Config cfg, std::unique_ptr<Comm> comm, Env* env);
-  Status CheckUsable() const;
-  Status CheckName(const std::string& name) const;
+  // Every public call starts here: refuses calls after Finalize, waits for retention.
+  Status CheckUsable();
+  Status CheckName(const std::string& name);
+  void JoinRetention();
   int RankFor(int target_rank) const { return target_rank >= 0 ? target_rank : rank(); }
 
   // End's steps.
   Status FinishScratchFile(PendingCheckpoint& p, uint64_t* file_hash);
-  Result<bool> AgreePersistentDue();
+  bool LocalPersistentDue() const;
+  Result<bool> AgreePersistentDue(bool local_due);
   Status CopyToPersistent(const PendingCheckpoint& p);
   std::vector<std::string> FinalPaths(const Level& level, const PendingCheckpoint& p) const;
   void RemoveTemporaries(const Level& level, const PendingCheckpoint& p) const;
@@ -128,6 +137,7 @@ class Engine {
   std::map<std::tuple<std::string, long long, int>, Located> verified_;
   std::optional<std::chrono::steady_clock::time_point> last_persistent_;
   bool finalized_ = false;
+  std::thread retention_;  // deletes versions past scratch_versions/max_versions
 };
 
 }  // namespace cairn

@@ -7,7 +7,7 @@
 
 namespace cairn::format {
 namespace {
-constexpr uint64_t kChunk = 4u << 20;
+constexpr uint64_t kChunk = 256u << 10;  // read + hash while in L2
 }  // namespace
 
 Result<std::unique_ptr<CheckpointFileReader>> CheckpointFileReader::Open(Env* env,

@@ -1,19 +1,31 @@
 #include "format/writer.h"
 
 #include <chrono>
+#include <thread>
 #include <vector>
 
 #include "common/hash.h"
 
 namespace cairn::format {
 namespace {
-constexpr uint64_t kChunk = 4u << 20;
+// Small enough that a chunk is still in L2 when it is written after being hashed.
+constexpr uint64_t kChunk = 256u << 10;
 const char kZeros[kDataAlign] = {};
+
+Status WriteAll(WritableFile* f, uint64_t offset, const char* p, uint64_t size) {
+  for (uint64_t done = 0; done < size;) {
+    uint64_t n = std::min<uint64_t>(64u << 20, size - done);
+    CAIRN_RETURN_IF_ERROR(f->WriteAt(offset + done, p + done, n));
+    done += n;
+  }
+  return Status::Ok();
+}
 }  // namespace
 
-CheckpointFileWriter::CheckpointFileWriter(std::unique_ptr<WritableFile> file, std::string name,
+CheckpointFileWriter::CheckpointFileWriter(std::unique_ptr<WritableFile> file,
+                                           std::unique_ptr<WritableFile> mirror, std::string name,
                                            int rank, int nranks, int64_t version, bool checksums)
-    : file_(std::move(file)), checksums_(checksums) {
+    : file_(std::move(file)), mirror_(std::move(mirror)), checksums_(checksums) {
   m_.name = std::move(name);
   m_.header.rank = rank;
   m_.header.nranks = nranks;
@@ -32,18 +44,32 @@ Status CheckpointFileWriter::AddBuffer(EntryKind kind, int32_t id, const void* d
   e.id = id;
   e.offset = next_offset_;
   e.size = size;
-  Hasher h;
   const char* p = static_cast<const char*>(data);
-  for (uint64_t done = 0; done < size;) {
-    uint64_t n = std::min(kChunk, size - done);
-    if (checksums_) h.Update(p + done, n);
-    CAIRN_RETURN_IF_ERROR(file_->WriteAt(e.offset + done, p + done, n));
-    done += n;
-  }
-  e.hash = checksums_ ? h.Digest() : 0;
   uint64_t end = e.offset + size;
   uint64_t aligned = AlignUp(end);
-  if (aligned > end) CAIRN_RETURN_IF_ERROR(file_->WriteAt(end, kZeros, aligned - end));
+  std::thread mirror_thread;
+  Status mirror_st;
+  if (mirror_ != nullptr && mirror_status_.ok()) {
+    mirror_thread = std::thread([&] {
+      mirror_st = WriteAll(mirror_.get(), e.offset, p, size);
+      if (mirror_st.ok() && aligned > end) {
+        mirror_st = mirror_->WriteAt(end, kZeros, aligned - end);
+      }
+    });
+  }
+  Hasher h;
+  Status st;
+  for (uint64_t done = 0; done < size && st.ok();) {
+    uint64_t n = std::min(kChunk, size - done);
+    if (checksums_) h.Update(p + done, n);
+    st = file_->WriteAt(e.offset + done, p + done, n);
+    done += n;
+  }
+  if (st.ok() && aligned > end) st = file_->WriteAt(end, kZeros, aligned - end);
+  if (mirror_thread.joinable()) mirror_thread.join();
+  if (!mirror_st.ok()) mirror_status_ = mirror_st;
+  CAIRN_RETURN_IF_ERROR(st);
+  e.hash = checksums_ ? h.Digest() : 0;
   next_offset_ = aligned;
   m_.entries.push_back(std::move(e));
   return Status::Ok();
@@ -61,7 +87,7 @@ void CheckpointFileWriter::AddFile(const std::string& original, const std::strin
   m_.entries.push_back(std::move(e));
 }
 
-Status CheckpointFileWriter::Finish(bool sync) {
+Status CheckpointFileWriter::Finish(bool sync, bool mirror_sync) {
   std::string table = EncodeTable(m_.name, m_.entries);
   Header& h = m_.header;
   h.entry_count = static_cast<uint32_t>(m_.entries.size());
@@ -73,10 +99,19 @@ Status CheckpointFileWriter::Finish(bool sync) {
   m_.footer.file_hash = FileHash(h.header_hash, m_.footer.table_hash);
   m_.footer.file_size = h.file_size;
   std::string tail = table + EncodeFooter(m_.footer);
-  CAIRN_RETURN_IF_ERROR(file_->WriteAt(h.table_offset, tail.data(), tail.size()));
-  CAIRN_RETURN_IF_ERROR(file_->WriteAt(0, header.data(), header.size()));
-  if (sync) CAIRN_RETURN_IF_ERROR(file_->Sync());
-  return file_->Close();
+  auto complete = [&](WritableFile* f, bool do_sync) {
+    CAIRN_RETURN_IF_ERROR(f->WriteAt(h.table_offset, tail.data(), tail.size()));
+    CAIRN_RETURN_IF_ERROR(f->WriteAt(0, header.data(), header.size()));
+    if (do_sync) CAIRN_RETURN_IF_ERROR(f->Sync());
+    return f->Close();
+  };
+  std::thread mirror_thread;
+  if (mirror_ != nullptr && mirror_status_.ok()) {
+    mirror_thread = std::thread([&] { mirror_status_ = complete(mirror_.get(), mirror_sync); });
+  }
+  Status st = complete(file_.get(), sync);
+  if (mirror_thread.joinable()) mirror_thread.join();
+  return st;
 }
 
 Result<FileDigest> DigestFile(Env* env, const std::string& path) {

@@ -1,9 +1,13 @@
 // CheckpointFileWriter: writes one cairn checkpoint file (format.h) incrementally.
 //
 //   AddBuffer(...)*  -> each call writes one entry's data now, hashing it in the same
-//                       pass (chunks of 4 MiB, hashed while in cache, then written)
+//                       pass (chunks of 256 KiB, hashed while in cache, then written)
 //   AddFile(...)*    -> records a file stored beside the checkpoint (size + hash given)
 //   Finish()         -> writes table, footer and finally the header; fsyncs if asked
+//
+// An optional mirror file (the persistent level's copy) receives the same bytes from a
+// second thread, straight from the caller's memory, while the primary is written; a
+// mirror failure is recorded (mirror_status()) and never fails the primary.
 //
 // The writer never renames: callers write to a temporary name and publish with an
 // atomic rename (storage/). On any error the file is left for the caller to remove.
@@ -21,18 +25,24 @@ namespace cairn::format {
 
 class CheckpointFileWriter {
  public:
-  CheckpointFileWriter(std::unique_ptr<WritableFile> file, std::string name, int rank,
-                       int nranks, int64_t version, bool checksums);
+  CheckpointFileWriter(std::unique_ptr<WritableFile> file, std::unique_ptr<WritableFile> mirror,
+                       std::string name, int rank, int nranks, int64_t version, bool checksums);
   Status AddBuffer(EntryKind kind, int32_t id, const void* data, uint64_t size);
   void AddFile(const std::string& original, const std::string& stored, uint64_t size,
                uint64_t hash);
-  // Completes the file. `sync`: fdatasync before close.
-  Status Finish(bool sync);
+  // Completes the file (and the mirror). `sync`: fdatasync the primary before close;
+  // `mirror_sync`: the same for the mirror. Both syncs run in parallel.
+  Status Finish(bool sync, bool mirror_sync);
+  bool has_mirror() const { return mirror_ != nullptr; }
+  // OK when there is no mirror or it was written completely.
+  const Status& mirror_status() const { return mirror_status_; }
   const Manifest& manifest() const { return m_; }
   uint64_t bytes_written() const { return next_offset_; }
 
  private:
   std::unique_ptr<WritableFile> file_;
+  std::unique_ptr<WritableFile> mirror_;
+  Status mirror_status_;
   Manifest m_;
   bool checksums_;
   uint64_t next_offset_ = kHeaderSize;

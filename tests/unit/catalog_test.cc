@@ -33,7 +33,7 @@ class CatalogTest : public ::testing::Test {
         file_name.empty() ? layout_.RankFile(name, version, rank) : JoinPath(vdir, file_name);
     auto f = env()->NewWritableFile(path);
     EXPECT_TRUE(f.ok()) << f.status().ToString();
-    format::CheckpointFileWriter w(std::move(f.value()), name, rank, nranks,
+    format::CheckpointFileWriter w(std::move(f.value()), nullptr, name, rank, nranks,
                                    header_version >= 0 ? header_version : version, true);
     std::vector<int> data(1000, rank + 1);
     EXPECT_TRUE(
@@ -46,7 +46,7 @@ class CatalogTest : public ::testing::Test {
       EXPECT_TRUE(d.ok());
       w.AddFile("/app/out." + std::to_string(rank), stored, d.value().size, d.value().hash);
     }
-    Status st = w.Finish(false);
+    Status st = w.Finish(false, false);
     EXPECT_TRUE(st.ok()) << st.ToString();
     return w.manifest().footer.file_hash;
   }

@@ -201,6 +201,7 @@ TEST_F(EngineTest, Retention) {
   auto c = Open("scratch_versions = 2\nmax_versions = 1\n");
   Protect(*c);
   CheckpointVersions(*c, 5);
+  ASSERT_TRUE(c->CheckpointWait().ok());  // retention runs in the background until then
   EXPECT_FALSE(Exists(ScratchFile(3)));
   EXPECT_TRUE(Exists(ScratchFile(4)));
   EXPECT_TRUE(Exists(ScratchFile(5)));

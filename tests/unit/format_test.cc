@@ -19,7 +19,7 @@ std::unique_ptr<CheckpointFileWriter> NewWriter(const std::string& path, int ran
                                                 int nranks = 4, int64_t version = 7) {
   auto f = Env::Default()->NewWritableFile(path);
   EXPECT_TRUE(f.ok()) << f.status().ToString();
-  return std::make_unique<CheckpointFileWriter>(std::move(f.value()), "heat", rank, nranks,
+  return std::make_unique<CheckpointFileWriter>(std::move(f.value()), nullptr, "heat", rank, nranks,
                                                 version, true);
 }
 
@@ -33,7 +33,7 @@ std::string WriteSample(const TempDir& dir, std::vector<double>* data) {
   EXPECT_TRUE(w->AddBuffer(EntryKind::kMemory, 1, &counter, sizeof(counter)).ok());
   EXPECT_TRUE(w->AddBuffer(EntryKind::kSerialized, 2, "abc", 3).ok());
   w->AddFile("out/data.bin", "r1.f0", 5, 1234);
-  EXPECT_TRUE(w->Finish(true).ok());
+  EXPECT_TRUE(w->Finish(true, true).ok());
   return path;
 }
 
@@ -167,11 +167,39 @@ TEST(Format, EmptyRegion) {
   TempDir dir;
   auto w = NewWriter(dir / "e.ckpt");
   ASSERT_TRUE(w->AddBuffer(EntryKind::kMemory, 3, nullptr, 0).ok());
-  ASSERT_TRUE(w->Finish(false).ok());
+  ASSERT_TRUE(w->Finish(false, false).ok());
   auto r = CheckpointFileReader::Open(Env::Default(), dir / "e.ckpt");
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r.value()->VerifyData().ok());
   EXPECT_EQ(r.value()->FindRegion(3)->size, 0u);
+}
+
+}  // namespace
+}  // namespace cairn::format
+
+namespace cairn::format {
+namespace {
+
+TEST(Format, MirrorGetsIdenticalBytes) {
+  cairn::testing::TempDir dir;
+  auto f = Env::Default()->NewWritableFile(dir / "a");
+  auto m = Env::Default()->NewWritableFile(dir / "b");
+  ASSERT_TRUE(f.ok() && m.ok());
+  CheckpointFileWriter w(std::move(f.value()), std::move(m.value()), "x", 0, 1, 1, true);
+  std::vector<char> data(3 << 20);
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 7);
+  ASSERT_TRUE(w.AddBuffer(EntryKind::kMemory, 0, data.data(), data.size()).ok());
+  ASSERT_TRUE(w.AddBuffer(EntryKind::kMemory, 1, data.data(), 5).ok());
+  ASSERT_TRUE(w.Finish(true, true).ok());
+  EXPECT_TRUE(w.mirror_status().ok());
+  auto a = DigestFile(Env::Default(), dir / "a");
+  auto b = DigestFile(Env::Default(), dir / "b");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a.value().hash, b.value().hash);
+  EXPECT_EQ(a.value().size, b.value().size);
+  auto r = CheckpointFileReader::Open(Env::Default(), dir / "b");
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r.value()->VerifyData().ok());
 }
 
 }  // namespace
