@@ -671,9 +671,12 @@ Status Engine::RecoverMem(Select sel, const std::set<int>& ids) {
     }
     work.emplace_back(&e, &r);
   }
+  // The source was fully verified by Locate(); if none of its files changed since,
+  // one read pass suffices. Otherwise every entry is re-verified while it is read.
+  const bool verify = !Unchanged(restoring_->source);
   for (const auto& [e, r] : work) {
     if (!r->serialized()) {
-      CAIRN_RETURN_IF_ERROR(reader.ReadEntry(*e, r->ptr));
+      CAIRN_RETURN_IF_ERROR(reader.ReadEntry(*e, r->ptr, verify));
       continue;
     }
     std::string bytes(e->size, '\0');

@@ -31,8 +31,9 @@ class CheckpointFileReader {
 
   // Hashes every entry's data and stored file. kCorruption names the first bad one.
   Status VerifyData() const;
-  // Reads entry `e` (memory/serialized) into buf[0..e.size), verifying its hash.
-  Status ReadEntry(const Entry& e, void* buf) const;
+  // Reads entry `e` (memory/serialized) into buf[0..e.size), verifying its hash unless
+  // `verify` is false (the caller has verified this unchanged file already).
+  Status ReadEntry(const Entry& e, void* buf, bool verify = true) const;
 
  private:
   CheckpointFileReader(Env* env, std::string path, std::unique_ptr<RandomAccessFile> f)

@@ -2,6 +2,7 @@
 // checkpoint and restart protocols, levels, retention, fallback and errors.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -160,7 +161,9 @@ TEST_F(EngineTest, CorruptionAfterTestIsCaughtWhileReading) {
   Protect(*c);
   CheckpointVersions(*c, 1);
   ASSERT_EQ(c->RestartTest("heat", 0).value(), 1);
-  // Rewrite the file with a flipped byte: new mtime, so the cache is invalidated.
+  // Rewrite the file with a flipped byte: new mtime, so the cache is invalidated. (File
+  // time stamps are kernel-tick coarse; the wait makes the change visible to stat.)
+  ::usleep(30000);
   ASSERT_TRUE(FlipByte(ScratchFile(1), 5000));
   EXPECT_EQ(c->Restart("heat", 1).code(), Code::kCorruption);
 }
