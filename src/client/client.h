@@ -13,8 +13,15 @@
 // default group. A checkpoint or restart named N uses the group named N if one
 // exists, else the default group.
 //
-// Collective mode (Comm::collective()): CheckpointEnd, RestartTest, RestartBegin
-// and RestartEnd are collective; the ranks agree on commit and on the version.
+// Collective mode (Comm::collective()): Create, CheckpointEnd, RestartTest,
+// RestartBegin and Restart are collective; the ranks agree on commit and on the
+// version. Every rank must call CheckpointEnd even after a local error (it reports the
+// error to the others instead of leaving them waiting).
+//
+// Outcome of CheckpointEnd: OK = committed on scratch and, when due, on persistent.
+// An error whose message says "committed on scratch" means the scratch version is
+// committed (Restart_test will find it) but the persistent copy failed; any other
+// error means nothing of this version was committed.
 //
 // Thread safety: every method locks the client's mutex, so calls from several
 // threads are serialized; a checkpoint or restart sequence must still be driven by

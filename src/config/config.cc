@@ -51,6 +51,16 @@ bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
+// "value   # comment" -> "value": a '#' or ';' preceded by white space starts a comment.
+std::string_view StripInlineComment(std::string_view v) {
+  for (size_t i = 1; i < v.size(); ++i) {
+    if ((v[i] == '#' || v[i] == ';') && (v[i - 1] == ' ' || v[i - 1] == '\t')) {
+      return v.substr(0, i);
+    }
+  }
+  return v;
+}
+
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
@@ -270,7 +280,8 @@ Status ParseLines(const std::string& text, const std::string& origin,
       log::Warn("config ", where, ": unknown key '", key, "' ignored");
       continue;
     }
-    (*entries)[key] = Entry{std::string(Trim(line.substr(eq + 1))), where, false};
+    (*entries)[key] = Entry{std::string(Trim(StripInlineComment(line.substr(eq + 1)))), where,
+                            false};
   }
   return Status::Ok();
 }

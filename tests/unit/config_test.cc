@@ -434,3 +434,13 @@ TEST_F(ConfigTest, Describe) {
 }
 
 }  // namespace
+
+TEST(ConfigInlineComments, StrippedAfterWhitespace) {
+  auto c = cairn::ParseConfig("scratch = /tmp/s   # node-local\nmode = async ; fast\n"
+                              "persistent = /tmp/p#1\n",
+                              "t.cfg", false);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c.value().scratch, "/tmp/s");
+  EXPECT_EQ(c.value().mode, cairn::Mode::kAsync);
+  EXPECT_EQ(c.value().persistent, "/tmp/p#1");
+}
