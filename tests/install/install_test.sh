@@ -26,4 +26,6 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 cc -o "$work/pc_consumer" "$src/tests/install/consumer/consumer.c" $(pkg-config --cflags --libs cairn)
 rm -rf "$work/s" "$work/p"
 LD_LIBRARY_PATH="$prefix/lib" "$work/pc_consumer" "$work/cfg"
+c++ -std=c++20 -o "$work/pc_consumer_cpp" "$src/tests/install/consumer/consumer.cc" $(pkg-config --cflags --libs cairn)
+LD_LIBRARY_PATH="$prefix/lib" "$work/pc_consumer_cpp"
 echo "install test OK"
