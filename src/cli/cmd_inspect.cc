@@ -108,7 +108,9 @@ void WriteJson(std::ostream& os, const format::CheckpointFileReader& r) {
     } else {
       w.Value(e.offset);
     }
-    w.Field("size", e.size);
+    w.Field("size", e.size).Field("stored_size", e.stored_size);
+    w.Field("codec", format::CodecName(e.codec));
+    w.Field("shuffle", e.filter == format::Filter::kShuffle8);
     w.Key("hash");
     if (r.checksums() || file) {
       w.Value(Hex16(e.hash));
@@ -146,15 +148,19 @@ void WriteText(std::ostream& os, const format::CheckpointFileReader& r) {
               {"File hash", Hex16(m.footer.file_hash)},
           });
   os << "\n";
-  std::vector<std::vector<std::string>> rows{{"KIND", "ID", "OFFSET", "SIZE", "HASH", "FILE"}};
+  std::vector<std::vector<std::string>> rows{
+      {"KIND", "ID", "OFFSET", "SIZE", "STORED", "CODEC", "HASH", "FILE"}};
   for (const auto& e : m.entries) {
     const bool file = e.kind == format::EntryKind::kFile;
     rows.push_back({format::EntryKindName(e.kind), file ? "-" : std::to_string(e.id),
                     file ? "-" : std::to_string(e.offset), std::to_string(e.size),
+                    std::to_string(e.stored_size),
+                    std::string(format::CodecName(e.codec)) +
+                        (e.filter == format::Filter::kShuffle8 ? "+shuffle" : ""),
                     (r.checksums() || file) ? Hex16(e.hash) : "-",
                     file ? e.stored + " (" + e.name + ")" : ""});
   }
-  PrintTable(os, rows, {1, 2, 3});
+  PrintTable(os, rows, {1, 2, 3, 4});
 }
 
 int Run(const Args& args, Context& ctx) {

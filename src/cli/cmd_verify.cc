@@ -88,8 +88,8 @@ Status CheckRegions(Env* env, const format::CheckpointFileReader& r) {
     if (e.kind == format::EntryKind::kFile) continue;
     if (buf.empty()) buf.resize(4u << 20);
     Hasher h;
-    for (uint64_t off = 0; off < e.size;) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), e.size - off));
+    for (uint64_t off = 0; off < e.stored_size;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), e.stored_size - off));
       CAIRN_RETURN_IF_ERROR(f.value()->ReadAt(e.offset + off, buf.data(), n));
       h.Update(buf.data(), n);
       off += n;

@@ -65,6 +65,15 @@ constexpr size_t kOffMagic = 0, kOffVersion = 8, kOffBom = 10, kOffHdrSize = 12,
 
 }  // namespace
 
+const char* CodecName(Codec c) {
+  switch (c) {
+    case Codec::kNone: return "none";
+    case Codec::kZstd: return "zstd";
+    case Codec::kLz4: return "lz4";
+  }
+  return "unknown";
+}
+
 const char* EntryKindName(EntryKind k) {
   switch (k) {
     case EntryKind::kMemory: return "memory";
@@ -156,6 +165,9 @@ std::string EncodeTable(const std::string& name, const std::vector<Entry>& entri
     Put<uint64_t>(&out, e.offset);
     Put<uint64_t>(&out, e.size);
     Put<uint64_t>(&out, e.hash);
+    Put<uint16_t>(&out, static_cast<uint16_t>(e.codec));
+    Put<uint16_t>(&out, static_cast<uint16_t>(e.filter));
+    Put<uint64_t>(&out, e.stored_size);
     Put<uint16_t>(&out, static_cast<uint16_t>(e.name.size()));
     out += e.name;
     Put<uint16_t>(&out, static_cast<uint16_t>(e.stored.size()));
@@ -173,14 +185,26 @@ Status DecodeTable(const void* buf, size_t n, const std::string& what, std::stri
   for (uint32_t i = 0; i < count; ++i) {
     Entry e;
     uint32_t kind = 0;
+    uint16_t codec = 0, filter = 0;
     if (!c.Get(&kind) || !c.Get(&e.id) || !c.Get(&e.offset) || !c.Get(&e.size) ||
-        !c.Get(&e.hash) || !c.GetString(&e.name) || !c.GetString(&e.stored)) {
+        !c.Get(&e.hash) || !c.Get(&codec) || !c.Get(&filter) || !c.Get(&e.stored_size) ||
+        !c.GetString(&e.name) || !c.GetString(&e.stored)) {
       return Status::Corruption(what + ": table entry " + std::to_string(i) + " is truncated");
     }
     if (kind < 1 || kind > 3) {
       return Status::Corruption(what + ": table entry " + std::to_string(i) + " has bad kind");
     }
     e.kind = static_cast<EntryKind>(kind);
+    if (codec > 2 || filter > 1) {
+      return Status::Corruption(what + ": table entry " + std::to_string(i) +
+                                " has an unknown codec or filter");
+    }
+    e.codec = static_cast<Codec>(codec);
+    e.filter = static_cast<Filter>(filter);
+    if (e.codec == Codec::kNone && e.stored_size != e.size) {
+      return Status::Corruption(what + ": table entry " + std::to_string(i) +
+                                " has inconsistent sizes");
+    }
     if (e.kind == EntryKind::kFile &&
         (e.stored.empty() || e.stored.find('/') != std::string::npos || e.stored[0] == '.')) {
       return Status::Corruption(what + ": file entry " + std::to_string(i) +

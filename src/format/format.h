@@ -50,12 +50,20 @@ struct Header {
   uint64_t header_hash = 0;  // filled by EncodeHeader / checked by DecodeHeader
 };
 
+// How an entry's bytes are stored (codec/codec.h implements them).
+enum class Codec : uint16_t { kNone = 0, kZstd = 1, kLz4 = 2 };
+enum class Filter : uint16_t { kNone = 0, kShuffle8 = 1 };  // byte shuffle, 8-byte elements
+const char* CodecName(Codec c);
+
 struct Entry {
   EntryKind kind = EntryKind::kMemory;
   int32_t id = -1;       // region id (-1 for files)
   uint64_t offset = 0;   // in this file (0 for files)
-  uint64_t size = 0;
-  uint64_t hash = 0;
+  uint64_t size = 0;     // bytes the application gets back
+  uint64_t hash = 0;     // XXH3-64 of the stored bytes
+  Codec codec = Codec::kNone;
+  Filter filter = Filter::kNone;
+  uint64_t stored_size = 0;  // bytes in the file (== size when codec is kNone)
   std::string name;      // kFile: the original path the application routed
   std::string stored;    // kFile: file name inside the version directory
 };

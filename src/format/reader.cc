@@ -57,8 +57,8 @@ Result<std::unique_ptr<CheckpointFileReader>> CheckpointFileReader::Open(Env* en
   }
   for (const Entry& e : m.entries) {
     if (e.kind == EntryKind::kFile) continue;
-    if (e.offset < m.header.data_offset || e.offset + e.size > m.header.table_offset ||
-        e.offset + e.size < e.offset) {
+    if (e.offset < m.header.data_offset || e.offset + e.stored_size > m.header.table_offset ||
+        e.offset + e.stored_size < e.offset) {
       return Status::Corruption("'" + path + "': region " + std::to_string(e.id) +
                                 " lies outside the data section");
     }
@@ -99,8 +99,8 @@ Status CheckpointFileReader::VerifyData() const {
     if (!checksums()) continue;
     if (buf.empty()) buf.resize(kChunk);
     Hasher h;
-    for (uint64_t off = 0; off < e.size;) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, e.size - off));
+    for (uint64_t off = 0; off < e.stored_size;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, e.stored_size - off));
       CAIRN_RETURN_IF_ERROR(file_->ReadAt(e.offset + off, buf.data(), n));
       h.Update(buf.data(), n);
       off += n;

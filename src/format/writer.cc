@@ -44,6 +44,7 @@ Status CheckpointFileWriter::AddBuffer(EntryKind kind, int32_t id, const void* d
   e.id = id;
   e.offset = next_offset_;
   e.size = size;
+  e.stored_size = size;
   const char* p = static_cast<const char*>(data);
   uint64_t end = e.offset + size;
   uint64_t aligned = AlignUp(end);
@@ -81,6 +82,7 @@ void CheckpointFileWriter::AddFile(const std::string& original, const std::strin
   e.kind = EntryKind::kFile;
   e.id = -1;
   e.size = size;
+  e.stored_size = size;
   e.hash = hash;
   e.name = original;
   e.stored = stored;
