@@ -37,6 +37,9 @@ constexpr std::string_view kKnownKeys[] = {
     "compress",
     "shuffle",
     "scratch_fsync",
+    "scratch_compress",
+    "backend_workers",
+    "backend_idle_timeout",
     "axl_type",
 };
 
@@ -158,6 +161,10 @@ class Builder {
         Choice("compress", {"none", "zstd", "lz4"}, "none, zstd or lz4", &c.compress));
     CAIRN_RETURN_IF_ERROR(Bool("shuffle", &c.shuffle));
     CAIRN_RETURN_IF_ERROR(Bool("scratch_fsync", &c.scratch_fsync));
+    CAIRN_RETURN_IF_ERROR(Choice("scratch_compress", {"none", "zstd", "lz4"}, "none, zstd or lz4",
+                                 &c.scratch_compress));
+    CAIRN_RETURN_IF_ERROR(Int("backend_workers", 1, 64, &c.backend_workers));
+    CAIRN_RETURN_IF_ERROR(Int("backend_idle_timeout", 0, 86400, &c.backend_idle_timeout));
     if (const Entry* e = Find("axl_type")) {
       log::Warn(Where(*e), ": key 'axl_type' (value '", e->value,
                 "') ignored; cairn does not use AXL");
@@ -342,6 +349,9 @@ std::string ValueString(const Config& c, std::string_view k) {
   if (k == "compress") return c.compress;
   if (k == "shuffle") return b(c.shuffle);
   if (k == "scratch_fsync") return b(c.scratch_fsync);
+  if (k == "scratch_compress") return c.scratch_compress;
+  if (k == "backend_workers") return std::to_string(c.backend_workers);
+  if (k == "backend_idle_timeout") return std::to_string(c.backend_idle_timeout);
   return "";
 }
 
@@ -374,6 +384,16 @@ Result<Config> LoadConfig(const std::string& path) {
   } catch (const std::exception& e) {
     return Status::Internal("config '" + path + "': " + e.what());
   }
+}
+
+std::string SerializeConfig(const Config& c) {
+  std::string out;
+  for (std::string_view k : kKnownKeys) {
+    if (k == "axl_type") continue;
+    std::string v = ValueString(c, k);
+    if (!v.empty()) out.append(k).append(" = ").append(v).append("\n");
+  }
+  return out;
 }
 
 std::string DescribeConfig(const Config& c) {

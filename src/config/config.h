@@ -41,7 +41,12 @@ struct Config {
   int ec_parity = 2;
   std::string compress = "none";  // none|zstd|lz4 (async pipeline)
   bool shuffle = true;            // byte shuffle before compression
-  bool scratch_fsync = true;      // fsync files on scratch too
+  bool scratch_fsync = true;
+  std::string scratch_compress = "none";  // none|zstd|lz4 for the scratch level (async)
+  // Async backend: worker threads (bounded parallelism, lowered priority) and seconds
+  // of idleness (no client, no work) after which it exits.
+  int backend_workers = 2;
+  int backend_idle_timeout = 30;      // fsync files on scratch too
 
   // Where each value came from, for messages ("file.cfg:3", "CAIRN_SCRATCH", "default").
   std::vector<std::pair<std::string, std::string>> sources;
@@ -60,6 +65,10 @@ std::optional<bool> ParseBool(const std::string& v);
 
 // A multi-line dump, one "key = value  (source)" line per key (source as in
 // Config::sources, or "default"), for `cairn` tools and debug logs.
+// The resolved configuration as "key = value" lines that ParseConfig reads back to the
+// same values (the async backend is started with it).
+std::string SerializeConfig(const Config& c);
+
 std::string DescribeConfig(const Config& c);
 
 }  // namespace cairn

@@ -429,8 +429,7 @@ TEST_F(ConfigTest, Describe) {
   EXPECT_NE(d.find("chksum = true  (default)\n"), std::string::npos) << d;
   EXPECT_NE(d.find("persistent = (unset)  (default)\n"), std::string::npos) << d;
   EXPECT_EQ(d.find("axl_type"), std::string::npos) << d;
-  // One line per key (17 keys).
-  EXPECT_EQ(std::count(d.begin(), d.end(), '\n'), 17);
+  EXPECT_EQ(std::count(d.begin(), d.end(), '\n'), 20);  // one line per key
 }
 
 }  // namespace
@@ -443,4 +442,19 @@ TEST(ConfigInlineComments, StrippedAfterWhitespace) {
   EXPECT_EQ(c.value().scratch, "/tmp/s");
   EXPECT_EQ(c.value().mode, cairn::Mode::kAsync);
   EXPECT_EQ(c.value().persistent, "/tmp/p#1");
+}
+
+TEST(ConfigSerialize, RoundTrip) {
+  auto c = cairn::ParseConfig(
+      "scratch = /tmp/s\npersistent = /tmp/p\nmode = async\nscratch_versions = 3\n"
+      "compress = zstd\nscratch_compress = lz4\nbackend_workers = 4\nbackend_idle_timeout = 5\n",
+      "t.cfg", false);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto back = cairn::ParseConfig(cairn::SerializeConfig(c.value()), "serialized", false);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(cairn::SerializeConfig(back.value()), cairn::SerializeConfig(c.value()));
+  EXPECT_EQ(back.value().backend_workers, 4);
+  EXPECT_EQ(back.value().scratch_compress, "lz4");
+  EXPECT_EQ(back.value().mode, cairn::Mode::kAsync);
+  EXPECT_FALSE(cairn::ParseConfig("scratch = /s\nbackend_workers = 0\n", "t", false).ok());
 }
