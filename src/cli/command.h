@@ -40,6 +40,8 @@ struct Command {
 const Command& LsCommand();
 const Command& InspectCommand();
 const Command& VerifyCommand();
+const Command& BackendCommand();
+const Command& StatusCommand();
 
 // --- helpers shared by the commands -------------------------------------------------
 

@@ -23,6 +23,8 @@ const Command* const kCommands[] = {
     &LsCommand(),
     &InspectCommand(),
     &VerifyCommand(),
+    &StatusCommand(),
+    &BackendCommand(),
 };
 
 const Command* FindCommand(std::string_view name) {

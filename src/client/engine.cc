@@ -1,6 +1,7 @@
 #include "client/engine.h"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <sstream>
 
@@ -26,10 +27,6 @@ Result<std::unique_ptr<Engine>> Engine::Create(std::unique_ptr<Comm> comm,
     (void)comm->AllTrue(false);  // the other ranks must not wait for this one
     return cfg.status();
   }
-  if (cfg.value().mode == Mode::kAsync) {
-    log::Warn("mode = async: this build runs checkpoints synchronously (async backend not yet "
-              "available); every checkpoint completes before the call returns");
-  }
   std::unique_ptr<Engine> e(new Engine(std::move(cfg.value()), std::move(comm), env));
   // Every rank prepares its directories; in collective mode the ranks agree so that
   // one rank's unwritable directory fails Init everywhere instead of hanging later.
@@ -37,6 +34,16 @@ Result<std::unique_ptr<Engine>> Engine::Create(std::unique_ptr<Comm> comm,
   if (st.ok() && e->persistent_) st = e->persistent_->Prepare();
   if (st.ok()) st = e->scratch_.RemoveTemporaries(e->rank());
   if (st.ok() && e->persistent_) st = e->persistent_->RemoveTemporaries(e->rank());
+  if (st.ok() && e->cfg_.mode == Mode::kAsync) {
+    auto ch = AsyncChannel::Open(e->cfg_, e->rank(), e->comm_->collective() ? e->size() : 0);
+    if (ch.ok()) {
+      e->async_ = std::move(ch.value());
+      Engine* raw = e.get();
+      e->async_->SetOnDone([raw](const std::string& n, long long v) { raw->Notify(n, v); });
+    } else {
+      st = ch.status();
+    }
+  }
   auto all = e->comm_->AllTrue(st.ok());
   if (!st.ok()) return st;
   if (!all.ok()) return all.status();
@@ -84,11 +91,15 @@ Status Engine::Finalize(bool drain) {
     if (persistent_) RemoveTemporaries(*persistent_, *pending_);
     pending_.reset();
   }
-  (void)drain;  // sync mode: nothing is ever pending after a call returns
+  Status result;
+  if (async_ != nullptr) {
+    if (drain) result = async_->WaitAll();
+    async_.reset();  // says BYE; the backend finishes what it accepted in any case
+  }
   restoring_.reset();
   verified_.clear();
   finalized_ = true;
-  return Status::Ok();
+  return result;
 }
 
 // ---------------------------------------------------------------- regions
@@ -146,6 +157,16 @@ Status Engine::ClearAll() {
   return Status::Ok();
 }
 
+void Engine::Notify(const std::string& name, long long version) {
+  for (const auto& fn : observers_) {
+    try {
+      fn(name, version);
+    } catch (...) {
+      log::Warn("an observer threw for ", Describe(name, version), "; ignored");
+    }
+  }
+}
+
 Status Engine::RegisterObserver(int type, Observer fn) {
   CAIRN_RETURN_IF_ERROR(CheckUsable());
   if (type != 0) return Status::InvalidArgument("unknown observer type " + std::to_string(type));
@@ -189,6 +210,7 @@ Status Engine::Cleanup(const std::string& name) {
   if (pending_ && pending_->name == name) {
     return Status::FailedPrecondition("cleanup of '" + name + "' while it is being checkpointed");
   }
+  DrainAsync();
   for (long long v : scratch_.ListVersions(name, rank())) {
     CAIRN_RETURN_IF_ERROR(scratch_.RemoveVersion(name, v, rank(), false));
     verified_.erase({name, v, rank()});
@@ -215,6 +237,16 @@ Status Engine::CheckpointBegin(const std::string& name, long long version) {
   p.version = version;
   // From here on, failures are recorded in the pending checkpoint so that End still
   // takes part in the collective agreement and every rank learns the outcome.
+  if (async_ != nullptr) {
+    // Take over with a new backend if the old one died; then wait until the previous
+    // checkpoint has left the staging area.
+    Status st = async_->Reconnect();
+    if (st.ok()) st = async_->WaitStagingFree();
+    if (st.ok()) st = scratch_.PrepareVersion(name, version);  // for routed files
+    p.error = st;
+    pending_ = std::move(p);
+    return st.Annotate(Describe(name, version));
+  }
   Status st = scratch_.PrepareVersion(name, version);
   std::unique_ptr<WritableFile> mirror;
   if (st.ok() && LocalPersistentDue()) {
@@ -271,6 +303,7 @@ Status Engine::CheckpointMem(Select sel, const std::set<int>& ids) {
                "nothing to checkpoint: no protected region matches the selection for '" +
                p.name + "'");
   }
+  if (async_ != nullptr) return p.error = StageRegions(p, chosen);
   for (const auto& [id, r] : chosen) {
     if (!p.ids_written.insert(id).second) {
       return p.error = Status::InvalidArgument("region " + std::to_string(id) +
@@ -367,6 +400,7 @@ Status Engine::CheckpointEnd(bool success) {
   if (local.ok() && !success) {
     local = Status::FailedPrecondition("the application ended it with success = false");
   }
+  if (async_ != nullptr) return CheckpointEndAsync(p, local);
   uint64_t file_hash = 0;
   if (local.ok()) local = FinishScratchFile(p, &file_hash);
 
@@ -453,13 +487,7 @@ Status Engine::CheckpointEnd(bool success) {
     });
   }
 
-  for (const auto& fn : observers_) {
-    try {
-      fn(p.name, p.version);
-    } catch (...) {
-      log::Warn("an observer threw for ", what, "; ignored");
-    }
-  }
+  Notify(p.name, p.version);
   log::Debug(what, " committed on scratch", persisted ? " and persistent" : "");
   if (!pers.ok()) {
     return pers.Annotate(what + ": committed on scratch, but the persistent copy failed");
@@ -474,7 +502,13 @@ Status Engine::CheckpointWait() {
                                       Describe(pending_->name, pending_->version) +
                                       " is open: call Checkpoint_end first");
   }
+  if (async_ != nullptr) return async_->WaitAll();
   return Status::Ok();
+}
+
+bool Engine::CheckpointFinished() {
+  if (finalized_ || async_ == nullptr) return true;
+  return async_->Idle();
 }
 
 Status Engine::Checkpoint(const std::string& name, long long version) {
@@ -484,6 +518,89 @@ Status Engine::Checkpoint(const std::string& name, long long version) {
   if (st.ok()) st = CheckpointMem(Select::kAll, {});
   Status end = CheckpointEnd(st.ok());
   return st.ok() ? end : st;
+}
+
+// ---------------------------------------------------------------- async mode
+
+void Engine::DrainAsync() {
+  if (async_ != nullptr) (void)async_->WaitAll(/*consume=*/false);
+}
+
+Status Engine::StageRegions(PendingCheckpoint& p,
+                            const std::vector<std::pair<int, const Region*>>& chosen) {
+  for (const auto& [id, r] : chosen) {
+    if (!p.ids_written.insert(id).second) {
+      return Status::InvalidArgument("region " + std::to_string(id) +
+                                     " is already in this checkpoint");
+    }
+    std::string bytes;
+    const char* src = static_cast<const char*>(r->ptr);
+    uint64_t size = r->size;
+    if (r->serialized()) {
+      std::ostringstream os(std::ios::binary);
+      try {
+        r->ser(os);
+      } catch (const std::exception& ex) {
+        return Status::Internal("serializer of region " + std::to_string(id) + " threw: " +
+                                ex.what());
+      }
+      bytes = std::move(os).str();
+      src = bytes.data();
+      size = bytes.size();
+    }
+    uint64_t offset = format::AlignUp(p.staged_bytes);
+    auto base = async_->Staging(offset + size, p.staged_bytes);
+    if (!base.ok()) return base.status();
+    if (size > 0) std::memcpy(base.value() + offset, src, size);  // the whole blocking cost
+    p.staged.push_back({r->serialized() ? format::EntryKind::kSerialized
+                                        : format::EntryKind::kMemory,
+                        id, offset, size});
+    p.staged_bytes = offset + size;
+  }
+  return Status::Ok();
+}
+
+Status Engine::CheckpointEndAsync(PendingCheckpoint& p, Status local) {
+  const std::string what = Describe(p.name, p.version);
+  auto finals = FinalPaths(scratch_, p);
+  if (local.ok()) {
+    for (size_t k = 0; k < p.routed.size() && local.ok(); ++k) {
+      if (!env_->Exists(finals[k + 1] + kTmpSuffix)) {
+        local = Status::NotFound("routed file for '" + p.routed[k].original + "' was not written");
+      }
+    }
+    if (local.ok() && p.staged.empty() && p.routed.empty()) {
+      local = Status::InvalidArgument("empty checkpoint: no region was written and no file routed");
+    }
+  }
+  // Every rank takes part in every collective below, whatever happened locally.
+  auto all = comm_->AllTrue(local.ok());
+  auto due = AgreePersistentDue(LocalPersistentDue());
+  auto safe_s = comm_->AllMin(async_->NewestScratch(p.name));
+  auto safe_p = comm_->AllMin(async_->NewestPersistent(p.name));
+  Status st = local;
+  if (st.ok() && !all.ok()) st = all.status();
+  if (st.ok() && !all.value()) st = Status::Unavailable("failed on another rank; not handed over");
+  if (st.ok() && !due.ok()) st = due.status();
+  if (st.ok() && (!safe_s.ok() || !safe_p.ok())) st = Status::Unavailable("agreement failed");
+  if (!st.ok()) {
+    RemoveTemporaries(scratch_, p);
+    return st.Annotate(what);
+  }
+  ipc::Message req("CKPT");
+  req.Add("name", p.name).Add("version", p.version).Add("rank", rank());
+  req.Add("nranks", comm_->collective() ? size() : 0);
+  req.Add("persistent", due.value() ? 1 : 0);
+  req.Add("safe_scratch", safe_s.value()).Add("safe_persistent", safe_p.value());
+  for (const auto& reg : p.staged) {
+    req.Add("region", std::to_string(static_cast<int>(reg.kind)) + ":" + std::to_string(reg.id) +
+                          ":" + std::to_string(reg.offset) + ":" + std::to_string(reg.size));
+  }
+  for (const auto& r : p.routed) req.Add("file", r.original);
+  st = async_->Submit(std::move(req), p.name, p.version);
+  if (!st.ok()) return st.Annotate(what + ": not handed over to the async backend");
+  if (due.value()) last_persistent_ = std::chrono::steady_clock::now();
+  return Status::Ok();
 }
 
 // ---------------------------------------------------------------- restart
@@ -566,6 +683,7 @@ Result<long long> Engine::RestartTest(const std::string& name, long long max_ver
                                    " is negative (0 means any)");
   }
   if (pending_) return Status::FailedPrecondition("Restart_test while a checkpoint is open");
+  DrainAsync();
   const int r = RankFor(target_rank);
   std::vector<long long> cand = scratch_.ListVersions(name, r, max_version);
   if (persistent_) {
@@ -608,6 +726,7 @@ Status Engine::RestartBegin(const std::string& name, long long version, int targ
   if (restoring_) {
     return Status::FailedPrecondition("Restart_begin while a restart is open: call Restart_end");
   }
+  DrainAsync();
   auto loc = Locate(name, version, RankFor(target_rank), target_rank < 0 && comm_->collective());
   auto all = comm_->AllTrue(loc.ok());
   if (!loc.ok()) return loc.status().Annotate("Restart_begin");

@@ -32,11 +32,13 @@
 #include <tuple>
 #include <vector>
 
+#include "client/async_channel.h"
 #include "client/client.h"
 #include "client/regions.h"
 #include "env/env.h"
 #include "format/reader.h"
 #include "format/writer.h"
+#include "pipeline/persist.h"
 #include "storage/level.h"
 
 namespace cairn {
@@ -60,7 +62,7 @@ class Engine {
   Status CheckpointMem(Select sel, const std::set<int>& ids);
   Status CheckpointEnd(bool success);
   Status CheckpointWait();
-  bool CheckpointFinished() const { return true; }
+  bool CheckpointFinished();
   Status Checkpoint(const std::string& name, long long version);
 
   Result<long long> RestartTest(const std::string& name, long long max_version, int target_rank);
@@ -71,6 +73,7 @@ class Engine {
   Status Restart(const std::string& name, long long version, int target_rank);
 
   Status RegisterObserver(int type, Observer fn);
+  void Notify(const std::string& name, long long version);
 
   int rank() const { return comm_->rank(); }
   int size() const { return comm_->size(); }
@@ -88,6 +91,9 @@ class Engine {
     std::vector<Routed> routed;
     std::set<int> ids_written;
     Status error;  // first failure; End still takes part in the agreement
+    // Async mode: regions copied into the staging area, in order.
+    std::vector<pipeline::StagedRegion> staged;
+    uint64_t staged_bytes = 0;
   };
   // A verified copy of one rank's checkpoint of one version.
   struct Located {
@@ -109,6 +115,12 @@ class Engine {
   Status CheckName(const std::string& name);
   void JoinRetention();
   int RankFor(int target_rank) const { return target_rank >= 0 ? target_rank : rank(); }
+
+  // Async mode (async_ != nullptr): the snapshot into staging, the hand-over.
+  Status StageRegions(PendingCheckpoint& p, const std::vector<std::pair<int, const Region*>>& chosen);
+  Status CheckpointEndAsync(PendingCheckpoint& p, Status local);
+  // Waits for the backend before reading storage; keeps the result for Checkpoint_wait.
+  void DrainAsync();
 
   // End's steps.
   Status FinishScratchFile(PendingCheckpoint& p, uint64_t* file_hash);
@@ -138,6 +150,7 @@ class Engine {
   std::optional<std::chrono::steady_clock::time_point> last_persistent_;
   bool finalized_ = false;
   std::thread retention_;  // deletes versions past scratch_versions/max_versions
+  std::unique_ptr<AsyncChannel> async_;
 };
 
 }  // namespace cairn

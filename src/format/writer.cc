@@ -65,6 +65,7 @@ Status CheckpointFileWriter::AddBuffer(EntryKind kind, int32_t id, const void* d
     if (checksums_) h.Update(p + done, n);
     st = file_->WriteAt(e.offset + done, p + done, n);
     done += n;
+    if (progress_ != nullptr) *progress_ += n;
   }
   if (st.ok() && aligned > end) st = file_->WriteAt(end, kZeros, aligned - end);
   if (mirror_thread.joinable()) mirror_thread.join();

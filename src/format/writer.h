@@ -13,6 +13,7 @@
 // atomic rename (storage/). On any error the file is left for the caller to remove.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -36,6 +37,8 @@ class CheckpointFileWriter {
   bool has_mirror() const { return mirror_ != nullptr; }
   // OK when there is no mirror or it was written completely.
   const Status& mirror_status() const { return mirror_status_; }
+  // Advanced by the bytes of each chunk as it is written (for progress reports).
+  void SetProgress(std::atomic<uint64_t>* p) { progress_ = p; }
   const Manifest& manifest() const { return m_; }
   uint64_t bytes_written() const { return next_offset_; }
 
@@ -46,6 +49,7 @@ class CheckpointFileWriter {
   Manifest m_;
   bool checksums_;
   uint64_t next_offset_ = kHeaderSize;
+  std::atomic<uint64_t>* progress_ = nullptr;
 };
 
 // Hashes a whole file (for routed files), returning its size and XXH3-64.

@@ -102,10 +102,12 @@ Status Level::RemoveTemporaries(int rank) const {
   return Status::Ok();
 }
 
-Status Level::Retain(const std::string& name, int rank, int keep, bool remove_commit) const {
+Status Level::Retain(const std::string& name, int rank, int keep, bool remove_commit,
+                     long long floor) const {
   if (keep <= 0) return Status::Ok();
   std::vector<long long> versions = ListVersions(name, rank);
   for (size_t i = static_cast<size_t>(keep); i < versions.size(); ++i) {
+    if (versions[i] >= floor) continue;
     log::Debug("retention: removing ", LevelName(kind_), " version ", versions[i], " of '",
                name, "' (rank ", rank, ")");
     CAIRN_RETURN_IF_ERROR(RemoveVersion(name, versions[i], rank, remove_commit));
@@ -113,7 +115,8 @@ Status Level::Retain(const std::string& name, int rank, int keep, bool remove_co
   return Status::Ok();
 }
 
-Status Level::CopyFileIn(const std::string& src, const std::string& dst) const {
+Status Level::CopyFileIn(const std::string& src, const std::string& dst,
+                         std::atomic<uint64_t>* progress) const {
   int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return Status::FromErrno("cannot open '" + src + "'", errno);
   int out = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -125,13 +128,14 @@ Status Level::CopyFileIn(const std::string& src, const std::string& dst) const {
   Status st;
   off_t off = 0;
   for (;;) {
-    ssize_t n = ::sendfile(out, in, &off, 64u << 20);
+    ssize_t n = ::sendfile(out, in, &off, 16u << 20);
     if (n < 0) {
       if (errno == EINTR) continue;
       st = Status::FromErrno("cannot copy '" + src + "' to '" + dst + "'", errno == EFBIG ? ENOSPC : errno);
       break;
     }
     if (n == 0) break;
+    if (progress != nullptr) *progress += static_cast<uint64_t>(n);
   }
   if (st.ok() && sync_ && ::fdatasync(out) != 0) {
     st = Status::FromErrno("cannot sync '" + dst + "'", errno);

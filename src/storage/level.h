@@ -7,7 +7,9 @@
 //   - readers (ListVersions, restart, the CLI) ignore "*.tmp" files entirely.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -48,11 +50,16 @@ class Level {
                        bool remove_commit) const;
   // Removes rank's temporary files under every name and version (crash leftovers).
   Status RemoveTemporaries(int rank) const;
-  // Keeps the newest `keep` versions of rank's files (keep == 0: keep all).
-  Status Retain(const std::string& name, int rank, int keep, bool remove_commit) const;
+  // Keeps the newest `keep` versions of rank's files (keep == 0: keep all). Versions
+  // >= `floor` are never removed: callers pass the newest version known to be
+  // committed on every rank, so a job always keeps one version complete everywhere.
+  Status Retain(const std::string& name, int rank, int keep, bool remove_commit,
+                long long floor = std::numeric_limits<long long>::max()) const;
 
   // Copies `src` to `dst` (a path on this level), fdatasync'ing if the level syncs.
-  Status CopyFileIn(const std::string& src, const std::string& dst) const;
+  // `progress`, if given, is advanced by the bytes copied as they go.
+  Status CopyFileIn(const std::string& src, const std::string& dst,
+                    std::atomic<uint64_t>* progress = nullptr) const;
 
  private:
   LevelKind kind_;

@@ -122,3 +122,18 @@ TEST_F(LevelTest, CommitRecordRoundTripAndTamper) {
 
 }  // namespace
 }  // namespace cairn
+
+namespace cairn {
+namespace {
+
+TEST_F(LevelTest, RetentionNeverRemovesAtOrAboveTheFloor) {
+  for (long long v = 1; v <= 5; ++v) MakeVersion(v, 0, true);
+  // v5 and v4 are only committed on this rank; v3 is the newest complete everywhere.
+  ASSERT_TRUE(level_.Retain("heat", 0, 1, false, /*floor=*/3).ok());
+  EXPECT_EQ(level_.ListVersions("heat", 0), (std::vector<long long>{5, 4, 3}));
+  ASSERT_TRUE(level_.Retain("heat", 0, 1, false, /*floor=*/-1).ok());  // unknown: keep all
+  EXPECT_EQ(level_.ListVersions("heat", 0).size(), 3u);
+}
+
+}  // namespace
+}  // namespace cairn
