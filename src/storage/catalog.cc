@@ -72,7 +72,8 @@ void OpenRankFile(Env* env, const std::string& name, long long version, CatalogR
     rf->problem = what + "the header says version " + std::to_string(m.header.version);
   } else if (m.name != name) {
     rf->problem = what + "the file belongs to checkpoint '" + m.name + "'";
-  } else if (m.header.nranks <= 0 || rf->rank >= m.header.nranks) {
+  } else if (m.header.nranks < 0 || (m.header.nranks > 0 && rf->rank >= m.header.nranks)) {
+    // nranks 0: independent mode (VELOC_Init_single), each rank file stands alone.
     rf->problem = what + "rank " + std::to_string(rf->rank) + " is outside the " +
                   std::to_string(m.header.nranks) + " ranks its header declares";
   }
