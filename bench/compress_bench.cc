@@ -9,7 +9,9 @@
 //            shuffle; 1 and 2 threads (encode and decode alike); 1 MiB blocks
 //   figures  ratio = raw / stored bytes; compress and decompress GB/s of raw bytes, each the
 //            best of --reps; every speed is also given against memcpy of the same bytes
-//            measured in the same run (absolute speeds vary between runs and machines)
+//            measured in the same run (absolute speeds vary between runs and machines);
+//            "parallel capacity" says whether 2 threads really got 2 cores (on a shared
+//            machine they may not, and the 2-thread figures are then understated)
 //
 // Every decode is checked against the field once. The table goes to stdout, the same
 // figures as JSON to --json (default bench_compress.json).
@@ -52,6 +54,25 @@ double Now() {
 }
 
 double GBps(size_t bytes, double s) { return s > 0 ? static_cast<double>(bytes) / 1e9 / s : 0; }
+
+// How many cores this process really gets (the machine may be shared): the same fixed
+// integer work on 1 thread and on 2 threads at once; 2 * t1 / t2 is 2.0 when both run in
+// parallel and 1.0 when they share one core.
+double ParallelCapacity() {
+  auto work = [] {
+    volatile uint64_t x = 1;
+    for (uint64_t i = 0; i < 200000000; ++i) x = x * 2862933555777941757ull + i;
+  };
+  auto run = [&](int threads) {
+    double t0 = Now();
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back(work);
+    for (auto& th : pool) th.join();
+    return Now() - t0;
+  };
+  double t1 = std::min(run(1), run(1)), t2 = std::min(run(2), run(2));
+  return 2.0 * t1 / t2;
+}
 
 // Best (shortest) time of `reps` runs of f.
 double BestOf(int reps, const std::function<void()>& f) {
@@ -141,8 +162,9 @@ Args ParseArgs(int argc, char** argv) {
     } else if (s == "--json") {
       a.json = value();
     } else if (s == "-h" || s == "--help") {
-      std::printf("usage: cairn_bench_compress [--size-mib N (256)] [--reps N (3)] "
-                  "[--json PATH (bench_compress.json)]\n");
+      std::printf(
+          "usage: cairn_bench_compress [--size-mib N (256)] [--reps N (3)] "
+          "[--json PATH (bench_compress.json)]\n");
       std::exit(0);
     } else {
       Die("unknown argument '" + s + "' (try --help)");
@@ -165,6 +187,7 @@ int main(int argc, char** argv) {
   std::memset(back.data(), 0, bytes);  // back the pages before anything is timed
 
   // Baselines (same bytes, same buffers): memcpy, and the shuffle filter alone.
+  double capacity = ParallelCapacity();
   auto measure_memcpy = [&] {
     return GBps(bytes, BestOf(args.reps, [&] { std::memcpy(back.data(), field.data(), bytes); }));
   };
@@ -213,23 +236,28 @@ int main(int argc, char** argv) {
     }
   }
   memcpy_gbps = std::max(memcpy_gbps, measure_memcpy());  // again at the end: best of both
+  capacity = std::min(capacity, ParallelCapacity());      // the worse of start and end
   const double elapsed = Now() - t_start;
 
   // ---------------------------------------------------------------- report
-  std::printf("cairn_bench_compress: %zu MiB float64 per field, 1 MiB blocks, best of %d, %u "
-              "hardware threads, %.0f s\n",
-              args.size_mib, args.reps, std::thread::hardware_concurrency(), elapsed);
-  std::printf("baseline  memcpy %.2f GB/s   shuffle8 %.2f GB/s (%.2fx memcpy)   unshuffle8 %.2f "
-              "GB/s (%.2fx memcpy)\n\n",
-              memcpy_gbps, shuffle_gbps, shuffle_gbps / memcpy_gbps, unshuffle_gbps,
-              unshuffle_gbps / memcpy_gbps);
+  std::printf(
+      "cairn_bench_compress: %zu MiB float64 per field, 1 MiB blocks, best of %d, %u "
+      "hardware threads, %.0f s\n",
+      args.size_mib, args.reps, std::thread::hardware_concurrency(), elapsed);
+  std::printf(
+      "baseline  memcpy %.2f GB/s   shuffle8 %.2f GB/s (%.2fx memcpy)   unshuffle8 %.2f "
+      "GB/s (%.2fx memcpy)\n",
+      memcpy_gbps, shuffle_gbps, shuffle_gbps / memcpy_gbps, unshuffle_gbps,
+      unshuffle_gbps / memcpy_gbps);
+  std::printf(
+      "parallel capacity (2 spinning threads vs 1): %.2f of 2%s\n\n", capacity,
+      capacity < 1.8 ? "  WARNING: cores are shared, 2-thread figures are understated" : "");
   std::printf("%-7s %-7s %-7s %3s %7s %9s %8s %9s %8s\n", "field", "codec", "shuffle", "thr",
               "ratio", "comp GB/s", "x memcpy", "dec GB/s", "x memcpy");
   for (const Row& r : rows)
     std::printf("%-7s %-7s %-7s %3d %7.3f %9.3f %8.3f %9.3f %8.3f\n", r.field.c_str(),
                 CodecLabel(r.cfg).c_str(), r.cfg.shuffle ? "yes" : "no", r.cfg.threads, r.ratio,
-                r.comp_gbps, r.comp_gbps / memcpy_gbps, r.decomp_gbps,
-                r.decomp_gbps / memcpy_gbps);
+                r.comp_gbps, r.comp_gbps / memcpy_gbps, r.decomp_gbps, r.decomp_gbps / memcpy_gbps);
 
   FILE* j = std::fopen(args.json.c_str(), "w");
   if (!j) Die("cannot write '" + args.json + "': " + std::strerror(errno));
@@ -239,9 +267,10 @@ int main(int argc, char** argv) {
                "{\n  \"bench\": \"compress\",\n  \"host\": \"%s\",\n  \"hardware_threads\": %u,\n"
                "  \"field_bytes\": %zu,\n  \"block_size\": %d,\n  \"reps\": %d,\n"
                "  \"elapsed_s\": %.3f,\n  \"memcpy_gbps\": %.4f,\n  \"shuffle8_gbps\": %.4f,\n"
-               "  \"unshuffle8_gbps\": %.4f,\n  \"results\": [\n",
+               "  \"unshuffle8_gbps\": %.4f,\n  \"parallel_capacity\": %.3f,\n"
+               "  \"results\": [\n",
                u.machine, std::thread::hardware_concurrency(), bytes, 1 << 20, args.reps, elapsed,
-               memcpy_gbps, shuffle_gbps, unshuffle_gbps);
+               memcpy_gbps, shuffle_gbps, unshuffle_gbps, capacity);
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     std::fprintf(j,

@@ -80,14 +80,20 @@ Result<pipeline::PersistRequest> ParseRequest(const ipc::Message& m) {
     return Status::InvalidArgument("malformed checkpoint request");
   }
   for (const auto& f : m.GetAll("region")) {
-    auto parts = ipc::SplitFields(f, ':');
-    if (parts.size() != 4) return Status::InvalidArgument("malformed region '" + f + "'");
+    auto parts = ipc::SplitFields(f, ':');  // kind:id:offset:size[:hash]
+    if (parts.size() != 4 && parts.size() != 5) {
+      return Status::InvalidArgument("malformed region '" + f + "'");
+    }
     pipeline::StagedRegion reg;
     try {
       reg.kind = static_cast<format::EntryKind>(std::stoi(parts[0]));
       reg.id = std::stoi(parts[1]);
       reg.offset = std::stoull(parts[2]);
       reg.size = std::stoull(parts[3]);
+      if (parts.size() == 5) {
+        reg.hashed = true;
+        reg.hash = std::stoull(parts[4], nullptr, 16);
+      }
     } catch (const std::exception&) {
       return Status::InvalidArgument("malformed region '" + f + "'");
     }

@@ -40,6 +40,7 @@ constexpr std::string_view kKnownKeys[] = {
     "scratch_compress",
     "backend_workers",
     "backend_idle_timeout",
+    "backend_max_bandwidth",
     "axl_type",
 };
 
@@ -165,6 +166,7 @@ class Builder {
                                  &c.scratch_compress));
     CAIRN_RETURN_IF_ERROR(Int("backend_workers", 1, 64, &c.backend_workers));
     CAIRN_RETURN_IF_ERROR(Int("backend_idle_timeout", 0, 86400, &c.backend_idle_timeout));
+    CAIRN_RETURN_IF_ERROR(Int("backend_max_bandwidth", 0, 1000000, &c.backend_max_bandwidth));
     if (const Entry* e = Find("axl_type")) {
       log::Warn(Where(*e), ": key 'axl_type' (value '", e->value,
                 "') ignored; cairn does not use AXL");
@@ -352,6 +354,7 @@ std::string ValueString(const Config& c, std::string_view k) {
   if (k == "scratch_compress") return c.scratch_compress;
   if (k == "backend_workers") return std::to_string(c.backend_workers);
   if (k == "backend_idle_timeout") return std::to_string(c.backend_idle_timeout);
+  if (k == "backend_max_bandwidth") return std::to_string(c.backend_max_bandwidth);
   return "";
 }
 

@@ -46,7 +46,10 @@ struct Config {
   // Async backend: worker threads (bounded parallelism, lowered priority) and seconds
   // of idleness (no client, no work) after which it exits.
   int backend_workers = 2;
-  int backend_idle_timeout = 30;      // fsync files on scratch too
+  int backend_idle_timeout = 30;
+  // MB/s the backend may write in total (0: unlimited): bounds a flush's interference
+  // with the application's compute at the price of a longer flush.
+  int backend_max_bandwidth = 0;      // fsync files on scratch too
 
   // Where each value came from, for messages ("file.cfg:3", "CAIRN_SCRATCH", "default").
   std::vector<std::pair<std::string, std::string>> sources;

@@ -82,8 +82,7 @@ inline void Untranspose16(const uint8_t* in, size_t stride, uint8_t* out) {
   b[6] = _mm_unpacklo_epi16(a[5], a[7]);
   b[7] = _mm_unpackhi_epi16(a[5], a[7]);
   for (int j = 0; j < 4; ++j) {
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * j),
-                     _mm_unpacklo_epi32(b[j], b[j + 4]));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * j), _mm_unpacklo_epi32(b[j], b[j + 4]));
     _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 32 * j + 16),
                      _mm_unpackhi_epi32(b[j], b[j + 4]));
   }
@@ -251,7 +250,8 @@ Status EncodeBlocks(const EncodeOptions& o, const uint8_t* src, size_t n, std::s
       CAIRN_RETURN_IF_ERROR(enc.Init(n));
       for (size_t b; (b = next.fetch_add(1, std::memory_order_relaxed)) < nblocks;) {
         size_t off = b * bs;
-        sizes[b] = enc.EncodeBlock(src + off, std::min(bs, n - off), base + b * (kBlockHeader + bs));
+        sizes[b] =
+            enc.EncodeBlock(src + off, std::min(bs, n - off), base + b * (kBlockHeader + bs));
       }
       return Status::Ok();
     });
@@ -308,8 +308,8 @@ Status ParseBlocks(Codec c, const uint8_t* src, size_t n, size_t raw_size,
     w += raw;
   }
   if (w != raw_size)
-    return Status::Corruption("codec: blocks decode to " + std::to_string(w) +
-                              " bytes, expected " + std::to_string(raw_size));
+    return Status::Corruption("codec: blocks decode to " + std::to_string(w) + " bytes, expected " +
+                              std::to_string(raw_size));
   return Status::Ok();
 }
 
@@ -344,9 +344,9 @@ class BlockDecoder {
                                   ": zstd: " + ZSTD_getErrorName(r));
       got = r;
     } else {
-      int r = LZ4_decompress_safe(reinterpret_cast<const char*>(payload),
-                                  reinterpret_cast<char*>(out), static_cast<int>(b.stored),
-                                  static_cast<int>(b.raw));
+      int r =
+          LZ4_decompress_safe(reinterpret_cast<const char*>(payload), reinterpret_cast<char*>(out),
+                              static_cast<int>(b.stored), static_cast<int>(b.raw));
       if (r < 0)
         return Status::Corruption("codec: " + BlockWhere(index, b.src_off - kBlockHeader) +
                                   ": lz4: malformed input");
@@ -408,8 +408,7 @@ Status Encode(const EncodeOptions& o, const void* src, size_t n, std::string* ou
     return Status::InvalidArgument("codec: unknown filter " +
                                    std::to_string(static_cast<unsigned>(o.filter)));
   if (o.threads < 1)
-    return Status::InvalidArgument("codec: threads must be >= 1, got " +
-                                   std::to_string(o.threads));
+    return Status::InvalidArgument("codec: threads must be >= 1, got " + std::to_string(o.threads));
   if (o.block_size == 0 || o.block_size > kMaxCodecBlockSize)
     return Status::InvalidArgument("codec: block size " + std::to_string(o.block_size) +
                                    " out of range 1.." + std::to_string(kMaxCodecBlockSize));
@@ -430,8 +429,7 @@ Status Decode(Codec c, Filter f, const void* src, size_t n, void* dst, size_t ra
   if (!KnownCodec(c))
     return Status::Corruption("codec: unknown codec " + std::to_string(static_cast<unsigned>(c)));
   if (!KnownFilter(f))
-    return Status::Corruption("codec: unknown filter " +
-                              std::to_string(static_cast<unsigned>(f)));
+    return Status::Corruption("codec: unknown filter " + std::to_string(static_cast<unsigned>(f)));
   const auto* s = static_cast<const uint8_t*>(src);
   auto* d = static_cast<uint8_t*>(dst);
   if (c == Codec::kNone && f == Filter::kNone) {
@@ -445,8 +443,8 @@ Status Decode(Codec c, Filter f, const void* src, size_t n, void* dst, size_t ra
     std::vector<BlockRef> blocks;
     size_t max_raw = 0;
     CAIRN_RETURN_IF_ERROR(ParseBlocks(c, s, n, raw_size, &blocks, &max_raw));
-    const size_t nthreads = std::min<size_t>(static_cast<size_t>(std::max(threads, 1)),
-                                             blocks.size());
+    const size_t nthreads =
+        std::min<size_t>(static_cast<size_t>(std::max(threads, 1)), blocks.size());
     if (nthreads <= 1) {
       BlockDecoder dec(c, f, max_raw);
       for (size_t b = 0; b < blocks.size(); ++b)

@@ -35,13 +35,14 @@ void Shuffle8(const void* src, void* dst, size_t n);
 void Unshuffle8(const void* src, void* dst, size_t n);
 
 inline constexpr size_t kMaxCodecBlockSize = size_t{1} << 30;  // fits u32 and LZ4's int
+inline constexpr int kMaxCodecThreads = 64;  // larger thread counts are capped to this
 
 struct EncodeOptions {
   Codec codec = Codec::kNone;
   Filter filter = Filter::kNone;
-  int level = 1;                  // zstd: clamped to 1..19; lz4: acceleration (>= 1)
-  int threads = 1;                // blocks compressed in parallel by this many threads
-  size_t block_size = 1 << 20;    // 1 .. kMaxCodecBlockSize
+  int level = 1;                // zstd: clamped to 1..19; lz4: acceleration (>= 1)
+  int threads = 1;              // blocks compressed in parallel (<= kMaxCodecThreads)
+  size_t block_size = 1 << 20;  // 1 .. kMaxCodecBlockSize
 };
 
 // An upper bound on the size of Encode's output for n input bytes (n for kNone + kNone,

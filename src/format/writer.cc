@@ -39,6 +39,16 @@ CheckpointFileWriter::CheckpointFileWriter(std::unique_ptr<WritableFile> file,
 
 Status CheckpointFileWriter::AddBuffer(EntryKind kind, int32_t id, const void* data,
                                        uint64_t size) {
+  return Add(kind, id, data, size, nullptr);
+}
+
+Status CheckpointFileWriter::AddBufferHashed(EntryKind kind, int32_t id, const void* data,
+                                             uint64_t size, uint64_t hash) {
+  return Add(kind, id, data, size, &hash);
+}
+
+Status CheckpointFileWriter::Add(EntryKind kind, int32_t id, const void* data, uint64_t size,
+                                 const uint64_t* known_hash) {
   Entry e;
   e.kind = kind;
   e.id = id;
@@ -62,16 +72,17 @@ Status CheckpointFileWriter::AddBuffer(EntryKind kind, int32_t id, const void* d
   Status st;
   for (uint64_t done = 0; done < size && st.ok();) {
     uint64_t n = std::min(kChunk, size - done);
-    if (checksums_) h.Update(p + done, n);
+    if (checksums_ && known_hash == nullptr) h.Update(p + done, n);
     st = file_->WriteAt(e.offset + done, p + done, n);
     done += n;
     if (progress_ != nullptr) *progress_ += n;
+    if (pacer_ != nullptr) pacer_->Pace(n);
   }
   if (st.ok() && aligned > end) st = file_->WriteAt(end, kZeros, aligned - end);
   if (mirror_thread.joinable()) mirror_thread.join();
   if (!mirror_st.ok()) mirror_status_ = mirror_st;
   CAIRN_RETURN_IF_ERROR(st);
-  e.hash = checksums_ ? h.Digest() : 0;
+  e.hash = !checksums_ ? 0 : known_hash != nullptr ? *known_hash : h.Digest();
   next_offset_ = aligned;
   m_.entries.push_back(std::move(e));
   return Status::Ok();

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/pacer.h"
 #include "env/env.h"
 #include "format/format.h"
 
@@ -29,6 +30,9 @@ class CheckpointFileWriter {
   CheckpointFileWriter(std::unique_ptr<WritableFile> file, std::unique_ptr<WritableFile> mirror,
                        std::string name, int rank, int nranks, int64_t version, bool checksums);
   Status AddBuffer(EntryKind kind, int32_t id, const void* data, uint64_t size);
+  // The same, for data whose XXH3-64 the caller computed already (no second pass).
+  Status AddBufferHashed(EntryKind kind, int32_t id, const void* data, uint64_t size,
+                         uint64_t hash);
   void AddFile(const std::string& original, const std::string& stored, uint64_t size,
                uint64_t hash);
   // Completes the file (and the mirror). `sync`: fdatasync the primary before close;
@@ -39,6 +43,8 @@ class CheckpointFileWriter {
   const Status& mirror_status() const { return mirror_status_; }
   // Advanced by the bytes of each chunk as it is written (for progress reports).
   void SetProgress(std::atomic<uint64_t>* p) { progress_ = p; }
+  // Paces the data writes (bandwidth limit); nullptr: unlimited.
+  void SetPacer(Pacer* p) { pacer_ = p; }
   const Manifest& manifest() const { return m_; }
   uint64_t bytes_written() const { return next_offset_; }
 
@@ -50,6 +56,8 @@ class CheckpointFileWriter {
   bool checksums_;
   uint64_t next_offset_ = kHeaderSize;
   std::atomic<uint64_t>* progress_ = nullptr;
+  Pacer* pacer_ = nullptr;
+  Status Add(EntryKind kind, int32_t id, const void* data, uint64_t size, const uint64_t* hash);
 };
 
 // Hashes a whole file (for routed files), returning its size and XXH3-64.

@@ -19,6 +19,7 @@ const char* StageName(Stage s) {
 Persister::Persister(const Config& cfg, Env* env)
     : cfg_(cfg),
       env_(env),
+      pacer_(static_cast<uint64_t>(cfg.backend_max_bandwidth) * 1000000ULL),
       scratch_(LevelKind::kScratch, cfg.scratch, env, cfg.scratch_fsync),
       persistent_(LevelKind::kPersistent, cfg.persistent.empty() ? "/nonexistent" : cfg.persistent,
                   env, true) {}
@@ -54,8 +55,12 @@ Status Persister::WriteScratch(const PersistRequest& r, Progress* p) const {
     format::CheckpointFileWriter w(std::move(f.value()), nullptr, r.name, r.rank, r.nranks,
                                    r.version, cfg_.chksum);
     w.SetProgress(&p->done);
+    w.SetPacer(&pacer_);
     for (const auto& reg : r.regions) {
-      CAIRN_RETURN_IF_ERROR(w.AddBuffer(reg.kind, reg.id, r.staging + reg.offset, reg.size));
+      const char* data = r.staging + reg.offset;
+      CAIRN_RETURN_IF_ERROR(reg.hashed
+                                ? w.AddBufferHashed(reg.kind, reg.id, data, reg.size, reg.hash)
+                                : w.AddBuffer(reg.kind, reg.id, data, reg.size));
     }
     auto finals = FinalPaths(scratch_, r);
     for (size_t k = 0; k < r.files.size(); ++k) {
@@ -86,7 +91,8 @@ Status Persister::Transfer(const PersistRequest& r, Progress* p) const {
   auto copy = [&]() -> Status {
     CAIRN_RETURN_IF_ERROR(persistent_.PrepareVersion(r.name, r.version));
     for (size_t i = 0; i < src.size(); ++i) {
-      CAIRN_RETURN_IF_ERROR(persistent_.CopyFileIn(src[i], dst[i] + kTmpSuffix, &p->done));
+      CAIRN_RETURN_IF_ERROR(
+          persistent_.CopyFileIn(src[i], dst[i] + kTmpSuffix, &p->done, &pacer_));
     }
     return persistent_.Publish(dst);
   };

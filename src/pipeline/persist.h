@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "common/pacer.h"
 #include "config/config.h"
 #include "env/env.h"
 #include "format/format.h"
@@ -29,6 +30,8 @@ struct StagedRegion {
   int32_t id = 0;
   uint64_t offset = 0;  // in the staging area
   uint64_t size = 0;
+  bool hashed = false;  // the client computed `hash` (XXH3-64) while staging
+  uint64_t hash = 0;
 };
 
 struct PersistRequest {
@@ -72,6 +75,7 @@ class Persister {
   void RemoveTemporaries(const Level& level, const PersistRequest& r) const;
   Config cfg_;
   Env* env_;
+  mutable Pacer pacer_;  // backend_max_bandwidth, shared by every job of this process
   Level scratch_;
   Level persistent_;
 };

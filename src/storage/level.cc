@@ -116,7 +116,7 @@ Status Level::Retain(const std::string& name, int rank, int keep, bool remove_co
 }
 
 Status Level::CopyFileIn(const std::string& src, const std::string& dst,
-                         std::atomic<uint64_t>* progress) const {
+                         std::atomic<uint64_t>* progress, Pacer* pacer) const {
   int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return Status::FromErrno("cannot open '" + src + "'", errno);
   int out = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -128,7 +128,7 @@ Status Level::CopyFileIn(const std::string& src, const std::string& dst,
   Status st;
   off_t off = 0;
   for (;;) {
-    ssize_t n = ::sendfile(out, in, &off, 16u << 20);
+    ssize_t n = ::sendfile(out, in, &off, pacer != nullptr ? (1u << 20) : (16u << 20));
     if (n < 0) {
       if (errno == EINTR) continue;
       st = Status::FromErrno("cannot copy '" + src + "' to '" + dst + "'", errno == EFBIG ? ENOSPC : errno);
@@ -136,6 +136,7 @@ Status Level::CopyFileIn(const std::string& src, const std::string& dst,
     }
     if (n == 0) break;
     if (progress != nullptr) *progress += static_cast<uint64_t>(n);
+    if (pacer != nullptr) pacer->Pace(static_cast<uint64_t>(n));
   }
   if (st.ok() && sync_ && ::fdatasync(out) != 0) {
     st = Status::FromErrno("cannot sync '" + dst + "'", errno);

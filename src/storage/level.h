@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/pacer.h"
 #include "env/env.h"
 #include "storage/layout.h"
 
@@ -59,7 +60,7 @@ class Level {
   // Copies `src` to `dst` (a path on this level), fdatasync'ing if the level syncs.
   // `progress`, if given, is advanced by the bytes copied as they go.
   Status CopyFileIn(const std::string& src, const std::string& dst,
-                    std::atomic<uint64_t>* progress = nullptr) const;
+                    std::atomic<uint64_t>* progress = nullptr, Pacer* pacer = nullptr) const;
 
  private:
   LevelKind kind_;

@@ -178,8 +178,8 @@ TEST(CodecTest, IncompressibleDataIsStoredRaw) {
     for (Filter f : {Filter::kNone, Filter::kShuffle8}) {
       if (c == Codec::kNone && f == Filter::kNone) continue;
       for (int threads : {1, 2}) {
-        SCOPED_TRACE(std::string(CodecName(c)) + " filter " +
-                     std::to_string(static_cast<int>(f)) + " threads " + std::to_string(threads));
+        SCOPED_TRACE(std::string(CodecName(c)) + " filter " + std::to_string(static_cast<int>(f)) +
+                     " threads " + std::to_string(threads));
         EncodeOptions o{c, f, 1, threads};
         std::string enc;
         ASSERT_TRUE(Encode(o, a.data(), n, &enc).ok());

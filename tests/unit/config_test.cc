@@ -429,7 +429,7 @@ TEST_F(ConfigTest, Describe) {
   EXPECT_NE(d.find("chksum = true  (default)\n"), std::string::npos) << d;
   EXPECT_NE(d.find("persistent = (unset)  (default)\n"), std::string::npos) << d;
   EXPECT_EQ(d.find("axl_type"), std::string::npos) << d;
-  EXPECT_EQ(std::count(d.begin(), d.end(), '\n'), 20);  // one line per key
+  EXPECT_EQ(std::count(d.begin(), d.end(), '\n'), 21);  // one line per key
 }
 
 }  // namespace
