@@ -334,7 +334,8 @@ class Server {
     const pipeline::PersistRequest& r = job.req;
     const std::string what =
         "'" + r.name + "' version " + std::to_string(r.version) + " rank " + std::to_string(r.rank);
-    Status st = persister_.WriteScratch(r, &job.progress);
+    size_t tier = 0;
+    Status st = persister_.WriteScratch(r, &job.progress, &tier);
     job.staging.reset();  // the client may reuse (or resize) its staging area now
     conn.Send(ipc::Message("SCRATCH")
                   .Add("seq", job.seq)
@@ -342,7 +343,7 @@ class Server {
                   .Add("message", st.ok() ? "" : st.ToString()));
     bool persisted = false;
     if (st.ok() && r.to_persistent) {
-      st = persister_.Transfer(r, &job.progress);
+      st = persister_.Transfer(r, tier, &job.progress);
       persisted = st.ok();
     }
     if (st.ok()) {
@@ -360,7 +361,7 @@ class Server {
   }
 
   ServerOptions o_;
-  pipeline::Persister persister_;
+  pipeline::Persister persister_;  // shared by the workers (its state is locked)
   std::mutex mu_;
   std::condition_variable cv_;
   std::list<std::shared_ptr<Conn>> conns_;

@@ -34,6 +34,10 @@ Result<std::unique_ptr<Engine>> Engine::Create(std::unique_ptr<Comm> comm,
   if (st.ok() && e->persistent_) st = e->persistent_->Prepare();
   if (st.ok()) st = e->scratch_.RemoveTemporaries(e->rank());
   if (st.ok() && e->persistent_) st = e->persistent_->RemoveTemporaries(e->rank());
+  for (const Level& t : e->spill_) {
+    if (st.ok()) st = t.Prepare();
+    if (st.ok()) st = t.RemoveTemporaries(e->rank());
+  }
   if (st.ok() && e->cfg_.mode == Mode::kAsync) {
     auto ch = AsyncChannel::Open(e->cfg_, e->rank(), e->comm_->collective() ? e->size() : 0);
     if (ch.ok()) {
@@ -60,6 +64,9 @@ Engine::Engine(Config cfg, std::unique_ptr<Comm> comm, Env* env)
       scratch_(LevelKind::kScratch, cfg_.scratch, env, cfg_.scratch_fsync) {
   if (!cfg_.persistent.empty()) {
     persistent_.emplace(LevelKind::kPersistent, cfg_.persistent, env, /*sync=*/true);
+  }
+  for (const auto& d : cfg_.scratch_spill) {
+    spill_.emplace_back(LevelKind::kScratch, d, env, cfg_.scratch_fsync);
   }
 }
 
@@ -211,11 +218,15 @@ Status Engine::Cleanup(const std::string& name) {
     return Status::FailedPrecondition("cleanup of '" + name + "' while it is being checkpointed");
   }
   DrainAsync();
-  for (long long v : scratch_.ListVersions(name, rank())) {
-    CAIRN_RETURN_IF_ERROR(scratch_.RemoveVersion(name, v, rank(), false));
-    verified_.erase({name, v, rank()});
+  std::vector<const Level*> tiers{&scratch_};
+  for (const Level& t : spill_) tiers.push_back(&t);
+  for (const Level* t : tiers) {
+    for (long long v : t->ListVersions(name, rank())) {
+      CAIRN_RETURN_IF_ERROR(t->RemoveVersion(name, v, rank(), false));
+      verified_.erase({name, v, rank()});
+    }
+    (void)env_->RemoveDir(t->layout().NameDir(name));
   }
-  (void)env_->RemoveDir(scratch_.layout().NameDir(name));
   return Status::Ok();
 }
 
@@ -666,6 +677,7 @@ Result<Engine::Located> Engine::Locate(const std::string& name, long long versio
     verified_.erase(it);
   }
   std::vector<const Level*> levels{&scratch_};
+  for (const Level& t : spill_) levels.push_back(&t);
   if (persistent_) levels.push_back(&*persistent_);
   Status last = Status::NotFound(Describe(name, version) + " of rank " + std::to_string(r) +
                                  " is on no level");
@@ -694,6 +706,10 @@ Result<long long> Engine::RestartTest(const std::string& name, long long max_ver
   DrainAsync();
   const int r = RankFor(target_rank);
   std::vector<long long> cand = scratch_.ListVersions(name, r, max_version);
+  for (const Level& t : spill_) {
+    auto v = t.ListVersions(name, r, max_version);
+    cand.insert(cand.end(), v.begin(), v.end());
+  }
   if (persistent_) {
     auto p = persistent_->ListVersions(name, r, max_version);
     cand.insert(cand.end(), p.begin(), p.end());

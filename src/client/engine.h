@@ -141,6 +141,7 @@ class Engine {
   std::unique_ptr<Comm> comm_;
   Env* env_;
   Level scratch_;
+  std::vector<Level> spill_;  // slower scratch tiers (scratch_spill), used by the backend
   std::optional<Level> persistent_;
   RegionTable regions_;
   std::vector<Observer> observers_;

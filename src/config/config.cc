@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cctype>
 #include <charconv>
 #include <climits>
 #include <cstdlib>
@@ -41,6 +42,8 @@ constexpr std::string_view kKnownKeys[] = {
     "backend_workers",
     "backend_idle_timeout",
     "backend_max_bandwidth",
+    "scratch_capacity",
+    "scratch_spill",
     "axl_type",
 };
 
@@ -167,6 +170,27 @@ class Builder {
     CAIRN_RETURN_IF_ERROR(Int("backend_workers", 1, 64, &c.backend_workers));
     CAIRN_RETURN_IF_ERROR(Int("backend_idle_timeout", 0, 86400, &c.backend_idle_timeout));
     CAIRN_RETURN_IF_ERROR(Int("backend_max_bandwidth", 0, 1000000, &c.backend_max_bandwidth));
+    if (const Entry* e = Find("scratch_capacity")) {
+      auto bytes = ParseSize(e->value);
+      if (!bytes) return Bad("scratch_capacity", *e, "a size such as 512M, 2G or 0 (unlimited)");
+      c.scratch_capacity = *bytes;
+    }
+    if (const Entry* e = Find("scratch_spill")) {
+      c.scratch_spill.clear();
+      size_t start = 0;
+      while (start <= e->value.size()) {
+        size_t comma = e->value.find(',', start);
+        std::string d(Trim(std::string_view(e->value).substr(
+            start, comma == std::string::npos ? std::string::npos : comma - start)));
+        if (!d.empty()) {
+          if (d.front() != '/') return Bad("scratch_spill", *e, "absolute directories, comma-separated");
+          while (d.size() > 1 && d.back() == '/') d.pop_back();
+          c.scratch_spill.push_back(d);
+        }
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    }
     if (const Entry* e = Find("axl_type")) {
       log::Warn(Where(*e), ": key 'axl_type' (value '", e->value,
                 "') ignored; cairn does not use AXL");
@@ -355,6 +379,12 @@ std::string ValueString(const Config& c, std::string_view k) {
   if (k == "backend_workers") return std::to_string(c.backend_workers);
   if (k == "backend_idle_timeout") return std::to_string(c.backend_idle_timeout);
   if (k == "backend_max_bandwidth") return std::to_string(c.backend_max_bandwidth);
+  if (k == "scratch_capacity") return std::to_string(c.scratch_capacity);
+  if (k == "scratch_spill") {
+    std::string out;
+    for (const auto& d : c.scratch_spill) out += (out.empty() ? "" : ",") + d;
+    return out;
+  }
   return "";
 }
 
@@ -387,6 +417,27 @@ Result<Config> LoadConfig(const std::string& path) {
   } catch (const std::exception& e) {
     return Status::Internal("config '" + path + "': " + e.what());
   }
+}
+
+std::optional<uint64_t> ParseSize(const std::string& text) {
+  std::string v(Trim(text));
+  if (v.empty()) return std::nullopt;
+  uint64_t mult = 1;
+  char last = static_cast<char>(std::toupper(static_cast<unsigned char>(v.back())));
+  if (last == 'B') {
+    v.pop_back();
+    if (v.empty()) return std::nullopt;
+    last = static_cast<char>(std::toupper(static_cast<unsigned char>(v.back())));
+  }
+  if (last == 'K' || last == 'M' || last == 'G' || last == 'T') {
+    mult = last == 'K' ? 1ULL << 10 : last == 'M' ? 1ULL << 20 : last == 'G' ? 1ULL << 30 : 1ULL << 40;
+    v.pop_back();
+  }
+  uint64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size()) return std::nullopt;
+  if (n > UINT64_MAX / mult) return std::nullopt;
+  return n * mult;
 }
 
 std::string SerializeConfig(const Config& c) {

@@ -49,7 +49,12 @@ struct Config {
   int backend_idle_timeout = 30;
   // MB/s the backend may write in total (0: unlimited): bounds a flush's interference
   // with the application's compute at the price of a longer flush.
-  int backend_max_bandwidth = 0;      // fsync files on scratch too
+  int backend_max_bandwidth = 0;
+  // Heterogeneous scratch: `scratch` is the fast tier, holding at most
+  // scratch_capacity bytes (0: unlimited); scratch_spill lists slower node-local
+  // directories, in order, that checkpoints spill to when the fast tier is full.
+  uint64_t scratch_capacity = 0;
+  std::vector<std::string> scratch_spill;      // fsync files on scratch too
 
   // Where each value came from, for messages ("file.cfg:3", "CAIRN_SCRATCH", "default").
   std::vector<std::pair<std::string, std::string>> sources;
@@ -62,6 +67,10 @@ Result<Config> LoadConfig(const std::string& path);
 // Parses configuration text (for tests and for `cairn` tools); `origin` names it in
 // messages. Environment overrides are applied only when `apply_env` is true.
 Result<Config> ParseConfig(const std::string& text, const std::string& origin, bool apply_env);
+
+// Parses a size: a whole number with an optional K, M, G or T suffix (powers of 1024,
+// an optional trailing B). nullopt when malformed or too large.
+std::optional<uint64_t> ParseSize(const std::string& text);
 
 // Parses a boolean as VeloC does: true/false, yes/no, on/off, 1/0 (case-insensitive).
 std::optional<bool> ParseBool(const std::string& v);

@@ -1,5 +1,9 @@
 #include "pipeline/persist.h"
 
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "common/log.h"
 #include "format/writer.h"
 
@@ -20,9 +24,118 @@ Persister::Persister(const Config& cfg, Env* env)
     : cfg_(cfg),
       env_(env),
       pacer_(static_cast<uint64_t>(cfg.backend_max_bandwidth) * 1000000ULL),
-      scratch_(LevelKind::kScratch, cfg.scratch, env, cfg.scratch_fsync),
       persistent_(LevelKind::kPersistent, cfg.persistent.empty() ? "/nonexistent" : cfg.persistent,
-                  env, true) {}
+                  env, true) {
+  tiers_.emplace_back(LevelKind::kScratch, cfg.scratch, env, cfg.scratch_fsync);
+  for (const auto& d : cfg.scratch_spill) {
+    tiers_.emplace_back(LevelKind::kScratch, d, env, cfg.scratch_fsync);
+  }
+}
+
+TierState Persister::FastTierState() {
+  TierState t;
+  t.capacity = cfg_.scratch_capacity;
+  const Level& fast = tiers_[0];
+  std::lock_guard<std::mutex> g(mu_);
+  for (const auto& name : fast.ListNames()) {
+    auto vdirs = env_->ListDir(fast.layout().NameDir(name));
+    if (!vdirs.ok()) continue;
+    for (const auto& vd : vdirs.value()) {
+      auto v = Layout::ParseVersionDir(vd);
+      if (!v) continue;
+      const std::string dir = fast.layout().VersionDir(name, *v);
+      auto files = env_->ListDir(dir);
+      if (!files.ok()) continue;
+      for (const auto& f : files.value()) {
+        auto st = env_->Stat(JoinPath(dir, f));
+        if (!st.ok()) continue;
+        t.used += st.value().size;
+        auto rank = Layout::ParseRankFile(f);
+        if (!rank) continue;
+        const std::string path = JoinPath(dir, f);
+        if (flushing_.count(path) > 0) {
+          t.flushing += st.value().size;
+        } else if (has_persistent() &&
+                   env_->Exists(persistent_.layout().RankFile(name, *v, *rank))) {
+          t.evictable += st.value().size;
+        }
+      }
+    }
+  }
+  return t;
+}
+
+uint64_t Persister::Evict(uint64_t bytes) {
+  const Level& fast = tiers_[0];
+  struct Victim {
+    long long version;
+    std::string name;
+    int rank;
+    uint64_t size;
+  };
+  std::vector<Victim> victims;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    for (const auto& name : fast.ListNames()) {
+      auto vdirs = env_->ListDir(fast.layout().NameDir(name));
+      if (!vdirs.ok()) continue;
+      for (const auto& vd : vdirs.value()) {
+        auto v = Layout::ParseVersionDir(vd);
+        if (!v) continue;
+        auto files = env_->ListDir(fast.layout().VersionDir(name, *v));
+        if (!files.ok()) continue;
+        for (const auto& f : files.value()) {
+          auto rank = Layout::ParseRankFile(f);
+          const std::string path = JoinPath(fast.layout().VersionDir(name, *v), f);
+          if (!rank || flushing_.count(path) > 0 || !has_persistent() ||
+              !env_->Exists(persistent_.layout().RankFile(name, *v, *rank))) {
+            continue;
+          }
+          auto st = env_->Stat(path);
+          if (st.ok()) victims.push_back({*v, name, *rank, st.value().size});
+        }
+      }
+    }
+  }
+  std::sort(victims.begin(), victims.end(),
+            [](const Victim& a, const Victim& b) { return a.version < b.version; });
+  uint64_t freed = 0;
+  for (const auto& v : victims) {
+    if (freed >= bytes) break;
+    if (fast.RemoveVersion(v.name, v.version, v.rank, false).ok()) {
+      log::Info("evicted '", v.name, "' version ", v.version, " rank ", v.rank,
+                " from the fast tier (it is on persistent)");
+      freed += v.size;
+    }
+  }
+  return freed;
+}
+
+size_t Persister::Place(const PersistRequest& r, uint64_t size) {
+  if (cfg_.scratch_capacity == 0) return 0;
+  // Routed files were written by the application on tier 0: the checkpoint stays there.
+  const bool may_spill = tiers_.size() > 1 && r.files.empty();
+  TierState fast = FastTierState();
+  Decision d = Decide(size, fast, may_spill, stats_.Get(TierStats::kFast),
+                      stats_.Get(TierStats::kSpill), stats_.Get(TierStats::kFlush));
+  const std::string what = "'" + r.name + "' version " + std::to_string(r.version) + " rank " +
+                           std::to_string(r.rank);
+  if (d.placement == Placement::kWaitThenFast) {
+    // Wait for the flushes in progress, then evict what they made safe.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline) {
+      fast = FastTierState();
+      if (fast.evictable >= d.evict_bytes || fast.flushing == 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  if (d.placement == Placement::kEvictThenFast || d.placement == Placement::kWaitThenFast) {
+    Evict(d.evict_bytes);
+  }
+  log::Info(what, ": ", PlacementName(d.placement), " (", size, " bytes; tier 0 holds ", fast.used,
+            " of ", fast.capacity, ", est. wait ", d.est_wait_s, " s, spill ", d.est_spill_s, " s)");
+  return d.tier;
+}
 
 std::vector<std::string> Persister::FinalPaths(const Level& level, const PersistRequest& r) const {
   std::vector<std::string> out{level.layout().RankFile(r.name, r.version, r.rank)};
@@ -37,7 +150,7 @@ void Persister::RemoveTemporaries(const Level& level, const PersistRequest& r) c
   (void)env_->RemoveDir(level.layout().VersionDir(r.name, r.version));
 }
 
-Status Persister::WriteScratch(const PersistRequest& r, Progress* p) const {
+Status Persister::WriteScratch(const PersistRequest& r, Progress* p, size_t* tier) {
   uint64_t total = 0;
   for (const auto& reg : r.regions) {
     if (reg.offset + reg.size > r.staging_size || reg.offset + reg.size < reg.offset) {
@@ -47,9 +160,12 @@ Status Persister::WriteScratch(const PersistRequest& r, Progress* p) const {
     total += reg.size;
   }
   p->Enter(Stage::kScratch, total);
+  *tier = Place(r, total);
+  const Level& level = tiers_[*tier];
+  const auto t0 = std::chrono::steady_clock::now();
   auto write = [&]() -> Status {
-    CAIRN_RETURN_IF_ERROR(scratch_.PrepareVersion(r.name, r.version));
-    auto f = env_->NewWritableFile(scratch_.layout().RankFile(r.name, r.version, r.rank) +
+    CAIRN_RETURN_IF_ERROR(level.PrepareVersion(r.name, r.version));
+    auto f = env_->NewWritableFile(level.layout().RankFile(r.name, r.version, r.rank) +
                                    kTmpSuffix);
     if (!f.ok()) return f.status();
     format::CheckpointFileWriter w(std::move(f.value()), nullptr, r.name, r.rank, r.nranks,
@@ -62,7 +178,7 @@ Status Persister::WriteScratch(const PersistRequest& r, Progress* p) const {
                                 ? w.AddBufferHashed(reg.kind, reg.id, data, reg.size, reg.hash)
                                 : w.AddBuffer(reg.kind, reg.id, data, reg.size));
     }
-    auto finals = FinalPaths(scratch_, r);
+    auto finals = FinalPaths(level, r);
     for (size_t k = 0; k < r.files.size(); ++k) {
       const std::string tmp = finals[k + 1] + kTmpSuffix;
       auto d = format::DigestFile(env_, tmp);
@@ -71,16 +187,21 @@ Status Persister::WriteScratch(const PersistRequest& r, Progress* p) const {
       w.AddFile(r.files[k], BaseName(finals[k + 1]), d.value().size, d.value().hash);
     }
     CAIRN_RETURN_IF_ERROR(w.Finish(cfg_.scratch_fsync, false));
-    return scratch_.Publish(finals);
+    return level.Publish(finals);
   };
   Status st = write();
-  if (!st.ok()) RemoveTemporaries(scratch_, r);
+  if (!st.ok()) {
+    RemoveTemporaries(level, r);
+  } else {
+    stats_.Record(*tier == 0 ? TierStats::kFast : TierStats::kSpill, total,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
   return st;
 }
 
-Status Persister::Transfer(const PersistRequest& r, Progress* p) const {
+Status Persister::Transfer(const PersistRequest& r, size_t tier, Progress* p) {
   if (!r.to_persistent || !has_persistent()) return Status::Ok();
-  auto src = FinalPaths(scratch_, r);
+  auto src = FinalPaths(tiers_[tier], r);
   auto dst = FinalPaths(persistent_, r);
   uint64_t total = 0;
   for (const auto& s : src) {
@@ -88,6 +209,11 @@ Status Persister::Transfer(const PersistRequest& r, Progress* p) const {
     if (st.ok()) total += st.value().size;
   }
   p->Enter(Stage::kPersistent, total);
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    flushing_[src[0]] = total;
+  }
   auto copy = [&]() -> Status {
     CAIRN_RETURN_IF_ERROR(persistent_.PrepareVersion(r.name, r.version));
     for (size_t i = 0; i < src.size(); ++i) {
@@ -97,13 +223,23 @@ Status Persister::Transfer(const PersistRequest& r, Progress* p) const {
     return persistent_.Publish(dst);
   };
   Status st = copy();
-  if (!st.ok()) RemoveTemporaries(persistent_, r);
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    flushing_.erase(src[0]);
+  }
+  if (!st.ok()) {
+    RemoveTemporaries(persistent_, r);
+  } else {
+    stats_.Record(TierStats::kFlush, total,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
   return st;
 }
 
 Status Persister::Retain(const PersistRequest& r) const {
-  CAIRN_RETURN_IF_ERROR(
-      scratch_.Retain(r.name, r.rank, cfg_.scratch_versions, false, r.safe_scratch));
+  for (const Level& t : tiers_) {
+    CAIRN_RETURN_IF_ERROR(t.Retain(r.name, r.rank, cfg_.scratch_versions, false, r.safe_scratch));
+  }
   if (has_persistent()) {
     CAIRN_RETURN_IF_ERROR(persistent_.Retain(r.name, r.rank, cfg_.max_versions, r.rank == 0,
                                              r.safe_persistent));

@@ -14,6 +14,8 @@
 #pragma once
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,7 @@
 #include "env/env.h"
 #include "format/format.h"
 #include "storage/level.h"
+#include "storage/tiers.h"
 
 namespace cairn::pipeline {
 
@@ -65,19 +68,31 @@ struct Progress {
 class Persister {
  public:
   Persister(const Config& cfg, Env* env);
-  Status WriteScratch(const PersistRequest& r, Progress* p) const;
-  Status Transfer(const PersistRequest& r, Progress* p) const;
+  // Writes to the scratch tier chosen by the placement policy (storage/tiers.h) and
+  // returns its index in *tier (0 = `scratch`, then the `scratch_spill` directories).
+  Status WriteScratch(const PersistRequest& r, Progress* p, size_t* tier);
+  Status Transfer(const PersistRequest& r, size_t tier, Progress* p);
   Status Retain(const PersistRequest& r) const;
   bool has_persistent() const { return !cfg_.persistent.empty(); }
 
  private:
   std::vector<std::string> FinalPaths(const Level& level, const PersistRequest& r) const;
   void RemoveTemporaries(const Level& level, const PersistRequest& r) const;
+  // Tier 0's occupancy: bytes used, evictable (already on persistent), being flushed.
+  TierState FastTierState();
+  // Removes the oldest versions of tier 0 that are safe on persistent until `bytes` are
+  // freed; returns the bytes freed.
+  uint64_t Evict(uint64_t bytes);
+  size_t Place(const PersistRequest& r, uint64_t size);
+
   Config cfg_;
   Env* env_;
   mutable Pacer pacer_;  // backend_max_bandwidth, shared by every job of this process
-  Level scratch_;
+  std::vector<Level> tiers_;  // tiers_[0] is `scratch`
   Level persistent_;
+  TierStats stats_;
+  std::mutex mu_;
+  std::map<std::string, uint64_t> flushing_;  // tier-0 rank file -> bytes, during Transfer
 };
 
 }  // namespace cairn::pipeline

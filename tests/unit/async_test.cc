@@ -186,5 +186,41 @@ TEST_F(AsyncTest, TwoJobsGetTwoBackends) {
   EXPECT_EQ(Backends().size(), 2u);
 }
 
+TEST_F(AsyncTest, FullFastTierSpillsWhenNothingCanBeEvicted) {
+  auto c = Open("scratch_capacity = 3M\nscratch_spill = " + (dir_ / "ssd") +
+                "\npersistent_interval = -1\n");
+  ASSERT_NE(c, nullptr);
+  std::vector<char> data(2 << 20, 'x');
+  ASSERT_TRUE(c->Protect(0, data.data(), data.size(), 1, "").ok());
+  ASSERT_TRUE(c->Checkpoint("heat", 1).ok());
+  data[0] = 'y';
+  ASSERT_TRUE(c->Checkpoint("heat", 2).ok());
+  ASSERT_TRUE(c->CheckpointWait().ok());
+  EXPECT_TRUE(Env::Default()->Exists(ScratchFile(1)));
+  EXPECT_FALSE(Env::Default()->Exists(ScratchFile(2)));
+  EXPECT_TRUE(Env::Default()->Exists(Layout(dir_ / "ssd").RankFile("heat", 2, 0)));
+  ASSERT_EQ(c->RestartTest("heat", 0).value(), 2);
+  data[0] = 'z';
+  ASSERT_TRUE(c->Restart("heat", 2).ok());  // from the spill tier
+  EXPECT_EQ(data[0], 'y');
+}
+
+TEST_F(AsyncTest, FullFastTierEvictsVersionsAlreadyOnPersistent) {
+  auto c = Open("scratch_capacity = 3M\nscratch_spill = " + (dir_ / "ssd") + "\n");
+  ASSERT_NE(c, nullptr);
+  std::vector<char> data(2 << 20, 'x');
+  ASSERT_TRUE(c->Protect(0, data.data(), data.size(), 1, "").ok());
+  ASSERT_TRUE(c->Checkpoint("heat", 1).ok());
+  ASSERT_TRUE(c->CheckpointWait().ok());  // v1 is on persistent: evictable
+  data[0] = 'y';
+  ASSERT_TRUE(c->Checkpoint("heat", 2).ok());
+  ASSERT_TRUE(c->CheckpointWait().ok());
+  EXPECT_FALSE(Env::Default()->Exists(ScratchFile(1)));
+  EXPECT_TRUE(Env::Default()->Exists(ScratchFile(2)));
+  EXPECT_FALSE(Env::Default()->Exists(Layout(dir_ / "ssd").RankFile("heat", 2, 0)));
+  ASSERT_TRUE(c->Restart("heat", 1).ok());  // from persistent
+  EXPECT_EQ(data[0], 'x');
+}
+
 }  // namespace
 }  // namespace cairn

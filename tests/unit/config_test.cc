@@ -429,7 +429,7 @@ TEST_F(ConfigTest, Describe) {
   EXPECT_NE(d.find("chksum = true  (default)\n"), std::string::npos) << d;
   EXPECT_NE(d.find("persistent = (unset)  (default)\n"), std::string::npos) << d;
   EXPECT_EQ(d.find("axl_type"), std::string::npos) << d;
-  EXPECT_EQ(std::count(d.begin(), d.end(), '\n'), 21);  // one line per key
+  EXPECT_EQ(std::count(d.begin(), d.end(), '\n'), 23);  // one line per key
 }
 
 }  // namespace
@@ -457,4 +457,20 @@ TEST(ConfigSerialize, RoundTrip) {
   EXPECT_EQ(back.value().scratch_compress, "lz4");
   EXPECT_EQ(back.value().mode, cairn::Mode::kAsync);
   EXPECT_FALSE(cairn::ParseConfig("scratch = /s\nbackend_workers = 0\n", "t", false).ok());
+}
+
+TEST(ConfigTiers, CapacityAndSpill) {
+  auto c = cairn::ParseConfig(
+      "scratch = /dev/shm/c\nscratch_capacity = 2G\nscratch_spill = /ssd/a/, /ssd/b\n", "t",
+      false);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c.value().scratch_capacity, 2ULL << 30);
+  EXPECT_EQ(c.value().scratch_spill, (std::vector<std::string>{"/ssd/a", "/ssd/b"}));
+  EXPECT_EQ(cairn::ParseSize("512m"), 512ULL << 20);
+  EXPECT_EQ(cairn::ParseSize("7"), 7u);
+  EXPECT_EQ(cairn::ParseSize("1KB"), 1024u);
+  EXPECT_FALSE(cairn::ParseSize("x").has_value());
+  EXPECT_FALSE(cairn::ParseSize("-1G").has_value());
+  EXPECT_FALSE(cairn::ParseConfig("scratch = /s\nscratch_capacity = lots\n", "t", false).ok());
+  EXPECT_FALSE(cairn::ParseConfig("scratch = /s\nscratch_spill = rel/dir\n", "t", false).ok());
 }
