@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <thread>
 #include <vector>
@@ -164,8 +166,9 @@ class BlockEncoder {
 
   // n: the whole input (no block is larger than min(n, block_size)).
   Status Init(size_t n) {
-    if (o_.filter == Filter::kShuffle8 && o_.codec != Codec::kNone)
-      scratch_.reset(new uint8_t[std::min(n, o_.block_size)]);
+    const size_t max_block = std::min(n, o_.block_size);
+    if (o_.filter == Filter::kShuffle8) scratch_.reset(new uint8_t[max_block]);
+    if (o_.codec != Codec::kNone) packed_.reset(new uint8_t[max_block]);
     if (o_.codec == Codec::kZstd) {
       cctx_.reset(ZSTD_createCCtx());
       if (!cctx_) return Status::Internal("codec: cannot create a zstd compression context");
@@ -173,43 +176,37 @@ class BlockEncoder {
     return Status::Ok();
   }
 
-  // Encodes raw_size bytes at src into out (header + payload; out has room for
-  // kBlockHeader + raw_size bytes). Returns the bytes written.
-  size_t EncodeBlock(const uint8_t* src, size_t raw_size, uint8_t* out) {
-    uint8_t* payload = out + kBlockHeader;
-    const uint8_t* input = src;
-    size_t stored = 0;
-    if (o_.codec == Codec::kNone) {
-      // Filter only: the payload is the filtered block.
-      Shuffle8(src, payload, raw_size);
-      stored = raw_size;
-    } else {
-      if (o_.filter == Filter::kShuffle8) {
-        Shuffle8(src, scratch_.get(), raw_size);
-        input = scratch_.get();
-      }
-      // Room for raw_size - 1 bytes: anything not smaller than raw is stored raw.
-      size_t cap = raw_size - 1;
-      if (cap > 0) {
-        if (o_.codec == Codec::kZstd) {
-          size_t r = ZSTD_compressCCtx(cctx_.get(), payload, cap, input, raw_size, ZstdLevel());
-          if (!ZSTD_isError(r)) stored = r;
-        } else {
-          int r = LZ4_compress_fast(reinterpret_cast<const char*>(input),
-                                    reinterpret_cast<char*>(payload), static_cast<int>(raw_size),
-                                    static_cast<int>(cap), Lz4Acceleration());
-          if (r > 0) stored = static_cast<size_t>(r);
-        }
-      }
-      // Any failure (no gain, or the codec's own error) stores the block raw: always valid.
-      if (stored == 0 || stored >= raw_size) {
-        std::memcpy(payload, input, raw_size);
-        stored = raw_size;
-      }
+  // One encoded block: header + payload, the payload in this encoder's buffers or in the
+  // input (valid until the next EncodeBlock).
+  struct Encoded {
+    uint8_t header[kBlockHeader];
+    const uint8_t* payload;
+    size_t stored;
+  };
+
+  Encoded EncodeBlock(const uint8_t* src, size_t raw_size) {
+    const uint8_t* input = src;  // the filtered block
+    if (o_.filter == Filter::kShuffle8) {
+      Shuffle8(src, scratch_.get(), raw_size);
+      input = scratch_.get();
     }
-    PutU32(out, static_cast<uint32_t>(raw_size));
-    PutU32(out + 4, static_cast<uint32_t>(stored));
-    return kBlockHeader + stored;
+    Encoded e{{}, input, raw_size};  // stored raw unless compression gains
+    // Room for raw_size - 1 bytes: anything not smaller than raw is stored raw, and so is
+    // a block the codec fails on (the raw form is always valid).
+    const size_t cap = raw_size - 1;
+    if (o_.codec == Codec::kZstd && cap > 0) {
+      size_t r = ZSTD_compressCCtx(cctx_.get(), packed_.get(), cap, input, raw_size, ZstdLevel());
+      if (!ZSTD_isError(r) && r > 0 && r < raw_size) e = {{}, packed_.get(), r};
+    } else if (o_.codec == Codec::kLz4 && cap > 0) {
+      int r = LZ4_compress_fast(reinterpret_cast<const char*>(input),
+                                reinterpret_cast<char*>(packed_.get()), static_cast<int>(raw_size),
+                                static_cast<int>(cap), Lz4Acceleration());
+      if (r > 0 && static_cast<size_t>(r) < raw_size)
+        e = {{}, packed_.get(), static_cast<size_t>(r)};
+    }
+    PutU32(e.header, static_cast<uint32_t>(raw_size));
+    PutU32(e.header + 4, static_cast<uint32_t>(e.stored));
+    return e;
   }
 
  private:
@@ -217,54 +214,52 @@ class BlockEncoder {
   int Lz4Acceleration() const { return std::clamp(o_.level, 1, 65537); }
 
   const EncodeOptions& o_;
-  std::unique_ptr<uint8_t[]> scratch_;
+  std::unique_ptr<uint8_t[]> scratch_;  // the shuffled block
+  std::unique_ptr<uint8_t[]> packed_;   // the compressed block
   CCtxPtr cctx_;
 };
 
+// Workers pull block indices from a counter, encode each into their own buffers and
+// append it to *out in block order (a worker whose block is next appends it while the
+// others keep compressing). *out is reserved up front, so appends never reallocate and
+// only the bytes actually stored are written (no zero-filling of the worst case).
 Status EncodeBlocks(const EncodeOptions& o, const uint8_t* src, size_t n, std::string* out) {
   const size_t bs = o.block_size;
   const size_t nblocks = (n + bs - 1) / bs;
-  const int threads = static_cast<int>(std::min<size_t>(static_cast<size_t>(o.threads), nblocks));
-  out->resize(MaxEncodedSize(o, n));
-  uint8_t* base = reinterpret_cast<uint8_t*>(out->data());
+  const int threads = static_cast<int>(
+      std::min({static_cast<size_t>(o.threads), nblocks, size_t{kMaxCodecThreads}}));
+  out->clear();
+  out->reserve(MaxEncodedSize(o, n));
 
-  if (threads <= 1) {
-    BlockEncoder enc(o);
-    CAIRN_RETURN_IF_ERROR(enc.Init(n));
-    size_t w = 0;
-    for (size_t b = 0; b < nblocks; ++b) {
-      size_t off = b * bs;
-      w += enc.EncodeBlock(src + off, std::min(bs, n - off), base + w);
-    }
-    out->resize(w);
-    return Status::Ok();
-  }
-
-  // Parallel: block b is written at its worst-case slot b * (header + bs), then the
-  // blocks are moved down in order (slot offsets never precede the compacted offset).
-  std::vector<size_t> sizes(nblocks);
   std::atomic<size_t> next{0};
-  Status st = RunParallel(threads, [&](int) {
-    return Guarded([&]() -> Status {
+  std::mutex mu;
+  std::condition_variable turn;
+  size_t appended = 0;  // blocks appended so far (guarded by mu)
+  bool failed = false;  // a worker failed: the others stop (guarded by mu)
+  return RunParallel(std::max(threads, 1), [&](int) {
+    Status st = Guarded([&]() -> Status {
       BlockEncoder enc(o);
       CAIRN_RETURN_IF_ERROR(enc.Init(n));
       for (size_t b; (b = next.fetch_add(1, std::memory_order_relaxed)) < nblocks;) {
-        size_t off = b * bs;
-        sizes[b] =
-            enc.EncodeBlock(src + off, std::min(bs, n - off), base + b * (kBlockHeader + bs));
+        const size_t off = b * bs;
+        const BlockEncoder::Encoded e = enc.EncodeBlock(src + off, std::min(bs, n - off));
+        std::unique_lock<std::mutex> lock(mu);
+        turn.wait(lock, [&] { return appended == b || failed; });
+        if (failed) return Status::Ok();  // the failing worker reports
+        out->append(reinterpret_cast<const char*>(e.header), kBlockHeader);
+        out->append(reinterpret_cast<const char*>(e.payload), e.stored);
+        ++appended;
+        turn.notify_all();
       }
       return Status::Ok();
     });
+    if (!st.ok()) {
+      std::lock_guard<std::mutex> lock(mu);
+      failed = true;
+      turn.notify_all();
+    }
+    return st;
   });
-  CAIRN_RETURN_IF_ERROR(st);
-  size_t w = 0;
-  for (size_t b = 0; b < nblocks; ++b) {
-    size_t slot = b * (kBlockHeader + bs);
-    if (slot != w) std::memmove(base + w, base + slot, sizes[b]);
-    w += sizes[b];
-  }
-  out->resize(w);
-  return Status::Ok();
 }
 
 // ---------------------------------------------------------------- decoder
