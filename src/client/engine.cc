@@ -27,6 +27,12 @@ Result<std::unique_ptr<Engine>> Engine::Create(std::unique_ptr<Comm> comm,
     (void)comm->AllTrue(false);  // the other ranks must not wait for this one
     return cfg.status();
   }
+  if (cfg.value().mode == Mode::kSync &&
+      (cfg.value().compress != "none" || cfg.value().scratch_compress != "none" ||
+       cfg.value().scratch_capacity != 0)) {
+    log::Warn("compress, scratch_compress and scratch_capacity apply to mode = async only; "
+              "this synchronous client writes uncompressed to scratch");
+  }
   std::unique_ptr<Engine> e(new Engine(std::move(cfg.value()), std::move(comm), env));
   // Every rank prepares its directories; in collective mode the ranks agree so that
   // one rank's unwritable directory fails Init everywhere instead of hanging later.

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "common/hash.h"
+#include "format/codec.h"
 #include "format/writer.h"
 
 namespace cairn::format {
@@ -116,6 +117,16 @@ Status CheckpointFileReader::VerifyData() const {
 Status CheckpointFileReader::ReadEntry(const Entry& e, void* buf, bool verify) const {
   char* p = static_cast<char*>(buf);
   verify = verify && checksums();
+  if (e.codec != Codec::kNone || e.filter != Filter::kNone) {
+    std::string stored(e.stored_size, '\0');
+    CAIRN_RETURN_IF_ERROR(file_->ReadAt(e.offset, stored.data(), stored.size()));
+    if (verify && Hash64(stored.data(), stored.size()) != e.hash) {
+      return Status::Corruption("'" + path_ + "': region " + std::to_string(e.id) +
+                                " checksum mismatch while reading");
+    }
+    return Decode(e.codec, e.filter, stored.data(), stored.size(), p, e.size, 2)
+        .Annotate("'" + path_ + "': region " + std::to_string(e.id));
+  }
   if (!verify) return file_->ReadAt(e.offset, p, e.size);
   Hasher h;
   for (uint64_t off = 0; off < e.size;) {

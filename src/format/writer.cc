@@ -88,6 +88,42 @@ Status CheckpointFileWriter::Add(EntryKind kind, int32_t id, const void* data, u
   return Status::Ok();
 }
 
+Status CheckpointFileWriter::AddEncoded(EntryKind kind, int32_t id, const void* data,
+                                        uint64_t size, const EncodeOptions& o) {
+  if (o.codec == Codec::kNone && o.filter == Filter::kNone) return AddBuffer(kind, id, data, size);
+  Entry e;
+  e.kind = kind;
+  e.id = id;
+  e.offset = next_offset_;
+  e.size = size;
+  e.codec = o.codec;
+  e.filter = o.filter;
+  // Whole blocks per slice, so that the concatenated slices form one block stream.
+  const uint64_t slice = std::max<uint64_t>(o.block_size, (64u << 20) / o.block_size * o.block_size);
+  const char* p = static_cast<const char*>(data);
+  Hasher h;
+  std::string out;
+  uint64_t stored = 0;
+  for (uint64_t done = 0; done < size;) {
+    uint64_t n = std::min(slice, size - done);
+    CAIRN_RETURN_IF_ERROR(Encode(o, p + done, n, &out));
+    if (checksums_) h.Update(out.data(), out.size());
+    CAIRN_RETURN_IF_ERROR(file_->WriteAt(e.offset + stored, out.data(), out.size()));
+    stored += out.size();
+    done += n;
+    if (progress_ != nullptr) *progress_ += n;
+    if (pacer_ != nullptr) pacer_->Pace(out.size());
+  }
+  e.stored_size = stored;
+  e.hash = checksums_ ? h.Digest() : 0;
+  uint64_t end = e.offset + stored;
+  uint64_t aligned = AlignUp(end);
+  if (aligned > end) CAIRN_RETURN_IF_ERROR(file_->WriteAt(end, kZeros, aligned - end));
+  next_offset_ = aligned;
+  m_.entries.push_back(std::move(e));
+  return Status::Ok();
+}
+
 void CheckpointFileWriter::AddFile(const std::string& original, const std::string& stored,
                                    uint64_t size, uint64_t hash) {
   Entry e;

@@ -21,6 +21,7 @@
 
 #include "common/pacer.h"
 #include "env/env.h"
+#include "format/codec.h"
 #include "format/format.h"
 
 namespace cairn::format {
@@ -30,6 +31,11 @@ class CheckpointFileWriter {
   CheckpointFileWriter(std::unique_ptr<WritableFile> file, std::unique_ptr<WritableFile> mirror,
                        std::string name, int rank, int nranks, int64_t version, bool checksums);
   Status AddBuffer(EntryKind kind, int32_t id, const void* data, uint64_t size);
+  // Writes one entry encoded (format/codec.h: shuffle + zstd/lz4 blocks), 64 MiB of
+  // input at a time; the entry's hash covers the stored (encoded) bytes. With
+  // o.codec == kNone and o.filter == kNone this is AddBuffer.
+  Status AddEncoded(EntryKind kind, int32_t id, const void* data, uint64_t size,
+                    const EncodeOptions& o);
   // The same, for data whose XXH3-64 the caller computed already (no second pass).
   Status AddBufferHashed(EntryKind kind, int32_t id, const void* data, uint64_t size,
                          uint64_t hash);

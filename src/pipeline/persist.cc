@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "format/reader.h"
 #include "format/writer.h"
 
 namespace cairn::pipeline {
@@ -19,6 +20,24 @@ const char* StageName(Stage s) {
   }
   return "unknown";
 }
+
+namespace {
+
+// The encoding of one level: codec from `compress` / `scratch_compress`, with the
+// 8-byte shuffle first when `shuffle` is on (it is what makes float64 data compress).
+format::EncodeOptions EncodingFor(const std::string& codec, bool shuffle) {
+  format::EncodeOptions o;
+  if (codec == "zstd") o.codec = format::Codec::kZstd;
+  if (codec == "lz4") o.codec = format::Codec::kLz4;
+  if (o.codec != format::Codec::kNone && shuffle) o.filter = format::Filter::kShuffle8;
+  return o;
+}
+
+bool SameEncoding(const format::EncodeOptions& a, const format::EncodeOptions& b) {
+  return a.codec == b.codec && a.filter == b.filter;
+}
+
+}  // namespace
 
 Persister::Persister(const Config& cfg, Env* env)
     : cfg_(cfg),
@@ -172,11 +191,13 @@ Status Persister::WriteScratch(const PersistRequest& r, Progress* p, size_t* tie
                                    r.version, cfg_.chksum);
     w.SetProgress(&p->done);
     w.SetPacer(&pacer_);
+    const format::EncodeOptions enc = EncodingFor(cfg_.scratch_compress, cfg_.shuffle);
+    const bool raw = enc.codec == format::Codec::kNone;
     for (const auto& reg : r.regions) {
       const char* data = r.staging + reg.offset;
-      CAIRN_RETURN_IF_ERROR(reg.hashed
+      CAIRN_RETURN_IF_ERROR(reg.hashed && raw
                                 ? w.AddBufferHashed(reg.kind, reg.id, data, reg.size, reg.hash)
-                                : w.AddBuffer(reg.kind, reg.id, data, reg.size));
+                                : w.AddEncoded(reg.kind, reg.id, data, reg.size, enc));
     }
     auto finals = FinalPaths(level, r);
     for (size_t k = 0; k < r.files.size(); ++k) {
@@ -214,12 +235,42 @@ Status Persister::Transfer(const PersistRequest& r, size_t tier, Progress* p) {
     std::lock_guard<std::mutex> g(mu_);
     flushing_[src[0]] = total;
   }
+  const format::EncodeOptions scratch_enc = EncodingFor(cfg_.scratch_compress, cfg_.shuffle);
+  const format::EncodeOptions pers_enc = EncodingFor(cfg_.compress, cfg_.shuffle);
   auto copy = [&]() -> Status {
     CAIRN_RETURN_IF_ERROR(persistent_.PrepareVersion(r.name, r.version));
-    for (size_t i = 0; i < src.size(); ++i) {
-      CAIRN_RETURN_IF_ERROR(
-          persistent_.CopyFileIn(src[i], dst[i] + kTmpSuffix, &p->done, &pacer_));
+    if (SameEncoding(scratch_enc, pers_enc)) {
+      for (size_t i = 0; i < src.size(); ++i) {
+        CAIRN_RETURN_IF_ERROR(
+            persistent_.CopyFileIn(src[i], dst[i] + kTmpSuffix, &p->done, &pacer_));
+      }
+      return persistent_.Publish(dst);
     }
+    // Re-encode for persistent: every entry is read back (verifying its checksum, so a
+    // damaged scratch copy is never propagated) and written with the persistent codec.
+    for (size_t i = 1; i < src.size(); ++i) {
+      CAIRN_RETURN_IF_ERROR(persistent_.CopyFileIn(src[i], dst[i] + kTmpSuffix, nullptr, &pacer_));
+    }
+    auto reader = format::CheckpointFileReader::Open(env_, src[0]);
+    if (!reader.ok()) return reader.status();
+    const format::Manifest& m = reader.value()->manifest();
+    auto f = env_->NewWritableFile(dst[0] + kTmpSuffix);
+    if (!f.ok()) return f.status();
+    format::CheckpointFileWriter w(std::move(f.value()), nullptr, m.name, m.header.rank,
+                                   m.header.nranks, m.header.version, cfg_.chksum);
+    w.SetProgress(&p->done);
+    w.SetPacer(&pacer_);
+    std::string buf;
+    for (const format::Entry& e : m.entries) {
+      if (e.kind == format::EntryKind::kFile) {
+        w.AddFile(e.name, e.stored, e.size, e.hash);
+        continue;
+      }
+      buf.resize(e.size);
+      CAIRN_RETURN_IF_ERROR(reader.value()->ReadEntry(e, buf.data()));
+      CAIRN_RETURN_IF_ERROR(w.AddEncoded(e.kind, e.id, buf.data(), e.size, pers_enc));
+    }
+    CAIRN_RETURN_IF_ERROR(w.Finish(true, false));
     return persistent_.Publish(dst);
   };
   Status st = copy();

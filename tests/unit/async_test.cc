@@ -14,7 +14,10 @@
 #include <thread>
 #include <vector>
 
+#include <cmath>
+
 #include "client/client.h"
+#include "format/reader.h"
 #include "ipc/identity.h"
 #include "storage/layout.h"
 #include "test_util.h"
@@ -220,6 +223,37 @@ TEST_F(AsyncTest, FullFastTierEvictsVersionsAlreadyOnPersistent) {
   EXPECT_FALSE(Env::Default()->Exists(Layout(dir_ / "ssd").RankFile("heat", 2, 0)));
   ASSERT_TRUE(c->Restart("heat", 1).ok());  // from persistent
   EXPECT_EQ(data[0], 'x');
+}
+
+TEST_F(AsyncTest, CompressionPerLevel) {
+  auto c = Open("scratch_compress = lz4\ncompress = zstd\nshuffle = true\n");
+  ASSERT_NE(c, nullptr);
+  std::vector<double> field(1 << 20);  // 8 MiB of a smooth float64 field
+  for (size_t i = 0; i < field.size(); ++i) field[i] = std::sin(static_cast<double>(i) * 1e-4);
+  const std::vector<double> saved = field;
+  ASSERT_TRUE(c->Protect(0, field.data(), field.size(), sizeof(double), "").ok());
+  ASSERT_TRUE(c->Checkpoint("heat", 1).ok());
+  ASSERT_TRUE(c->CheckpointWait().ok());
+  for (const auto& [path, codec] : {std::pair{ScratchFile(1), format::Codec::kLz4},
+                                    std::pair{PersistentFile(1), format::Codec::kZstd}}) {
+    auto r = format::CheckpointFileReader::Open(Env::Default(), path);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    const format::Entry* e = r.value()->FindRegion(0);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->codec, codec);
+    EXPECT_EQ(e->filter, format::Filter::kShuffle8);
+    EXPECT_EQ(e->size, field.size() * sizeof(double));
+    EXPECT_LT(e->stored_size, e->size * 9 / 10) << path;  // shuffled float64 compresses
+    EXPECT_TRUE(r.value()->VerifyData().ok());
+  }
+  std::fill(field.begin(), field.end(), 0.0);
+  ASSERT_TRUE(c->Restart("heat", 1).ok());  // from scratch (lz4)
+  EXPECT_EQ(field, saved);
+  ASSERT_TRUE(Env::Default()->RemoveTree(dir_ / "scratch").ok());
+  std::fill(field.begin(), field.end(), 0.0);
+  ASSERT_EQ(c->RestartTest("heat", 0).value(), 1);
+  ASSERT_TRUE(c->Restart("heat", 1).ok());  // from persistent (zstd)
+  EXPECT_EQ(field, saved);
 }
 
 }  // namespace

@@ -204,3 +204,41 @@ TEST(Format, MirrorGetsIdenticalBytes) {
 
 }  // namespace
 }  // namespace cairn::format
+
+namespace cairn::format {
+namespace {
+
+TEST(Format, EncodedEntriesRoundTripAndDetectCorruption) {
+  cairn::testing::TempDir dir;
+  std::vector<double> v(300000);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = 1.0 + static_cast<double>(i % 1000) * 0.5;
+  for (Codec c : {Codec::kZstd, Codec::kLz4}) {
+    auto f = Env::Default()->NewWritableFile(dir / "enc");
+    ASSERT_TRUE(f.ok());
+    CheckpointFileWriter w(std::move(f.value()), nullptr, "x", 0, 1, 1, true);
+    EncodeOptions o;
+    o.codec = c;
+    o.filter = Filter::kShuffle8;
+    o.block_size = 64 << 10;  // several blocks and several slices
+    ASSERT_TRUE(w.AddEncoded(EntryKind::kMemory, 0, v.data(), v.size() * 8, o).ok());
+    ASSERT_TRUE(w.Finish(false, false).ok());
+    auto r = CheckpointFileReader::Open(Env::Default(), dir / "enc");
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    const Entry* e = r.value()->FindRegion(0);
+    ASSERT_NE(e, nullptr);
+    EXPECT_LT(e->stored_size, e->size / 2);
+    EXPECT_TRUE(r.value()->VerifyData().ok());
+    std::vector<double> back(v.size());
+    ASSERT_TRUE(r.value()->ReadEntry(*e, back.data()).ok());
+    EXPECT_EQ(back, v);
+    ASSERT_TRUE(FlipByte(dir / "enc", static_cast<long long>(e->offset + e->stored_size / 2)));
+    auto r2 = CheckpointFileReader::Open(Env::Default(), dir / "enc");
+    ASSERT_TRUE(r2.ok());
+    EXPECT_EQ(r2.value()->ReadEntry(*r2.value()->FindRegion(0), back.data()).code(),
+              Code::kCorruption);
+    EXPECT_FALSE(r2.value()->VerifyData().ok());
+  }
+}
+
+}  // namespace
+}  // namespace cairn::format
