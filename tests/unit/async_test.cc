@@ -225,6 +225,44 @@ TEST_F(AsyncTest, FullFastTierEvictsVersionsAlreadyOnPersistent) {
   EXPECT_EQ(data[0], 'x');
 }
 
+TEST_F(AsyncTest, FinishedIsANonBlockingQueryAndFinalizeDrains) {
+  // 64 MiB at 64 MB/s: the backend needs about a second per level.
+  auto c = Open("backend_max_bandwidth = 64\n");
+  ASSERT_NE(c, nullptr);
+  std::vector<char> data(64 << 20, 'q');
+  ASSERT_TRUE(c->Protect(0, data.data(), data.size(), 1, "").ok());
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(c->CheckpointBegin("heat", 1).ok());
+  ASSERT_TRUE(c->CheckpointMem(Select::kAll, {}).ok());
+  ASSERT_TRUE(c->CheckpointEnd(true).ok());
+  EXPECT_FALSE(c->CheckpointFinished());  // returns at once, work still pending
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(800));
+  EXPECT_FALSE(Env::Default()->Exists(PersistentFile(1)));
+  ASSERT_TRUE(c->Finalize(/*drain=*/true).ok());
+  EXPECT_TRUE(Env::Default()->Exists(ScratchFile(1)));
+  EXPECT_TRUE(Env::Default()->Exists(PersistentFile(1)));
+}
+
+TEST_F(AsyncTest, WaitReturnsTheCombinedResult) {
+  auto c = Open();
+  ASSERT_NE(c, nullptr);
+  int x = 1;
+  ASSERT_TRUE(c->Protect(0, &x, 1, sizeof(x), "").ok());
+  ASSERT_TRUE(c->Checkpoint("heat", 1).ok());
+  // Make the persistent level unwritable for version 2: a file where its directory goes.
+  ASSERT_TRUE(c->CheckpointWait().ok());
+  ASSERT_TRUE(WriteText(dir_ / "persistent/heat/v2", "not a directory"));
+  ASSERT_TRUE(c->Checkpoint("heat", 2).ok());  // handed over fine
+  ASSERT_TRUE(c->CheckpointBegin("heat", 3).ok());
+  ASSERT_TRUE(c->CheckpointMem(Select::kAll, {}).ok());
+  ASSERT_TRUE(c->CheckpointEnd(true).ok());
+  Status w = c->CheckpointWait();
+  EXPECT_FALSE(w.ok());  // version 2's persistent copy failed
+  EXPECT_NE(w.message().find("version 2"), std::string::npos) << w.ToString();
+  EXPECT_TRUE(c->CheckpointWait().ok());  // reported once
+  EXPECT_TRUE(Env::Default()->Exists(PersistentFile(3)));
+}
+
 TEST_F(AsyncTest, CompressionPerLevel) {
   auto c = Open("scratch_compress = lz4\ncompress = zstd\nshuffle = true\n");
   ASSERT_NE(c, nullptr);
