@@ -44,6 +44,20 @@ Result<std::unique_ptr<Engine>> Engine::Create(std::unique_ptr<Comm> comm,
     if (st.ok()) st = t.Prepare();
     if (st.ok()) st = t.RemoveTemporaries(e->rank());
   }
+  if (e->cfg_.ec_scheme != "none") {
+    if (!e->comm_->collective()) {
+      log::Warn("ec_scheme = ", e->cfg_.ec_scheme, " needs collective mode (VELOC_Init with an MPI "
+                "communicator); this independent client keeps L1 and L3 only");
+    } else {
+      // Collective: every rank runs it, whatever happened above, to stay in step.
+      auto l2 = redundancy::RedundancyLevel::Create(e->cfg_, e->comm_.get(), env, &e->scratch_);
+      if (l2.ok()) {
+        e->l2_ = std::move(l2.value());
+      } else if (st.ok()) {
+        st = l2.status();
+      }
+    }
+  }
   if (st.ok() && e->cfg_.mode == Mode::kAsync) {
     auto ch = AsyncChannel::Open(e->cfg_, e->rank(), e->comm_->collective() ? e->size() : 0);
     if (ch.ok()) {
@@ -107,6 +121,11 @@ Status Engine::Finalize(bool drain) {
   Status result;
   if (async_ != nullptr) {
     if (drain) result = async_->WaitAll();
+    if (drain && deferred_l2_) {  // Finalize is collective: encode the last version
+      Status l2 = EncodeRedundancy(deferred_l2_->name, deferred_l2_->version, deferred_l2_->seq);
+      if (result.ok()) result = l2;
+    }
+    deferred_l2_.reset();
     async_.reset();  // says BYE; the backend finishes what it accepted in any case
   }
   restoring_.reset();
@@ -252,6 +271,7 @@ Status Engine::CheckpointBegin(const std::string& name, long long version) {
   PendingCheckpoint p;
   p.name = name;
   p.version = version;
+  p.seq = ++seq_;
   // From here on, failures are recorded in the pending checkpoint so that End still
   // takes part in the collective agreement and every rank learns the outcome.
   if (async_ != nullptr) {
@@ -266,7 +286,7 @@ Status Engine::CheckpointBegin(const std::string& name, long long version) {
   }
   Status st = scratch_.PrepareVersion(name, version);
   std::unique_ptr<WritableFile> mirror;
-  if (st.ok() && LocalPersistentDue()) {
+  if (st.ok() && LocalPersistentDue(p.seq)) {
     // Written from memory in parallel with scratch; End copies instead if this fails.
     Status ms = persistent_->PrepareVersion(name, version);
     if (ms.ok()) {
@@ -367,8 +387,33 @@ Status Engine::FinishScratchFile(PendingCheckpoint& p, uint64_t* file_hash) {
   return Status::Ok();
 }
 
-bool Engine::LocalPersistentDue() const {
-  if (!persistent_ || cfg_.persistent_interval < 0) return false;
+bool Engine::LocalRedundancyDue(long long seq) const {
+  if (l2_ == nullptr) return false;
+  if (cfg_.ec_every > 0 || cfg_.persistent_every > 0) {
+    if (LocalPersistentDue(seq)) return false;  // the highest level due wins
+    return cfg_.ec_every > 0 && seq % cfg_.ec_every == 0;
+  }
+  if (cfg_.ec_interval < 0) return false;
+  return cfg_.ec_interval == 0 || !last_l2_ ||
+         std::chrono::steady_clock::now() - *last_l2_ >= std::chrono::seconds(cfg_.ec_interval);
+}
+
+Status Engine::EncodeRedundancy(const std::string& name, long long version, long long seq) {
+  if (l2_ == nullptr) return Status::Ok();
+  auto due = comm_->AllMax(LocalRedundancyDue(seq) ? 1 : 0);
+  if (!due.ok()) return due.status();
+  if (due.value() == 0) return Status::Ok();
+  Status st = l2_->Encode(name, version);
+  if (st.ok()) last_l2_ = std::chrono::steady_clock::now();
+  return st;
+}
+
+bool Engine::LocalPersistentDue(long long seq) const {
+  if (!persistent_) return false;
+  if (cfg_.ec_every > 0 || cfg_.persistent_every > 0) {
+    return cfg_.persistent_every > 0 && seq % cfg_.persistent_every == 0;
+  }
+  if (cfg_.persistent_interval < 0) return false;
   return cfg_.persistent_interval == 0 || !last_persistent_ ||
          std::chrono::steady_clock::now() - *last_persistent_ >=
              std::chrono::seconds(cfg_.persistent_interval);
@@ -432,7 +477,7 @@ Status Engine::CheckpointEnd(bool success) {
   }
 
   // Persistent copy, when due on any rank (so the ranks stay together).
-  auto due = AgreePersistentDue(p.writer->has_mirror() || LocalPersistentDue());
+  auto due = AgreePersistentDue(p.writer->has_mirror() || LocalPersistentDue(p.seq));
   if (!due.ok()) {
     RemoveTemporaries(scratch_, p);
     if (persistent_) RemoveTemporaries(*persistent_, p);
@@ -488,6 +533,12 @@ Status Engine::CheckpointEnd(bool success) {
     if (persisted) last_persistent_ = std::chrono::steady_clock::now();
   }
   if (!st.ok()) return st.Annotate(what);
+  // L2: encode across the redundancy set now that every rank has committed on scratch.
+  Status l2 = EncodeRedundancy(p.name, p.version, p.seq);
+  if (!l2.ok()) {
+    log::Warn(what, ": redundancy encoding failed: ", l2.ToString());
+    if (pers.ok()) pers = l2.Annotate("redundancy");
+  }
 
   // Retention runs only after the new version is committed everywhere, and off the
   // caller's critical path: deleting a large file costs ~0.2 s/GiB on ext4 with
@@ -595,9 +646,18 @@ Status Engine::CheckpointEndAsync(PendingCheckpoint& p, Status local) {
       local = Status::InvalidArgument("empty checkpoint: no region was written and no file routed");
     }
   }
+  // The previous version's scratch file is written by now (Begin waited for it): its
+  // L2 encoding runs here, at a collective point, rather than at its snapshot.
+  Status l2 = Status::Ok();
+  if (deferred_l2_) {
+    DeferredL2 d = *deferred_l2_;
+    deferred_l2_.reset();
+    l2 = EncodeRedundancy(d.name, d.version, d.seq);
+    if (!l2.ok()) log::Warn("redundancy encoding of '", d.name, "' version ", d.version, ": ", l2.ToString());
+  }
   // Every rank takes part in every collective below, whatever happened locally.
   auto all = comm_->AllTrue(local.ok());
-  auto due = AgreePersistentDue(LocalPersistentDue());
+  auto due = AgreePersistentDue(LocalPersistentDue(p.seq));
   auto safe_s = comm_->AllMin(async_->NewestScratch(p.name));
   auto safe_p = comm_->AllMin(async_->NewestPersistent(p.name));
   Status st = local;
@@ -609,6 +669,9 @@ Status Engine::CheckpointEndAsync(PendingCheckpoint& p, Status local) {
     RemoveTemporaries(scratch_, p);
     return st.Annotate(what);
   }
+  // Set on every rank alike (the outcome above is agreed), so the next collective
+  // point encodes it everywhere or nowhere.
+  if (l2_ != nullptr) deferred_l2_ = DeferredL2{p.name, p.version, p.seq};
   ipc::Message req("CKPT");
   req.Add("name", p.name).Add("version", p.version).Add("rank", rank());
   req.Add("nranks", comm_->collective() ? size() : 0);
@@ -625,7 +688,7 @@ Status Engine::CheckpointEndAsync(PendingCheckpoint& p, Status local) {
   st = async_->Submit(std::move(req), p.name, p.version);
   if (!st.ok()) return st.Annotate(what + ": not handed over to the async backend");
   if (due.value()) last_persistent_ = std::chrono::steady_clock::now();
-  return Status::Ok();
+  return l2.ok() ? Status::Ok() : l2.Annotate(what + ": handed over, but the redundancy of the previous version failed");
 }
 
 // ---------------------------------------------------------------- restart
@@ -675,16 +738,25 @@ Result<Engine::Located> Engine::VerifyAt(const Level& level, const std::string& 
 }
 
 Result<Engine::Located> Engine::Locate(const std::string& name, long long version, int r,
-                                       bool collective_check) {
+                                       bool collective_check, Where where) {
   auto key = std::make_tuple(name, version, r);
   auto it = verified_.find(key);
   if (it != verified_.end()) {
-    if (Unchanged(it->second)) return it->second;
-    verified_.erase(it);
+    const bool on_persistent = it->second.level == LevelKind::kPersistent;
+    const bool wanted = where == Where::kAll ||
+                        (where == Where::kPersistent) == on_persistent;
+    if (!Unchanged(it->second)) {
+      verified_.erase(it);
+    } else if (wanted) {
+      return it->second;
+    }
   }
-  std::vector<const Level*> levels{&scratch_};
-  for (const Level& t : spill_) levels.push_back(&t);
-  if (persistent_) levels.push_back(&*persistent_);
+  std::vector<const Level*> levels;
+  if (where != Where::kPersistent) {
+    levels.push_back(&scratch_);
+    for (const Level& t : spill_) levels.push_back(&t);
+  }
+  if (persistent_ && where != Where::kScratchTiers) levels.push_back(&*persistent_);
   Status last = Status::NotFound(Describe(name, version) + " of rank " + std::to_string(r) +
                                  " is on no level");
   for (const Level* level : levels) {
@@ -723,6 +795,10 @@ Result<long long> Engine::RestartTest(const std::string& name, long long max_ver
   std::sort(cand.rbegin(), cand.rend());
   cand.erase(std::unique(cand.begin(), cand.end()), cand.end());
 
+  // With L2, a rank that lost its files proposes nothing: the ranks then try the newest
+  // version anyone has (AllMax) and ask the sets; without it, the newest all list (AllMin).
+  const bool use_l2 = l2_ != nullptr && target_rank < 0;
+  const bool collective_check = target_rank < 0 && comm_->collective();
   long long bound = std::numeric_limits<long long>::max();
   for (;;) {
     long long propose = -1;
@@ -732,20 +808,36 @@ Result<long long> Engine::RestartTest(const std::string& name, long long max_ver
         break;
       }
     }
-    auto m = comm_->AllMin(propose);
+    auto m = use_l2 ? comm_->AllMax(propose) : comm_->AllMin(propose);
     if (!m.ok()) return m.status();
     if (m.value() < 0) {
       return Status::NotFound("no restorable version of '" + name + "'" +
                               (max_version > 0 ? " <= " + std::to_string(max_version) : ""));
     }
-    bool have = std::find(cand.begin(), cand.end(), m.value()) != cand.end() &&
-                Locate(name, m.value(), r, target_rank < 0 && comm_->collective()).ok();
-    auto all = comm_->AllTrue(have);
+    const long long v = m.value();
+    const bool listed = std::find(cand.begin(), cand.end(), v) != cand.end();
+    // Own scratch copy (L1), rebuild from the set (L2), persistent copy (L3).
+    bool l1 = listed && Locate(name, v, r, collective_check, Where::kScratchTiers).ok();
+    bool l2 = l1;
+    if (use_l2) {
+      auto a = l2_->Assess(name, v, l1);
+      if (!a.ok()) return a.status();
+      l2 = a.value();
+    }
+    bool l3 = !l1 && !l2 && listed && Locate(name, v, r, collective_check, Where::kPersistent).ok();
+    auto all = comm_->AllTrue(l1 || l2 || l3);
     if (!all.ok()) return all.status();
-    if (all.value()) return m.value();
-    log::Warn(Describe(name, m.value()),
+    if (all.value()) {
+      if (use_l2) {
+        Status rb = l2_->Rebuild(name, v);
+        if (!rb.ok()) log::Warn(Describe(name, v), ": ", rb.ToString());
+        verified_.erase({name, v, r});
+      }
+      return v;
+    }
+    log::Warn(Describe(name, v),
               " cannot be restored on every rank; falling back to an older version");
-    bound = m.value() - 1;
+    bound = v - 1;
   }
 }
 

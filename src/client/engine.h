@@ -39,6 +39,7 @@
 #include "format/reader.h"
 #include "format/writer.h"
 #include "pipeline/persist.h"
+#include "redundancy/redundancy_level.h"
 #include "storage/level.h"
 
 namespace cairn {
@@ -94,6 +95,7 @@ class Engine {
     // Async mode: regions copied into the staging area, in order.
     std::vector<pipeline::StagedRegion> staged;
     uint64_t staged_bytes = 0;
+    long long seq = 0;
   };
   // A verified copy of one rank's checkpoint of one version.
   struct Located {
@@ -124,7 +126,13 @@ class Engine {
 
   // End's steps.
   Status FinishScratchFile(PendingCheckpoint& p, uint64_t* file_hash);
-  bool LocalPersistentDue() const;
+  // Whether checkpoint number `seq` (1-based, per client) goes to L3 / L2 on this rank:
+  // SCR-style counts when ec_every or persistent_every is set (the highest level due
+  // wins), else VeloC's time intervals.
+  bool LocalPersistentDue(long long seq) const;
+  bool LocalRedundancyDue(long long seq) const;
+  // L2-encodes (name, version) if due on any rank (collective); returns its status.
+  Status EncodeRedundancy(const std::string& name, long long version, long long seq);
   Result<bool> AgreePersistentDue(bool local_due);
   Status CopyToPersistent(const PendingCheckpoint& p);
   std::vector<std::string> FinalPaths(const Level& level, const PendingCheckpoint& p) const;
@@ -132,7 +140,9 @@ class Engine {
 
   // Finds and fully verifies (name, version) for rank r: scratch first, then
   // persistent. Caches the result while the file stays unchanged.
-  Result<Located> Locate(const std::string& name, long long version, int r, bool collective_check);
+  enum class Where { kAll, kScratchTiers, kPersistent };
+  Result<Located> Locate(const std::string& name, long long version, int r, bool collective_check,
+                         Where where = Where::kAll);
   bool Unchanged(const Located& loc) const;
   Result<Located> VerifyAt(const Level& level, const std::string& name, long long version, int r,
                            bool collective_check);
@@ -152,6 +162,17 @@ class Engine {
   bool finalized_ = false;
   std::thread retention_;  // deletes versions past scratch_versions/max_versions
   std::unique_ptr<AsyncChannel> async_;
+  std::unique_ptr<redundancy::RedundancyLevel> l2_;  // ec_scheme != none, collective mode
+  long long seq_ = 0;  // checkpoints begun by this client
+  std::optional<std::chrono::steady_clock::time_point> last_l2_;
+  // Async mode: the version to L2-encode at the next collective point (its scratch file
+  // is written by the backend after the call that made it returned).
+  struct DeferredL2 {
+    std::string name;
+    long long version = 0;
+    long long seq = 0;
+  };
+  std::optional<DeferredL2> deferred_l2_;
 };
 
 }  // namespace cairn

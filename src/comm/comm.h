@@ -33,6 +33,20 @@ class Comm {
   }
   // Gathers one 64-bit value from every rank at rank 0 (other ranks get an empty vector).
   virtual Result<std::vector<uint64_t>> GatherToRoot(uint64_t v) = 0;
+  // Every rank's byte string, indexed by rank (sizes may differ).
+  virtual Result<std::vector<std::string>> AllGather(const std::string& mine) = 0;
+
+  // Point-to-point transfers, all posted at once and completed together (no ordering
+  // deadlocks). Buffers must stay valid until Exchange returns. Not collective: only
+  // the ranks named as peers take part. Tags separate concurrent streams.
+  struct Transfer {
+    int peer = 0;
+    int tag = 0;
+    char* data = nullptr;  // send: source; receive: destination
+    size_t size = 0;
+  };
+  virtual Status Exchange(const std::vector<Transfer>& sends,
+                          const std::vector<Transfer>& recvs) = 0;
 };
 
 // A communicator of one process with the given rank id (VeloC's Init_single).

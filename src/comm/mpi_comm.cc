@@ -1,5 +1,7 @@
 #include "comm/mpi_comm.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <string>
 
 namespace cairn {
@@ -34,6 +36,55 @@ class MpiComm final : public Comm {
     int rc = MPI_Gather(&v, 1, MPI_UINT64_T, out.data(), 1, MPI_UINT64_T, 0, comm_);
     if (rc != MPI_SUCCESS) return Status::Unavailable(MpiError("MPI_Gather", rc));
     return out;
+  }
+
+  Result<std::vector<std::string>> AllGather(const std::string& mine) override {
+    int len = static_cast<int>(mine.size());
+    std::vector<int> lens(static_cast<size_t>(size_));
+    int rc = MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, comm_);
+    if (rc != MPI_SUCCESS) return Status::Unavailable(MpiError("MPI_Allgather", rc));
+    std::vector<int> displs(static_cast<size_t>(size_));
+    long long total = 0;
+    for (int r = 0; r < size_; ++r) {
+      displs[static_cast<size_t>(r)] = static_cast<int>(total);
+      total += lens[static_cast<size_t>(r)];
+    }
+    if (total > INT32_MAX) return Status::InvalidArgument("AllGather: too much data");
+    std::string all(static_cast<size_t>(total), '\0');
+    rc = MPI_Allgatherv(mine.data(), len, MPI_BYTE, all.data(), lens.data(), displs.data(),
+                        MPI_BYTE, comm_);
+    if (rc != MPI_SUCCESS) return Status::Unavailable(MpiError("MPI_Allgatherv", rc));
+    std::vector<std::string> out;
+    for (int r = 0; r < size_; ++r) {
+      out.push_back(all.substr(static_cast<size_t>(displs[static_cast<size_t>(r)]),
+                               static_cast<size_t>(lens[static_cast<size_t>(r)])));
+    }
+    return out;
+  }
+
+  Status Exchange(const std::vector<Transfer>& sends, const std::vector<Transfer>& recvs) override {
+    // Large buffers go in pieces of at most 1 GiB (MPI counts are int).
+    constexpr size_t kPiece = size_t{1} << 30;
+    std::vector<MPI_Request> reqs;
+    auto post = [&](const Transfer& t, bool send) -> Status {
+      for (size_t off = 0, piece = 0; off < t.size || (t.size == 0 && piece == 0); ++piece) {
+        int n = static_cast<int>(std::min(kPiece, t.size - off));
+        MPI_Request r;
+        int tag = t.tag * 64 + static_cast<int>(piece % 64);
+        int rc = send ? MPI_Isend(t.data + off, n, MPI_BYTE, t.peer, tag, comm_, &r)
+                      : MPI_Irecv(t.data + off, n, MPI_BYTE, t.peer, tag, comm_, &r);
+        if (rc != MPI_SUCCESS) return Status::Unavailable(MpiError(send ? "MPI_Isend" : "MPI_Irecv", rc));
+        reqs.push_back(r);
+        off += static_cast<size_t>(n);
+        if (t.size == 0) break;
+      }
+      return Status::Ok();
+    };
+    for (const auto& t : recvs) CAIRN_RETURN_IF_ERROR(post(t, false));
+    for (const auto& t : sends) CAIRN_RETURN_IF_ERROR(post(t, true));
+    int rc = MPI_Waitall(static_cast<int>(reqs.size()), reqs.data(), MPI_STATUSES_IGNORE);
+    if (rc != MPI_SUCCESS) return Status::Unavailable(MpiError("MPI_Waitall", rc));
+    return Status::Ok();
   }
 
  private:

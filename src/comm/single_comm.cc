@@ -15,6 +15,15 @@ class SingleComm final : public Comm {
   Result<std::vector<uint64_t>> GatherToRoot(uint64_t v) override {
     return std::vector<uint64_t>{v};
   }
+  Result<std::vector<std::string>> AllGather(const std::string& mine) override {
+    return std::vector<std::string>{mine};
+  }
+  Status Exchange(const std::vector<Transfer>& sends, const std::vector<Transfer>& recvs) override {
+    if (!sends.empty() || !recvs.empty()) {
+      return Status::InvalidArgument("a single-process communicator has no peers");
+    }
+    return Status::Ok();
+  }
 
  private:
   int rank_;

@@ -44,6 +44,8 @@ constexpr std::string_view kKnownKeys[] = {
     "backend_max_bandwidth",
     "scratch_capacity",
     "scratch_spill",
+    "ec_every",
+    "persistent_every",
     "axl_type",
 };
 
@@ -170,6 +172,8 @@ class Builder {
     CAIRN_RETURN_IF_ERROR(Int("backend_workers", 1, 64, &c.backend_workers));
     CAIRN_RETURN_IF_ERROR(Int("backend_idle_timeout", 0, 86400, &c.backend_idle_timeout));
     CAIRN_RETURN_IF_ERROR(Int("backend_max_bandwidth", 0, 1000000, &c.backend_max_bandwidth));
+    CAIRN_RETURN_IF_ERROR(Int("ec_every", 0, INT_MAX, &c.ec_every));
+    CAIRN_RETURN_IF_ERROR(Int("persistent_every", 0, INT_MAX, &c.persistent_every));
     if (const Entry* e = Find("scratch_capacity")) {
       auto bytes = ParseSize(e->value);
       if (!bytes) return Bad("scratch_capacity", *e, "a size such as 512M, 2G or 0 (unlimited)");
@@ -380,6 +384,8 @@ std::string ValueString(const Config& c, std::string_view k) {
   if (k == "backend_idle_timeout") return std::to_string(c.backend_idle_timeout);
   if (k == "backend_max_bandwidth") return std::to_string(c.backend_max_bandwidth);
   if (k == "scratch_capacity") return std::to_string(c.scratch_capacity);
+  if (k == "ec_every") return std::to_string(c.ec_every);
+  if (k == "persistent_every") return std::to_string(c.persistent_every);
   if (k == "scratch_spill") {
     std::string out;
     for (const auto& d : c.scratch_spill) out += (out.empty() ? "" : ",") + d;

@@ -28,7 +28,7 @@ struct Config {
   std::string persistent;  // shared directory; empty: no persistent level
   Mode mode = Mode::kSync;
   long long persistent_interval = 0;  // seconds between persistent copies; 0 every ckpt; <0 never
-  long long ec_interval = -1;         // seconds between L2 (erasure-coded) copies; <0 never
+  long long ec_interval = 0;  // seconds between L2 (redundancy) encodings; 0 every ckpt; <0 never
   int max_versions = 0;               // versions kept on persistent; 0 = all
   int scratch_versions = 0;           // versions kept on scratch; 0 = all
   bool chksum = true;                 // compute and verify checksums
@@ -54,7 +54,13 @@ struct Config {
   // scratch_capacity bytes (0: unlimited); scratch_spill lists slower node-local
   // directories, in order, that checkpoints spill to when the fast tier is full.
   uint64_t scratch_capacity = 0;
-  std::vector<std::string> scratch_spill;      // fsync files on scratch too
+  std::vector<std::string> scratch_spill;
+  // Per-level intervals in checkpoints (SCR style): when either is > 0, checkpoint
+  // number c goes to L3 if persistent_every divides c, else to L2 if ec_every divides
+  // c, else to L1 only (the highest level due wins; the time-based intervals are then
+  // not used).
+  int ec_every = 0;
+  int persistent_every = 0;      // fsync files on scratch too
 
   // Where each value came from, for messages ("file.cfg:3", "CAIRN_SCRATCH", "default").
   std::vector<std::pair<std::string, std::string>> sources;

@@ -103,7 +103,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c.persistent, "");
   EXPECT_EQ(c.mode, Mode::kSync);
   EXPECT_EQ(c.persistent_interval, 0);
-  EXPECT_EQ(c.ec_interval, -1);
+  EXPECT_EQ(c.ec_interval, 0);  // a configured ec_scheme encodes every checkpoint
   EXPECT_EQ(c.max_versions, 0);
   EXPECT_EQ(c.scratch_versions, 0);
   EXPECT_TRUE(c.chksum);
@@ -429,7 +429,7 @@ TEST_F(ConfigTest, Describe) {
   EXPECT_NE(d.find("chksum = true  (default)\n"), std::string::npos) << d;
   EXPECT_NE(d.find("persistent = (unset)  (default)\n"), std::string::npos) << d;
   EXPECT_EQ(d.find("axl_type"), std::string::npos) << d;
-  EXPECT_EQ(std::count(d.begin(), d.end(), '\n'), 23);  // one line per key
+  EXPECT_EQ(std::count(d.begin(), d.end(), '\n'), 25);  // one line per key
 }
 
 }  // namespace
