@@ -10,6 +10,8 @@
 #                 l3:      too many losses, restart from persistent (same version)
 #                 fresh:   too many losses and no persistent: nothing to restart
 #     EXTRA       "rename": restart with other failure-domain names (replacement nodes)
+#                 "async":  mode = async (the L2 encoding of a version runs at the next
+#                           collective call, Checkpoint_end or Finalize)
 IT_NAME=redundancy-${2//:/}-${5//,/_}-$6-${3}r${7:+-$7}
 HEAT=$1
 SCHEME=$2
@@ -35,7 +37,10 @@ k=${SCHEME#*:}
   echo "ec_set_size = 8"
   echo "scratch_versions = 2"
   if [ "$EXPECT" = l3 ]; then echo "persistent = $T/persistent"; fi
+  if [ "$EXTRA" = async ]; then echo "mode = async"; echo "backend_idle_timeout = 2"; fi
 } > "$T/cfg"
+export CAIRN_RUNTIME_DIR=$T/run
+mkdir -p "$CAIRN_RUNTIME_DIR"
 
 printf 'scratch = %s/ref\n' "$T" > "$T/ref.cfg"
 run_app "$T/ref.out" "$T/ref.err" 120 "$HEAT" "$T/ref.cfg" "${ARGS[@]}" || fail "reference run failed"
