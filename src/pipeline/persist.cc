@@ -51,9 +51,8 @@ Persister::Persister(const Config& cfg, Env* env)
   }
 }
 
-TierState Persister::FastTierState() {
-  TierState t;
-  t.capacity = cfg_.scratch_capacity;
+std::vector<Persister::FastFile> Persister::ScanFastTier() {
+  std::vector<FastFile> out;
   const Level& fast = tiers_[0];
   std::lock_guard<std::mutex> g(mu_);
   for (const auto& name : fast.ListNames()) {
@@ -66,58 +65,46 @@ TierState Persister::FastTierState() {
       auto files = env_->ListDir(dir);
       if (!files.ok()) continue;
       for (const auto& f : files.value()) {
-        auto st = env_->Stat(JoinPath(dir, f));
+        FastFile ff;
+        ff.path = JoinPath(dir, f);
+        auto st = env_->Stat(ff.path);
         if (!st.ok()) continue;
-        t.used += st.value().size;
+        ff.size = st.value().size;
         auto rank = Layout::ParseRankFile(f);
-        if (!rank) continue;
-        const std::string path = JoinPath(dir, f);
-        if (flushing_.count(path) > 0) {
-          t.flushing += st.value().size;
-        } else if (has_persistent() &&
-                   env_->Exists(persistent_.layout().RankFile(name, *v, *rank))) {
-          t.evictable += st.value().size;
+        if (rank) {
+          ff.name = name;
+          ff.version = *v;
+          ff.rank = *rank;
+          ff.flushing = flushing_.count(ff.path) > 0;
+          ff.on_persistent = !ff.flushing && has_persistent() &&
+                             env_->Exists(persistent_.layout().RankFile(name, *v, *rank));
         }
+        out.push_back(std::move(ff));
       }
     }
+  }
+  return out;
+}
+
+TierState Persister::FastTierState() {
+  TierState t;
+  t.capacity = cfg_.scratch_capacity;
+  for (const FastFile& f : ScanFastTier()) {
+    t.used += f.size;
+    if (f.flushing) t.flushing += f.size;
+    if (f.on_persistent) t.evictable += f.size;
   }
   return t;
 }
 
 uint64_t Persister::Evict(uint64_t bytes) {
   const Level& fast = tiers_[0];
-  struct Victim {
-    long long version;
-    std::string name;
-    int rank;
-    uint64_t size;
-  };
-  std::vector<Victim> victims;
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    for (const auto& name : fast.ListNames()) {
-      auto vdirs = env_->ListDir(fast.layout().NameDir(name));
-      if (!vdirs.ok()) continue;
-      for (const auto& vd : vdirs.value()) {
-        auto v = Layout::ParseVersionDir(vd);
-        if (!v) continue;
-        auto files = env_->ListDir(fast.layout().VersionDir(name, *v));
-        if (!files.ok()) continue;
-        for (const auto& f : files.value()) {
-          auto rank = Layout::ParseRankFile(f);
-          const std::string path = JoinPath(fast.layout().VersionDir(name, *v), f);
-          if (!rank || flushing_.count(path) > 0 || !has_persistent() ||
-              !env_->Exists(persistent_.layout().RankFile(name, *v, *rank))) {
-            continue;
-          }
-          auto st = env_->Stat(path);
-          if (st.ok()) victims.push_back({*v, name, *rank, st.value().size});
-        }
-      }
-    }
+  std::vector<FastFile> victims;
+  for (FastFile& f : ScanFastTier()) {
+    if (f.on_persistent) victims.push_back(std::move(f));
   }
   std::sort(victims.begin(), victims.end(),
-            [](const Victim& a, const Victim& b) { return a.version < b.version; });
+            [](const FastFile& a, const FastFile& b) { return a.version < b.version; });
   uint64_t freed = 0;
   for (const auto& v : victims) {
     if (freed >= bytes) break;

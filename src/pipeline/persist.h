@@ -78,6 +78,16 @@ class Persister {
  private:
   std::vector<std::string> FinalPaths(const Level& level, const PersistRequest& r) const;
   void RemoveTemporaries(const Level& level, const PersistRequest& r) const;
+  // The files on tier 0; for rank files, whether they are being flushed or are already
+  // safe on persistent (evictable).
+  struct FastFile {
+    std::string path, name;
+    long long version = -1;
+    int rank = -1;  // -1: not a rank file
+    uint64_t size = 0;
+    bool flushing = false, on_persistent = false;
+  };
+  std::vector<FastFile> ScanFastTier();
   // Tier 0's occupancy: bytes used, evictable (already on persistent), being flushed.
   TierState FastTierState();
   // Removes the oldest versions of tier 0 that are safe on persistent until `bytes` are
