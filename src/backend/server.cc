@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/names.h"
 #include "ipc/wire.h"
 #include "pipeline/persist.h"
 
@@ -76,9 +77,9 @@ Result<pipeline::PersistRequest> ParseRequest(const ipc::Message& m) {
   r.to_persistent = m.GetInt("persistent", 0) != 0;
   r.safe_scratch = m.GetInt("safe_scratch", -1);
   r.safe_persistent = m.GetInt("safe_persistent", -1);
-  if (r.name.empty() || r.version < 0 || r.rank < 0) {
-    return Status::InvalidArgument("malformed checkpoint request");
-  }
+  if (r.version < 0 || r.rank < 0) return Status::InvalidArgument("malformed checkpoint request");
+  // The name becomes a directory: the same rule as in the library, checked again here.
+  CAIRN_RETURN_IF_ERROR(ValidateName(r.name));
   for (const auto& f : m.GetAll("region")) {
     auto parts = ipc::SplitFields(f, ':');  // kind:id:offset:size[:hash]
     if (parts.size() != 4 && parts.size() != 5) {
