@@ -9,6 +9,7 @@
 #include "common/hash.h"
 #include "common/names.h"
 #include "format/reader.h"
+#include "redundancy/ec_file.h"
 #include "format/writer.h"
 #include "storage/catalog.h"
 #include "storage/layout.h"
@@ -194,6 +195,13 @@ void Verifier::VerifyVersion(const CatalogVersion& v) {
     Report(Outcome::kSkipped, f.path, reason);
   }
   for (const auto& f : v.temporaries) Report(Outcome::kSkipped, f.path, "temporary file");
+  // L2 redundancy files (r<rank>.ec): header, payload and checksum.
+  if (auto names = ctx_.env->ListDir(v.dir); names.ok()) {
+    std::sort(names.value().begin(), names.value().end());
+    for (const auto& n : names.value()) {
+      if (n.size() > 4 && n.compare(n.size() - 3, 3, ".ec") == 0) VerifyFile(JoinPath(v.dir, n));
+    }
+  }
   if (v.has_commit) {
     const std::string path = JoinPath(v.dir, kCommitRecordName);
     if (v.commit_problem.empty()) {
@@ -214,6 +222,14 @@ void Verifier::VerifyFile(const std::string& path) {
       Report(Outcome::kOk, path);
     } else {
       Report(Outcome::kCorrupt, path, WithoutPath(rec.status().message(), path));
+    }
+  } else if (base.size() > 3 && base.compare(base.size() - 3, 3, ".ec") == 0) {
+    std::string payload;
+    auto h = redundancy::ReadEcFile(ctx_.env, path, &payload);
+    if (h.ok()) {
+      Report(Outcome::kOk, path);
+    } else {
+      Report(Outcome::kCorrupt, path, WithoutPath(h.status().message(), path));
     }
   } else if (ParseRoutedFile(base)) {
     Report(Outcome::kSkipped, path, "a routed file is checked through its rank file");

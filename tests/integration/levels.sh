@@ -4,6 +4,7 @@
 # and 6 (the highest level due wins: no L2 there), L1 only on 1 and 5.
 IT_NAME=levels
 HEAT=$1
+CAIRN=$2
 export NP=4 RANKS_PER_NODE=2
 source "$(dirname "$0")/common.sh"
 make_tmp
@@ -28,4 +29,12 @@ for v in 20 40 60 80 100 120; do
   [ "$ec" -eq "$want_ec" ] || fail "version $v: $ec redundancy files, want $want_ec"
   [ "$pers" -eq "$want_p" ] || fail "version $v: $pers persistent files, want $want_p"
 done
-log "PASS: L1 on 1 and 5, L2 on 2 and 4, L3 on 3 and 6"
+# cairn verify checks the redundancy files too.
+"$CAIRN" verify "$NODES_DIR/node1/scratch" > "$T/verify.out" 2>&1 || fail "verify: $(cat "$T/verify.out")"
+grep -q "OK .*/v80/r2.ec" "$T/verify.out" || fail "verify did not check the .ec files"
+printf 'x' | dd of="$NODES_DIR/node1/scratch/heat/v80/r2.ec" bs=1 seek=100 conv=notrunc 2>/dev/null
+if "$CAIRN" verify "$NODES_DIR/node1/scratch" > "$T/verify2.out" 2>&1; then
+  fail "verify accepted a damaged redundancy file"
+fi
+grep -q "CORRUPT .*/v80/r2.ec" "$T/verify2.out" || fail "verify did not name the damaged .ec"
+log "PASS: L1 on 1 and 5, L2 on 2 and 4, L3 on 3 and 6; verify checks .ec files"
