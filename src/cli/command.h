@@ -42,6 +42,8 @@ const Command& InspectCommand();
 const Command& VerifyCommand();
 const Command& BackendCommand();
 const Command& StatusCommand();
+const Command& LaunchCommand();
+const Command& CheckpointCommand();
 
 // --- helpers shared by the commands -------------------------------------------------
 

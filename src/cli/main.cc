@@ -25,6 +25,8 @@ const Command* const kCommands[] = {
     &VerifyCommand(),
     &StatusCommand(),
     &BackendCommand(),
+    &LaunchCommand(),
+    &CheckpointCommand(),
 };
 
 const Command* FindCommand(std::string_view name) {

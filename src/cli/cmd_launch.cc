@@ -1,0 +1,124 @@
+// `cairn launch`: runs an unmodified, dynamically linked program under transparent
+// checkpointing: sets CAIRN_CKPT_DIR / CAIRN_CKPT_INTERVAL / CAIRN_COMPRESS and prepends
+// libcairn_preload.so to LD_PRELOAD, then execvp()s the program (stdin/stdout/stderr and
+// the pid are the program's from then on). Returns only on a usage error or if the exec
+// fails.
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+
+namespace cairn::cli {
+namespace {
+
+constexpr const char* kName = "launch";
+constexpr const char* kPreloadName = "libcairn_preload.so";
+
+std::string SelfDir() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  return DirName(std::string(buf, static_cast<size_t>(n)));
+}
+
+std::string Absolute(const std::string& p) {
+  if (!p.empty() && p[0] == '/') return p;
+  char cwd[PATH_MAX];
+  if (::getcwd(cwd, sizeof cwd) == nullptr) return p;
+  return p.empty() || p == "." ? std::string(cwd) : JoinPath(cwd, p);
+}
+
+// $CAIRN_PRELOAD_LIB, else beside the cairn binary (build tree), else ../lib (install tree).
+Result<std::string> FindPreloadLib(Env* env) {
+  if (const char* e = std::getenv("CAIRN_PRELOAD_LIB"); e != nullptr && *e != '\0') {
+    std::string p = Absolute(e);
+    if (!env->Exists(p)) return Status::NotFound("CAIRN_PRELOAD_LIB='" + p + "' does not exist");
+    return p;
+  }
+  const std::string dir = SelfDir();
+  for (const std::string& p :
+       {JoinPath(dir, kPreloadName), JoinPath(dir, "../lib/" + std::string(kPreloadName))}) {
+    if (!dir.empty() && env->Exists(p)) return p;
+  }
+  return Status::NotFound(std::string("cannot find ") + kPreloadName + " beside '" + dir +
+                          "' or in '" + dir + "/../lib' (set CAIRN_PRELOAD_LIB)");
+}
+
+int Run(const Args& args, Context& ctx) {
+  const auto& prog = args.positional();
+  if (prog.empty()) {
+    PrintError(ctx, kName, "missing PROGRAM (usage: cairn launch [options] -- PROGRAM [ARGS...])");
+    return kExitUsage;
+  }
+  const std::string dir = Absolute(args.Get("ckpt-dir").value_or("."));
+  std::string interval = args.Get("interval").value_or("0");
+  if (interval.empty() || interval.find_first_not_of("0123456789") != std::string::npos ||
+      interval.size() > 9) {
+    PrintError(ctx, kName, "--interval must be a whole number of seconds, got '" + interval + "'");
+    return kExitUsage;
+  }
+  const std::string compress = args.Get("compress").value_or("none");
+  if (compress != "none" && compress != "zstd") {
+    PrintError(ctx, kName, "--compress must be none or zstd, got '" + compress + "'");
+    return kExitUsage;
+  }
+  Status st = ctx.env->CreateDirs(dir);
+  if (!st.ok()) {
+    PrintError(ctx, kName, st.ToString());
+    return kExitNotFound;
+  }
+  auto lib = FindPreloadLib(ctx.env);
+  if (!lib.ok()) {
+    PrintError(ctx, kName, lib.status().message());
+    return kExitNotFound;
+  }
+  std::string preload = lib.value();
+  if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0') {
+    preload += std::string(":") + old;
+  }
+  ::setenv("CAIRN_CKPT_DIR", dir.c_str(), 1);
+  ::setenv("CAIRN_CKPT_INTERVAL", interval.c_str(), 1);
+  ::setenv("CAIRN_COMPRESS", compress.c_str(), 1);
+  ::setenv("LD_PRELOAD", preload.c_str(), 1);
+  std::vector<char*> argv;
+  for (const auto& a : prog) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ctx.out.flush();
+  ctx.err.flush();
+  ::execvp(argv[0], argv.data());
+  const int e = errno;
+  PrintError(ctx, kName, "cannot execute '" + prog[0] + "': " + std::strerror(e));
+  return kExitNotFound;
+}
+
+}  // namespace
+
+const Command& LaunchCommand() {
+  static const Command kCommand{
+      kName,
+      "Run an unmodified program under transparent checkpointing",
+      "[--ckpt-dir DIR] [--interval SECONDS] [--compress none|zstd] -- PROGRAM [ARGS...]",
+      "Runs PROGRAM (a dynamically linked executable, found on PATH) with\n"
+      "libcairn_preload.so preloaded, so that `cairn checkpoint --ckpt-dir DIR` (or the\n"
+      "interval timer) can write an image of the whole process, all threads included,\n"
+      "without changes to the program. Images are written to DIR as\n"
+      "<program>-<pid>.v<N>.cimg; the newest two are kept (CAIRN_KEEP overrides).\n"
+      "The control sockets live in DIR/.cairn. PROGRAM replaces this process: it keeps\n"
+      "its pid, stdin, stdout and stderr. Put '--' before PROGRAM if it takes options.\n"
+      "The library is found through $CAIRN_PRELOAD_LIB, beside the cairn binary, or in\n"
+      "../lib relative to it.\n",
+      {{"ckpt-dir", "DIR", "where images are written (default: the current directory)"},
+       {"interval", "SECONDS", "also checkpoint every SECONDS seconds (default 0: never)"},
+       {"compress", "none|zstd", "compress page data (zstd: 2 threads; default none)"}},
+      &Run,
+  };
+  return kCommand;
+}
+
+}  // namespace cairn::cli

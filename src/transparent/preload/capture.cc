@@ -1,0 +1,607 @@
+// See capture.h.
+#include "transparent/preload/capture.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#include <asm/prctl.h>
+#endif
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "common/log.h"
+#include "env/env.h"
+#include "transparent/image.h"
+#include "transparent/maps.h"
+#include "transparent/pagemap.h"
+#include "transparent/preload/real.h"
+
+// glibc >= 2.35: where each thread's rseq area lies relative to its thread pointer.
+extern "C" {
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+}
+
+namespace cairn::preload {
+namespace {
+
+namespace tr = cairn::transparent;
+
+constexpr uint64_t kMaxIncludedFileContent = 64u << 20;
+
+std::string ReadSmallFile(const std::string& path) {
+  std::string out;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+// The value after "<key>:" in a /proc status-style text, or "".
+std::string Field(const std::string& text, const std::string& key) {
+  size_t pos = 0;
+  const std::string k = key + ":";
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    if (eol == std::string::npos) eol = text.size();
+    if (text.compare(pos, k.size(), k) == 0) {
+      size_t b = pos + k.size();
+      while (b < eol && (text[b] == ' ' || text[b] == '\t')) ++b;
+      return text.substr(b, eol - b);
+    }
+    pos = eol + 1;
+  }
+  return "";
+}
+
+uint64_t ParseU64(const std::string& s, int base) {
+  if (s.empty()) return 0;
+  return std::strtoull(s.c_str(), nullptr, base);
+}
+
+uint64_t FsBase() {
+#if defined(__x86_64__)
+  unsigned long fs = 0;
+  ::syscall(SYS_arch_prctl, ARCH_GET_FS, &fs);
+  return fs;
+#elif defined(__aarch64__)
+  uint64_t tp;
+  __asm__ volatile("mrs %0, tpidr_el0" : "=r"(tp));
+  return tp;
+#else
+  return 0;
+#endif
+}
+
+void FillRseq(tr::ThreadState* t) {
+  if (&__rseq_size == nullptr || &__rseq_offset == nullptr || __rseq_size == 0) return;
+#if defined(__x86_64__)
+  t->rseq_area = t->fs_base + static_cast<uint64_t>(__rseq_offset);
+  t->rseq_sig = 0x53053053;
+#elif defined(__aarch64__)
+  t->rseq_area = t->fs_base + static_cast<uint64_t>(__rseq_offset);
+  t->rseq_sig = 0xd428bc00;
+#else
+  return;
+#endif
+  t->rseq_len = 32;  // glibc registers its 32-byte struct rseq_area (__rseq_size is the ABI part)
+}
+
+std::string Affinity(pid_t tid) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(tid, sizeof set, &set) != 0) return "";
+  return std::string(reinterpret_cast<const char*>(&set), sizeof set);
+}
+
+std::vector<tr::ThreadState> CollectThreads(const std::vector<ThreadSlot*>& parked) {
+  std::vector<tr::ThreadState> out;
+  for (ThreadSlot* s : parked) {
+    tr::ThreadState t;
+    t.tid = s->tid;
+    t.context.assign(reinterpret_cast<const char*>(&s->context), sizeof(ucontext_t));
+    t.fs_base = s->fs_base;
+    t.sigmask = s->sigmask;
+    t.altstack_sp = reinterpret_cast<uint64_t>(s->altstack.ss_sp);
+    t.altstack_size = s->altstack.ss_size;
+    t.altstack_flags = static_cast<uint32_t>(s->altstack.ss_flags);
+    t.affinity = Affinity(s->tid);
+    FillRseq(&t);
+    out.push_back(std::move(t));
+  }
+  // The checkpoint thread itself.
+  tr::ThreadState self;
+  self.tid = ::gettid();
+  self.checkpoint_thread = true;
+  ucontext_t uc;
+  ::getcontext(&uc);
+  self.context.assign(reinterpret_cast<const char*>(&uc), sizeof uc);
+  self.fs_base = FsBase();
+  sigset_t mask;
+  sigemptyset(&mask);
+  if (auto fn = real::pthread_sigmask(); fn != nullptr) fn(SIG_BLOCK, nullptr, &mask);
+  std::memcpy(&self.sigmask, &mask, sizeof self.sigmask);
+  stack_t ss;
+  if (::sigaltstack(nullptr, &ss) == 0) {
+    self.altstack_sp = reinterpret_cast<uint64_t>(ss.ss_sp);
+    self.altstack_size = ss.ss_size;
+    self.altstack_flags = static_cast<uint32_t>(ss.ss_flags);
+  }
+  self.affinity = Affinity(self.tid);
+  FillRseq(&self);
+  out.push_back(std::move(self));
+  std::sort(out.begin(), out.end(),
+            [](const tr::ThreadState& a, const tr::ThreadState& b) { return a.tid < b.tid; });
+  return out;
+}
+
+std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip) {
+  std::vector<tr::FileState> out;
+  DIR* d = ::opendir("/proc/self/fd");
+  if (d == nullptr) {
+    log::Warn("preload: cannot list /proc/self/fd: ", std::strerror(errno));
+    return out;
+  }
+  const int dfd = ::dirfd(d);
+  std::vector<int> fds;
+  while (struct dirent* e = ::readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    int fd = std::atoi(e->d_name);
+    if (fd == dfd || std::find(skip.begin(), skip.end(), fd) != skip.end()) continue;
+    fds.push_back(fd);
+  }
+  ::closedir(d);
+  std::sort(fds.begin(), fds.end());
+  for (int fd : fds) {
+    tr::FileState f;
+    f.fd = fd;
+    const std::string link = "/proc/self/fd/" + std::to_string(fd);
+    char buf[4096];
+    ssize_t n = ::readlink(link.c_str(), buf, sizeof buf - 1);
+    if (n < 0) continue;  // closed meanwhile
+    f.path.assign(buf, static_cast<size_t>(n));
+    bool deleted = false;
+    static const std::string kDeleted = " (deleted)";
+    if (f.path.size() > kDeleted.size() && f.path.ends_with(kDeleted)) {
+      f.path.resize(f.path.size() - kDeleted.size());
+      deleted = true;
+    }
+    struct stat st;
+    if (::fstat(fd, &st) != 0) continue;
+    f.mode = st.st_mode;
+    const std::string info = ReadSmallFile("/proc/self/fdinfo/" + std::to_string(fd));
+    f.open_flags = static_cast<uint32_t>(ParseU64(Field(info, "flags"), 8));
+    int fdf = ::fcntl(fd, F_GETFD);
+    f.fd_flags = fdf < 0 ? 0 : static_cast<uint32_t>(fdf);
+    const int64_t pos = static_cast<int64_t>(ParseU64(Field(info, "pos"), 10));
+    f.offset = -1;
+    if (S_ISREG(st.st_mode)) {
+      f.kind = tr::FileKind::kRegular;
+      f.offset = pos;
+      f.size = static_cast<uint64_t>(st.st_size);
+      f.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+      if (deleted || st.st_nlink == 0) {
+        if (f.size <= kMaxIncludedFileContent) {
+          f.content.resize(f.size);
+          uint64_t done = 0;
+          while (done < f.size) {
+            ssize_t r =
+                ::pread(fd, f.content.data() + done, f.size - done, static_cast<off_t>(done));
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            done += static_cast<uint64_t>(r);
+          }
+          if (done == f.size) {
+            f.content_included = true;
+          } else {
+            f.content.clear();
+            log::Warn("preload: cannot read deleted file fd ", fd, " ('", f.path,
+                      "'); its content is not in the image");
+          }
+        } else {
+          log::Warn("preload: deleted file fd ", fd, " ('", f.path, "') is larger than ",
+                    kMaxIncludedFileContent >> 20, " MiB; its content is not in the image");
+        }
+      }
+    } else if (S_ISDIR(st.st_mode)) {
+      f.kind = tr::FileKind::kDirectory;
+      f.offset = pos;
+    } else if (S_ISFIFO(st.st_mode)) {
+      f.kind = f.path.starts_with("pipe:") ? tr::FileKind::kPipe : tr::FileKind::kFifo;
+      f.pipe_id = st.st_ino;
+    } else if (S_ISSOCK(st.st_mode)) {
+      f.kind = tr::FileKind::kSocket;
+    } else if (S_ISCHR(st.st_mode) && ::isatty(fd)) {
+      f.kind = tr::FileKind::kTty;
+    } else {
+      f.kind = tr::FileKind::kOther;
+      if (S_ISBLK(st.st_mode)) f.offset = pos;
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+tr::SignalState CollectSignals(const std::vector<tr::ThreadState>& threads) {
+  tr::SignalState s;
+  auto real_sa = real::sigaction();
+  for (int sig = 1; sig <= 64 && real_sa != nullptr; ++sig) {
+    struct sigaction sa;
+    if (real_sa(sig, nullptr, &sa) != 0) continue;
+    tr::SignalAction a;
+    a.signo = static_cast<uint32_t>(sig);
+    a.action.assign(reinterpret_cast<const char*>(&sa), sizeof sa);
+    s.actions.push_back(std::move(a));
+  }
+  s.process_pending = ParseU64(Field(ReadSmallFile("/proc/self/status"), "ShdPnd"), 16);
+  for (const auto& t : threads) {
+    const std::string st = ReadSmallFile("/proc/self/task/" + std::to_string(t.tid) + "/status");
+    s.thread_pending.push_back({t.tid, ParseU64(Field(st, "SigPnd"), 16)});
+  }
+  return s;
+}
+
+tr::IntervalTimer Timer(int which) {
+  tr::IntervalTimer t;
+  struct itimerval v;
+  if (::getitimer(which, &v) != 0) return t;
+  t.value_ns = static_cast<uint64_t>(v.it_value.tv_sec) * 1000000000ULL +
+               static_cast<uint64_t>(v.it_value.tv_usec) * 1000ULL;
+  t.interval_ns = static_cast<uint64_t>(v.it_interval.tv_sec) * 1000000000ULL +
+                  static_cast<uint64_t>(v.it_interval.tv_usec) * 1000ULL;
+  return t;
+}
+
+tr::MiscState CollectMisc() {
+  tr::MiscState m;
+  const std::string stat = ReadSmallFile("/proc/self/stat");
+  size_t paren = stat.rfind(')');
+  if (paren != std::string::npos) {
+    // Fields after "pid (comm)" start with field 3 (state); start_brk is field 47.
+    std::vector<std::string> f;
+    size_t pos = paren + 2;
+    while (pos < stat.size()) {
+      size_t sp = stat.find_first_of(" \n", pos);
+      if (sp == std::string::npos) sp = stat.size();
+      f.push_back(stat.substr(pos, sp - pos));
+      pos = sp + 1;
+    }
+    if (f.size() > 44) m.brk_start = ParseU64(f[44], 10);
+  }
+  m.brk_current = reinterpret_cast<uint64_t>(::sbrk(0));
+  if (m.brk_current < m.brk_start) m.brk_current = m.brk_start;
+  m.personality = static_cast<uint32_t>(::personality(0xffffffff));
+  m.umask =
+      static_cast<uint32_t>(ParseU64(Field(ReadSmallFile("/proc/self/status"), "Umask"), 8)) & 0777;
+  for (int r = 0; r < RLIM_NLIMITS; ++r) {
+    struct rlimit rl;
+    if (::getrlimit(static_cast<__rlimit_resource>(r), &rl) != 0) continue;
+    m.rlimits.push_back({static_cast<uint32_t>(r), static_cast<uint64_t>(rl.rlim_cur),
+                         static_cast<uint64_t>(rl.rlim_max)});
+  }
+  return m;
+}
+
+tr::Region ToRegion(const tr::MapRegion& m) {
+  tr::Region r;
+  r.start = m.start;
+  r.end = m.end;
+  r.prot =
+      (m.read ? tr::kProtRead : 0) | (m.write ? tr::kProtWrite : 0) | (m.exec ? tr::kProtExec : 0);
+  r.flags = (m.shared ? tr::kRegionShared : tr::kRegionPrivate) |
+            (m.kind == tr::MapRegion::kFile ? tr::kRegionFileBacked : tr::kRegionAnonymous);
+  if (m.kind == tr::MapRegion::kStack) r.flags |= tr::kRegionStack;
+  if (m.kind == tr::MapRegion::kHeap) r.flags |= tr::kRegionHeap;
+  if (m.kind == tr::MapRegion::kVdso) r.flags |= tr::kRegionVdso;
+  if (m.kind == tr::MapRegion::kVvar) r.flags |= tr::kRegionVvar;
+  if (m.deleted) r.flags |= tr::kRegionDeleted;
+  r.file_offset = m.offset;
+  r.dev_major = m.dev_major;
+  r.dev_minor = m.dev_minor;
+  r.inode = m.inode;
+  r.path = m.path;
+  return r;
+}
+
+// The runs of region `m` to save (see capture.h), from the pagemap only (no memory is read
+// here: the zero check happens on the copy). `skip_zero` says whether all-zero pages of the
+// copy can be dropped (anonymous memory reads as zeros where nothing is saved).
+Result<std::vector<tr::PageRun>> RunsToSave(tr::PagemapReader& pagemap, const tr::MapRegion& m,
+                                            bool* skip_zero) {
+  *skip_zero = false;
+  if (m.kind != tr::MapRegion::kFile) {
+    *skip_zero = true;
+    return tr::DataRuns(pagemap, m.start, m.end, false);
+  }
+  if (m.shared || m.deleted || !m.read) return tr::DataRuns(pagemap, m.start, m.end, false);
+  // Readable private file mapping: all of it, but never past the file's end (SIGBUS).
+  struct stat st;
+  if (::stat(m.path.c_str(), &st) != 0 || st.st_ino != m.inode) {
+    return tr::DataRuns(pagemap, m.start, m.end, false);
+  }
+  const uint64_t page = tr::PageSize();
+  const uint64_t fsize = static_cast<uint64_t>(st.st_size);
+  if (fsize <= m.offset) return tr::DataRuns(pagemap, m.start, m.end, false);
+  uint64_t avail = (fsize - m.offset + page - 1) / page * page;
+  uint64_t end = std::min(m.end, m.start + avail);
+  std::vector<tr::PageRun> runs{{m.start, end}};
+  if (end < m.end) {
+    // Pages past the file's end can only be present as private copies (written).
+    auto tail = tr::DataRuns(pagemap, end, m.end, false);
+    if (!tail.ok()) return tail.status();
+    runs.insert(runs.end(), tail.value().begin(), tail.value().end());
+  }
+  return runs;
+}
+
+// Copies page runs out of this process's memory through a private bounce buffer with
+// process_vm_readv, so that memory that vanished since the maps were read (the checkpoint
+// thread's own allocator may trim its heap meanwhile) is an EFAULT to skip, never a SIGSEGV.
+// The bounce buffer is mmap()ed once and never freed; its own pages are never saved.
+class PageCopier {
+ public:
+  static constexpr size_t kBufSize = 4u << 20;
+
+  Status Init() {
+    if (buf_ == nullptr) {
+      void* p =
+          ::mmap(nullptr, kBufSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) return Status::FromErrno("mmap of the checkpoint bounce buffer", errno);
+      buf_ = static_cast<char*>(p);
+    }
+    if (mem_fd_ < 0 || mem_pid_ != ::getpid()) {
+      if (mem_fd_ >= 0) ::close(mem_fd_);
+      mem_fd_ = ::open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+      mem_pid_ = ::getpid();
+      if (mem_fd_ < 0) {
+        log::Warn("preload: cannot open /proc/self/mem (", std::strerror(errno),
+                  "); regions without PROT_READ are not saved");
+      }
+    }
+    return Status::Ok();
+  }
+  int mem_fd() const { return mem_fd_; }
+
+  // Saves `runs` of region [start, end) as one PAGES section (none if nothing is left).
+  Status Save(tr::ImageWriter* w, uint64_t start, uint64_t end,
+              const std::vector<tr::PageRun>& runs, bool skip_zero) {
+    w_ = w;
+    region_start_ = start;
+    region_end_ = end;
+    begun_ = false;
+    skip_zero_ = skip_zero;
+    const uint64_t bstart = reinterpret_cast<uint64_t>(buf_);
+    const uint64_t bend = bstart + kBufSize;
+    for (const auto& r : runs) {
+      // Never the bounce buffer itself.
+      if (r.end <= bstart || r.start >= bend) {
+        CAIRN_RETURN_IF_ERROR(CopyRun(r.start, r.end));
+      } else {
+        if (r.start < bstart) CAIRN_RETURN_IF_ERROR(CopyRun(r.start, bstart));
+        if (r.end > bend) CAIRN_RETURN_IF_ERROR(CopyRun(bend, r.end));
+      }
+    }
+    if (begun_) return w_->EndPages();
+    return Status::Ok();
+  }
+
+ private:
+  // Reads [addr, end) into the bounce buffer piece by piece: through /proc/self/mem (which
+  // also reads pages without PROT_READ, without touching protections), else with
+  // process_vm_readv. A page that cannot be read (gone meanwhile) is skipped.
+  Status CopyRun(uint64_t addr, uint64_t end) {
+    const uint64_t page = tr::PageSize();
+    while (addr < end) {
+      const size_t len = static_cast<size_t>(std::min<uint64_t>(end - addr, kBufSize));
+      ssize_t n;
+      if (mem_fd_ >= 0) {
+        n = ::pread(mem_fd_, buf_, len, static_cast<off_t>(addr));
+      } else {
+        struct iovec local {
+          buf_, len
+        };
+        struct iovec remote {
+          reinterpret_cast<void*>(addr), len
+        };
+        n = ::process_vm_readv(::getpid(), &local, 1, &remote, 1, 0);
+      }
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno != EFAULT && errno != EIO) {
+          return Status::FromErrno("reading own memory at " + std::to_string(addr), errno);
+        }
+        n = 0;
+      }
+      const uint64_t got = static_cast<uint64_t>(n) / page * page;
+      CAIRN_RETURN_IF_ERROR(Emit(addr, got));
+      addr += got < len ? got + page : got;  // skip a page that could not be read
+    }
+    return Status::Ok();
+  }
+
+  static bool IsZeroPage(const char* p, size_t n) {
+    const auto* w = reinterpret_cast<const uint64_t*>(p);
+    uint64_t acc = 0;
+    for (size_t i = 0; i < n / sizeof(uint64_t); ++i) acc |= w[i];
+    return acc == 0;
+  }
+
+  Status Add(uint64_t addr, const char* data, uint64_t len) {
+    if (len == 0) return Status::Ok();
+    if (!begun_) {
+      CAIRN_RETURN_IF_ERROR(w_->BeginPages(region_start_, region_end_));
+      begun_ = true;
+    }
+    return w_->AddPageRun(addr, data, len);
+  }
+
+  // buf_[0, len) holds the pages at addr.
+  Status Emit(uint64_t addr, uint64_t len) {
+    if (!skip_zero_) return Add(addr, buf_, len);
+    const uint64_t page = tr::PageSize();
+    uint64_t run = 0, run_len = 0;
+    for (uint64_t off = 0; off < len; off += page) {
+      if (IsZeroPage(buf_ + off, page)) {
+        CAIRN_RETURN_IF_ERROR(Add(addr + run, buf_ + run, run_len));
+        run = off + page;
+        run_len = 0;
+      } else {
+        run_len += page;
+      }
+    }
+    return Add(addr + run, buf_ + run, run_len);
+  }
+
+  char* buf_ = nullptr;
+  int mem_fd_ = -1;
+  pid_t mem_pid_ = 0;
+  tr::ImageWriter* w_ = nullptr;
+  uint64_t region_start_ = 0, region_end_ = 0;
+  bool begun_ = false;
+  bool skip_zero_ = false;
+};
+
+PageCopier g_copier;
+
+Status WritePages(tr::ImageWriter* w, const std::vector<tr::MapRegion>& maps) {
+  tr::PagemapReader pagemap;
+  const uint64_t vdso = ::getauxval(AT_SYSINFO_EHDR);
+  for (const auto& m : maps) {
+    if (!tr::ShouldSave(m) || m.start == vdso) continue;
+    bool skip_zero = false;
+    auto runs = RunsToSave(pagemap, m, &skip_zero);
+    if (!runs.ok()) return runs.status().Annotate("saving " + m.ToString());
+    if (runs.value().empty()) continue;
+    // A region without PROT_READ is read through /proc/self/mem, protections untouched.
+    // (Never mprotect by the maps read earlier: the checkpoint thread's own allocator may have
+    // grown into such a region since, and restoring PROT_NONE there would break it.)
+    if (!m.read && g_copier.mem_fd() < 0) continue;
+    Status st = g_copier.Save(w, m.start, m.end, runs.value(), skip_zero);
+    if (!st.ok()) return st.Annotate("saving " + m.ToString());
+  }
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------------ naming and retention
+
+std::string g_prefix;  // "<exe>-<pid>.v"
+int g_next_version = 0;
+constexpr const char* kSuffix = ".cimg";
+
+// The versions of this process's images in `dir`, ascending.
+std::vector<int> ListVersions(Env* env, const std::string& dir) {
+  std::vector<int> out;
+  auto names = env->ListDir(dir);
+  if (!names.ok()) return out;
+  const std::string suffix = kSuffix;
+  for (const auto& n : names.value()) {
+    if (n.size() <= g_prefix.size() + suffix.size() || !n.starts_with(g_prefix) ||
+        !n.ends_with(suffix)) {
+      continue;
+    }
+    std::string num = n.substr(g_prefix.size(), n.size() - g_prefix.size() - suffix.size());
+    if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos || num.size() > 9) {
+      continue;
+    }
+    out.push_back(std::atoi(num.c_str()));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string ImagePath(const std::string& dir, int version) {
+  return JoinPath(dir, g_prefix + std::to_string(version) + kSuffix);
+}
+
+}  // namespace
+
+Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<ThreadSlot*>& parked) {
+  Env* env = Env::Default();
+  if (g_prefix.empty() ||
+      g_prefix.find("-" + std::to_string(::getpid()) + ".v") == std::string::npos) {
+    char buf[4096];
+    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    std::string exe = n > 0 ? BaseName(std::string(buf, static_cast<size_t>(n))) : "process";
+    g_prefix = exe + "-" + std::to_string(::getpid()) + ".v";
+    auto versions = ListVersions(env, o.dir);
+    g_next_version = versions.empty() ? 1 : versions.back() + 1;
+  }
+  const std::string path = ImagePath(o.dir, g_next_version);
+
+  CAIRN_RETURN_IF_ERROR(g_copier.Init());
+  std::vector<int> skip = o.skip_fds;
+  if (g_copier.mem_fd() >= 0) skip.push_back(g_copier.mem_fd());
+  std::vector<tr::ThreadState> threads = CollectThreads(parked);
+  std::vector<tr::FileState> files = CollectFiles(skip);
+  tr::SignalState signals = CollectSignals(threads);
+  tr::TimerState timers;
+  timers.real = Timer(ITIMER_REAL);
+  timers.virt = Timer(ITIMER_VIRTUAL);
+  timers.prof = Timer(ITIMER_PROF);
+  tr::MiscState misc = CollectMisc();
+  auto header = tr::CaptureProcessHeader();
+  if (!header.ok()) return header.status();
+
+  tr::WriteOptions wo;
+  wo.codec = o.codec;
+  if (o.codec != format::Codec::kNone) wo.threads = std::max(1, o.codec_threads);
+  auto writer = tr::ImageWriter::Create(env, path, wo);
+  if (!writer.ok()) return writer.status();
+  tr::ImageWriter* w = writer.value().get();
+  CAIRN_RETURN_IF_ERROR(w->WriteHeader(header.value()));
+
+  // Maps are read after the writer exists, so its buffers are part of what is described.
+  auto maps = tr::ReadMaps();
+  if (!maps.ok()) return maps.status();
+  std::vector<tr::Region> regions;
+  for (const auto& m : maps.value()) {
+    if (m.kind == tr::MapRegion::kVsyscall || m.size() == 0) continue;
+    regions.push_back(ToRegion(m));
+  }
+  CAIRN_RETURN_IF_ERROR(w->WriteRegions(regions));
+  CAIRN_RETURN_IF_ERROR(WritePages(w, maps.value()));
+  CAIRN_RETURN_IF_ERROR(w->WriteThreads(threads));
+  CAIRN_RETURN_IF_ERROR(w->WriteFiles(files));
+  CAIRN_RETURN_IF_ERROR(w->WriteSignals(signals));
+  CAIRN_RETURN_IF_ERROR(w->WriteTimers(timers));
+  CAIRN_RETURN_IF_ERROR(w->WriteMisc(misc));
+  CAIRN_RETURN_IF_ERROR(w->Commit());
+  CaptureResult result;
+  result.path = path;
+  result.bytes = w->bytes_written();
+  result.page_bytes = w->page_bytes_raw();
+  ++g_next_version;
+
+  // Retention: the newest `keep` images of this process.
+  auto versions = ListVersions(env, o.dir);
+  const size_t keep = static_cast<size_t>(std::max(1, o.keep));
+  for (size_t i = 0; i + keep < versions.size(); ++i) {
+    Status st = env->RemoveFile(ImagePath(o.dir, versions[i]));
+    if (!st.ok()) log::Warn("preload: retention: ", st.ToString());
+  }
+  return result;
+}
+
+}  // namespace cairn::preload

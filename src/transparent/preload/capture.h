@@ -1,0 +1,50 @@
+// Writing the process image (transparent/image.h, docs/image-format.md) while the user
+// threads are parked.
+//
+// Contract:
+//   - Called by the checkpoint thread only, with the gate held as writer and every user
+//     thread in `parked` stopped in its handler; the calling thread is recorded as the
+//     checkpoint thread.
+//   - Sections: header (CaptureProcessHeader), REGIONS (every mapping but [vsyscall]; vDSO and
+//     vvar are described, not saved), PAGES (anonymous / heap / stack / other memory: present
+//     pages minus all-zero ones; readable private file mappings: the whole range up to the
+//     file's end; shared or deleted or unreadable file mappings: present pages). Memory is
+//     copied through a private bounce buffer from /proc/self/mem, which also reads pages
+//     without PROT_READ (protections are never changed: an mprotect/restore by the maps read
+//     earlier raced with the checkpoint thread's own allocator) and turns pages that vanished
+//     meanwhile into skipped pages instead of SIGSEGV. THREADS, FILES
+//     (/proc/self/fd minus `skip_fds`), SIGNALS, TIMERS, MISC; then Commit (atomic rename).
+//   - Image path: <dir>/<exe-basename>-<pid>.v<N>.cimg, N increasing from one more than the
+//     newest such image present; after the commit only the newest `keep` images of this
+//     <exe>-<pid> are kept.
+//   - Never exits or aborts; a failure leaves no partial image (the writer removes its .tmp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "format/format.h"
+#include "transparent/preload/registry.h"
+
+namespace cairn::preload {
+
+struct CaptureOptions {
+  std::string dir;  // absolute
+  format::Codec codec = format::Codec::kNone;
+  int codec_threads = 2;
+  int keep = 2;
+  std::vector<int> skip_fds;  // the library's own descriptors
+};
+
+struct CaptureResult {
+  std::string path;
+  uint64_t bytes = 0;
+  uint64_t page_bytes = 0;
+};
+
+Result<CaptureResult> WriteImage(const CaptureOptions& options,
+                                 const std::vector<ThreadSlot*>& parked);
+
+}  // namespace cairn::preload

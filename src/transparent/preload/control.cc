@@ -1,0 +1,243 @@
+// See control.h.
+#include "transparent/preload/control.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common/log.h"
+#include "env/env.h"
+#include "ipc/wire.h"
+#include "transparent/preload/capture.h"
+#include "transparent/preload/futex.h"
+#include "transparent/preload/gate.h"
+#include "transparent/preload/quiesce.h"
+#include "transparent/preload/real.h"
+#include "transparent/preload/registry.h"
+
+namespace cairn::preload::control {
+namespace {
+
+struct Config {
+  std::string dir;        // absolute checkpoint directory
+  std::string sock_path;  // <dir>/.cairn/<pid>.sock
+  int interval_s = 0;     // 0: no periodic checkpoints
+  format::Codec codec = format::Codec::kNone;
+  int keep = 2;
+  int timeout_ms = 30000;  // gate and quiesce
+};
+
+Config g_cfg;
+std::atomic<bool> g_active{false};
+int g_listen_fd = -1;
+pid_t g_owner = 0;
+
+Result<long> EnvInt(const char* name, long def, long min, long max) {
+  const char* s = std::getenv(name);
+  if (s == nullptr || *s == '\0') return def;
+  char* end = nullptr;
+  errno = 0;
+  long v = std::strtol(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v < min || v > max) {
+    return Status::InvalidArgument(std::string(name) + "='" + s + "' must be an integer in " +
+                                   std::to_string(min) + ".." + std::to_string(max));
+  }
+  return v;
+}
+
+Status ReadConfig(Config* c) {
+  std::string dir = std::getenv("CAIRN_CKPT_DIR");
+  if (dir.front() != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) return Status::FromErrno("getcwd", errno);
+    dir = JoinPath(cwd, dir);
+  }
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  c->dir = dir;
+  c->sock_path = dir + "/.cairn/" + std::to_string(::getpid()) + ".sock";
+  auto interval = EnvInt("CAIRN_CKPT_INTERVAL", 0, 0, 1L << 30);
+  if (!interval.ok()) return interval.status();
+  c->interval_s = static_cast<int>(interval.value());
+  auto keep = EnvInt("CAIRN_KEEP", 2, 1, 1 << 20);
+  if (!keep.ok()) return keep.status();
+  c->keep = static_cast<int>(keep.value());
+  auto timeout = EnvInt("CAIRN_CKPT_TIMEOUT", 30, 1, 1 << 20);
+  if (!timeout.ok()) return timeout.status();
+  c->timeout_ms = static_cast<int>(timeout.value()) * 1000;
+  const char* comp = std::getenv("CAIRN_COMPRESS");
+  std::string compress = comp == nullptr ? "" : comp;
+  if (compress.empty() || compress == "none") {
+    c->codec = format::Codec::kNone;
+  } else if (compress == "zstd") {
+    c->codec = format::Codec::kZstd;
+  } else {
+    return Status::InvalidArgument("CAIRN_COMPRESS='" + compress + "' must be none or zstd");
+  }
+  return Status::Ok();
+}
+
+// Quiesces, writes the image and (unless `keep_stopped`) resumes the threads.
+Result<CaptureResult> Checkpoint(int conn_fd, bool keep_stopped) {
+  const int64_t t0 = NowMs();
+  if (!gate::LockWriter(g_cfg.timeout_ms)) {
+    return Status::Unavailable("checkpoint: threads stayed inside wrapped library calls for " +
+                               std::to_string(g_cfg.timeout_ms) + " ms");
+  }
+  std::vector<ThreadSlot*> slots(kMaxThreads);
+  size_t n = std::min(Snapshot(slots.data(), slots.size()), slots.size());
+  slots.resize(n);
+  std::vector<ThreadSlot*> parked;
+  Status st = Quiesce(slots, g_cfg.timeout_ms, &parked);
+  if (!st.ok()) {
+    gate::UnlockWriter();
+    return st;
+  }
+  const int64_t t1 = NowMs();
+  CaptureOptions o;
+  o.dir = g_cfg.dir;
+  o.codec = g_cfg.codec;
+  o.keep = g_cfg.keep;
+  o.skip_fds = {g_listen_fd};
+  if (conn_fd >= 0) o.skip_fds.push_back(conn_fd);
+  auto r = WriteImage(o, parked);
+  if (!(keep_stopped && r.ok())) {
+    Release();
+    gate::UnlockWriter();
+  }
+  if (r.ok()) {
+    log::Info("preload: checkpoint ", r.value().path, ": ", parked.size(), " threads stopped in ",
+              t1 - t0, " ms, image ", r.value().bytes, " bytes written in ", NowMs() - t1, " ms");
+  } else {
+    log::Error("preload: checkpoint failed: ", r.status().ToString());
+  }
+  return r;
+}
+
+void Serve(int conn) {
+  auto ready = ipc::WaitReadable(conn, 5000);
+  if (!ready.ok() || !ready.value()) return;
+  auto in = ipc::RecvMessage(conn);
+  if (!in.ok()) return;
+  if (in.value().fd >= 0) ::close(in.value().fd);
+  const ipc::Message& req = in.value().msg;
+  ipc::Message reply("DONE");
+  if (req.type() != "CHECKPOINT") {
+    reply.Add("code", static_cast<long long>(Code::kInvalidArgument))
+        .Add("message", "unknown request '" + req.type() + "'");
+    (void)ipc::SendMessage(conn, reply);
+    return;
+  }
+  const bool kill = req.GetInt("kill", 0) != 0;
+  auto r = Checkpoint(conn, kill);
+  if (r.ok()) {
+    reply.Add("code", 0LL).Add("message", "OK").Add("path", r.value().path);
+    reply.Add("bytes", static_cast<long long>(r.value().bytes));
+  } else {
+    reply.Add("code", static_cast<long long>(r.status().code()))
+        .Add("message", r.status().message());
+  }
+  Status sent = ipc::SendMessage(conn, reply);
+  if (!sent.ok()) log::Info("preload: cannot reply to the client: ", sent.ToString());
+  if (kill && r.ok()) {
+    log::Info("preload: exiting after the checkpoint, as requested");
+    ::close(conn);
+    ::unlink(g_cfg.sock_path.c_str());
+    ::_exit(0);
+  }
+}
+
+void* ThreadMain(void*) {
+  gate::SetInternalThread(true);
+  int64_t next = g_cfg.interval_s > 0 ? NowMs() + g_cfg.interval_s * 1000LL : -1;
+  for (;;) {
+    if (!g_active.load()) return nullptr;
+    int timeout = -1;
+    if (next >= 0) timeout = static_cast<int>(std::max<int64_t>(0, next - NowMs()));
+    pollfd p{g_listen_fd, POLLIN, 0};
+    int rc = ::poll(&p, 1, timeout);
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      log::Error("preload: poll on the control socket failed: ", std::strerror(errno),
+                 "; the checkpoint thread stops");
+      return nullptr;
+    }
+    if (rc == 0) {
+      (void)Checkpoint(-1, false);  // periodic; logged
+      next = NowMs() + g_cfg.interval_s * 1000LL;
+      continue;
+    }
+    int conn = ::accept4(g_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) continue;
+    Serve(conn);
+    ::close(conn);
+  }
+}
+
+}  // namespace
+
+bool Active() { return g_active.load(std::memory_order_relaxed); }
+
+Status Start() {
+  CAIRN_RETURN_IF_ERROR(ReadConfig(&g_cfg));
+  Env* env = Env::Default();
+  CAIRN_RETURN_IF_ERROR(env->CreateDirs(g_cfg.dir + "/.cairn"));
+  InitThreadExitHook();
+  RegisterCurrentThread(::getpid() == ::gettid());
+  CAIRN_RETURN_IF_ERROR(InstallCheckpointHandler());
+  auto fd = ipc::Listen(g_cfg.sock_path);
+  if (!fd.ok()) return fd.status();
+  g_listen_fd = fd.value();
+  g_owner = ::getpid();
+  g_active.store(true);
+
+  // The checkpoint thread: the real pthread_create, every signal blocked (inherited).
+  auto create = real::pthread_create();
+  auto set_mask = real::pthread_sigmask();
+  if (create == nullptr || set_mask == nullptr) {
+    g_active.store(false);
+    return Status::Internal("real pthread_create / pthread_sigmask not found");
+  }
+  sigset_t all, old;
+  sigfillset(&all);
+  set_mask(SIG_SETMASK, &all, &old);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t th;
+  int rc = create(&th, &attr, &ThreadMain, nullptr);
+  pthread_attr_destroy(&attr);
+  set_mask(SIG_SETMASK, &old, nullptr);
+  if (rc != 0) {
+    g_active.store(false);
+    ::close(g_listen_fd);
+    g_listen_fd = -1;
+    ::unlink(g_cfg.sock_path.c_str());
+    return Status::FromErrno("cannot start the checkpoint thread", rc);
+  }
+  log::Info("preload: checkpointing to ", g_cfg.dir, ", control socket ", g_cfg.sock_path);
+  return Status::Ok();
+}
+
+void Shutdown() {
+  if (g_owner != 0 && g_owner == ::getpid() && !g_cfg.sock_path.empty()) {
+    ::unlink(g_cfg.sock_path.c_str());
+  }
+}
+
+void OnForkChild() {
+  if (!g_active.load()) return;
+  g_active.store(false);
+  if (g_listen_fd >= 0) ::close(g_listen_fd);
+  g_listen_fd = -1;
+}
+
+}  // namespace cairn::preload::control

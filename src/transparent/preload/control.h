@@ -1,0 +1,29 @@
+// The checkpoint thread and its control socket.
+//
+// Contract:
+//   - Start() (from the library constructor, CAIRN_CKPT_DIR set) creates <dir>/.cairn (0700),
+//     listens on <dir>/.cairn/<pid>.sock (0600) and starts the checkpoint thread with the real
+//     pthread_create; the thread is internal (never registered, bypasses the gate).
+//   - Protocol (ipc/wire.h frames): a client sends Message("CHECKPOINT") with kill=0|1; the
+//     thread checkpoints and replies Message("DONE") with code (0 = OK, else cairn::Code),
+//     message and path. With kill=1 and success, the process _exit(0)s after the reply.
+//     With CAIRN_CKPT_INTERVAL=S (> 0) the thread also checkpoints every S seconds.
+//   - Errors are logged (stderr) and reported to the client; nothing here exits or aborts
+//     except the requested kill.
+#pragma once
+
+#include "common/status.h"
+
+namespace cairn::preload::control {
+
+// Whether the library is checkpointing this process (constructor succeeded).
+bool Active();
+
+Status Start();
+// Process exit: removes the socket file.
+void Shutdown();
+// In a fork child: the checkpoint thread does not exist there; the child is not
+// checkpointable (its inherited listening socket is closed).
+void OnForkChild();
+
+}  // namespace cairn::preload::control

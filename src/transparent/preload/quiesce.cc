@@ -1,0 +1,151 @@
+// See quiesce.h.
+#include "transparent/preload/quiesce.h"
+
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#if defined(__x86_64__)
+#include <asm/prctl.h>
+#endif
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/log.h"
+#include "transparent/preload/futex.h"
+#include "transparent/preload/real.h"
+
+namespace cairn::preload {
+namespace {
+
+std::atomic<int> g_signal{0};
+std::atomic<bool> g_active{false};       // a checkpoint is quiescing
+std::atomic<uint32_t> g_epoch{0};        // incremented per checkpoint
+std::atomic<uint32_t> g_release_gen{0};  // incremented by Release()
+std::atomic<uint32_t> g_parked{0};       // threads parked in this epoch
+
+__attribute__((tls_model("initial-exec"))) thread_local uint32_t tl_stops = 0;
+
+uint64_t ReadFsBase() {
+#if defined(__x86_64__)
+  unsigned long fs = 0;
+  ::syscall(SYS_arch_prctl, ARCH_GET_FS, &fs);
+  return fs;
+#elif defined(__aarch64__)
+  uint64_t tp;
+  __asm__ volatile("mrs %0, tpidr_el0" : "=r"(tp));
+  return tp;
+#else
+  return 0;
+#endif
+}
+
+uint64_t MaskBits(const sigset_t& set) {
+  uint64_t bits = 0;
+  static_assert(sizeof(sigset_t) >= sizeof(uint64_t));
+  std::memcpy(&bits, &set, sizeof bits);  // glibc: bit (signo - 1) of the first word
+  return bits;
+}
+
+void Handler(int, siginfo_t*, void* uc_void) {
+  int saved_errno = errno;
+  ThreadSlot* slot = CurrentSlot();
+  const uint32_t gen = g_release_gen.load(std::memory_order_seq_cst);
+  const uint32_t epoch = g_epoch.load(std::memory_order_seq_cst);
+  if (slot == nullptr || !g_active.load(std::memory_order_seq_cst) ||
+      slot->parked_epoch.load() == epoch) {
+    errno = saved_errno;
+    return;
+  }
+  ++tl_stops;
+  auto* uc = static_cast<ucontext_t*>(uc_void);
+  slot->sigmask = MaskBits(uc->uc_sigmask);
+  slot->fs_base = ReadFsBase();
+  ::sigaltstack(nullptr, &slot->altstack);
+  ::getcontext(&slot->context);
+  // (After a restart, getcontext returns here a second time; the restart side takes over.)
+  slot->parked_epoch.store(epoch, std::memory_order_seq_cst);
+  g_parked.fetch_add(1, std::memory_order_seq_cst);
+  FutexWakeAll(&g_parked);
+  while (g_release_gen.load(std::memory_order_seq_cst) == gen) FutexWait(&g_release_gen, gen);
+  errno = saved_errno;
+}
+
+}  // namespace
+
+uint32_t CheckpointStopsOfThisThread() { return tl_stops; }
+
+int CheckpointSignal() { return g_signal.load(std::memory_order_relaxed); }
+
+Status InstallCheckpointHandler() {
+  int sig = SIGRTMIN + 2;
+  if (const char* s = std::getenv("CAIRN_CKPT_SIGNAL"); s != nullptr && *s != '\0') {
+    char* end = nullptr;
+    long v = std::strtol(s, &end, 10);
+    if (*end != '\0' || v < 1 || v > SIGRTMAX || v == SIGKILL || v == SIGSTOP) {
+      return Status::InvalidArgument(std::string("CAIRN_CKPT_SIGNAL='") + s +
+                                     "' is not a usable signal number");
+    }
+    sig = static_cast<int>(v);
+  }
+  auto sa_fn = real::sigaction();
+  if (sa_fn == nullptr) return Status::Internal("real sigaction not found");
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = &Handler;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigfillset(&sa.sa_mask);
+  if (sa_fn(sig, &sa, nullptr) != 0) {
+    return Status::FromErrno(
+        "cannot install the checkpoint handler for signal " + std::to_string(sig), errno);
+  }
+  g_signal.store(sig);
+  return Status::Ok();
+}
+
+Status Quiesce(const std::vector<ThreadSlot*>& threads, int timeout_ms,
+               std::vector<ThreadSlot*>* parked) {
+  parked->clear();
+  const uint32_t epoch = g_epoch.fetch_add(1) + 1;
+  g_parked.store(0);
+  g_active.store(true, std::memory_order_seq_cst);
+  const pid_t pid = ::getpid();
+  std::vector<ThreadSlot*> sent;
+  for (ThreadSlot* t : threads) {
+    if (::syscall(SYS_tgkill, pid, t->tid, g_signal.load()) == 0) {
+      sent.push_back(t);
+    } else if (errno != ESRCH) {
+      int e = errno;
+      Release();
+      return Status::FromErrno("tgkill of thread " + std::to_string(t->tid), e);
+    }  // ESRCH: the thread is gone (exited without unregistering)
+  }
+  const int64_t deadline = NowMs() + timeout_ms;
+  for (;;) {
+    uint32_t n = g_parked.load(std::memory_order_seq_cst);
+    if (n >= sent.size()) break;
+    int64_t left = deadline - NowMs();
+    if (left <= 0) {
+      std::string missing;
+      for (ThreadSlot* t : sent) {
+        if (t->parked_epoch.load() != epoch) missing += " " + std::to_string(t->tid);
+      }
+      Release();
+      return Status::Unavailable("checkpoint: " + std::to_string(sent.size() - n) + " of " +
+                                 std::to_string(sent.size()) + " threads did not stop within " +
+                                 std::to_string(timeout_ms) + " ms (tids" + missing + ")");
+    }
+    FutexWait(&g_parked, n, static_cast<int>(left < 50 ? left : 50));
+  }
+  *parked = sent;
+  return Status::Ok();
+}
+
+void Release() {
+  g_active.store(false, std::memory_order_seq_cst);
+  g_release_gen.fetch_add(1, std::memory_order_seq_cst);
+  FutexWakeAll(&g_release_gen);
+}
+
+}  // namespace cairn::preload

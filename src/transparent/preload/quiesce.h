@@ -1,0 +1,39 @@
+// Quiescing: the checkpoint signal and how user threads are stopped and released.
+//
+// Contract:
+//   - The checkpoint signal is SIGRTMIN+2 unless CAIRN_CKPT_SIGNAL names another (a number in
+//     1..SIGRTMAX other than SIGKILL/SIGSTOP). 0 = not yet chosen (library inactive): the
+//     wrappers then hide nothing.
+//   - The handler (installed with the real sigaction, all other signals blocked while it runs)
+//     saves into its thread's slot: getcontext(), the FS base (arch_prctl ARCH_GET_FS), the
+//     interrupted signal mask, its sigaltstack; it then waits on a futex until Release().
+//     A signal arriving when no checkpoint is quiescing, or to an unregistered thread, is a
+//     no-op.
+//   - Quiesce() (checkpoint thread, gate held as writer) tgkill()s every given thread and
+//     waits until each has parked or is gone (ESRCH); on timeout it releases the ones that
+//     parked and fails with a message listing the tids that did not stop.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "transparent/preload/registry.h"
+
+namespace cairn::preload {
+
+// Chooses the signal (from CAIRN_CKPT_SIGNAL) and installs the handler.
+Status InstallCheckpointHandler();
+int CheckpointSignal();  // 0 when inactive
+
+// On success `parked` holds the threads now stopped (the gone ones left out).
+Status Quiesce(const std::vector<ThreadSlot*>& threads, int timeout_ms,
+               std::vector<ThreadSlot*>* parked);
+void Release();
+
+// How many times the calling thread was stopped by a checkpoint (the sleep wrappers restart
+// a sleep that only a checkpoint interrupted).
+uint32_t CheckpointStopsOfThisThread();
+
+}  // namespace cairn::preload

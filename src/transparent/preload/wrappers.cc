@@ -1,0 +1,324 @@
+// The libc functions the preload library interposes (exported with default visibility).
+//
+// Contract:
+//   - malloc family: served by glibc's exported __libc_* entry points, inside the gate (as
+//     readers), so a checkpoint never stops a thread inside the allocator.
+//   - pthread_create: inside the gate; the new thread registers itself (gettid + slot)
+//     before the call returns, and unregisters when its start routine returns or it leaves
+//     through pthread_exit / cancellation (a thread-specific-data key destructor).
+//     Threads created by internal threads are internal too (not registered, not gated).
+//   - fork: inside the gate; the child resets the gate and registry (see control.h).
+//   - nanosleep / clock_nanosleep / sleep / usleep: a sleep that only a checkpoint
+//     interrupted (EINTR while this thread was stopped) continues for the time left, so a
+//     checkpoint does not cut the application's sleeps short.
+//   - sigaction / signal: refuse (EINVAL) to install a handler for the checkpoint signal and
+//     report SIG_DFL for it; sigprocmask / pthread_sigmask never block it.
+// When the library is inactive (CAIRN_CKPT_DIR unset) only the malloc gate stays; it is
+// never contended then.
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <new>
+
+#include "common/log.h"
+#include "transparent/preload/control.h"
+#include "transparent/preload/futex.h"
+#include "transparent/preload/gate.h"
+#include "transparent/preload/quiesce.h"
+#include "transparent/preload/real.h"
+#include "transparent/preload/registry.h"
+
+extern "C" {
+void* __libc_malloc(size_t);
+void __libc_free(void*);
+void* __libc_calloc(size_t, size_t);
+void* __libc_realloc(void*, size_t);
+void* __libc_memalign(size_t, size_t);
+void* __libc_valloc(size_t);
+void* __libc_pvalloc(size_t);
+}
+
+#define CAIRN_PRELOAD_API extern "C" __attribute__((visibility("default")))
+
+namespace cairn::preload {
+namespace {
+
+using gate::Guard;
+
+struct StartArgs {
+  void* (*fn)(void*);
+  void* arg;
+  bool internal;
+  std::atomic<uint32_t> state;  // 0 starting, 1 registered, 2 registration failed
+};
+
+void* Trampoline(void* p) {
+  auto* a = static_cast<StartArgs*>(p);
+  void* (*fn)(void*) = a->fn;
+  void* arg = a->arg;
+  const bool internal = a->internal;
+  uint32_t state = 1;
+  if (internal) {
+    gate::SetInternalThread(true);
+  } else if (RegisterCurrentThread(false) == nullptr) {
+    state = 2;
+  }
+  a->state.store(state, std::memory_order_seq_cst);  // `a` belongs to the creator from here
+  FutexWakeAll(&a->state);
+  // Unregistration at thread exit (return or pthread_exit / cancellation): a thread-specific
+  // key destructor. Armed only now: pthread_setspecific may allocate, which must not happen
+  // while the creator waits inside the gate for this thread.
+  if (!internal && state == 1) ArmThreadExitHook();
+  return fn(arg);
+}
+
+bool IsPowerOfTwo(size_t v) { return v != 0 && (v & (v - 1)) == 0; }
+
+}  // namespace
+}  // namespace cairn::preload
+
+using namespace cairn::preload;  // NOLINT(build/namespaces)
+
+// ------------------------------------------------------------------ malloc family
+
+CAIRN_PRELOAD_API void* malloc(size_t n) noexcept {
+  Guard g;
+  return __libc_malloc(n);
+}
+
+CAIRN_PRELOAD_API void free(void* p) noexcept {
+  if (p == nullptr) return;
+  Guard g;
+  __libc_free(p);
+}
+
+CAIRN_PRELOAD_API void* calloc(size_t n, size_t size) noexcept {
+  Guard g;
+  return __libc_calloc(n, size);
+}
+
+CAIRN_PRELOAD_API void* realloc(void* p, size_t n) noexcept {
+  Guard g;
+  return __libc_realloc(p, n);
+}
+
+CAIRN_PRELOAD_API void* reallocarray(void* p, size_t n, size_t size) noexcept {
+  size_t total;
+  if (__builtin_mul_overflow(n, size, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  Guard g;
+  return __libc_realloc(p, total);
+}
+
+CAIRN_PRELOAD_API void* memalign(size_t alignment, size_t n) noexcept {
+  Guard g;
+  return __libc_memalign(alignment, n);
+}
+
+CAIRN_PRELOAD_API void* aligned_alloc(size_t alignment, size_t n) noexcept {
+  if (!IsPowerOfTwo(alignment)) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  Guard g;
+  return __libc_memalign(alignment, n);
+}
+
+CAIRN_PRELOAD_API int posix_memalign(void** out, size_t alignment, size_t n) noexcept {
+  if (alignment % sizeof(void*) != 0 || !IsPowerOfTwo(alignment / sizeof(void*))) return EINVAL;
+  const int saved_errno = errno;
+  void* p;
+  {
+    Guard g;
+    p = __libc_memalign(alignment, n);
+  }
+  errno = saved_errno;
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+CAIRN_PRELOAD_API void* valloc(size_t n) noexcept {
+  Guard g;
+  return __libc_valloc(n);
+}
+
+CAIRN_PRELOAD_API void* pvalloc(size_t n) noexcept {
+  Guard g;
+  return __libc_pvalloc(n);
+}
+
+// ------------------------------------------------------------------ threads and fork
+
+CAIRN_PRELOAD_API int pthread_create(pthread_t* thread, const pthread_attr_t* attr,
+                                     void* (*start)(void*), void* arg) noexcept {
+  auto real_create = real::pthread_create();
+  if (real_create == nullptr) return ENOSYS;
+  if (!control::Active()) return real_create(thread, attr, start, arg);
+  Guard g;
+  auto* a = static_cast<StartArgs*>(__libc_malloc(sizeof(StartArgs)));
+  if (a == nullptr) return EAGAIN;
+  a->fn = start;
+  a->arg = arg;
+  a->internal = gate::IsInternalThread();
+  new (&a->state) std::atomic<uint32_t>(0);
+  int rc = real_create(thread, attr, &Trampoline, a);
+  uint32_t state = 0;
+  if (rc == 0) {
+    while ((state = a->state.load(std::memory_order_seq_cst)) == 0) FutexWait(&a->state, 0);
+  }
+  __libc_free(a);
+  if (state == 2) {
+    cairn::log::Error(
+        "preload: a new thread could not be registered (registry full or out "
+        "of memory); it will not be checkpointed");
+  }
+  return rc;
+}
+
+CAIRN_PRELOAD_API pid_t fork() noexcept {
+  auto real_fork = real::fork();
+  if (real_fork == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  Guard g;
+  pid_t pid = real_fork();
+  if (pid == 0) {
+    gate::ResetInChildAfterFork();
+    ResetRegistryInChildAfterFork();
+    control::OnForkChild();
+  }
+  return pid;
+}
+
+// ------------------------------------------------------------------ signals
+
+CAIRN_PRELOAD_API int sigaction(int sig, const struct sigaction* act,
+                                struct sigaction* old) noexcept {
+  auto real_sa = real::sigaction();
+  if (real_sa == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  const int cs = CheckpointSignal();
+  if (cs == 0) return real_sa(sig, act, old);
+  if (sig == cs) {
+    if (act != nullptr) {
+      errno = EINVAL;
+      return -1;
+    }
+    if (old != nullptr) {
+      std::memset(old, 0, sizeof *old);
+      old->sa_handler = SIG_DFL;
+    }
+    return 0;
+  }
+  if (act == nullptr) return real_sa(sig, act, old);
+  struct sigaction copy = *act;
+  sigdelset(&copy.sa_mask, cs);
+  return real_sa(sig, &copy, old);
+}
+
+CAIRN_PRELOAD_API sighandler_t signal(int sig, sighandler_t handler) noexcept {
+  auto real_signal = real::signal();
+  if (real_signal == nullptr) {
+    errno = ENOSYS;
+    return SIG_ERR;
+  }
+  const int cs = CheckpointSignal();
+  if (cs != 0 && sig == cs) {
+    errno = EINVAL;
+    return SIG_ERR;
+  }
+  return real_signal(sig, handler);
+}
+
+namespace {
+
+// `set` without the checkpoint signal when it would block it; else `set` itself.
+const sigset_t* Unblockable(int how, const sigset_t* set, sigset_t* copy) {
+  const int cs = CheckpointSignal();
+  if (cs == 0 || set == nullptr || how == SIG_UNBLOCK) return set;
+  *copy = *set;
+  sigdelset(copy, cs);
+  return copy;
+}
+
+}  // namespace
+
+CAIRN_PRELOAD_API int sigprocmask(int how, const sigset_t* set, sigset_t* old) noexcept {
+  auto real_fn = real::sigprocmask();
+  if (real_fn == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  sigset_t copy;
+  return real_fn(how, Unblockable(how, set, &copy), old);
+}
+
+CAIRN_PRELOAD_API int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) noexcept {
+  auto real_fn = real::pthread_sigmask();
+  if (real_fn == nullptr) return ENOSYS;
+  sigset_t copy;
+  return real_fn(how, Unblockable(how, set, &copy), old);
+}
+
+// ------------------------------------------------------------------ sleeps
+
+CAIRN_PRELOAD_API int clock_nanosleep(clockid_t clock, int flags, const struct timespec* req,
+                                      struct timespec* rem) noexcept {
+  auto real_fn = real::clock_nanosleep();
+  if (real_fn == nullptr) return ENOSYS;
+  struct timespec left = *req;
+  for (;;) {
+    const uint32_t before = CheckpointStopsOfThisThread();
+    struct timespec r {
+      0, 0
+    };
+    int rc = real_fn(clock, flags, &left, &r);
+    if (rc != EINTR || CheckpointStopsOfThisThread() == before) {
+      if (rc == EINTR && rem != nullptr && (flags & TIMER_ABSTIME) == 0) *rem = r;
+      return rc;
+    }
+    if ((flags & TIMER_ABSTIME) == 0) left = r;
+  }
+}
+
+CAIRN_PRELOAD_API int nanosleep(const struct timespec* req, struct timespec* rem) {
+  if (req == nullptr || req->tv_nsec < 0 || req->tv_nsec >= 1000000000L || req->tv_sec < 0) {
+    errno = EINVAL;
+    return -1;
+  }
+  int rc = clock_nanosleep(CLOCK_REALTIME, 0, req, rem);
+  if (rc == 0) return 0;
+  errno = rc;
+  return -1;
+}
+
+CAIRN_PRELOAD_API unsigned int sleep(unsigned int seconds) {
+  struct timespec req {
+    static_cast<time_t>(seconds), 0
+  };
+  struct timespec rem {
+    0, 0
+  };
+  if (nanosleep(&req, &rem) == 0) return 0;
+  return static_cast<unsigned int>(rem.tv_sec) + (rem.tv_nsec > 0 ? 1 : 0);
+}
+
+CAIRN_PRELOAD_API int usleep(useconds_t usec) {
+  struct timespec req {
+    static_cast<time_t>(usec / 1000000), static_cast<long>(usec % 1000000) * 1000L
+  };
+  return nanosleep(&req, nullptr);
+}
