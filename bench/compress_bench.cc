@@ -33,27 +33,23 @@
 
 #include "format/codec.h"
 #include "format/format.h"
+#include "harness.h"
 
 namespace {
+
+using cairn::bench::Die;
 
 using cairn::format::Codec;
 using cairn::format::EncodeOptions;
 using cairn::format::Filter;
 
-[[noreturn]] void Die(const std::string& msg) {
-  std::fprintf(stderr, "cairn_bench_compress: error: %s\n", msg.c_str());
-  std::exit(1);
-}
-
 void Check(const cairn::Status& st, const std::string& what) {
   if (!st.ok()) Die(what + ": " + st.ToString());
 }
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+using cairn::bench::Now;
 
-double GBps(size_t bytes, double s) { return s > 0 ? static_cast<double>(bytes) / 1e9 / s : 0; }
+using cairn::bench::GBps;
 
 // How many cores this process really gets (the machine may be shared): the same fixed
 // integer work on 1 thread and on 2 threads at once; 2 * t1 / t2 is 2.0 when both run in
@@ -137,40 +133,12 @@ std::string CodecLabel(const Config& c) {
   return s;
 }
 
-struct Args {
-  size_t size_mib = 256;
-  int reps = 3;
-  std::string json = "bench_compress.json";
-};
+using Args = cairn::bench::CommonArgs;
 
 Args ParseArgs(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string s = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) Die("missing value for " + s);
-      return argv[++i];
-    };
-    if (s == "--size-mib") {
-      long v = std::strtol(value().c_str(), nullptr, 10);
-      if (v < 1 || v > (1 << 16)) Die("--size-mib must be 1..65536");
-      a.size_mib = static_cast<size_t>(v);
-    } else if (s == "--reps") {
-      long v = std::strtol(value().c_str(), nullptr, 10);
-      if (v < 1 || v > 100) Die("--reps must be 1..100");
-      a.reps = static_cast<int>(v);
-    } else if (s == "--json") {
-      a.json = value();
-    } else if (s == "-h" || s == "--help") {
-      std::printf(
-          "usage: cairn_bench_compress [--size-mib N (256)] [--reps N (3)] "
-          "[--json PATH (bench_compress.json)]\n");
-      std::exit(0);
-    } else {
-      Die("unknown argument '" + s + "' (try --help)");
-    }
-  }
-  return a;
+  return cairn::bench::ParseCommonArgs(
+      argc, argv, "cairn_bench_compress", Args{256, 3, "bench_compress.json"}, (1 << 16),
+      "[--size-mib N (256)] [--reps N (3)] [--json PATH (bench_compress.json)]");
 }
 
 }  // namespace

@@ -30,25 +30,21 @@
 #include <string>
 #include <vector>
 
+#include "harness.h"
 #include "redundancy/erasure.h"
 
 namespace {
+
+using cairn::bench::Die;
 
 using cairn::redundancy::ErasureCodec;
 using cairn::redundancy::Scheme;
 using cairn::redundancy::SchemeName;
 using cairn::redundancy::StripeLayout;
 
-[[noreturn]] void Die(const std::string& msg) {
-  std::fprintf(stderr, "cairn_bench_ec: error: %s\n", msg.c_str());
-  std::exit(1);
-}
+using cairn::bench::Now;
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double GBps(size_t bytes, double s) { return s > 0 ? static_cast<double>(bytes) / 1e9 / s : 0; }
+using cairn::bench::GBps;
 
 // Best (shortest) time of `reps` runs of f; `setup` runs untimed before each.
 double BestOf(int reps, const std::function<void()>& f,
@@ -91,40 +87,12 @@ void FillRandom(uint8_t* p, size_t n, uint64_t seed) {
   for (; i < n; ++i) p[i] = static_cast<uint8_t>(x >> (8 * (i % 8)));
 }
 
-struct Args {
-  size_t size_mib = 64;
-  int reps = 5;
-  std::string json = "bench_ec.json";
-};
+using Args = cairn::bench::CommonArgs;
 
 Args ParseArgs(int argc, char** argv) {
-  Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string s = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) Die("missing value for " + s);
-      return argv[++i];
-    };
-    if (s == "--size-mib") {
-      long v = std::strtol(value().c_str(), nullptr, 10);
-      if (v < 1 || v > 4096) Die("--size-mib must be 1..4096");
-      a.size_mib = static_cast<size_t>(v);
-    } else if (s == "--reps") {
-      long v = std::strtol(value().c_str(), nullptr, 10);
-      if (v < 1 || v > 100) Die("--reps must be 1..100");
-      a.reps = static_cast<int>(v);
-    } else if (s == "--json") {
-      a.json = value();
-    } else if (s == "-h" || s == "--help") {
-      std::printf(
-          "usage: cairn_bench_ec [--size-mib N (64, per member)] [--reps N (5)] "
-          "[--json PATH (bench_ec.json)]\n");
-      std::exit(0);
-    } else {
-      Die("unknown argument '" + s + "' (try --help)");
-    }
-  }
-  return a;
+  return cairn::bench::ParseCommonArgs(
+      argc, argv, "cairn_bench_ec", Args{64, 5, "bench_ec.json"}, 4096,
+      "[--size-mib N (64, per member)] [--reps N (5)] [--json PATH (bench_ec.json)]");
 }
 
 struct Row {
