@@ -44,6 +44,7 @@ const Command& BackendCommand();
 const Command& StatusCommand();
 const Command& LaunchCommand();
 const Command& CheckpointCommand();
+const Command& RestartCommand();
 
 // --- helpers shared by the commands -------------------------------------------------
 

@@ -27,6 +27,7 @@ const Command* const kCommands[] = {
     &BackendCommand(),
     &LaunchCommand(),
     &CheckpointCommand(),
+    &RestartCommand(),
 };
 
 const Command* FindCommand(std::string_view name) {

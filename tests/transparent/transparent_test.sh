@@ -4,7 +4,10 @@
 #   transparent_test.sh MODE CAIRN IMAGE_CHECK APP WORKDIR
 # MODE: threads (2 checkpoints, same output as an uninterrupted run, image contents and
 # size), malloc (20 checkpoints during heavy allocation), kill (--kill ends the process after
-# the commit), signal (the app can neither handle nor block the checkpoint signal).
+# the commit), signal (the app can neither handle nor block the checkpoint signal),
+# restart / restart_threads (two cycles of checkpoint --kill and `cairn restart`: the
+# outputs put together equal an uninterrupted run's), restart_refuse (truncated and
+# corrupted images are refused).
 set -u
 MODE=$1 CAIRN=$2 CHECK=$3 APP=$4 WORK=$5
 fail() { echo "FAIL ($MODE): $*" >&2; [ -n "${PID:-}" ] && kill -9 "$PID" 2>/dev/null; exit 1; }
@@ -48,6 +51,52 @@ ckpt() {
 
 rss_bytes() { awk '/^VmRSS:/ { print $2 * 1024 }' "/proc/$1/status"; }
 
+# Waits until the restarted process $PID listens on its control socket.
+wait_socket() {
+  for _ in $(seq 600); do
+    [ -S "$CK/.cairn/$PID.sock" ] && return 0
+    kill -0 "$PID" 2>/dev/null || fail "the restarted program died: $(cat "$1")"
+    sleep 0.05
+  done
+  fail "the restarted program did not open its control socket"
+}
+
+# Kills with --kill and waits for the process to end with status 0.
+ckpt_kill() {
+  ckpt --kill
+  wait "$PID"
+  local rc=$?
+  PID=
+  [ "$rc" -eq 0 ] || fail "the checkpointed process exited with $rc"
+}
+
+# Two cycles of checkpoint --kill / restart; the caller started the program with start().
+# RESTART_BEFORE_LAST runs before the final restart (e.g. touch the release file).
+restart_cycles() {
+  PIDS=$PID
+  ckpt_kill
+  "$CAIRN" restart --ckpt-dir "$CK" > "$WORK/out2" 2> "$WORK/err2" &
+  PID=$!
+  PIDS="$PIDS $PID"
+  wait_socket "$WORK/err2"
+  sleep "${SETTLE:-0}"
+  ckpt_kill
+  $RESTART_BEFORE_LAST
+  "$CAIRN" restart --ckpt-dir "$CK" > "$WORK/out3" 2> "$WORK/err3" &
+  PID=$!
+  PIDS="$PIDS $PID"
+  wait "$PID"
+  local rc=$?
+  PID=
+  [ "$rc" -eq 0 ] || fail "the twice restarted program exited with $rc: $(cat "$WORK/err3")"
+  cat "$WORK/out" "$WORK/out2" "$WORK/out3" > "$WORK/all"
+  diff "$WORK/ref.out" "$WORK/all" || fail "restarted output differs from the uninterrupted run"
+  for p in $PIDS; do [ -d "/proc/$p" ] && fail "process $p was left behind"; done
+  return 0
+}
+
+release_now() { touch "$WORK/release"; }
+
 case "$MODE" in
   threads)
     reference
@@ -89,6 +138,69 @@ case "$MODE" in
     finish
     grep -q FAIL "$WORK/out" && fail "$(cat "$WORK/out")"
     [ "$(grep -c '^ok' "$WORK/out")" -eq 4 ] || fail "unexpected output: $(cat "$WORK/out")"
+    ;;
+  restart)
+    seq -f "%07g" 1000 > "$WORK/data"
+    "$APP" "$WORK/ref.ready" 120 "$WORK/data" > "$WORK/ref.out" || fail "reference run failed"
+    "$CAIRN" launch --ckpt-dir "$CK" -- "$APP" "$WORK/ready" 120 "$WORK/data" \
+      > "$WORK/out" 2> "$WORK/err" &
+    PID=$!
+    for _ in $(seq 600); do
+      [ -f "$WORK/ready" ] && [ -S "$CK/.cairn/$PID.sock" ] && break
+      sleep 0.05
+    done
+    [ -S "$CK/.cairn/$PID.sock" ] || fail "the program did not get ready: $(cat "$WORK/err")"
+    sleep 0.5
+    SETTLE=0.5 RESTART_BEFORE_LAST=: restart_cycles
+    [ -s "$WORK/out2" ] || fail "the first restarted process printed nothing"
+    tail -n 1 "$WORK/out3" | grep -q '^done' || fail "the last part did not finish"
+    ;;
+  restart_threads)
+    reference
+    start
+    RESTART_BEFORE_LAST=release_now restart_cycles
+    ;;
+  restart_refuse)
+    seq -f "%07g" 1000 > "$WORK/data"
+    start_refuse() {
+      "$CAIRN" launch --ckpt-dir "$CK" -- "$APP" "$WORK/ready" 2000 "$WORK/data" \
+        > "$WORK/out" 2> "$WORK/err" &
+      PID=$!
+      for _ in $(seq 600); do
+        [ -f "$WORK/ready" ] && [ -S "$CK/.cairn/$PID.sock" ] && return 0
+        sleep 0.05
+      done
+      fail "the program did not get ready"
+    }
+    start_refuse
+    ckpt_kill
+    GOOD=$IMAGE
+    SIZE=$(stat -c %s "$GOOD")
+    mkdir -p "$WORK/bad"
+    head -c $(( SIZE / 2 )) "$GOOD" > "$WORK/bad/truncated.cimg"
+    cp "$GOOD" "$WORK/bad/corrupt.cimg"
+    printf '\xff\x00\xff\x00' | dd of="$WORK/bad/corrupt.cimg" bs=1 seek=$(( SIZE / 3 )) \
+      conv=notrunc 2> /dev/null
+    printf 'not an image at all' > "$WORK/bad/foreign.cimg"
+    for b in truncated corrupt foreign; do
+      "$CAIRN" restart --image "$WORK/bad/$b.cimg" > "$WORK/$b.out" 2> "$WORK/$b.err"
+      rc=$?
+      [ "$rc" -eq 1 ] || fail "$b image: exit status $rc, expected 1: $(cat "$WORK/$b.err")"
+      grep -q "^cairn restart: .*$b.cimg" "$WORK/$b.err" || fail "$b image: unclear message: $(cat "$WORK/$b.err")"
+      [ -s "$WORK/$b.out" ] && fail "$b image: the program ran: $(cat "$WORK/$b.out")"
+    done
+    # The intact image still restarts (and is ended here).
+    "$CAIRN" restart --image "$GOOD" > "$WORK/good.out" 2> "$WORK/good.err" &
+    PID=$!
+    wait_socket "$WORK/good.err"
+    for _ in $(seq 600); do
+      [ -s "$WORK/good.out" ] && break
+      sleep 0.05
+    done
+    kill -9 "$PID"
+    wait "$PID" 2> /dev/null
+    PID=
+    [ -s "$WORK/good.out" ] || fail "the intact image did not run"
     ;;
   *)
     fail "unknown mode"

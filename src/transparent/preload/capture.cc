@@ -30,6 +30,7 @@
 #include "transparent/maps.h"
 #include "transparent/pagemap.h"
 #include "transparent/preload/real.h"
+#include "transparent/preload/restart.h"
 
 // glibc >= 2.35: where each thread's rseq area lies relative to its thread pointer.
 extern "C" {
@@ -383,6 +384,10 @@ class PageCopier {
     return Status::Ok();
   }
   int mem_fd() const { return mem_fd_; }
+  void Forget() {
+    mem_fd_ = -1;
+    mem_pid_ = 0;
+  }
 
   // Saves `runs` of region [start, end) as one PAGES section (none if nothing is left).
   Status Save(tr::ImageWriter* w, uint64_t start, uint64_t end,
@@ -506,7 +511,9 @@ Status WritePages(tr::ImageWriter* w, const std::vector<tr::MapRegion>& maps) {
 
 // ------------------------------------------------------------------ naming and retention
 
-std::string g_prefix;  // "<exe>-<pid>.v"
+std::string g_prefix;    // "<exe>-<pid>.v"
+std::string g_exe_path;  // as at start (RememberIdentity)
+std::vector<std::string> g_argv;
 int g_next_version = 0;
 constexpr const char* kSuffix = ".cimg";
 
@@ -537,6 +544,15 @@ std::string ImagePath(const std::string& dir, int version) {
 
 }  // namespace
 
+void RememberIdentity() {
+  auto h = tr::CaptureProcessHeader();
+  if (!h.ok()) return;
+  g_exe_path = h.value().exe_path;
+  g_argv = h.value().argv;
+}
+
+void ForgetDescriptorsAfterRestart() { g_copier.Forget(); }
+
 Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<ThreadSlot*>& parked) {
   Env* env = Env::Default();
   if (g_prefix.empty() ||
@@ -544,6 +560,7 @@ Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<Thre
     char buf[4096];
     ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
     std::string exe = n > 0 ? BaseName(std::string(buf, static_cast<size_t>(n))) : "process";
+    if (!g_exe_path.empty()) exe = BaseName(g_exe_path);
     g_prefix = exe + "-" + std::to_string(::getpid()) + ".v";
     auto versions = ListVersions(env, o.dir);
     g_next_version = versions.empty() ? 1 : versions.back() + 1;
@@ -563,6 +580,13 @@ Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<Thre
   tr::MiscState misc = CollectMisc();
   auto header = tr::CaptureProcessHeader();
   if (!header.ok()) return header.status();
+  if (!g_exe_path.empty()) {
+    header.value().exe_path = g_exe_path;
+    header.value().argv = g_argv;
+  }
+  CairnRestartInfo restart_info;
+  const bool restartable = restart::GetRestartInfo(&restart_info);
+  if (restartable) header.value().restart_entry = restart_info.entry;
 
   tr::WriteOptions wo;
   wo.codec = o.codec;
@@ -587,6 +611,10 @@ Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<Thre
   CAIRN_RETURN_IF_ERROR(w->WriteSignals(signals));
   CAIRN_RETURN_IF_ERROR(w->WriteTimers(timers));
   CAIRN_RETURN_IF_ERROR(w->WriteMisc(misc));
+  if (restartable) {
+    CAIRN_RETURN_IF_ERROR(
+        w->WriteOptionalSection(CAIRN_RESTART_SECTION, &restart_info, sizeof restart_info));
+  }
   CAIRN_RETURN_IF_ERROR(w->Commit());
   CaptureResult result;
   result.path = path;

@@ -44,6 +44,12 @@ struct CaptureResult {
   uint64_t page_bytes = 0;
 };
 
+// At start: remembers the executable and argv, which /proc/self/exe and /proc/self/cmdline no
+// longer show once the process was restored (the image name and header keep them).
+void RememberIdentity();
+// After a restart: descriptors this module held belong to the old process (never closed).
+void ForgetDescriptorsAfterRestart();
+
 Result<CaptureResult> WriteImage(const CaptureOptions& options,
                                  const std::vector<ThreadSlot*>& parked);
 

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +24,7 @@
 #include "transparent/preload/quiesce.h"
 #include "transparent/preload/real.h"
 #include "transparent/preload/registry.h"
+#include "transparent/preload/restart.h"
 
 namespace cairn::preload::control {
 namespace {
@@ -102,6 +104,7 @@ Result<CaptureResult> Checkpoint(int conn_fd, bool keep_stopped) {
     return st;
   }
   const int64_t t1 = NowMs();
+  restart::PrepareCheckpoint(parked);
   CaptureOptions o;
   o.dir = g_cfg.dir;
   o.codec = g_cfg.codec;
@@ -157,6 +160,7 @@ void Serve(int conn) {
 
 void* ThreadMain(void*) {
   gate::SetInternalThread(true);
+  restart::LearnThreadLayout();
   int64_t next = g_cfg.interval_s > 0 ? NowMs() + g_cfg.interval_s * 1000LL : -1;
   for (;;) {
     if (!g_active.load()) return nullptr;
@@ -188,6 +192,8 @@ bool Active() { return g_active.load(std::memory_order_relaxed); }
 
 Status Start() {
   CAIRN_RETURN_IF_ERROR(ReadConfig(&g_cfg));
+  restart::ReserveRestorerRange();
+  RememberIdentity();
   Env* env = Env::Default();
   CAIRN_RETURN_IF_ERROR(env->CreateDirs(g_cfg.dir + "/.cairn"));
   InitThreadExitHook();
@@ -225,6 +231,24 @@ Status Start() {
   }
   log::Info("preload: checkpointing to ", g_cfg.dir, ", control socket ", g_cfg.sock_path);
   return Status::Ok();
+}
+
+void RunAfterRestart() {
+  ForgetDescriptorsAfterRestart();
+  g_listen_fd = -1;
+  g_cfg.sock_path = g_cfg.dir + "/.cairn/" + std::to_string(::getpid()) + ".sock";
+  auto fd = ipc::Listen(g_cfg.sock_path);
+  if (!fd.ok()) {
+    log::Error("preload: restarted, but without a control socket: ", fd.status().ToString());
+  } else {
+    g_listen_fd = fd.value();
+    g_owner = ::getpid();
+    g_active.store(true);
+    log::Info("preload: restarted as pid ", ::getpid(), ", control socket ", g_cfg.sock_path);
+    (void)ThreadMain(nullptr);
+  }
+  ::syscall(SYS_exit, 0);  // this thread only; the program goes on
+  __builtin_unreachable();
 }
 
 void Shutdown() {

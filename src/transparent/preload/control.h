@@ -20,6 +20,9 @@ namespace cairn::preload::control {
 bool Active();
 
 Status Start();
+// The restored checkpoint thread (restart.cc): new control socket for this pid, then the
+// checkpoint loop. Never returns.
+[[noreturn]] void RunAfterRestart();
 // Process exit: removes the socket file.
 void Shutdown();
 // In a fork child: the checkpoint thread does not exist there; the child is not

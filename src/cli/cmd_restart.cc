@@ -1,0 +1,340 @@
+// `cairn restart`: restores a process from the newest committed image in --ckpt-dir (or from
+// --image FILE) in the foreground: the restored program keeps this command's pid, stdin,
+// stdout and stderr.
+//
+// The image is verified completely (ImageReader) and checked against this host
+// (CheckRestorable) first; a foreign, corrupt or truncated image is refused with a message
+// and exit status 1 before anything changes. Then the page data goes into a memfd, the
+// layout into a plan (transparent/restore/plan.h), the saved regular files are reopened at
+// their descriptor numbers (0, 1 and 2 stay this command's), the working directory and umask
+// are restored, and the restorer (cairn-restorer, beside this binary) is executed to rebuild
+// the memory and jump back into the preload library.
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include "cli/command.h"
+#include "transparent/image.h"
+#include "transparent/restore/plan.h"
+
+namespace cairn::cli {
+namespace {
+
+namespace tr = cairn::transparent;
+constexpr const char* kName = "restart";
+constexpr const char* kRestorerName = "cairn-restorer";
+
+std::string SelfDir() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  return DirName(std::string(buf, static_cast<size_t>(n)));
+}
+
+Result<std::string> FindRestorer(Env* env) {
+  if (const char* e = std::getenv("CAIRN_RESTORER"); e != nullptr && *e != '\0') {
+    return std::string(e);
+  }
+  const std::string dir = SelfDir();
+  for (const std::string& p :
+       {JoinPath(dir, kRestorerName), JoinPath(dir, "../libexec/" + std::string(kRestorerName))}) {
+    if (!dir.empty() && env->Exists(p)) return p;
+  }
+  return Status::NotFound(std::string("cannot find ") + kRestorerName + " beside '" + dir +
+                          "' (set CAIRN_RESTORER)");
+}
+
+// The newest image (*.cimg, by modification time) in `dir`.
+Result<std::string> NewestImage(Env* env, const std::string& dir) {
+  auto names = env->ListDir(dir);
+  if (!names.ok()) return names.status();
+  std::string best;
+  struct timespec best_t {};
+  for (const auto& n : names.value()) {
+    if (!n.ends_with(".cimg")) continue;
+    const std::string p = JoinPath(dir, n);
+    struct stat st;
+    if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (best.empty() || st.st_mtim.tv_sec > best_t.tv_sec ||
+        (st.st_mtim.tv_sec == best_t.tv_sec && st.st_mtim.tv_nsec > best_t.tv_nsec)) {
+      best = p;
+      best_t = st.st_mtim;
+    }
+  }
+  if (best.empty()) return Status::NotFound("no image (*.cimg) in '" + dir + "'");
+  return best;
+}
+
+Status WriteAll(int fd, const void* data, size_t n, off_t off) {
+  const char* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd, p, n, off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return Status::FromErrno("writing to a memfd", errno);
+    p += w;
+    n -= static_cast<size_t>(w);
+    off += w;
+  }
+  return Status::Ok();
+}
+
+// Moves `fd` to a number >= min_fd (kept across exec); closes the old one.
+Result<int> MoveHigh(int fd, int min_fd) {
+  int nfd = ::fcntl(fd, F_DUPFD, min_fd);
+  if (nfd < 0) return Status::FromErrno("fcntl(F_DUPFD)", errno);
+  ::close(fd);
+  return nfd;
+}
+
+// Opens the saved file `f` at descriptor f.fd.
+Status ReopenFile(const tr::FileState& f) {
+  int fd = -1;
+  if (f.kind == tr::FileKind::kRegular && f.content_included) {
+    fd = ::memfd_create("cairn-deleted-file", 0);
+    if (fd < 0) return Status::FromErrno("memfd_create", errno);
+    CAIRN_RETURN_IF_ERROR(WriteAll(fd, f.content.data(), f.content.size(), 0));
+  } else {
+    const int flags =
+        static_cast<int>(f.open_flags) & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY | O_CLOEXEC);
+    fd = ::open(f.path.c_str(), flags);
+    if (fd < 0) return Status::FromErrno("cannot reopen '" + f.path + "'", errno);
+  }
+  if (f.offset >= 0 && ::lseek(fd, f.offset, SEEK_SET) < 0 && f.kind == tr::FileKind::kRegular) {
+    int e = errno;
+    ::close(fd);
+    return Status::FromErrno("cannot seek '" + f.path + "'", e);
+  }
+  if (fd != f.fd) {
+    if (::dup2(fd, f.fd) < 0) {
+      int e = errno;
+      ::close(fd);
+      return Status::FromErrno("dup2 to " + std::to_string(f.fd), e);
+    }
+    ::close(fd);
+  }
+  return Status::Ok();
+}
+
+// An image that cannot be restored here (vDSO, architecture, no restart information) is a
+// failed check (1), like a corrupt one.
+int Fail(Context& ctx, const Status& st) {
+  PrintError(ctx, kName, st.ToString());
+  return st.code() == Code::kFailedPrecondition ? kExitFailed : ExitCodeFor(st);
+}
+
+int Run(const Args& args, Context& ctx) {
+  if (!args.positional().empty()) {
+    PrintError(ctx, kName, "unexpected argument '" + args.positional().front() + "'");
+    return kExitUsage;
+  }
+  std::string path;
+  if (auto img = args.Get("image"); img && !img->empty()) {
+    path = *img;
+  } else if (auto dir = args.Get("ckpt-dir"); dir && !dir->empty()) {
+    auto newest = NewestImage(ctx.env, *dir);
+    if (!newest.ok()) return Fail(ctx, newest.status());
+    path = newest.value();
+  } else {
+    PrintError(ctx, kName, "--ckpt-dir DIR or --image FILE is required");
+    return kExitUsage;
+  }
+  auto restorer = FindRestorer(ctx.env);
+  if (!restorer.ok()) return Fail(ctx, restorer.status());
+
+  auto opened = tr::ImageReader::Open(ctx.env, path);
+  if (!opened.ok()) return Fail(ctx, opened.status());
+  std::unique_ptr<tr::ImageReader> reader = std::move(opened).value();
+  const tr::ImageHeader& h = reader->header();
+  auto areas = tr::ReadKernelAreas();
+  if (!areas.ok()) return Fail(ctx, areas.status());
+  if (Status st = tr::CheckRestorable(h, areas.value()); !st.ok()) {
+    return Fail(ctx, st.Annotate("'" + path + "' cannot be restored on this host"));
+  }
+  CairnRestartInfo info{};
+  bool have_info = false;
+  for (const auto& s : reader->sections()) {
+    if (s.type != CAIRN_RESTART_SECTION) continue;
+    auto payload = reader->ReadSection(s);
+    if (!payload.ok()) return Fail(ctx, payload.status());
+    if (payload.value().size() != sizeof info) break;
+    std::memcpy(&info, payload.value().data(), sizeof info);
+    have_info = info.magic == CAIRN_PLAN_MAGIC;
+  }
+  if (!have_info || info.reserve_base != CAIRN_RESERVE_BASE ||
+      info.reserve_size != CAIRN_RESERVE_SIZE) {
+    return Fail(ctx, Status::FailedPrecondition(
+                         "'" + path +
+                         "' has no restart information (the process had not reserved the "
+                         "restorer's address range)"));
+  }
+  const tr::ThreadState* ckpt_thread = nullptr;
+  for (const auto& t : reader->threads()) {
+    if (t.checkpoint_thread) ckpt_thread = &t;
+  }
+  if (ckpt_thread == nullptr) {
+    return Fail(ctx, Status::Corruption("'" + path + "' records no checkpoint thread"));
+  }
+
+  // Regions to map: everything but vDSO/vvar and the reserved range.
+  const uint64_t rb = CAIRN_RESERVE_BASE, re = CAIRN_RESERVE_BASE + CAIRN_RESERVE_SIZE;
+  std::vector<CairnPlanRegion> regions;
+  for (const auto& r : reader->regions()) {
+    if ((r.flags & (tr::kRegionVdso | tr::kRegionVvar)) != 0) continue;
+    if (r.start < re && r.end > rb) {
+      if (r.start >= rb && r.end <= re) continue;  // the reservation itself
+      return Fail(ctx, Status::FailedPrecondition("'" + path +
+                                                  "': a region overlaps the restorer's range"));
+    }
+    regions.push_back({r.start, r.end, r.prot & 7u, (r.flags & tr::kRegionShared) ? 1u : 0u});
+  }
+  // The main stack comes back as a plain mapping (no automatic growth): give it room below,
+  // up to 8 MiB, leaving at least 1 MiB free above the region under it.
+  std::sort(regions.begin(), regions.end(),
+            [](const CairnPlanRegion& a, const CairnPlanRegion& b) { return a.start < b.start; });
+  for (const auto& r : reader->regions()) {
+    if ((r.flags & tr::kRegionStack) == 0) continue;
+    auto it = std::find_if(regions.begin(), regions.end(),
+                           [&](const CairnPlanRegion& g) { return g.start == r.start; });
+    if (it == regions.end()) continue;
+    const uint64_t below = it == regions.begin() ? 0x10000 : std::prev(it)->end;
+    const uint64_t guard = 1u << 20, want = 8u << 20;
+    if (r.start < below + guard + 0x10000) continue;
+    const uint64_t lo = std::max(below + guard, r.start - std::min(want, r.start - below - guard));
+    if (lo < r.start) regions.insert(it, {lo, r.start, tr::kProtRead | tr::kProtWrite, 0u});
+    break;
+  }
+
+  // Page data into a memfd, compactly; runs merged when contiguous.
+  int data_fd = ::memfd_create("cairn-pages", 0);
+  if (data_fd < 0) return Fail(ctx, Status::FromErrno("memfd_create", errno));
+  std::vector<CairnPlanRun> runs;
+  uint64_t cursor = 0;
+  Status st = reader->ReadPages([&](uint64_t addr, const void* data, uint64_t len) -> Status {
+    if (addr >= rb && addr < re) return Status::Ok();
+    CAIRN_RETURN_IF_ERROR(WriteAll(data_fd, data, len, static_cast<off_t>(cursor)));
+    if (!runs.empty() && runs.back().addr + runs.back().len == addr &&
+        runs.back().data_offset + runs.back().len == cursor) {
+      runs.back().len += len;
+    } else {
+      runs.push_back({addr, len, cursor});
+    }
+    cursor += len;
+    return Status::Ok();
+  });
+  if (!st.ok()) return Fail(ctx, st);
+
+  CairnPlan plan{};
+  plan.magic = CAIRN_PLAN_MAGIC;
+  plan.version = CAIRN_PLAN_VERSION;
+  plan.total_bytes =
+      sizeof plan + regions.size() * sizeof(CairnPlanRegion) + runs.size() * sizeof(CairnPlanRun);
+  if (plan.total_bytes > CAIRN_PLAN_MAX_BYTES) {
+    return Fail(ctx, Status::FailedPrecondition("'" + path + "': too many regions to restore"));
+  }
+  plan.vdso_addr = h.vdso_addr;
+  plan.vdso_size = h.vdso_size;
+  plan.vvar_addr = h.vvar_addr;
+  plan.vvar_size = h.vvar_size;
+  plan.entry = info.entry;
+  plan.stack_top = info.stack_top;
+  plan.fs_base = ckpt_thread->fs_base;
+  plan.nregions = regions.size();
+  plan.nruns = runs.size();
+  int max_fd = 2;
+  for (const auto& f : reader->files()) {
+    max_fd = std::max(max_fd, f.fd);
+    if (f.fd > 2 && (f.fd_flags & FD_CLOEXEC) != 0 && plan.ncloexec < CAIRN_PLAN_MAX_CLOEXEC) {
+      plan.cloexec_fds[plan.ncloexec++] = f.fd;
+    }
+  }
+  int plan_fd = ::memfd_create("cairn-plan", 0);
+  if (plan_fd < 0) return Fail(ctx, Status::FromErrno("memfd_create", errno));
+  st = WriteAll(plan_fd, &plan, sizeof plan, 0);
+  if (st.ok() && !regions.empty()) {
+    st = WriteAll(plan_fd, regions.data(), regions.size() * sizeof(CairnPlanRegion), sizeof plan);
+  }
+  if (st.ok() && !runs.empty()) {
+    st = WriteAll(plan_fd, runs.data(), runs.size() * sizeof(CairnPlanRun),
+                  static_cast<off_t>(sizeof plan + regions.size() * sizeof(CairnPlanRegion)));
+  }
+  if (!st.ok()) return Fail(ctx, st);
+
+  // Descriptors: ours above every saved one, then the saved files at their numbers.
+  auto hp = MoveHigh(plan_fd, max_fd + 1);
+  if (!hp.ok()) return Fail(ctx, hp.status());
+  plan_fd = hp.value();
+  auto hd = MoveHigh(data_fd, max_fd + 1);
+  if (!hd.ok()) return Fail(ctx, hd.status());
+  data_fd = hd.value();
+  std::vector<tr::FileState> files = reader->files();
+  const std::string cwd = h.cwd;
+  const uint32_t umask_bits = reader->misc().umask;
+  reader.reset();
+  std::vector<int> keep = {0, 1, 2, plan_fd, data_fd};
+  for (const auto& f : files) {
+    if (f.fd <= 2) continue;
+    const bool device = f.kind == tr::FileKind::kOther && f.path.starts_with("/dev/");
+    if (f.kind != tr::FileKind::kRegular && f.kind != tr::FileKind::kDirectory && !device) {
+      ctx.err << "cairn restart: warning: fd " << f.fd << " ('" << f.path << "', "
+              << tr::FileKindName(f.kind) << ") is not restored\n";
+      continue;
+    }
+    if (Status fs = ReopenFile(f); !fs.ok()) {
+      ctx.err << "cairn restart: warning: fd " << f.fd << ": " << fs.ToString() << "\n";
+      continue;
+    }
+    keep.push_back(f.fd);
+  }
+  ctx.err.flush();
+  // Close every other descriptor of this command.
+  auto fds = ctx.env->ListDir("/proc/self/fd");
+  if (fds.ok()) {
+    for (const auto& n : fds.value()) {
+      int fd = std::atoi(n.c_str());
+      if (n.empty() || n[0] < '0' || n[0] > '9') continue;
+      if (std::find(keep.begin(), keep.end(), fd) == keep.end()) ::close(fd);
+    }
+  }
+  if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
+    ctx.err << "cairn restart: warning: cannot change to '" << cwd << "': " << std::strerror(errno)
+            << "\n";
+  }
+  ::umask(static_cast<mode_t>(umask_bits & 0777));
+  const std::string plan_arg = std::to_string(plan_fd), data_arg = std::to_string(data_fd);
+  const std::string exe = restorer.value();
+  char* argv[] = {const_cast<char*>(exe.c_str()), const_cast<char*>(plan_arg.c_str()),
+                  const_cast<char*>(data_arg.c_str()), nullptr};
+  char* envp[] = {nullptr};
+  ::execve(exe.c_str(), argv, envp);
+  return Fail(ctx, Status::FromErrno("cannot execute '" + exe + "'", errno));
+}
+
+}  // namespace
+
+const Command& RestartCommand() {
+  static const Command kCommand{
+      kName,
+      "Restart a program from its newest transparent checkpoint image",
+      "(--ckpt-dir DIR | --image FILE)",
+      "Restores the process saved in the newest image (*.cimg) of DIR, or in FILE, in the\n"
+      "foreground: the restored program takes over this command's pid, stdin, stdout and\n"
+      "stderr, and can be checkpointed again with `cairn checkpoint --ckpt-dir DIR`.\n"
+      "The image is verified first; a corrupt, truncated or foreign image is refused\n"
+      "(exit status 1), as is one whose vDSO does not match this kernel's.\n",
+      {{"ckpt-dir", "DIR", "restart from the newest image in DIR"},
+       {"image", "FILE", "restart from this image"}},
+      &Run,
+  };
+  return kCommand;
+}
+
+}  // namespace cairn::cli

@@ -1,0 +1,73 @@
+/* The restore plan: plain data that `cairn restart` hands to the restorer (restorer.c).
+ *
+ * Contract:
+ *   - `cairn restart` writes one CairnPlan followed by `nregions` CairnPlanRegion and `nruns`
+ *     CairnPlanRun records into a memfd (the plan fd), and the page data into another memfd
+ *     (the data fd), then execs the restorer with both fd numbers as argv[1] and argv[2].
+ *   - The restorer maps the plan at kCairnPlanScratch, unmaps everything but itself and the
+ *     vDSO/vvar areas, maps each region anonymously (MAP_FIXED), preads the runs from the
+ *     data fd, sets protections, moves vDSO/vvar to their saved addresses, sets the FS base
+ *     and jumps to `entry` on `stack_top` (rdi = the plan's `entry_arg`).
+ *   - C and C++ share this header: fixed-width fields only, no padding surprises.
+ */
+#ifndef CAIRN_TRANSPARENT_RESTORE_PLAN_H_
+#define CAIRN_TRANSPARENT_RESTORE_PLAN_H_
+
+#include <stdint.h>
+
+/* Where the preload library reserves (PROT_NONE) an address range at launch, and where the
+ * restorer executable is linked: no saved region ever lies there. */
+#define CAIRN_RESERVE_BASE 0x7e0000000000ULL
+#define CAIRN_RESERVE_SIZE (64ULL << 20)
+/* Scratch places inside the reserved range used by the restorer. */
+#define CAIRN_PLAN_SCRATCH (CAIRN_RESERVE_BASE + (32ULL << 20))
+#define CAIRN_PLAN_MAX_BYTES (16ULL << 20)
+#define CAIRN_VDSO_SCRATCH (CAIRN_RESERVE_BASE + (56ULL << 20))
+
+#define CAIRN_PLAN_MAGIC 0x4e414c504e524143ULL /* "CARNPLAN" */
+#define CAIRN_PLAN_VERSION 1
+#define CAIRN_PLAN_MAX_CLOEXEC 64
+
+/* Optional image section written by the preload library: where to resume. */
+#define CAIRN_RESTART_SECTION 0x80000101u
+struct CairnRestartInfo {
+  uint64_t magic; /* CAIRN_PLAN_MAGIC */
+  uint64_t entry; /* void entry(void) in the library, never returns */
+  uint64_t stack_top;
+  uint64_t reserve_base;
+  uint64_t reserve_size;
+};
+
+struct CairnPlanRegion {
+  uint64_t start;
+  uint64_t end;
+  uint32_t prot;   /* PROT_* */
+  uint32_t shared; /* 1: MAP_SHARED | MAP_ANONYMOUS */
+};
+
+struct CairnPlanRun {
+  uint64_t addr;
+  uint64_t len;
+  uint64_t data_offset; /* in the data fd */
+};
+
+struct CairnPlan {
+  uint64_t magic;
+  uint64_t version;
+  uint64_t total_bytes; /* of the plan, records included */
+  uint64_t vdso_addr;   /* saved addresses; 0 = none */
+  uint64_t vdso_size;
+  uint64_t vvar_addr;
+  uint64_t vvar_size;
+  uint64_t entry;
+  uint64_t stack_top;
+  uint64_t fs_base;
+  uint64_t nregions;
+  uint64_t nruns;
+  uint32_t ncloexec;
+  int32_t cloexec_fds[CAIRN_PLAN_MAX_CLOEXEC]; /* fds to mark FD_CLOEXEC before the jump */
+  uint32_t pad;
+  /* CairnPlanRegion regions[nregions]; CairnPlanRun runs[nruns]; */
+};
+
+#endif /* CAIRN_TRANSPARENT_RESTORE_PLAN_H_ */
