@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/inspect_image.h"
 #include "cli/json.h"
 #include "format/reader.h"
 #include "storage/layout.h"
@@ -183,6 +184,7 @@ int Run(const Args& args, Context& ctx) {
   }
   const bool json = args.Has("json");
   if (BaseName(path) == kCommitRecordName) return InspectCommit(path, json, ctx);
+  if (LooksLikeImage(ctx.env, path)) return InspectImage(path, json, ctx);
   auto reader = format::CheckpointFileReader::Open(ctx.env, path);
   if (!reader.ok()) {
     PrintError(ctx, kName, reader.status().message());

@@ -130,6 +130,13 @@ case "$MODE" in
     PID=
     "$CHECK" "$IMAGE" 6 $(( 1 << 40 )) || fail "image check"
     "$CAIRN" checkpoint --ckpt-dir "$CK" --wait > /dev/null 2>&1 && fail "a checkpoint of a killed process succeeded"
+    # cairn inspect IMAGE: regions, threads and files, as text and as JSON.
+    "$CAIRN" inspect "$IMAGE" > "$WORK/inspect.txt" || fail "cairn inspect failed"
+    grep -q "process image" "$WORK/inspect.txt" || fail "inspect: $(head -3 "$WORK/inspect.txt")"
+    grep -q "\[stack\]" "$WORK/inspect.txt" || fail "inspect lists no stack region"
+    "$CAIRN" inspect --json "$IMAGE" > "$WORK/inspect.json" || fail "cairn inspect --json failed"
+    n=$(grep -c '"checkpoint_thread"' "$WORK/inspect.json")
+    [ "$n" -eq 6 ] || fail "inspect --json lists $n threads, want 6"
     ;;
   signal)
     start
