@@ -92,7 +92,10 @@ Status Level::RemoveTemporaries(int rank) const {
       auto files = env_->ListDir(vdir);
       if (!files.ok()) continue;
       for (const auto& f : files.value()) {
-        if (Layout::IsTemporary(f) && Layout::BelongsToRank(f, rank)) {
+        // Rank 0 writes the commit record, so its leftovers are rank 0's to remove.
+        const bool mine = Layout::BelongsToRank(f, rank) ||
+                          (rank == 0 && f == std::string(kCommitRecordName) + kTmpSuffix);
+        if (Layout::IsTemporary(f) && mine) {
           log::Info("removing leftover temporary file ", JoinPath(vdir, f));
           CAIRN_RETURN_IF_ERROR(env_->RemoveFile(JoinPath(vdir, f)));
         }

@@ -49,7 +49,8 @@ class Level {
   // also the commit record; then the version directory if it is empty.
   Status RemoveVersion(const std::string& name, long long version, int rank,
                        bool remove_commit) const;
-  // Removes rank's temporary files under every name and version (crash leftovers).
+  // Removes rank's temporary files under every name and version (crash leftovers); rank 0
+  // also removes half-written commit records.
   Status RemoveTemporaries(int rank) const;
   // Keeps the newest `keep` versions of rank's files (keep == 0: keep all). Versions
   // >= `floor` are never removed: callers pass the newest version known to be

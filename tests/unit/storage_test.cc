@@ -86,6 +86,17 @@ TEST_F(LevelTest, RemoveTemporariesOnlyTouchesOwnRank) {
   EXPECT_TRUE(Env::Default()->Exists(level_.layout().RankFile("heat", 3, 1) + kTmpSuffix));
 }
 
+TEST_F(LevelTest, RankZeroRemovesAHalfWrittenCommitRecord) {
+  MakeVersion(3, 1, true);
+  std::string tmp = level_.layout().CommitRecord("heat", 3) + kTmpSuffix;
+  ASSERT_TRUE(WriteText(tmp, "half"));
+  ASSERT_TRUE(level_.RemoveTemporaries(1).ok());
+  EXPECT_TRUE(Env::Default()->Exists(tmp));  // not rank 1's
+  ASSERT_TRUE(level_.RemoveTemporaries(0).ok());
+  EXPECT_FALSE(Env::Default()->Exists(tmp));
+  EXPECT_TRUE(Env::Default()->Exists(level_.layout().RankFile("heat", 3, 1)));
+}
+
 TEST_F(LevelTest, RetentionKeepsNewest) {
   for (long long v = 1; v <= 5; ++v) MakeVersion(v, 0, true);
   MakeVersion(5, 1, true);
