@@ -20,13 +20,6 @@ namespace {
 constexpr const char* kName = "launch";
 constexpr const char* kPreloadName = "libcairn_preload.so";
 
-std::string SelfDir() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  return DirName(std::string(buf, static_cast<size_t>(n)));
-}
-
 std::string Absolute(const std::string& p) {
   if (!p.empty() && p[0] == '/') return p;
   char cwd[PATH_MAX];
@@ -41,7 +34,7 @@ Result<std::string> FindPreloadLib(Env* env) {
     if (!env->Exists(p)) return Status::NotFound("CAIRN_PRELOAD_LIB='" + p + "' does not exist");
     return p;
   }
-  const std::string dir = SelfDir();
+  const std::string dir = ExecutableDir();
   for (const std::string& p :
        {JoinPath(dir, kPreloadName), JoinPath(dir, "../lib/" + std::string(kPreloadName))}) {
     if (!dir.empty() && env->Exists(p)) return p;

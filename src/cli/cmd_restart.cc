@@ -33,18 +33,11 @@ namespace tr = cairn::transparent;
 constexpr const char* kName = "restart";
 constexpr const char* kRestorerName = "cairn-restorer";
 
-std::string SelfDir() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "";
-  return DirName(std::string(buf, static_cast<size_t>(n)));
-}
-
 Result<std::string> FindRestorer(Env* env) {
   if (const char* e = std::getenv("CAIRN_RESTORER"); e != nullptr && *e != '\0') {
     return std::string(e);
   }
-  const std::string dir = SelfDir();
+  const std::string dir = ExecutableDir();
   for (const std::string& p :
        {JoinPath(dir, kRestorerName), JoinPath(dir, "../libexec/" + std::string(kRestorerName))}) {
     if (!dir.empty() && env->Exists(p)) return p;

@@ -1,5 +1,8 @@
 #include "cli/command.h"
 
+#include <limits.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cinttypes>
 #include <cstdio>
@@ -29,6 +32,13 @@ std::string WithoutPath(const std::string& message, const std::string& path) {
     if (message.compare(0, prefix.size(), prefix) == 0) return message.substr(prefix.size());
   }
   return message;
+}
+
+std::string ExecutableDir() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "";
+  return DirName(std::string(buf, static_cast<size_t>(n)));
 }
 
 std::string HumanSize(uint64_t bytes) {

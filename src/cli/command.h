@@ -56,6 +56,9 @@ void PrintError(Context& ctx, const char* command, const std::string& message);
 // A status message without a leading "'<path>': " or "'<path>' " naming `path` (for
 // lines that already start with the path).
 std::string WithoutPath(const std::string& message, const std::string& path);
+// The directory of the running `cairn` executable ("" if /proc/self/exe is unreadable):
+// companions (libcairn_preload.so, cairn-restorer) are looked up beside it or in ../lib.
+std::string ExecutableDir();
 // 1536 -> "1.5 KiB"; below 1 KiB: "512 B".
 std::string HumanSize(uint64_t bytes);
 // 16 lowercase hex digits.

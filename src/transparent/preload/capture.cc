@@ -29,6 +29,7 @@
 #include "transparent/image.h"
 #include "transparent/maps.h"
 #include "transparent/pagemap.h"
+#include "transparent/preload/quiesce.h"
 #include "transparent/preload/real.h"
 #include "transparent/preload/restart.h"
 
@@ -82,20 +83,6 @@ uint64_t ParseU64(const std::string& s, int base) {
   return std::strtoull(s.c_str(), nullptr, base);
 }
 
-uint64_t FsBase() {
-#if defined(__x86_64__)
-  unsigned long fs = 0;
-  ::syscall(SYS_arch_prctl, ARCH_GET_FS, &fs);
-  return fs;
-#elif defined(__aarch64__)
-  uint64_t tp;
-  __asm__ volatile("mrs %0, tpidr_el0" : "=r"(tp));
-  return tp;
-#else
-  return 0;
-#endif
-}
-
 void FillRseq(tr::ThreadState* t) {
   if (&__rseq_size == nullptr || &__rseq_offset == nullptr || __rseq_size == 0) return;
 #if defined(__x86_64__)
@@ -139,7 +126,7 @@ std::vector<tr::ThreadState> CollectThreads(const std::vector<ThreadSlot*>& park
   ucontext_t uc;
   ::getcontext(&uc);
   self.context.assign(reinterpret_cast<const char*>(&uc), sizeof uc);
-  self.fs_base = FsBase();
+  self.fs_base = ReadFsBase();
   sigset_t mask;
   sigemptyset(&mask);
   if (auto fn = real::pthread_sigmask(); fn != nullptr) fn(SIG_BLOCK, nullptr, &mask);

@@ -27,20 +27,6 @@ std::atomic<uint32_t> g_parked{0};       // threads parked in this epoch
 
 __attribute__((tls_model("initial-exec"))) thread_local uint32_t tl_stops = 0;
 
-uint64_t ReadFsBase() {
-#if defined(__x86_64__)
-  unsigned long fs = 0;
-  ::syscall(SYS_arch_prctl, ARCH_GET_FS, &fs);
-  return fs;
-#elif defined(__aarch64__)
-  uint64_t tp;
-  __asm__ volatile("mrs %0, tpidr_el0" : "=r"(tp));
-  return tp;
-#else
-  return 0;
-#endif
-}
-
 uint64_t MaskBits(const sigset_t& set) {
   uint64_t bits = 0;
   static_assert(sizeof(sigset_t) >= sizeof(uint64_t));
@@ -73,6 +59,20 @@ void Handler(int, siginfo_t*, void* uc_void) {
 }
 
 }  // namespace
+
+uint64_t ReadFsBase() {
+#if defined(__x86_64__)
+  unsigned long fs = 0;
+  ::syscall(SYS_arch_prctl, ARCH_GET_FS, &fs);
+  return fs;
+#elif defined(__aarch64__)
+  uint64_t tp;
+  __asm__ volatile("mrs %0, tpidr_el0" : "=r"(tp));
+  return tp;
+#else
+  return 0;
+#endif
+}
 
 uint32_t CheckpointStopsOfThisThread() { return tl_stops; }
 

@@ -36,4 +36,7 @@ void Release();
 // a sleep that only a checkpoint interrupted).
 uint32_t CheckpointStopsOfThisThread();
 
+// The calling thread's TLS base (x86-64: the FS base; aarch64: tpidr_el0; else 0).
+uint64_t ReadFsBase();
+
 }  // namespace cairn::preload
