@@ -29,6 +29,7 @@
 #include "transparent/image.h"
 #include "transparent/maps.h"
 #include "transparent/pagemap.h"
+#include "transparent/preload/kernel_state.h"
 #include "transparent/preload/quiesce.h"
 #include "transparent/preload/real.h"
 #include "transparent/preload/restart.h"
@@ -115,7 +116,9 @@ std::vector<tr::ThreadState> CollectThreads(const std::vector<ThreadSlot*>& park
     t.altstack_sp = reinterpret_cast<uint64_t>(s->altstack.ss_sp);
     t.altstack_size = s->altstack.ss_size;
     t.altstack_flags = static_cast<uint32_t>(s->altstack.ss_flags);
-    t.affinity = Affinity(s->tid);
+    if (s->affinity_ok) {
+      t.affinity.assign(reinterpret_cast<const char*>(&s->affinity), sizeof s->affinity);
+    }
     FillRseq(&t);
     out.push_back(std::move(t));
   }
@@ -232,8 +235,10 @@ std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip) {
   return out;
 }
 
-tr::SignalState CollectSignals(const std::vector<tr::ThreadState>& threads) {
-  tr::SignalState s;
+// Signal actions now; the pending sets as kernel_state.h saved them.
+tr::SignalState CollectSignals() {
+  tr::SignalState s = kstate::PendingSignals();
+  s.actions.clear();
   auto real_sa = real::sigaction();
   for (int sig = 1; sig <= 64 && real_sa != nullptr; ++sig) {
     struct sigaction sa;
@@ -243,23 +248,7 @@ tr::SignalState CollectSignals(const std::vector<tr::ThreadState>& threads) {
     a.action.assign(reinterpret_cast<const char*>(&sa), sizeof sa);
     s.actions.push_back(std::move(a));
   }
-  s.process_pending = ParseU64(Field(ReadSmallFile("/proc/self/status"), "ShdPnd"), 16);
-  for (const auto& t : threads) {
-    const std::string st = ReadSmallFile("/proc/self/task/" + std::to_string(t.tid) + "/status");
-    s.thread_pending.push_back({t.tid, ParseU64(Field(st, "SigPnd"), 16)});
-  }
   return s;
-}
-
-tr::IntervalTimer Timer(int which) {
-  tr::IntervalTimer t;
-  struct itimerval v;
-  if (::getitimer(which, &v) != 0) return t;
-  t.value_ns = static_cast<uint64_t>(v.it_value.tv_sec) * 1000000000ULL +
-               static_cast<uint64_t>(v.it_value.tv_usec) * 1000ULL;
-  t.interval_ns = static_cast<uint64_t>(v.it_interval.tv_sec) * 1000000000ULL +
-                  static_cast<uint64_t>(v.it_interval.tv_usec) * 1000ULL;
-  return t;
 }
 
 tr::MiscState CollectMisc() {
@@ -559,11 +548,8 @@ Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<Thre
   if (g_copier.mem_fd() >= 0) skip.push_back(g_copier.mem_fd());
   std::vector<tr::ThreadState> threads = CollectThreads(parked);
   std::vector<tr::FileState> files = CollectFiles(skip);
-  tr::SignalState signals = CollectSignals(threads);
-  tr::TimerState timers;
-  timers.real = Timer(ITIMER_REAL);
-  timers.virt = Timer(ITIMER_VIRTUAL);
-  timers.prof = Timer(ITIMER_PROF);
+  tr::SignalState signals = CollectSignals();
+  const tr::TimerState& timers = kstate::Timers();
   tr::MiscState misc = CollectMisc();
   auto header = tr::CaptureProcessHeader();
   if (!header.ok()) return header.status();

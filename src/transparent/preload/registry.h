@@ -11,6 +11,7 @@
 //   - Snapshot() (the checkpoint thread, gate held as writer) lists the slots in use.
 #pragma once
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <ucontext.h>
@@ -31,6 +32,9 @@ struct ThreadSlot {
   uint64_t fs_base = 0;
   uint64_t sigmask = 0;  // kernel layout: bit (signo - 1)
   stack_t altstack;
+  // Filled by the checkpoint thread (kernel_state.h) while this thread is parked.
+  cpu_set_t affinity;
+  bool affinity_ok = false;
 };
 
 inline constexpr size_t kMaxThreads = 4096;

@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "transparent/preload/control.h"
 #include "transparent/preload/gate.h"
+#include "transparent/preload/kernel_state.h"
 #include "transparent/preload/quiesce.h"
 #include "transparent/preload/real.h"
 
@@ -99,6 +100,7 @@ void PatchTid(uint64_t tp, pid_t tid) {
 [[noreturn]] void ResumeThread(void* p) {
   auto* slot = static_cast<ThreadSlot*>(p);
   RegisterRseq(slot->fs_base);
+  kstate::RestoreThread(*slot);
   ::setcontext(&slot->context);
   log::Error("preload: restart: setcontext failed");
   ::syscall(SYS_exit_group, 112);
@@ -167,6 +169,7 @@ void PrepareCheckpoint(const std::vector<ThreadSlot*>& parked) {
   for (int sig = 1; sig <= 64; ++sig) {
     g_action_ok[sig] = sa != nullptr && sa(sig, nullptr, &g_actions[sig]) == 0;
   }
+  kstate::Save(parked, CheckpointSignal());
 }
 
 bool GetRestartInfo(CairnRestartInfo* out) {
@@ -213,6 +216,7 @@ extern "C" __attribute__((used)) void cairn_preload_restart_entry() {
       ::syscall(SYS_exit_group, 112);
     }
   }
+  kstate::RestoreProcess(rs::g_parked, rs::g_nparked);
   Release();
   gate::UnlockWriter();
   control::RunAfterRestart();
