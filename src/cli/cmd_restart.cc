@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/restart_files.h"
 #include "transparent/image.h"
 #include "transparent/restore/plan.h"
 
@@ -88,35 +89,6 @@ Result<int> MoveHigh(int fd, int min_fd) {
   return nfd;
 }
 
-// Opens the saved file `f` at descriptor f.fd.
-Status ReopenFile(const tr::FileState& f) {
-  int fd = -1;
-  if (f.kind == tr::FileKind::kRegular && f.content_included) {
-    fd = ::memfd_create("cairn-deleted-file", 0);
-    if (fd < 0) return Status::FromErrno("memfd_create", errno);
-    CAIRN_RETURN_IF_ERROR(WriteAll(fd, f.content.data(), f.content.size(), 0));
-  } else {
-    const int flags =
-        static_cast<int>(f.open_flags) & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY | O_CLOEXEC);
-    fd = ::open(f.path.c_str(), flags);
-    if (fd < 0) return Status::FromErrno("cannot reopen '" + f.path + "'", errno);
-  }
-  if (f.offset >= 0 && ::lseek(fd, f.offset, SEEK_SET) < 0 && f.kind == tr::FileKind::kRegular) {
-    int e = errno;
-    ::close(fd);
-    return Status::FromErrno("cannot seek '" + f.path + "'", e);
-  }
-  if (fd != f.fd) {
-    if (::dup2(fd, f.fd) < 0) {
-      int e = errno;
-      ::close(fd);
-      return Status::FromErrno("dup2 to " + std::to_string(f.fd), e);
-    }
-    ::close(fd);
-  }
-  return Status::Ok();
-}
-
 // An image that cannot be restored here (vDSO, architecture, no restart information) is a
 // failed check (1), like a corrupt one.
 int Fail(Context& ctx, const Status& st) {
@@ -168,6 +140,11 @@ int Run(const Args& args, Context& ctx) {
                          "'" + path +
                          "' has no restart information (the process had not reserved the "
                          "restorer's address range)"));
+  }
+  // Descriptors: checked (and the lineage lock taken) before anything changes.
+  RestoredFiles files(reader->files());
+  if (Status fst = files.Check(); !fst.ok()) {
+    return Fail(ctx, fst.Annotate("'" + path + "' is not restored"));
   }
   const tr::ThreadState* ckpt_thread = nullptr;
   for (const auto& t : reader->threads()) {
@@ -268,25 +245,14 @@ int Run(const Args& args, Context& ctx) {
   auto hd = MoveHigh(data_fd, max_fd + 1);
   if (!hd.ok()) return Fail(ctx, hd.status());
   data_fd = hd.value();
-  std::vector<tr::FileState> files = reader->files();
   const std::string cwd = h.cwd;
   const uint32_t umask_bits = reader->misc().umask;
   reader.reset();
   std::vector<int> keep = {0, 1, 2, plan_fd, data_fd};
-  for (const auto& f : files) {
-    if (f.fd <= 2) continue;
-    const bool device = f.kind == tr::FileKind::kOther && f.path.starts_with("/dev/");
-    if (f.kind != tr::FileKind::kRegular && f.kind != tr::FileKind::kDirectory && !device) {
-      ctx.err << "cairn restart: warning: fd " << f.fd << " ('" << f.path << "', "
-              << tr::FileKindName(f.kind) << ") is not restored\n";
-      continue;
-    }
-    if (Status fs = ReopenFile(f); !fs.ok()) {
-      ctx.err << "cairn restart: warning: fd " << f.fd << ": " << fs.ToString() << "\n";
-      continue;
-    }
-    keep.push_back(f.fd);
-  }
+  auto installed = files.Install(std::max(plan_fd, data_fd) + 1);
+  for (const auto& w : files.warnings()) ctx.err << "cairn restart: warning: " << w << "\n";
+  if (!installed.ok()) return Fail(ctx, installed.status());
+  keep.insert(keep.end(), installed.value().begin(), installed.value().end());
   ctx.err.flush();
   // Close every other descriptor of this command.
   auto fds = ctx.env->ListDir("/proc/self/fd");

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/auxv.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
@@ -148,6 +149,49 @@ std::vector<tr::ThreadState> CollectThreads(const std::vector<ThreadSlot*>& park
   return out;
 }
 
+// Pipes with both ends in the process: the bytes in flight are read out of the read end,
+// recorded on it and written straight back through the write end (the pipe was just emptied,
+// so the write cannot block), leaving the running process as it was.
+void SavePipeData(std::vector<tr::FileState>* files) {
+  for (auto& r : *files) {
+    if (r.kind != tr::FileKind::kPipe || (r.open_flags & O_ACCMODE) != O_RDONLY) continue;
+    const tr::FileState* w = nullptr;
+    for (const auto& f : *files) {
+      if (f.kind == tr::FileKind::kPipe && f.pipe_id == r.pipe_id &&
+          (f.open_flags & O_ACCMODE) == O_WRONLY) {
+        w = &f;
+        break;
+      }
+    }
+    bool drained = false;
+    for (const auto& other : *files) {
+      if (&other != &r && other.pipe_id == r.pipe_id && !other.pipe_data.empty()) drained = true;
+    }
+    int avail = 0;
+    if (w == nullptr || drained || ::ioctl(r.fd, FIONREAD, &avail) != 0 || avail <= 0) continue;
+    r.pipe_data.resize(static_cast<size_t>(avail));
+    size_t got = 0;
+    while (got < r.pipe_data.size()) {
+      ssize_t n = ::read(r.fd, r.pipe_data.data() + got, r.pipe_data.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    r.pipe_data.resize(got);
+    size_t put = 0;
+    while (put < got) {
+      ssize_t n = ::write(w->fd, r.pipe_data.data() + put, got - put);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        log::Error("preload: cannot refill pipe fd ", w->fd, ": ", std::strerror(errno), "; ",
+                   got - put, " bytes are only in the image");
+        break;
+      }
+      put += static_cast<size_t>(n);
+    }
+  }
+}
+
 std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip) {
   std::vector<tr::FileState> out;
   DIR* d = ::opendir("/proc/self/fd");
@@ -232,6 +276,7 @@ std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip) {
     }
     out.push_back(std::move(f));
   }
+  SavePipeData(&out);
   return out;
 }
 

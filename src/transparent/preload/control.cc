@@ -2,8 +2,10 @@
 #include "transparent/preload/control.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -42,6 +44,9 @@ Config g_cfg;
 std::atomic<bool> g_active{false};
 int g_listen_fd = -1;
 pid_t g_owner = 0;
+// The lineage lock (see control.h): held from launch through every restart of this process.
+int g_lock_fd = -1;
+std::string g_lock_path;
 
 Result<long> EnvInt(const char* name, long def, long min, long max) {
   const char* s = std::getenv(name);
@@ -158,6 +163,25 @@ void Serve(int conn) {
   }
 }
 
+// <dir>/.cairn/<pid>-<nanoseconds>.lock, flock()ed for the life of the process and of every
+// restart of its images: `cairn restart` takes the same lock and refuses while it is held.
+Status TakeLineageLock() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  g_lock_path = g_cfg.dir + "/.cairn/" + std::to_string(::getpid()) + "-" +
+                std::to_string(static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec) +
+                ".lock";
+  int fd = ::open(g_lock_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::FromErrno("cannot create the lock '" + g_lock_path + "'", errno);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    ::close(fd);
+    return Status::FromErrno("cannot lock '" + g_lock_path + "'", e);
+  }
+  g_lock_fd = fd;
+  return Status::Ok();
+}
+
 void* ThreadMain(void*) {
   gate::SetInternalThread(true);
   restart::LearnThreadLayout();
@@ -196,6 +220,7 @@ Status Start() {
   RememberIdentity();
   Env* env = Env::Default();
   CAIRN_RETURN_IF_ERROR(env->CreateDirs(g_cfg.dir + "/.cairn"));
+  CAIRN_RETURN_IF_ERROR(TakeLineageLock());
   InitThreadExitHook();
   RegisterCurrentThread(::getpid() == ::gettid());
   CAIRN_RETURN_IF_ERROR(InstallCheckpointHandler());
@@ -254,10 +279,14 @@ void RunAfterRestart() {
 void Shutdown() {
   if (g_owner != 0 && g_owner == ::getpid() && !g_cfg.sock_path.empty()) {
     ::unlink(g_cfg.sock_path.c_str());
+    if (!g_lock_path.empty()) ::unlink(g_lock_path.c_str());
   }
 }
 
 void OnForkChild() {
+  // A child must not keep the lineage lock (it would block restarts after the parent died).
+  if (g_lock_fd >= 0) ::close(g_lock_fd);
+  g_lock_fd = -1;
   if (!g_active.load()) return;
   g_active.store(false);
   if (g_listen_fd >= 0) ::close(g_listen_fd);

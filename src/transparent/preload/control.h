@@ -8,6 +8,10 @@
 //     thread checkpoints and replies Message("DONE") with code (0 = OK, else cairn::Code),
 //     message and path. With kill=1 and success, the process _exit(0)s after the reply.
 //     With CAIRN_CKPT_INTERVAL=S (> 0) the thread also checkpoints every S seconds.
+//   - Lineage lock: Start() creates <dir>/.cairn/<pid>-<ns>.lock (0600) and flock()s it for the
+//     life of the process. The descriptor is part of every image; `cairn restart` takes the
+//     same lock before it restores anything and refuses while another process (the original,
+//     or an earlier restart) holds it. Fork children close it; a normal exit removes the file.
 //   - Errors are logged (stderr) and reported to the client; nothing here exits or aborts
 //     except the requested kill.
 #pragma once

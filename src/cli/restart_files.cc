@@ -1,0 +1,241 @@
+// See restart_files.h.
+#include "cli/restart_files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+namespace cairn::cli {
+namespace {
+
+namespace tr = cairn::transparent;
+
+// Status flags that fcntl(F_SETFL) can restore.
+constexpr int kSettableFlags = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
+
+Status WriteAll(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return Status::FromErrno("writing a restored descriptor's data", errno);
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::Ok();
+}
+
+// Puts `fd` at `target` (closing fd), or leaves it there.
+Status Place(int fd, int target) {
+  if (fd == target) return Status::Ok();
+  if (::dup2(fd, target) < 0) {
+    int e = errno;
+    ::close(fd);
+    return Status::FromErrno("dup2 to descriptor " + std::to_string(target), e);
+  }
+  ::close(fd);
+  return Status::Ok();
+}
+
+Result<int> High(int fd, int min_fd) {
+  int nfd = ::fcntl(fd, F_DUPFD, min_fd);
+  int e = errno;
+  ::close(fd);
+  if (nfd < 0) return Status::FromErrno("fcntl(F_DUPFD)", e);
+  return nfd;
+}
+
+bool Writable(const tr::FileState& f) { return (f.open_flags & O_ACCMODE) != O_RDONLY; }
+
+std::string Describe(const tr::FileState& f) {
+  return "fd " + std::to_string(f.fd) + " ('" + f.path + "')";
+}
+
+}  // namespace
+
+bool IsLineageLock(const std::string& path) {
+  return path.ends_with(".lock") && path.find("/.cairn/") != std::string::npos;
+}
+
+RestoredFiles::~RestoredFiles() {
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Status RestoredFiles::Check() {
+  for (const auto& f : files_) {
+    if (f.fd <= 2 || f.kind != tr::FileKind::kRegular) continue;
+    if (IsLineageLock(f.path)) {
+      int fd = ::open(f.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (fd < 0) return Status::FromErrno("cannot open the lock '" + f.path + "'", errno);
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        ::close(fd);
+        if (e == EWOULDBLOCK) {
+          return Status::FailedPrecondition(
+              "the process saved in this image still runs (it, or an earlier restart of it, "
+              "holds '" +
+              f.path + "'); stop it first, e.g. with cairn checkpoint --kill");
+        }
+        return Status::FromErrno("cannot lock '" + f.path + "'", e);
+      }
+      lock_fd_ = fd;
+      lock_target_ = f.fd;
+      continue;
+    }
+    if (f.content_included) continue;
+    struct stat st;
+    if (::stat(f.path.c_str(), &st) != 0) {
+      return Status::FromErrno("cannot restore " + Describe(f) + ": the file is gone", errno);
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return Status::FailedPrecondition("cannot restore " + Describe(f) +
+                                        ": it is no longer a regular file");
+    }
+  }
+  return Status::Ok();
+}
+
+Status RestoredFiles::InstallRegular(const tr::FileState& f) {
+  int fd = -1;
+  if (f.content_included) {
+    fd = ::memfd_create("cairn-deleted-file", 0);
+    if (fd < 0) return Status::FromErrno("memfd_create", errno);
+    Status st = WriteAll(fd, f.content.data(), f.content.size());
+    if (!st.ok()) {
+      ::close(fd);
+      return st;
+    }
+  } else {
+    const int flags =
+        static_cast<int>(f.open_flags) & ~(O_CREAT | O_TRUNC | O_EXCL | O_NOCTTY | O_CLOEXEC);
+    fd = ::open(f.path.c_str(), flags);
+    if (fd < 0) return Status::FromErrno("cannot reopen '" + f.path + "'", errno);
+    struct stat st;
+    if (f.kind == tr::FileKind::kRegular && ::fstat(fd, &st) == 0) {
+      const uint64_t now_size = static_cast<uint64_t>(st.st_size);
+      const int64_t now_mtime =
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+      if (Writable(f) && now_size > f.size) {
+        if (::ftruncate(fd, static_cast<off_t>(f.size)) != 0) {
+          int e = errno;
+          ::close(fd);
+          return Status::FromErrno("cannot truncate '" + f.path + "' to its checkpoint size", e);
+        }
+        warnings_.push_back(Describe(f) + " grew since the checkpoint; truncated back to " +
+                            std::to_string(f.size) + " bytes");
+      } else if (now_size < f.size) {
+        warnings_.push_back(Describe(f) + " shrank since the checkpoint (" +
+                            std::to_string(f.size) + " -> " + std::to_string(now_size) + " bytes)");
+      } else if (!Writable(f) && now_mtime != f.mtime_ns) {
+        warnings_.push_back(Describe(f) +
+                            " changed since the checkpoint; the program sees the new content");
+      }
+    }
+  }
+  if (f.offset >= 0 && ::lseek(fd, f.offset, SEEK_SET) < 0 && f.kind == tr::FileKind::kRegular) {
+    int e = errno;
+    ::close(fd);
+    return Status::FromErrno("cannot seek '" + f.path + "'", e);
+  }
+  return Place(fd, f.fd);
+}
+
+Status RestoredFiles::InstallPipe(uint64_t pipe_id, int min_temp_fd, std::vector<int>* installed) {
+  std::vector<const tr::FileState*> readers, writers;
+  std::string data;
+  for (const auto& f : files_) {
+    if (f.kind != tr::FileKind::kPipe || f.pipe_id != pipe_id || f.fd <= 2) continue;
+    ((f.open_flags & O_ACCMODE) == O_RDONLY ? readers : writers).push_back(&f);
+    data += f.pipe_data;
+  }
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0) return Status::FromErrno("pipe2", errno);
+  auto r = High(ends[0], min_temp_fd);
+  if (!r.ok()) {
+    ::close(ends[1]);
+    return r.status();
+  }
+  auto w = High(ends[1], min_temp_fd);
+  if (!w.ok()) {
+    ::close(r.value());
+    return w.status();
+  }
+  int rfd = r.value(), wfd = w.value();
+  if (data.size() > 65536) {
+    (void)::fcntl(wfd, F_SETPIPE_SZ, static_cast<int>(std::min<size_t>(data.size(), 1u << 20)));
+  }
+  Status st = WriteAll(wfd, data.data(), data.size());
+  if (st.ok() && writers.empty()) {
+    warnings_.push_back("pipe " + std::to_string(pipe_id) +
+                        ": its write end was outside the process; the reader gets the " +
+                        std::to_string(data.size()) + " saved bytes, then end of file");
+    ::close(wfd);
+    wfd = -1;
+  }
+  if (st.ok() && readers.empty()) {
+    warnings_.push_back("pipe " + std::to_string(pipe_id) +
+                        ": its read end was outside the process; writes go to /dev/null");
+    ::close(wfd);
+    ::close(rfd);
+    rfd = -1;
+    wfd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (wfd < 0) st = Status::FromErrno("open /dev/null", errno);
+  }
+  for (const auto* list : {&readers, &writers}) {
+    const int src = list == &readers ? rfd : wfd;
+    for (const tr::FileState* f : *list) {
+      if (!st.ok() || src < 0) break;
+      if (::dup2(src, f->fd) < 0) {
+        st = Status::FromErrno("dup2 to descriptor " + std::to_string(f->fd), errno);
+        break;
+      }
+      (void)::fcntl(f->fd, F_SETFL, static_cast<int>(f->open_flags) & kSettableFlags);
+      installed->push_back(f->fd);
+    }
+  }
+  if (rfd >= 0) ::close(rfd);
+  if (wfd >= 0) ::close(wfd);
+  return st;
+}
+
+Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
+  std::vector<int> installed;
+  std::vector<uint64_t> pipes_done;
+  for (const auto& f : files_) {
+    if (f.fd <= 2) continue;
+    if (f.fd == lock_target_ && lock_fd_ >= 0) {
+      CAIRN_RETURN_IF_ERROR(Place(lock_fd_, f.fd));
+      lock_fd_ = -1;
+      installed.push_back(f.fd);
+      continue;
+    }
+    if (f.kind == tr::FileKind::kPipe) {
+      if (std::find(pipes_done.begin(), pipes_done.end(), f.pipe_id) != pipes_done.end()) continue;
+      pipes_done.push_back(f.pipe_id);
+      Status st = InstallPipe(f.pipe_id, min_temp_fd, &installed);
+      if (!st.ok()) warnings_.push_back("pipe of " + Describe(f) + ": " + st.ToString());
+      continue;
+    }
+    const bool device = f.kind == tr::FileKind::kOther && f.path.starts_with("/dev/");
+    if (f.kind != tr::FileKind::kRegular && f.kind != tr::FileKind::kDirectory && !device) {
+      warnings_.push_back(Describe(f) + ", a " + tr::FileKindName(f.kind) + ", is not restored");
+      continue;
+    }
+    Status st = InstallRegular(f);
+    if (!st.ok()) {
+      if (f.kind == tr::FileKind::kRegular) return st.Annotate("restoring " + Describe(f));
+      warnings_.push_back(Describe(f) + ": " + st.ToString());
+      continue;
+    }
+    installed.push_back(f.fd);
+  }
+  return installed;
+}
+
+}  // namespace cairn::cli

@@ -1,0 +1,58 @@
+// The descriptors of a process being restored (`cairn restart`): checked first, then
+// re-created at their saved numbers just before the restorer is executed.
+//
+// Policy (docs/image-format.md, "Files at restart"):
+//   - Regular files are reopened by path with their saved flags (no O_CREAT/O_TRUNC) and seek
+//     to their saved offset. A file that no longer exists refuses the restart. A file open for
+//     writing that grew since the checkpoint is truncated back to its size at the checkpoint
+//     (what the program wrote after it is written again after the restart); one that shrank
+//     is restored with a warning. A read-only file that changed (size or mtime) is restored
+//     with a warning: the program sees the new content. Deleted files come back from the
+//     content saved in the image (a memfd).
+//   - Pipes whose both ends were in the process come back as one new pipe holding the bytes
+//     that were in flight; a read end whose writer was outside gets the bytes then EOF; a
+//     write end whose reader was outside is connected to /dev/null. Both with warnings.
+//   - The lineage lock (<dir>/.cairn/*.lock, see transparent/preload/control.h) is taken
+//     with flock(LOCK_EX|LOCK_NB); if another process holds it the image's process still
+//     runs and the restart is refused (kFailedPrecondition) before anything changed.
+//   - Directories and /dev character devices are reopened; sockets, FIFOs and other kinds
+//     are not restored (warning). Descriptors 0, 1 and 2 stay the restart command's.
+// Check() changes nothing on disk (it only takes the lock); Install() does the rest.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "transparent/image.h"
+
+namespace cairn::cli {
+
+class RestoredFiles {
+ public:
+  explicit RestoredFiles(std::vector<transparent::FileState> files) : files_(std::move(files)) {}
+  ~RestoredFiles();
+  RestoredFiles(const RestoredFiles&) = delete;
+  RestoredFiles& operator=(const RestoredFiles&) = delete;
+
+  // Verifies that every regular file can be reopened and takes the lineage lock.
+  Status Check();
+  // Re-creates every descriptor at its number (temporaries are placed at >= `min_temp_fd`).
+  // Returns the numbers now in use; problems that do not stop a restart go to warnings().
+  Result<std::vector<int>> Install(int min_temp_fd);
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+ private:
+  Status InstallRegular(const transparent::FileState& f);
+  Status InstallPipe(uint64_t pipe_id, int min_temp_fd, std::vector<int>* installed);
+
+  std::vector<transparent::FileState> files_;
+  std::vector<std::string> warnings_;
+  int lock_fd_ = -1;  // held between Check and Install
+  int lock_target_ = -1;
+};
+
+// Whether `path` is a lineage lock of the preload library.
+bool IsLineageLock(const std::string& path);
+
+}  // namespace cairn::cli
