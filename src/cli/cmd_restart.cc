@@ -89,6 +89,30 @@ Result<int> MoveHigh(int fd, int min_fd) {
   return nfd;
 }
 
+// A descriptor (>= min_fd) of the file behind shared file mapping `r`, -1 for other
+// regions, or an error when the file cannot back the mapping any more (gone, replaced, or
+// too short: a page wholly past its end would be a SIGBUS).
+Result<int> OpenSharedMapping(const tr::Region& r, int min_fd) {
+  if ((r.flags & tr::kRegionShared) == 0 || (r.flags & tr::kRegionFileBacked) == 0 ||
+      (r.flags & tr::kRegionDeleted) != 0 || r.path.empty() || r.path[0] != '/') {
+    return -1;
+  }
+  const int mode = (r.prot & tr::kProtWrite) != 0 ? O_RDWR : O_RDONLY;
+  int fd = ::open(r.path.c_str(), mode | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("cannot reopen shared mapping of '" + r.path + "'", errno);
+  struct stat st;
+  const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  if (::fstat(fd, &st) != 0 ||
+      static_cast<uint64_t>(st.st_size) + page <= r.file_offset + r.size()) {
+    ::close(fd);
+    return Status::FailedPrecondition("'" + r.path + "' is now shorter than its shared mapping");
+  }
+  int high = ::fcntl(fd, F_DUPFD, min_fd);  // not FD_CLOEXEC: the restorer maps and closes it
+  ::close(fd);
+  if (high < 0) return Status::FromErrno("fcntl(F_DUPFD)", errno);
+  return high;
+}
+
 // An image that cannot be restored here (vDSO, architecture, no restart information) is a
 // failed check (1), like a corrupt one.
 int Fail(Context& ctx, const Status& st) {
@@ -146,6 +170,8 @@ int Run(const Args& args, Context& ctx) {
   if (Status fst = files.Check(); !fst.ok()) {
     return Fail(ctx, fst.Annotate("'" + path + "' is not restored"));
   }
+  int max_fd = 2;
+  for (const auto& f : reader->files()) max_fd = std::max(max_fd, f.fd);
   const tr::ThreadState* ckpt_thread = nullptr;
   for (const auto& t : reader->threads()) {
     if (t.checkpoint_thread) ckpt_thread = &t;
@@ -157,6 +183,7 @@ int Run(const Args& args, Context& ctx) {
   // Regions to map: everything but vDSO/vvar and the reserved range.
   const uint64_t rb = CAIRN_RESERVE_BASE, re = CAIRN_RESERVE_BASE + CAIRN_RESERVE_SIZE;
   std::vector<CairnPlanRegion> regions;
+  std::vector<int> region_fds;  // shared file mappings: kept across the exec
   for (const auto& r : reader->regions()) {
     if ((r.flags & (tr::kRegionVdso | tr::kRegionVvar)) != 0) continue;
     if (r.start < re && r.end > rb) {
@@ -164,7 +191,19 @@ int Run(const Args& args, Context& ctx) {
       return Fail(ctx, Status::FailedPrecondition("'" + path +
                                                   "': a region overlaps the restorer's range"));
     }
-    regions.push_back({r.start, r.end, r.prot & 7u, (r.flags & tr::kRegionShared) ? 1u : 0u});
+    CairnPlanRegion g{r.start, r.end, r.prot & 7u, (r.flags & tr::kRegionShared) ? 1u : 0u, -1,
+                      0u,      0};
+    auto mapped = OpenSharedMapping(r, max_fd + 1);
+    if (!mapped.ok()) {
+      ctx.err << "cairn restart: warning: " << mapped.status().message()
+              << "; restored as shared anonymous memory\n";
+    } else if (mapped.value() >= 0) {
+      g.fd = mapped.value();
+      g.offset = r.file_offset;
+      if ((r.prot & tr::kProtWrite) == 0) g.flags |= CAIRN_REGION_FINAL_PROT;
+      region_fds.push_back(g.fd);
+    }
+    regions.push_back(g);
   }
   // The main stack comes back as a plain mapping (no automatic growth): give it room below,
   // up to 8 MiB, leaving at least 1 MiB free above the region under it.
@@ -179,7 +218,9 @@ int Run(const Args& args, Context& ctx) {
     const uint64_t guard = 1u << 20, want = 8u << 20;
     if (r.start < below + guard + 0x10000) continue;
     const uint64_t lo = std::max(below + guard, r.start - std::min(want, r.start - below - guard));
-    if (lo < r.start) regions.insert(it, {lo, r.start, tr::kProtRead | tr::kProtWrite, 0u});
+    if (lo < r.start) {
+      regions.insert(it, {lo, r.start, tr::kProtRead | tr::kProtWrite, 0u, -1, 0u, 0});
+    }
     break;
   }
 
@@ -190,6 +231,13 @@ int Run(const Args& args, Context& ctx) {
   uint64_t cursor = 0;
   Status st = reader->ReadPages([&](uint64_t addr, const void* data, uint64_t len) -> Status {
     if (addr >= rb && addr < re) return Status::Ok();
+    // Read-only shared file mappings show the file's own content.
+    auto in = std::upper_bound(regions.begin(), regions.end(), addr,
+                               [](uint64_t a, const CairnPlanRegion& g) { return a < g.start; });
+    if (in != regions.begin() && (std::prev(in)->flags & CAIRN_REGION_FINAL_PROT) != 0 &&
+        addr < std::prev(in)->end) {
+      return Status::Ok();
+    }
     CAIRN_RETURN_IF_ERROR(WriteAll(data_fd, data, len, static_cast<off_t>(cursor)));
     if (!runs.empty() && runs.back().addr + runs.back().len == addr &&
         runs.back().data_offset + runs.back().len == cursor) {
@@ -219,9 +267,7 @@ int Run(const Args& args, Context& ctx) {
   plan.fs_base = ckpt_thread->fs_base;
   plan.nregions = regions.size();
   plan.nruns = runs.size();
-  int max_fd = 2;
   for (const auto& f : reader->files()) {
-    max_fd = std::max(max_fd, f.fd);
     if (f.fd > 2 && (f.fd_flags & FD_CLOEXEC) != 0 && plan.ncloexec < CAIRN_PLAN_MAX_CLOEXEC) {
       plan.cloexec_fds[plan.ncloexec++] = f.fd;
     }
@@ -249,7 +295,10 @@ int Run(const Args& args, Context& ctx) {
   const uint32_t umask_bits = reader->misc().umask;
   reader.reset();
   std::vector<int> keep = {0, 1, 2, plan_fd, data_fd};
-  auto installed = files.Install(std::max(plan_fd, data_fd) + 1);
+  keep.insert(keep.end(), region_fds.begin(), region_fds.end());
+  int top_fd = std::max(plan_fd, data_fd);
+  for (int fd : region_fds) top_fd = std::max(top_fd, fd);
+  auto installed = files.Install(top_fd + 1);
   for (const auto& w : files.warnings()) ctx.err << "cairn restart: warning: " << w << "\n";
   if (!installed.ok()) return Fail(ctx, installed.status());
   keep.insert(keep.end(), installed.value().begin(), installed.value().end());

@@ -5,7 +5,8 @@
  *     CairnPlanRun records into a memfd (the plan fd), and the page data into another memfd
  *     (the data fd), then execs the restorer with both fd numbers as argv[1] and argv[2].
  *   - The restorer maps the plan at kCairnPlanScratch, unmaps everything but itself and the
- *     vDSO/vvar areas, maps each region anonymously (MAP_FIXED), preads the runs from the
+ *     vDSO/vvar areas, maps each region (MAP_FIXED; anonymous, or MAP_SHARED of the file
+ *     descriptor `cairn restart` opened for a shared file mapping), preads the runs from the
  *     data fd, sets protections, moves vDSO/vvar to their saved addresses, sets the FS base
  *     and jumps to `entry` on `stack_top` (rdi = the plan's `entry_arg`).
  *   - C and C++ share this header: fixed-width fields only, no padding surprises.
@@ -25,7 +26,7 @@
 #define CAIRN_VDSO_SCRATCH (CAIRN_RESERVE_BASE + (56ULL << 20))
 
 #define CAIRN_PLAN_MAGIC 0x4e414c504e524143ULL /* "CARNPLAN" */
-#define CAIRN_PLAN_VERSION 1
+#define CAIRN_PLAN_VERSION 2
 #define CAIRN_PLAN_MAX_CLOEXEC 64
 
 /* Optional image section written by the preload library: where to resume. */
@@ -38,11 +39,17 @@ struct CairnRestartInfo {
   uint64_t reserve_size;
 };
 
+/* CairnPlanRegion.flags */
+#define CAIRN_REGION_FINAL_PROT 1u /* map with `prot` at once; the region has no runs */
+
 struct CairnPlanRegion {
   uint64_t start;
   uint64_t end;
   uint32_t prot;   /* PROT_* */
-  uint32_t shared; /* 1: MAP_SHARED | MAP_ANONYMOUS */
+  uint32_t shared; /* 1: MAP_SHARED (of `fd`, or anonymous) */
+  int32_t fd;      /* >= 0: map this file (closed by the restorer); -1: anonymous */
+  uint32_t flags;  /* CAIRN_REGION_* */
+  uint64_t offset; /* file offset when fd >= 0 */
 };
 
 struct CairnPlanRun {

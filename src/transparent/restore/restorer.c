@@ -225,9 +225,15 @@ void restorer_main(void) {
 
   for (uint64_t i = 0; i < plan->nregions; ++i) {
     const struct CairnPlanRegion* g = &regions[i];
-    r = sys6(SYS_MMAP, (long)g->start, (long)(g->end - g->start), PROT_READ | PROT_WRITE,
-             (g->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    const long prot = (g->flags & CAIRN_REGION_FINAL_PROT) ? (long)g->prot : PROT_READ | PROT_WRITE;
+    const long kind = g->fd >= 0 ? 0 : MAP_ANONYMOUS;
+    r = sys6(SYS_MMAP, (long)g->start, (long)(g->end - g->start), prot,
+             (g->shared ? MAP_SHARED : MAP_PRIVATE) | kind | MAP_FIXED, g->fd >= 0 ? g->fd : -1,
+             g->fd >= 0 ? (long)g->offset : 0);
     if (bad(r)) die("mmap of a region", r, g->start);
+  }
+  for (uint64_t i = 0; i < plan->nregions; ++i) {
+    if (regions[i].fd >= 0) SYS3(SYS_CLOSE, regions[i].fd, 0, 0);
   }
   for (uint64_t i = 0; i < plan->nruns; ++i) {
     const struct CairnPlanRun* u = &runs[i];
@@ -241,7 +247,7 @@ void restorer_main(void) {
   }
   for (uint64_t i = 0; i < plan->nregions; ++i) {
     const struct CairnPlanRegion* g = &regions[i];
-    if (g->prot == (PROT_READ | PROT_WRITE)) continue;
+    if (g->prot == (PROT_READ | PROT_WRITE) || (g->flags & CAIRN_REGION_FINAL_PROT)) continue;
     r = SYS3(SYS_MPROTECT, g->start, g->end - g->start, g->prot);
     if (bad(r)) die("mprotect of a region", r, g->start);
   }
