@@ -78,6 +78,7 @@ int Run(const Args& args, Context& ctx) {
   ::setenv("CAIRN_CKPT_DIR", dir.c_str(), 1);
   ::setenv("CAIRN_CKPT_INTERVAL", interval.c_str(), 1);
   ::setenv("CAIRN_COMPRESS", compress.c_str(), 1);
+  ::setenv("CAIRN_CKPT_FORK", args.Has("fork") ? "1" : "0", 1);
   ::setenv("LD_PRELOAD", preload.c_str(), 1);
   std::vector<char*> argv;
   for (const auto& a : prog) argv.push_back(const_cast<char*>(a.c_str()));
@@ -96,7 +97,8 @@ const Command& LaunchCommand() {
   static const Command kCommand{
       kName,
       "Run an unmodified program under transparent checkpointing",
-      "[--ckpt-dir DIR] [--interval SECONDS] [--compress none|zstd] -- PROGRAM [ARGS...]",
+      "[--ckpt-dir DIR] [--interval SECONDS] [--compress none|zstd] [--fork] -- PROGRAM "
+      "[ARGS...]",
       "Runs PROGRAM (a dynamically linked executable, found on PATH) with\n"
       "libcairn_preload.so preloaded, so that `cairn checkpoint --ckpt-dir DIR` (or the\n"
       "interval timer) can write an image of the whole process, all threads included,\n"
@@ -104,11 +106,15 @@ const Command& LaunchCommand() {
       "<program>-<pid>.v<N>.cimg; the newest two are kept (CAIRN_KEEP overrides).\n"
       "The control sockets live in DIR/.cairn. PROGRAM replaces this process: it keeps\n"
       "its pid, stdin, stdout and stderr. Put '--' before PROGRAM if it takes options.\n"
+      "With --fork a checkpoint stops the threads only until a child process has been\n"
+      "forked (and shared memory copied); the child writes the image from its\n"
+      "copy-on-write snapshot while the program runs on.\n"
       "The library is found through $CAIRN_PRELOAD_LIB, beside the cairn binary, or in\n"
       "../lib relative to it.\n",
       {{"ckpt-dir", "DIR", "where images are written (default: the current directory)"},
        {"interval", "SECONDS", "also checkpoint every SECONDS seconds (default 0: never)"},
-       {"compress", "none|zstd", "compress page data (zstd: 2 threads; default none)"}},
+       {"compress", "none|zstd", "compress page data (zstd: 2 threads; default none)"},
+       {"fork", nullptr, "write images from a forked child: the program pauses only for the fork"}},
       &Run,
   };
   return kCommand;

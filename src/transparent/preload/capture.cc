@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #if defined(__x86_64__)
 #include <asm/prctl.h>
@@ -23,6 +24,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 
 #include "common/log.h"
@@ -511,13 +513,23 @@ class PageCopier {
 
 PageCopier g_copier;
 
-Status WritePages(tr::ImageWriter* w, const std::vector<tr::MapRegion>& maps) {
+enum class PagePass { kAll, kShared, kPrivate };
+
+// Saves the pages of `maps` (one pass: all regions, or only the shared / private ones).
+// `shared_pagemap`, if given, describes shared regions (a forked child's own pagemap does
+// not: fork copies no page table entries of shared mappings).
+Status WritePages(tr::ImageWriter* w, const std::vector<tr::MapRegion>& maps, PagePass pass,
+                  tr::PagemapReader* shared_pagemap) {
   tr::PagemapReader pagemap;
   const uint64_t vdso = ::getauxval(AT_SYSINFO_EHDR);
   for (const auto& m : maps) {
     if (!tr::ShouldSave(m) || m.start == vdso) continue;
+    if ((pass == PagePass::kShared && !m.shared) || (pass == PagePass::kPrivate && m.shared)) {
+      continue;
+    }
     bool skip_zero = false;
-    auto runs = RunsToSave(pagemap, m, &skip_zero);
+    tr::PagemapReader& pm = m.shared && shared_pagemap != nullptr ? *shared_pagemap : pagemap;
+    auto runs = RunsToSave(pm, m, &skip_zero);
     if (!runs.ok()) return runs.status().Annotate("saving " + m.ToString());
     if (runs.value().empty()) continue;
     // A region without PROT_READ is read through /proc/self/mem, protections untouched.
@@ -574,7 +586,22 @@ void RememberIdentity() {
 
 void ForgetDescriptorsAfterRestart() { g_copier.Forget(); }
 
-Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<ThreadSlot*>& parked) {
+namespace {
+
+// What an image holds besides memory, collected while the threads are parked.
+struct Collected {
+  std::string path;
+  tr::ImageHeader header;
+  std::vector<tr::ThreadState> threads;
+  std::vector<tr::FileState> files;
+  tr::SignalState signals;
+  tr::TimerState timers;
+  tr::MiscState misc;
+  CairnRestartInfo restart_info{};
+  bool restartable = false;
+};
+
+Result<Collected> Collect(const CaptureOptions& o, const std::vector<ThreadSlot*>& parked) {
   Env* env = Env::Default();
   if (g_prefix.empty() ||
       g_prefix.find("-" + std::to_string(::getpid()) + ".v") == std::string::npos) {
@@ -586,59 +613,79 @@ Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<Thre
     auto versions = ListVersions(env, o.dir);
     g_next_version = versions.empty() ? 1 : versions.back() + 1;
   }
-  const std::string path = ImagePath(o.dir, g_next_version);
-
+  Collected c;
+  c.path = ImagePath(o.dir, g_next_version);
   CAIRN_RETURN_IF_ERROR(g_copier.Init());
   std::vector<int> skip = o.skip_fds;
   if (g_copier.mem_fd() >= 0) skip.push_back(g_copier.mem_fd());
-  std::vector<tr::ThreadState> threads = CollectThreads(parked);
-  std::vector<tr::FileState> files = CollectFiles(skip);
-  tr::SignalState signals = CollectSignals();
-  const tr::TimerState& timers = kstate::Timers();
-  tr::MiscState misc = CollectMisc();
+  c.threads = CollectThreads(parked);
+  c.files = CollectFiles(skip);
+  c.signals = CollectSignals();
+  c.timers = kstate::Timers();
+  c.misc = CollectMisc();
   auto header = tr::CaptureProcessHeader();
   if (!header.ok()) return header.status();
+  c.header = std::move(header).value();
   if (!g_exe_path.empty()) {
-    header.value().exe_path = g_exe_path;
-    header.value().argv = g_argv;
+    c.header.exe_path = g_exe_path;
+    c.header.argv = g_argv;
   }
-  CairnRestartInfo restart_info;
-  const bool restartable = restart::GetRestartInfo(&restart_info);
-  if (restartable) header.value().restart_entry = restart_info.entry;
+  c.restartable = restart::GetRestartInfo(&c.restart_info);
+  if (c.restartable) c.header.restart_entry = c.restart_info.entry;
+  return c;
+}
 
+// Writes and commits the image of `c` with the memory described by `maps` (read now if
+// null). `after_shared`, if set, runs once the shared regions are saved (before the rest).
+Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c,
+                                     const std::vector<tr::MapRegion>* maps,
+                                     tr::PagemapReader* shared_pagemap,
+                                     const std::function<void()>& after_shared) {
+  Env* env = Env::Default();
+  CAIRN_RETURN_IF_ERROR(g_copier.Init());
   tr::WriteOptions wo;
   wo.codec = o.codec;
   if (o.codec != format::Codec::kNone) wo.threads = std::max(1, o.codec_threads);
-  auto writer = tr::ImageWriter::Create(env, path, wo);
+  auto writer = tr::ImageWriter::Create(env, c.path, wo);
   if (!writer.ok()) return writer.status();
   tr::ImageWriter* w = writer.value().get();
-  CAIRN_RETURN_IF_ERROR(w->WriteHeader(header.value()));
+  CAIRN_RETURN_IF_ERROR(w->WriteHeader(c.header));
 
-  // Maps are read after the writer exists, so its buffers are part of what is described.
-  auto maps = tr::ReadMaps();
-  if (!maps.ok()) return maps.status();
+  // Read after the writer exists (unless given), so its buffers are part of what is described.
+  std::vector<tr::MapRegion> own;
+  if (maps == nullptr) {
+    auto read = tr::ReadMaps();
+    if (!read.ok()) return read.status();
+    own = std::move(read).value();
+    maps = &own;
+  }
   std::vector<tr::Region> regions;
-  for (const auto& m : maps.value()) {
+  for (const auto& m : *maps) {
     if (m.kind == tr::MapRegion::kVsyscall || m.size() == 0) continue;
     regions.push_back(ToRegion(m));
   }
   CAIRN_RETURN_IF_ERROR(w->WriteRegions(regions));
-  CAIRN_RETURN_IF_ERROR(WritePages(w, maps.value()));
-  CAIRN_RETURN_IF_ERROR(w->WriteThreads(threads));
-  CAIRN_RETURN_IF_ERROR(w->WriteFiles(files));
-  CAIRN_RETURN_IF_ERROR(w->WriteSignals(signals));
-  CAIRN_RETURN_IF_ERROR(w->WriteTimers(timers));
-  CAIRN_RETURN_IF_ERROR(w->WriteMisc(misc));
-  if (restartable) {
+  if (after_shared) {
+    CAIRN_RETURN_IF_ERROR(WritePages(w, *maps, PagePass::kShared, shared_pagemap));
+    after_shared();
+    CAIRN_RETURN_IF_ERROR(WritePages(w, *maps, PagePass::kPrivate, shared_pagemap));
+  } else {
+    CAIRN_RETURN_IF_ERROR(WritePages(w, *maps, PagePass::kAll, shared_pagemap));
+  }
+  CAIRN_RETURN_IF_ERROR(w->WriteThreads(c.threads));
+  CAIRN_RETURN_IF_ERROR(w->WriteFiles(c.files));
+  CAIRN_RETURN_IF_ERROR(w->WriteSignals(c.signals));
+  CAIRN_RETURN_IF_ERROR(w->WriteTimers(c.timers));
+  CAIRN_RETURN_IF_ERROR(w->WriteMisc(c.misc));
+  if (c.restartable) {
     CAIRN_RETURN_IF_ERROR(
-        w->WriteOptionalSection(CAIRN_RESTART_SECTION, &restart_info, sizeof restart_info));
+        w->WriteOptionalSection(CAIRN_RESTART_SECTION, &c.restart_info, sizeof c.restart_info));
   }
   CAIRN_RETURN_IF_ERROR(w->Commit());
   CaptureResult result;
-  result.path = path;
+  result.path = c.path;
   result.bytes = w->bytes_written();
   result.page_bytes = w->page_bytes_raw();
-  ++g_next_version;
 
   // Retention: the newest `keep` images of this process.
   auto versions = ListVersions(env, o.dir);
@@ -648,6 +695,91 @@ Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<Thre
     if (!st.ok()) log::Warn("preload: retention: ", st.ToString());
   }
   return result;
+}
+
+// The forked writer's report on its pipe: "S" once the shared regions are saved, then
+// "OK <bytes> <page_bytes>" or "ER <message>".
+void Report(int fd, const std::string& msg) {
+  size_t done = 0;
+  while (done < msg.size()) {
+    ssize_t n = ::write(fd, msg.data() + done, msg.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<size_t>(n);
+  }
+}
+
+Result<CaptureResult> WriteForked(const CaptureOptions& o, const Collected& c,
+                                  const std::function<void()>& resume) {
+  auto maps = tr::ReadMaps();
+  if (!maps.ok()) return maps.status();
+  tr::PagemapReader parent_pagemap;  // this process's: the child reads shared regions with it
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return Status::FromErrno("pipe2 for the image writer", errno);
+  // A clone without exit signal: the application's wait()/SIGCHLD never see this child.
+  const long pid = ::syscall(SYS_clone, 0L, nullptr, nullptr, nullptr, 0L);
+  if (pid < 0) {
+    int e = errno;
+    ::close(p[0]);
+    ::close(p[1]);
+    return Status::FromErrno("fork of the image writer", e);
+  }
+  if (pid == 0) {
+    ::close(p[0]);
+    auto r = WriteCollected(o, c, &maps.value(), &parent_pagemap, [&] { Report(p[1], "S"); });
+    if (r.ok()) {
+      Report(p[1],
+             "OK " + std::to_string(r.value().bytes) + " " + std::to_string(r.value().page_bytes));
+    } else {
+      Report(p[1], "ER " + r.status().ToString());
+    }
+    ::syscall(SYS_exit_group, r.ok() ? 0 : 1);
+    __builtin_unreachable();
+  }
+  ::close(p[1]);
+  std::string reply;
+  bool resumed = false;
+  char buf[512];
+  for (;;) {
+    ssize_t n = ::read(p[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    reply.append(buf, static_cast<size_t>(n));
+    if (!resumed && !reply.empty() && reply[0] == 'S') {
+      resumed = true;
+      resume();
+    }
+  }
+  ::close(p[0]);
+  if (!resumed) resume();
+  int wstatus = 0;
+  while (::waitpid(static_cast<pid_t>(pid), &wstatus, __WALL) < 0 && errno == EINTR) {
+  }
+  if (resumed) reply.erase(0, 1);
+  if (reply.starts_with("OK ")) {
+    CaptureResult result;
+    result.path = c.path;
+    result.bytes = std::strtoull(reply.c_str() + 3, nullptr, 10);
+    size_t sp = reply.find(' ', 3);
+    if (sp != std::string::npos)
+      result.page_bytes = std::strtoull(reply.c_str() + sp + 1, nullptr, 10);
+    return result;
+  }
+  if (reply.starts_with("ER ")) return Status::IOError("image writer: " + reply.substr(3));
+  return Status::IOError("the image writer (pid " + std::to_string(pid) +
+                         ") ended without a result (wait status " + std::to_string(wstatus) + ")");
+}
+
+}  // namespace
+
+Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<ThreadSlot*>& parked,
+                                 const std::function<void()>& resume) {
+  auto c = Collect(o, parked);
+  if (!c.ok()) return c.status();
+  auto r = resume ? WriteForked(o, c.value(), resume)
+                  : WriteCollected(o, c.value(), nullptr, nullptr, nullptr);
+  if (r.ok()) ++g_next_version;
+  return r;
 }
 
 }  // namespace cairn::preload

@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,14 @@ void RememberIdentity();
 // After a restart: descriptors this module held belong to the old process (never closed).
 void ForgetDescriptorsAfterRestart();
 
+// Without `resume`: writes the image here; the caller resumes the threads afterwards.
+// With `resume` (--fork): collects what is not memory here (pipes drained and refilled, timers,
+// signals, files), then clone()s a child without exit signal (the application's wait() never
+// sees it) that saves the shared regions first, so that the parent calls `resume` as soon as
+// those are copied (private memory is the child's copy-on-write snapshot), and then writes
+// the rest and commits. Returns when the child is done; its result is the checkpoint's.
 Result<CaptureResult> WriteImage(const CaptureOptions& options,
-                                 const std::vector<ThreadSlot*>& parked);
+                                 const std::vector<ThreadSlot*>& parked,
+                                 const std::function<void()>& resume = nullptr);
 
 }  // namespace cairn::preload

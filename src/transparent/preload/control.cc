@@ -38,6 +38,7 @@ struct Config {
   format::Codec codec = format::Codec::kNone;
   int keep = 2;
   int timeout_ms = 30000;  // gate and quiesce
+  bool fork = false;       // CAIRN_CKPT_FORK=1: a forked child writes the image
 };
 
 Config g_cfg;
@@ -80,6 +81,9 @@ Status ReadConfig(Config* c) {
   auto timeout = EnvInt("CAIRN_CKPT_TIMEOUT", 30, 1, 1 << 20);
   if (!timeout.ok()) return timeout.status();
   c->timeout_ms = static_cast<int>(timeout.value()) * 1000;
+  auto fork = EnvInt("CAIRN_CKPT_FORK", 0, 0, 1);
+  if (!fork.ok()) return fork.status();
+  c->fork = fork.value() == 1;
   const char* comp = std::getenv("CAIRN_COMPRESS");
   std::string compress = comp == nullptr ? "" : comp;
   if (compress.empty() || compress == "none") {
@@ -116,14 +120,22 @@ Result<CaptureResult> Checkpoint(int conn_fd, bool keep_stopped) {
   o.keep = g_cfg.keep;
   o.skip_fds = {g_listen_fd};
   if (conn_fd >= 0) o.skip_fds.push_back(conn_fd);
-  auto r = WriteImage(o, parked);
-  if (!(keep_stopped && r.ok())) {
+  int64_t resumed_ms = -1;
+  bool resumed = false;
+  auto resume = [&] {
     Release();
     gate::UnlockWriter();
-  }
+    resumed = true;
+    resumed_ms = NowMs();
+  };
+  auto r = g_cfg.fork && !keep_stopped ? WriteImage(o, parked, resume) : WriteImage(o, parked);
+  if (!resumed && !(keep_stopped && r.ok())) resume();
   if (r.ok()) {
     log::Info("preload: checkpoint ", r.value().path, ": ", parked.size(), " threads stopped in ",
-              t1 - t0, " ms, image ", r.value().bytes, " bytes written in ", NowMs() - t1, " ms");
+              t1 - t0, " ms, image ", r.value().bytes, " bytes written in ", NowMs() - t1, " ms",
+              resumed_ms >= 0 && g_cfg.fork ? "; forked writer, the threads ran again after " +
+                                                  std::to_string(resumed_ms - t0) + " ms"
+                                            : std::string());
   } else {
     log::Error("preload: checkpoint failed: ", r.status().ToString());
   }
