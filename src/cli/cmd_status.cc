@@ -5,6 +5,7 @@
 
 #include "cli/command.h"
 #include "cli/json.h"
+#include "cli/transparent_status.h"
 #include "ipc/identity.h"
 #include "ipc/wire.h"
 
@@ -58,6 +59,17 @@ Result<BackendRow> Query(const std::string& socket) {
 }
 
 int Run(const Args& args, Context& ctx) {
+  if (!args.positional().empty()) {
+    PrintError(ctx, kName, "unexpected argument '" + args.positional().front() + "'");
+    return kExitUsage;
+  }
+  if (auto ckpt = args.Get("ckpt-dir")) {
+    if (ckpt->empty()) {
+      PrintError(ctx, kName, "--ckpt-dir needs a directory");
+      return kExitUsage;
+    }
+    return RunTransparentStatus(*ckpt, args.Has("json"), ctx);
+  }
   auto dir = ipc::RuntimeDir();
   if (!dir.ok()) {
     PrintError(ctx, kName, dir.status().ToString());
@@ -113,12 +125,16 @@ int Run(const Args& args, Context& ctx) {
 const Command& StatusCommand() {
   static const Command kCommand{
       kName,
-      "Show pending and in-flight checkpoint transfers of this user's backends",
-      "[--json]",
-      "Asks every async backend of this user on this node what it is doing: for each\n"
-      "backend its job, clients and queue; for each pending checkpoint the rank, name,\n"
-      "version, stage (queued, scratch, persistent, retention) and bytes done.\n",
-      {{"json", nullptr, "print one JSON document"}},
+      "Show async backends' work, or transparently checkpointed processes and images",
+      "[--ckpt-dir DIR] [--json]",
+      "Without --ckpt-dir: asks every async backend of this user on this node what it is\n"
+      "doing: for each backend its job, clients and queue; for each pending checkpoint the\n"
+      "rank, name, version, stage (queued, scratch, persistent, retention) and bytes done.\n"
+      "With --ckpt-dir DIR: the processes launched (or restarted) with DIR and what they\n"
+      "checkpointed (pid, threads, checkpoints taken, last image and its cost), stale\n"
+      "control sockets of processes that ended, and the images in DIR, newest first.\n",
+      {{"ckpt-dir", "DIR", "show transparent checkpointing in DIR"},
+       {"json", nullptr, "print one JSON document"}},
       &Run,
   };
   return kCommand;

@@ -45,6 +45,14 @@ Config g_cfg;
 std::atomic<bool> g_active{false};
 int g_listen_fd = -1;
 pid_t g_owner = 0;
+// For STATUS replies.
+int64_t g_started_ms = 0;
+long long g_checkpoints = 0;
+std::string g_last_path;
+long long g_last_ms = -1;
+long long g_last_bytes = 0;
+std::string g_last_error;
+
 // The lineage lock (see control.h): held from launch through every restart of this process.
 int g_lock_fd = -1;
 std::string g_lock_path;
@@ -131,6 +139,15 @@ Result<CaptureResult> Checkpoint(int conn_fd, bool keep_stopped) {
   auto r = g_cfg.fork && !keep_stopped ? WriteImage(o, parked, resume) : WriteImage(o, parked);
   if (!resumed && !(keep_stopped && r.ok())) resume();
   if (r.ok()) {
+    ++g_checkpoints;
+    g_last_path = r.value().path;
+    g_last_ms = NowMs() - t0;
+    g_last_bytes = static_cast<long long>(r.value().bytes);
+    g_last_error.clear();
+  } else {
+    g_last_error = r.status().ToString();
+  }
+  if (r.ok()) {
     log::Info("preload: checkpoint ", r.value().path, ": ", parked.size(), " threads stopped in ",
               t1 - t0, " ms, image ", r.value().bytes, " bytes written in ", NowMs() - t1, " ms",
               resumed_ms >= 0 && g_cfg.fork ? "; forked writer, the threads ran again after " +
@@ -150,6 +167,23 @@ void Serve(int conn) {
   if (in.value().fd >= 0) ::close(in.value().fd);
   const ipc::Message& req = in.value().msg;
   ipc::Message reply("DONE");
+  if (req.type() == "STATUS") {
+    ipc::Message st("STATUS");
+    st.Add("pid", static_cast<long long>(::getpid()))
+        .Add("uptime_ms", static_cast<long long>(NowMs() - g_started_ms))
+        .Add("restored", restart::Restored() ? 1LL : 0LL)
+        .Add("interval", static_cast<long long>(g_cfg.interval_s))
+        .Add("fork", g_cfg.fork ? 1LL : 0LL)
+        .Add("compress", g_cfg.codec == format::Codec::kNone ? "none" : "zstd")
+        .Add("checkpoints", g_checkpoints)
+        .Add("last_path", g_last_path)
+        .Add("last_ms", g_last_ms)
+        .Add("last_bytes", g_last_bytes)
+        .Add("last_error", g_last_error)
+        .Add("threads", static_cast<long long>(Snapshot(nullptr, 0)));
+    (void)ipc::SendMessage(conn, st);
+    return;
+  }
   if (req.type() != "CHECKPOINT") {
     reply.Add("code", static_cast<long long>(Code::kInvalidArgument))
         .Add("message", "unknown request '" + req.type() + "'");
@@ -240,6 +274,7 @@ Status Start() {
   if (!fd.ok()) return fd.status();
   g_listen_fd = fd.value();
   g_owner = ::getpid();
+  g_started_ms = NowMs();
   g_active.store(true);
 
   // The checkpoint thread: the real pthread_create, every signal blocked (inherited).

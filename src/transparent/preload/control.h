@@ -7,6 +7,9 @@
 //   - Protocol (ipc/wire.h frames): a client sends Message("CHECKPOINT") with kill=0|1; the
 //     thread checkpoints and replies Message("DONE") with code (0 = OK, else cairn::Code),
 //     message and path. With kill=1 and success, the process _exit(0)s after the reply.
+//     Message("STATUS") is answered with Message("STATUS"): pid, uptime_ms, restored,
+//     interval, fork, compress, checkpoints (taken by this process), last_path, last_ms,
+//     last_bytes, last_error, threads.
 //     With CAIRN_CKPT_INTERVAL=S (> 0) the thread also checkpoints every S seconds.
 //   - Lineage lock: Start() creates <dir>/.cairn/<pid>-<ns>.lock (0600) and flock()s it for the
 //     life of the process. The descriptor is part of every image; `cairn restart` takes the
