@@ -7,7 +7,10 @@
 # the commit), signal (the app can neither handle nor block the checkpoint signal),
 # restart / restart_threads (two cycles of checkpoint --kill and `cairn restart`: the
 # outputs put together equal an uninterrupted run's), restart_refuse (truncated and
-# corrupted images are refused).
+# corrupted images are refused), refuse_running (an image whose process, or a restart of
+# it, still runs is refused; a data file that vanished refuses the restart, changing
+# nothing), fork (restart cycles of a program launched with --fork), status (cairn status
+# --ckpt-dir, text and JSON, live and stale).
 set -u
 MODE=$1 CAIRN=$2 CHECK=$3 APP=$4 WORK=$5
 fail() { echo "FAIL ($MODE): $*" >&2; [ -n "${PID:-}" ] && kill -9 "$PID" 2>/dev/null; exit 1; }
@@ -208,6 +211,94 @@ case "$MODE" in
     wait "$PID" 2> /dev/null
     PID=
     [ -s "$WORK/good.out" ] || fail "the intact image did not run"
+    ;;
+  refuse_running)
+    seq -f "%07g" 1000 > "$WORK/data"
+    "$CAIRN" launch --ckpt-dir "$CK" -- "$APP" "$WORK/ready" 2000 "$WORK/data" \
+      > "$WORK/out" 2> "$WORK/err" &
+    PID=$!
+    for _ in $(seq 600); do
+      [ -f "$WORK/ready" ] && [ -S "$CK/.cairn/$PID.sock" ] && break
+      sleep 0.05
+    done
+    ckpt
+    # The original still runs: refused, and the original is untouched.
+    "$CAIRN" restart --ckpt-dir "$CK" > "$WORK/r1.out" 2> "$WORK/r1.err"
+    rc=$?
+    [ "$rc" -eq 1 ] || fail "restart while the original runs: exit $rc: $(cat "$WORK/r1.err")"
+    grep -q "still runs" "$WORK/r1.err" || fail "unclear refusal: $(cat "$WORK/r1.err")"
+    [ -s "$WORK/r1.out" ] && fail "a second copy ran: $(cat "$WORK/r1.out")"
+    kill -0 "$PID" 2>/dev/null || fail "the original died"
+    kill -9 "$PID"
+    wait "$PID" 2>/dev/null
+    # A file the image has open vanished: refused with its name; back in place: restarts.
+    mv "$WORK/data" "$WORK/data.away"
+    "$CAIRN" restart --ckpt-dir "$CK" > "$WORK/r2.out" 2> "$WORK/r2.err"
+    rc=$?
+    [ "$rc" -ne 0 ] || fail "restart without the program's data file succeeded"
+    grep -q "data" "$WORK/r2.err" || fail "the refusal does not name the file: $(cat "$WORK/r2.err")"
+    mv "$WORK/data.away" "$WORK/data"
+    "$CAIRN" restart --ckpt-dir "$CK" > "$WORK/r3.out" 2> "$WORK/r3.err" &
+    PID=$!
+    wait_socket "$WORK/r3.err"
+    # The restarted process now holds the image: a second restart is refused too.
+    "$CAIRN" restart --ckpt-dir "$CK" > "$WORK/r4.out" 2> "$WORK/r4.err"
+    rc=$?
+    [ "$rc" -eq 1 ] || fail "second restart while the first runs: exit $rc"
+    grep -q "still runs" "$WORK/r4.err" || fail "unclear refusal: $(cat "$WORK/r4.err")"
+    for _ in $(seq 600); do [ -s "$WORK/r3.out" ] && break; sleep 0.05; done
+    [ -s "$WORK/r3.out" ] || fail "the restarted program printed nothing"
+    kill -9 "$PID"
+    wait "$PID" 2>/dev/null
+    PID=
+    ;;
+  fork)
+    # Two cycles of a forked checkpoint (the program runs on) and kill -9, then restart.
+    reference
+    CAIRN_LOG=info start --fork
+    PIDS=$PID
+    for cycle in 1 2; do
+      ckpt
+      grep -q "forked writer" "$WORK/err" || fail "cycle $cycle: no forked writer: $(cat "$WORK/err")"
+      # (A restored process's maps no longer label [heap] and [stack]: check the first only.)
+      [ "$cycle" -eq 1 ] && { "$CHECK" "$IMAGE" 6 $(( 1 << 40 )) || fail "image check"; }
+      kill -9 "$PID"
+      wait "$PID" 2>/dev/null
+      [ "$cycle" -eq 2 ] && touch "$WORK/release"
+      CAIRN_LOG=info "$CAIRN" restart --ckpt-dir "$CK" > "$WORK/out$cycle" 2> "$WORK/err" &
+      PID=$!
+      PIDS="$PIDS $PID"
+      [ "$cycle" -eq 1 ] && wait_socket "$WORK/err"
+    done
+    wait "$PID"
+    rc=$?
+    PID=
+    [ "$rc" -eq 0 ] || fail "the restarted program exited with $rc: $(cat "$WORK/err")"
+    cat "$WORK/out" "$WORK/out1" "$WORK/out2" > "$WORK/all"
+    diff "$WORK/ref.out" "$WORK/all" || fail "output differs from the uninterrupted run"
+    for p in $PIDS; do [ -d "/proc/$p" ] && fail "process $p was left behind"; done
+    ;;
+  status)
+    start --interval 1
+    ckpt
+    "$CAIRN" status --ckpt-dir "$CK" > "$WORK/st.txt" || fail "cairn status failed"
+    grep -q "pid $PID" "$WORK/st.txt" || fail "status does not show pid $PID: $(cat "$WORK/st.txt")"
+    grep -q "$(basename "$IMAGE") \*" "$WORK/st.txt" || fail "status does not mark the newest image"
+    "$CAIRN" status --ckpt-dir "$CK" --json > "$WORK/st.json" || fail "cairn status --json failed"
+    python3 - "$WORK/st.json" "$PID" <<'PY' || fail "bad status JSON: $(cat "$WORK/st.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = [x for x in d["processes"] if x.get("pid") == int(sys.argv[2])]
+assert p and p[0]["alive"] and p[0]["checkpoints"] >= 1 and p[0]["interval_s"] == 1, d
+assert p[0]["threads"] == 5, p[0]
+assert d["images"] and d["images"][0]["newest"] and d["images"][0]["size"] > 0, d
+PY
+    kill -9 "$PID"
+    wait "$PID" 2>/dev/null
+    PID=
+    "$CAIRN" status --ckpt-dir "$CK" > "$WORK/st2.txt" || fail "cairn status failed"
+    grep -q "stale" "$WORK/st2.txt" || fail "a dead process's socket is not shown stale"
+    "$CAIRN" status --ckpt-dir "$WORK/nonexistent" > /dev/null 2>&1 && fail "status of a missing dir succeeded"
     ;;
   *)
     fail "unknown mode"
