@@ -4,11 +4,13 @@
 //
 // The image is verified completely (ImageReader) and checked against this host
 // (CheckRestorable) first; a foreign, corrupt or truncated image is refused with a message
-// and exit status 1 before anything changes. Then the page data goes into a memfd, the
-// layout into a plan (transparent/restore/plan.h), the saved regular files are reopened at
-// their descriptor numbers (0, 1 and 2 stay this command's), the working directory and umask
-// are restored, and the restorer (cairn-restorer, beside this binary) is executed to rebuild
-// the memory and jump back into the preload library.
+// and exit status 1 before anything changes (page batches are hashed as the plan is built,
+// still before anything changes). The restorer reads uncompressed page data straight from the
+// image file (decoded data of a compressed image from a memfd); the layout goes into a plan
+// (transparent/restore/plan.h), the saved regular files are reopened at their descriptor numbers
+// (0, 1 and 2 stay this command's), the working directory and umask are restored, and the restorer
+// (cairn-restorer, beside this binary) is executed to rebuild the memory and jump back into the
+// preload library.
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/mman.h>
@@ -139,7 +141,10 @@ int Run(const Args& args, Context& ctx) {
   auto restorer = FindRestorer(ctx.env);
   if (!restorer.ok()) return Fail(ctx, restorer.status());
 
-  auto opened = tr::ImageReader::Open(ctx.env, path);
+  // Page hashes are checked below, batch by batch, before anything is restored.
+  tr::OpenOptions open_options;
+  open_options.verify_pages = false;
+  auto opened = tr::ImageReader::Open(ctx.env, path, open_options);
   if (!opened.ok()) return Fail(ctx, opened.status());
   std::unique_ptr<tr::ImageReader> reader = std::move(opened).value();
   const tr::ImageHeader& h = reader->header();
@@ -224,12 +229,25 @@ int Run(const Args& args, Context& ctx) {
     break;
   }
 
-  // Page data into a memfd, compactly; runs merged when contiguous.
-  int data_fd = ::memfd_create("cairn-pages", 0);
-  if (data_fd < 0) return Fail(ctx, Status::FromErrno("memfd_create", errno));
+  // Page data: every batch is verified (hash) here, before anything changes. The restorer
+  // then reads uncompressed runs straight from the image file; decoded (compressed) runs
+  // are laid out in a memfd. Runs are merged when contiguous in memory and in the source.
+  const bool from_image = !reader->compressed();
+  int data_fd = from_image ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC)
+                           : ::memfd_create("cairn-pages", MFD_CLOEXEC);
+  if (data_fd < 0) return Fail(ctx, Status::FromErrno("opening the page data source", errno));
   std::vector<CairnPlanRun> runs;
   uint64_t cursor = 0;
-  Status st = reader->ReadPages([&](uint64_t addr, const void* data, uint64_t len) -> Status {
+  auto add_run = [&runs](uint64_t addr, uint64_t len, uint64_t at) {
+    if (!runs.empty() && runs.back().addr + runs.back().len == addr &&
+        runs.back().data_offset + runs.back().len == at) {
+      runs.back().len += len;
+    } else {
+      runs.push_back({addr, len, at});
+    }
+  };
+  Status st = reader->ReadPageLocations([&](uint64_t addr, const void* data, uint64_t len,
+                                            uint64_t file_offset) -> Status {
     if (addr >= rb && addr < re) return Status::Ok();
     // Read-only shared file mappings show the file's own content.
     auto in = std::upper_bound(regions.begin(), regions.end(), addr,
@@ -238,13 +256,15 @@ int Run(const Args& args, Context& ctx) {
         addr < std::prev(in)->end) {
       return Status::Ok();
     }
-    CAIRN_RETURN_IF_ERROR(WriteAll(data_fd, data, len, static_cast<off_t>(cursor)));
-    if (!runs.empty() && runs.back().addr + runs.back().len == addr &&
-        runs.back().data_offset + runs.back().len == cursor) {
-      runs.back().len += len;
-    } else {
-      runs.push_back({addr, len, cursor});
+    if (from_image) {
+      if (file_offset == tr::ImageReader::kNotInFile) {
+        return Status::Corruption("a compressed batch in an image not flagged compressed");
+      }
+      add_run(addr, len, file_offset);
+      return Status::Ok();
     }
+    CAIRN_RETURN_IF_ERROR(WriteAll(data_fd, data, len, static_cast<off_t>(cursor)));
+    add_run(addr, len, cursor);
     cursor += len;
     return Status::Ok();
   });

@@ -1571,6 +1571,17 @@ Status ImageReader::ReadPages(const PageFn& fn) {
 }
 
 Status ImageReader::ReadPages(const PagesInfo& info, const PageFn& fn) {
+  return WalkPages(info, [&](uint64_t addr, const void* data, uint64_t len, uint64_t) {
+    return fn(addr, data, len);
+  });
+}
+
+Status ImageReader::ReadPageLocations(const PageLocationFn& fn) {
+  for (const PagesInfo& p : pages_) CAIRN_RETURN_IF_ERROR(WalkPages(p, fn));
+  return Status::Ok();
+}
+
+Status ImageReader::WalkPages(const PagesInfo& info, const PageLocationFn& fn) {
   if (info.section >= sections_.size() ||
       sections_[info.section].type != static_cast<uint32_t>(SectionType::kPages)) {
     return Status::InvalidArgument("image '" + path_ + "': not a PAGES section of this image");
@@ -1620,9 +1631,11 @@ Status ImageReader::ReadPages(const PagesInfo& info, const PageFn& fn) {
     if (!err.empty()) return Corrupt(bwhere + err);
     next = check_next;
     const char* data = io_.data();
+    uint64_t file_at = data_at;  // of the run's bytes, while they are stored raw
     const auto codec = static_cast<format::Codec>(b.codec);
     const auto filter = static_cast<format::Filter>(b.filter);
     if (Encoded(codec, filter)) {
+      file_at = kNotInFile;
       if (raw_.size() < b.raw) raw_.resize(static_cast<size_t>(b.raw));
       Status st = format::Decode(codec, filter, io_.data(), stored, raw_.data(),
                                  static_cast<size_t>(b.raw), opt_.threads);
@@ -1633,8 +1646,9 @@ Status ImageReader::ReadPages(const PagesInfo& info, const PageFn& fn) {
       const char* r = table.data() + kBatchHeaderSize + kRunSize * i;
       const uint64_t addr = LoadLE<uint64_t>(r);
       const uint64_t len = LoadLE<uint64_t>(r + 8);
-      CAIRN_RETURN_IF_ERROR(fn(addr, data, len));
+      CAIRN_RETURN_IF_ERROR(fn(addr, data, len, file_at));
       data += len;
+      if (file_at != kNotInFile) file_at += len;
     }
     at = data_at + stored + 8;
   }

@@ -430,6 +430,13 @@ class ImageReader {
   // delivered, each section's hash after its last batch: kCorruption on mismatch.
   Status ReadPages(const PageFn& fn);
   Status ReadPages(const PagesInfo& section, const PageFn& fn);
+  // As ReadPages (same order, same checks), also giving where each run's bytes lie in the
+  // image file: `file_offset`, or kNotInFile when its batch is compressed. A caller that
+  // later reads the bytes from the file itself must trust the file not to change meanwhile.
+  static constexpr uint64_t kNotInFile = ~0ULL;
+  using PageLocationFn =
+      std::function<Status(uint64_t addr, const void* data, uint64_t len, uint64_t file_offset)>;
+  Status ReadPageLocations(const PageLocationFn& fn);
   // The payload of any section, hash-checked (e.g. an optional section).
   Result<std::string> ReadSection(const SectionInfo& s) const;
 
@@ -440,6 +447,7 @@ class ImageReader {
   Status ParseHeader(uint64_t* end);
   Status ParseMeta(const SectionInfo& s, const std::string& payload);
   Status ScanPages(const SectionInfo& s, PagesInfo* info);
+  Status WalkPages(const PagesInfo& info, const PageLocationFn& fn);
   Status Corrupt(const std::string& msg) const;
 
   std::string path_;
