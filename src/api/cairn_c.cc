@@ -298,6 +298,26 @@ cairn_status_t cairn_on_commit(cairn_client_t* c, cairn_observer_fn fn, void* us
   });
 }
 
+cairn_status_t cairn_need_checkpoint(cairn_client_t* c, int* flag) {
+  return WithClient("cairn_need_checkpoint", c, [&](cairn::Client& e) -> Status {
+    if (flag == nullptr) return Status::InvalidArgument("flag pointer is NULL");
+    Result<bool> r = e.NeedCheckpoint();
+    if (!r.ok()) return r.status();
+    *flag = r.value() ? 1 : 0;
+    return Status::Ok();
+  });
+}
+
+cairn_status_t cairn_should_exit(cairn_client_t* c, int* flag) {
+  return WithClient("cairn_should_exit", c, [&](cairn::Client& e) -> Status {
+    if (flag == nullptr) return Status::InvalidArgument("flag pointer is NULL");
+    Result<bool> r = e.ShouldExit();
+    if (!r.ok()) return r.status();
+    *flag = r.value() ? 1 : 0;
+    return Status::Ok();
+  });
+}
+
 cairn_status_t cairn_restart_test(cairn_client_t* c, const char* name, long long max_version,
                                   long long* version_out) {
   return WithClient("cairn_restart_test", c, [&](cairn::Client& e) -> Status {

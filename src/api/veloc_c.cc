@@ -242,4 +242,24 @@ int VELOC_Restart(const char* name, int version) {
   });
 }
 
+int VELOC_Need_checkpoint(int* flag) {
+  static constexpr const char* kFn = "VELOC_Need_checkpoint";
+  return WithEngine(kFn, [&](cairn::Client& e) {
+    if (!NotNull(kFn, flag, "flag pointer")) return false;
+    std::optional<bool> r = cairn::api::NeedCheckpoint(kFn, e);
+    if (r) *flag = *r ? 1 : 0;
+    return r.has_value();
+  });
+}
+
+int VELOC_Should_exit(int* flag) {
+  static constexpr const char* kFn = "VELOC_Should_exit";
+  return WithEngine(kFn, [&](cairn::Client& e) {
+    if (!NotNull(kFn, flag, "flag pointer")) return false;
+    std::optional<bool> r = cairn::api::ShouldExit(kFn, e);
+    if (r) *flag = *r ? 1 : 0;
+    return r.has_value();
+  });
+}
+
 }  // extern "C"

@@ -18,6 +18,10 @@ namespace veloc {
 // The key function: emits client_t's vtable and type_info here, exported.
 client_t::~client_t() = default;
 
+// Only a client_t that is not cairn's own reaches these (cairn's overrides them).
+bool client_t::need_checkpoint() { return false; }
+bool client_t::should_exit() { return false; }
+
 }  // namespace veloc
 
 namespace cairn::api {
@@ -145,6 +149,14 @@ class VelocClient final : public veloc::client_t {
   bool restart_end(bool success) override {
     static constexpr const char* kFn = "veloc::client_t::restart_end";
     return Guard(kFn, false, [&] { return RestartEnd(kFn, *e_, success); });
+  }
+  bool need_checkpoint() override {
+    static constexpr const char* kFn = "veloc::client_t::need_checkpoint";
+    return Guard(kFn, false, [&] { return NeedCheckpoint(kFn, *e_).value_or(false); });
+  }
+  bool should_exit() override {
+    static constexpr const char* kFn = "veloc::client_t::should_exit";
+    return Guard(kFn, false, [&] { return ShouldExit(kFn, *e_).value_or(false); });
   }
 
  private:

@@ -227,4 +227,16 @@ bool RecoverMem(const char* fn, Client& e, int mode, const std::set<int>& ids) {
 
 bool RestartEnd(const char* fn, Client& e, bool success) { return Ok(fn, e.RestartEnd(success)); }
 
+std::optional<bool> NeedCheckpoint(const char* fn, Client& e) {
+  Result<bool> r = e.NeedCheckpoint();
+  if (!Ok(fn, r.status())) return std::nullopt;
+  return r.value();
+}
+
+std::optional<bool> ShouldExit(const char* fn, Client& e) {
+  Result<bool> r = e.ShouldExit();
+  if (!Ok(fn, r.status())) return std::nullopt;
+  return r.value();
+}
+
 }  // namespace cairn::api

@@ -87,4 +87,8 @@ long long RecoverSize(const char* fn, Client& e, int id);
 bool RecoverMem(const char* fn, Client& e, int mode, const std::set<int>& ids);
 bool RestartEnd(const char* fn, Client& e, bool success);
 
+// cairn extensions: nullopt (logged) on failure.
+std::optional<bool> NeedCheckpoint(const char* fn, Client& e);
+std::optional<bool> ShouldExit(const char* fn, Client& e);
+
 }  // namespace cairn::api

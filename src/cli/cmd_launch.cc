@@ -56,6 +56,12 @@ int Run(const Args& args, Context& ctx) {
     PrintError(ctx, kName, "--interval must be a whole number of seconds, got '" + interval + "'");
     return kExitUsage;
   }
+  const std::string keep = args.Get("keep").value_or("2");
+  if (keep.empty() || keep.find_first_not_of("0123456789") != std::string::npos ||
+      keep.size() > 6 || std::stol(keep) < 1) {
+    PrintError(ctx, kName, "--keep must be a whole number >= 1, got '" + keep + "'");
+    return kExitUsage;
+  }
   const std::string compress = args.Get("compress").value_or("none");
   if (compress != "none" && compress != "zstd") {
     PrintError(ctx, kName, "--compress must be none or zstd, got '" + compress + "'");
@@ -78,6 +84,7 @@ int Run(const Args& args, Context& ctx) {
   ::setenv("CAIRN_CKPT_DIR", dir.c_str(), 1);
   ::setenv("CAIRN_CKPT_INTERVAL", interval.c_str(), 1);
   ::setenv("CAIRN_COMPRESS", compress.c_str(), 1);
+  ::setenv("CAIRN_KEEP", keep.c_str(), 1);
   ::setenv("CAIRN_CKPT_FORK", args.Has("fork") ? "1" : "0", 1);
   ::setenv("LD_PRELOAD", preload.c_str(), 1);
   std::vector<char*> argv;
@@ -97,13 +104,13 @@ const Command& LaunchCommand() {
   static const Command kCommand{
       kName,
       "Run an unmodified program under transparent checkpointing",
-      "[--ckpt-dir DIR] [--interval SECONDS] [--compress none|zstd] [--fork] -- PROGRAM "
+      "[--ckpt-dir DIR] [--interval SECONDS] [--compress none|zstd] [--keep N] [--fork] -- PROGRAM "
       "[ARGS...]",
       "Runs PROGRAM (a dynamically linked executable, found on PATH) with\n"
       "libcairn_preload.so preloaded, so that `cairn checkpoint --ckpt-dir DIR` (or the\n"
       "interval timer) can write an image of the whole process, all threads included,\n"
       "without changes to the program. Images are written to DIR as\n"
-      "<program>-<pid>.v<N>.cimg; the newest two are kept (CAIRN_KEEP overrides).\n"
+      "<program>-<pid>.v<N>.cimg; the newest N (--keep, default 2) are kept.\n"
       "The control sockets live in DIR/.cairn. PROGRAM replaces this process: it keeps\n"
       "its pid, stdin, stdout and stderr. Put '--' before PROGRAM if it takes options.\n"
       "With --fork a checkpoint stops the threads only until a child process has been\n"
@@ -114,6 +121,7 @@ const Command& LaunchCommand() {
       {{"ckpt-dir", "DIR", "where images are written (default: the current directory)"},
        {"interval", "SECONDS", "also checkpoint every SECONDS seconds (default 0: never)"},
        {"compress", "none|zstd", "compress page data (zstd: 2 threads; default none)"},
+       {"keep", "N", "keep the newest N images of the process (default 2)"},
        {"fork", nullptr, "write images from a forked child: the program pauses only for the fork"}},
       &Run,
   };

@@ -88,6 +88,8 @@ Status Client::Restart(const std::string& name, long long version, int target_ra
 Status Client::RegisterObserver(int type, Observer fn) {
   CAIRN_GUARDED(engine_->RegisterObserver(type, std::move(fn)));
 }
+Result<bool> Client::NeedCheckpoint() { CAIRN_GUARDED(engine_->NeedCheckpoint()); }
+Result<bool> Client::ShouldExit() { CAIRN_GUARDED(engine_->ShouldExit()); }
 int Client::rank() const { return engine_->rank(); }
 int Client::size() const { return engine_->size(); }
 const Config& Client::config() const { return engine_->config(); }

@@ -100,6 +100,15 @@ class Client {
   // it must not call back into the client.
   Status RegisterObserver(int type, Observer fn);
 
+  // Whether the application should checkpoint now (client/checkpoint_policy.h: interval,
+  // Daly, `cairn job`'s control file, the job's end time). A "final" answer makes the next
+  // checkpoint final. Collective mode: collective, every rank gets the same answer.
+  // kFailedPrecondition while a checkpoint is open. Never waits for I/O.
+  Result<bool> NeedCheckpoint();
+  // True once a final checkpoint is committed (async: known durable; collective: on every
+  // rank, and then collective). The application should Finalize and exit with status 0.
+  Result<bool> ShouldExit();
+
   int rank() const;
   int size() const;
   const Config& config() const;

@@ -63,7 +63,10 @@ Result<std::unique_ptr<Engine>> Engine::Create(std::unique_ptr<Comm> comm,
     if (ch.ok()) {
       e->async_ = std::move(ch.value());
       Engine* raw = e.get();
-      e->async_->SetOnDone([raw](const std::string& n, long long v) { raw->Notify(n, v); });
+      e->async_->SetOnDone([raw](const std::string& n, long long v) {
+        raw->policy_->OnDurable(n, v);
+        raw->Notify(n, v);
+      });
     } else {
       st = ch.status();
     }
@@ -74,6 +77,13 @@ Result<std::unique_ptr<Engine>> Engine::Create(std::unique_ptr<Comm> comm,
   if (!all.value()) return Status::Unavailable("initialization failed on another rank");
   log::Debug("initialized: ", e->size(), " rank(s), scratch ", e->cfg_.scratch,
              e->persistent_ ? ", persistent " + e->cfg_.persistent : std::string(""));
+  if (e->job_active_) {
+    const PolicyOptions& o = e->policy_->options();
+    log::Info("job control: end time ",
+              o.end_time ? std::to_string(*o.end_time) : std::string("none"), ", control file ",
+              o.control.empty() ? std::string("none (read by rank 0)") : o.control,
+              o.write_ack ? ", this client writes the ack" : "");
+  }
   return e;
 }
 
@@ -88,6 +98,20 @@ Engine::Engine(Config cfg, std::unique_ptr<Comm> comm, Env* env)
   for (const auto& d : cfg_.scratch_spill) {
     spill_.emplace_back(LevelKind::kScratch, d, env, cfg_.scratch_fsync);
   }
+  PolicyOptions o;
+  o.interval = cfg_.checkpoint_interval;
+  o.mtbf = cfg_.mtbf;
+  o.end_margin = cfg_.job_end_margin;
+  ReadJobEnvironment(&o);
+  job_active_ = !o.control.empty() || o.end_time.has_value();
+  // One reader of the control file and one writer of the ack per job: rank 0 (the file
+  // may be on a node-local directory of the first node). The other ranks learn of a
+  // request through need_checkpoint's agreement.
+  if (comm_->collective() && comm_->rank() != 0) o.control.clear();
+  // Collective async mode: rank 0's backend committing is not the job's; the ack waits for
+  // the agreement in should_exit or Finalize.
+  o.write_ack = comm_->rank() == 0 && !(comm_->collective() && cfg_.mode == Mode::kAsync);
+  policy_ = std::make_unique<CheckpointPolicy>(std::move(o), env, PolicyClock::Default());
 }
 
 Status Engine::CheckUsable() {
@@ -120,7 +144,15 @@ Status Engine::Finalize(bool drain) {
   }
   Status result;
   if (async_ != nullptr) {
-    if (drain) result = async_->WaitAll();
+    if (drain) {
+      result = async_->WaitAll();
+      // Every submitted version is now durable (reported to the policy) or failed.
+      policy_->OnOutstandingFailed();
+      if (job_active_ && comm_->collective()) {
+        auto agreed = AgreeExit();  // collective, like the rest of a draining Finalize
+        if (!agreed.ok() && result.ok()) result = agreed.status();
+      }
+    }
     if (drain && deferred_l2_) {  // Finalize is collective: encode the last version
       Status l2 = EncodeRedundancy(deferred_l2_->name, deferred_l2_->version, deferred_l2_->seq);
       if (result.ok()) result = l2;
@@ -268,6 +300,7 @@ Status Engine::CheckpointBegin(const std::string& name, long long version) {
   if (restoring_) {
     return Status::FailedPrecondition("Checkpoint_begin during a restart: call Restart_end first");
   }
+  policy_->OnBegin(name, version);  // the blocking cost starts here (staging wait included)
   PendingCheckpoint p;
   p.name = name;
   p.version = version;
@@ -452,6 +485,14 @@ Status Engine::CopyToPersistent(const PendingCheckpoint& p) {
 }
 
 Status Engine::CheckpointEnd(bool success) {
+  handed_over_ = false;
+  Status st = CheckpointEndImpl(success);
+  const bool async = async_ != nullptr;
+  policy_->OnEnd(async ? handed_over_ : st.ok(), async);
+  return st;
+}
+
+Status Engine::CheckpointEndImpl(bool success) {
   CAIRN_RETURN_IF_ERROR(CheckUsable());
   if (!pending_) return Status::FailedPrecondition("Checkpoint_end without Checkpoint_begin");
   PendingCheckpoint p = std::move(*pending_);
@@ -570,7 +611,11 @@ Status Engine::CheckpointWait() {
                                       Describe(pending_->name, pending_->version) +
                                       " is open: call Checkpoint_end first");
   }
-  if (async_ != nullptr) return async_->WaitAll();
+  if (async_ != nullptr) {
+    Status st = async_->WaitAll();
+    policy_->OnOutstandingFailed();  // what was not reported durable by now has failed
+    return st;
+  }
   return Status::Ok();
 }
 
@@ -591,7 +636,62 @@ Status Engine::Checkpoint(const std::string& name, long long version) {
 // ---------------------------------------------------------------- async mode
 
 void Engine::DrainAsync() {
-  if (async_ != nullptr) (void)async_->WaitAll(/*consume=*/false);
+  if (async_ != nullptr) {
+    (void)async_->WaitAll(/*consume=*/false);
+    policy_->OnOutstandingFailed();
+  }
+}
+
+// ---------------------------------------------------------------- need checkpoint
+
+void Engine::PollForPolicy() {
+  if (async_ == nullptr || policy_->outstanding() == 0) return;
+  if (async_->Idle()) policy_->OnOutstandingFailed();
+}
+
+Result<bool> Engine::NeedCheckpoint() {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  if (pending_) {
+    return Status::FailedPrecondition("need_checkpoint while " +
+                                      Describe(pending_->name, pending_->version) +
+                                      " is open: call Checkpoint_end first");
+  }
+  PollForPolicy();
+  NeedDecision d = policy_->Evaluate();
+  DueReason reason = d.reason;
+  if (comm_->collective()) {
+    // Every rank must give the same answer, or some would begin a checkpoint that the
+    // others never end. The strongest reason wins (final ones over the periodic ones).
+    auto m = comm_->AllMax(static_cast<int64_t>(d.reason));
+    if (!m.ok()) return m.status().Annotate("need_checkpoint");
+    if (m.value() < 0 || m.value() > static_cast<int64_t>(DueReason::kEndTime)) {
+      return Status::Internal("need_checkpoint: ranks agreed on an unknown reason " +
+                              std::to_string(m.value()));
+    }
+    reason = static_cast<DueReason>(m.value());
+  }
+  if (reason == DueReason::kNone) return false;
+  if (reason == d.reason) {
+    log::Info("checkpoint needed (", DueReasonName(reason), "): ", d.why);
+  } else {
+    log::Debug("checkpoint needed (", DueReasonName(reason), "), as another rank decided");
+  }
+  policy_->Arm(reason);
+  return true;
+}
+
+Result<bool> Engine::AgreeExit() {
+  auto all = comm_->AllTrue(policy_->should_exit());
+  if (!all.ok()) return all.status().Annotate("should_exit");
+  if (all.value() && rank() == 0) policy_->WriteAck();
+  return all.value();
+}
+
+Result<bool> Engine::ShouldExit() {
+  CAIRN_RETURN_IF_ERROR(CheckUsable());
+  PollForPolicy();
+  if (!comm_->collective()) return policy_->should_exit();
+  return AgreeExit();
 }
 
 Status Engine::StageRegions(PendingCheckpoint& p,
@@ -687,6 +787,7 @@ Status Engine::CheckpointEndAsync(PendingCheckpoint& p, Status local) {
   for (const auto& r : p.routed) req.Add("file", r.original);
   st = async_->Submit(std::move(req), p.name, p.version);
   if (!st.ok()) return st.Annotate(what + ": not handed over to the async backend");
+  handed_over_ = true;
   if (due.value()) last_persistent_ = std::chrono::steady_clock::now();
   return l2.ok() ? Status::Ok() : l2.Annotate(what + ": handed over, but the redundancy of the previous version failed");
 }

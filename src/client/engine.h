@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "client/async_channel.h"
+#include "client/checkpoint_policy.h"
 #include "client/client.h"
 #include "client/regions.h"
 #include "env/env.h"
@@ -75,6 +76,11 @@ class Engine {
 
   Status RegisterObserver(int type, Observer fn);
   void Notify(const std::string& name, long long version);
+
+  // Client::NeedCheckpoint / ShouldExit (client.h); the policy is checkpoint_policy.h.
+  Result<bool> NeedCheckpoint();
+  Result<bool> ShouldExit();
+  const CheckpointPolicy& policy() const { return *policy_; }
 
   int rank() const { return comm_->rank(); }
   int size() const { return comm_->size(); }
@@ -121,6 +127,14 @@ class Engine {
   // Async mode (async_ != nullptr): the snapshot into staging, the hand-over.
   Status StageRegions(PendingCheckpoint& p, const std::vector<std::pair<int, const Region*>>& chosen);
   Status CheckpointEndAsync(PendingCheckpoint& p, Status local);
+  // CheckpointEnd without the policy's bookkeeping.
+  Status CheckpointEndImpl(bool success);
+  // Async mode: handles the backend's events that arrived (non-blocking) and tells the
+  // policy about versions that can no longer become durable.
+  void PollForPolicy();
+  // Collective async mode: agrees whether every rank has committed the final checkpoint;
+  // rank 0 then writes the ack. Collective.
+  Result<bool> AgreeExit();
   // Waits for the backend before reading storage; keeps the result for Checkpoint_wait.
   void DrainAsync();
 
@@ -173,6 +187,10 @@ class Engine {
     long long seq = 0;
   };
   std::optional<DeferredL2> deferred_l2_;
+  // need_checkpoint / should_exit.
+  std::unique_ptr<CheckpointPolicy> policy_;
+  bool job_active_ = false;   // `cairn job` environment present (the same on every rank)
+  bool handed_over_ = false;  // async: the last CheckpointEndAsync handed its version over
 };
 
 }  // namespace cairn

@@ -46,6 +46,9 @@ constexpr std::string_view kKnownKeys[] = {
     "scratch_spill",
     "ec_every",
     "persistent_every",
+    "checkpoint_interval",
+    "mtbf",
+    "job_end_margin",
     "axl_type",
 };
 
@@ -174,6 +177,11 @@ class Builder {
     CAIRN_RETURN_IF_ERROR(Int("backend_max_bandwidth", 0, 1000000, &c.backend_max_bandwidth));
     CAIRN_RETURN_IF_ERROR(Int("ec_every", 0, INT_MAX, &c.ec_every));
     CAIRN_RETURN_IF_ERROR(Int("persistent_every", 0, INT_MAX, &c.persistent_every));
+    // Seconds; bounded to a year so that every later sum or product of them stays finite.
+    constexpr long long kYear = 366LL * 86400;
+    CAIRN_RETURN_IF_ERROR(Int("checkpoint_interval", 0, kYear, &c.checkpoint_interval));
+    CAIRN_RETURN_IF_ERROR(Int("mtbf", 0, 100 * kYear, &c.mtbf));
+    CAIRN_RETURN_IF_ERROR(Int("job_end_margin", 0, kYear, &c.job_end_margin));
     if (const Entry* e = Find("scratch_capacity")) {
       auto bytes = ParseSize(e->value);
       if (!bytes) return Bad("scratch_capacity", *e, "a size such as 512M, 2G or 0 (unlimited)");
@@ -386,6 +394,9 @@ std::string ValueString(const Config& c, std::string_view k) {
   if (k == "scratch_capacity") return std::to_string(c.scratch_capacity);
   if (k == "ec_every") return std::to_string(c.ec_every);
   if (k == "persistent_every") return std::to_string(c.persistent_every);
+  if (k == "checkpoint_interval") return std::to_string(c.checkpoint_interval);
+  if (k == "mtbf") return std::to_string(c.mtbf);
+  if (k == "job_end_margin") return std::to_string(c.job_end_margin);
   if (k == "scratch_spill") {
     std::string out;
     for (const auto& d : c.scratch_spill) out += (out.empty() ? "" : ",") + d;

@@ -60,7 +60,14 @@ struct Config {
   // c, else to L1 only (the highest level due wins; the time-based intervals are then
   // not used).
   int ec_every = 0;
-  int persistent_every = 0;      // fsync files on scratch too
+  int persistent_every = 0;
+  // When the application should checkpoint (cairn_need_checkpoint, client/checkpoint_policy.h):
+  // seconds between checkpoints (0: off); the mean time between failures for Daly's optimum
+  // interval (0: off); seconds added to the measured checkpoint cost when the job's end
+  // time (CAIRN_JOB_END_TIME / SLURM_JOB_END_TIME) approaches.
+  long long checkpoint_interval = 0;
+  long long mtbf = 0;
+  long long job_end_margin = 10;
 
   // Where each value came from, for messages ("file.cfg:3", "CAIRN_SCRATCH", "default").
   std::vector<std::pair<std::string, std::string>> sources;

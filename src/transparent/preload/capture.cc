@@ -603,18 +603,27 @@ struct Collected {
 
 Result<Collected> Collect(const CaptureOptions& o, const std::vector<ThreadSlot*>& parked) {
   Env* env = Env::Default();
-  if (g_prefix.empty() ||
-      g_prefix.find("-" + std::to_string(::getpid()) + ".v") == std::string::npos) {
+  // The lineage's name: fixed at the first checkpoint (a restored process keeps it in its
+  // memory, so versions go on across restarts and retention covers them all). A new process
+  // whose pid left images of an older lineage in the directory takes another name.
+  if (g_prefix.empty()) {
     char buf[4096];
     ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
     std::string exe = n > 0 ? BaseName(std::string(buf, static_cast<size_t>(n))) : "process";
     if (!g_exe_path.empty()) exe = BaseName(g_exe_path);
-    g_prefix = exe + "-" + std::to_string(::getpid()) + ".v";
-    auto versions = ListVersions(env, o.dir);
-    g_next_version = versions.empty() ? 1 : versions.back() + 1;
+    const std::string base = exe + "-" + std::to_string(::getpid());
+    g_prefix = base + ".v";
+    for (int k = 2; !ListVersions(env, o.dir).empty() && k < 1000; ++k) {
+      g_prefix = base + "-" + std::to_string(k) + ".v";
+    }
+    g_next_version = 1;
   }
+  // The version is taken before memory is saved, so a restored process goes on after it;
+  // never below an image already there (a restart of an older image starts a new branch).
+  auto existing = ListVersions(env, o.dir);
+  if (!existing.empty()) g_next_version = std::max(g_next_version, existing.back() + 1);
   Collected c;
-  c.path = ImagePath(o.dir, g_next_version);
+  c.path = ImagePath(o.dir, g_next_version++);
   CAIRN_RETURN_IF_ERROR(g_copier.Init());
   std::vector<int> skip = o.skip_fds;
   if (g_copier.mem_fd() >= 0) skip.push_back(g_copier.mem_fd());
@@ -778,7 +787,6 @@ Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<Thre
   if (!c.ok()) return c.status();
   auto r = resume ? WriteForked(o, c.value(), resume)
                   : WriteCollected(o, c.value(), nullptr, nullptr, nullptr);
-  if (r.ok()) ++g_next_version;
   return r;
 }
 

@@ -14,9 +14,10 @@
 //     earlier raced with the checkpoint thread's own allocator) and turns pages that vanished
 //     meanwhile into skipped pages instead of SIGSEGV. THREADS, FILES
 //     (/proc/self/fd minus `skip_fds`), SIGNALS, TIMERS, MISC; then Commit (atomic rename).
-//   - Image path: <dir>/<exe-basename>-<pid>.v<N>.cimg, N increasing from one more than the
-//     newest such image present; after the commit only the newest `keep` images of this
-//     <exe>-<pid> are kept.
+//   - Image path: <dir>/<exe-basename>-<pid>.v<N>.cimg with the pid of the launched process
+//     (a restored process keeps the name and goes on counting N), or <exe>-<pid>-<k>.v<N> if
+//     an older process with the same pid left images there; after the commit only the newest
+//     `keep` images of this lineage are kept.
 //   - Never exits or aborts; a failure leaves no partial image (the writer removes its .tmp).
 #pragma once
 
