@@ -2,6 +2,7 @@
 #include "transparent/preload/quiesce.h"
 
 #include <errno.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #if defined(__x86_64__)
@@ -50,7 +51,12 @@ void Handler(int, siginfo_t*, void* uc_void) {
   slot->fs_base = ReadFsBase();
   ::sigaltstack(nullptr, &slot->altstack);
   ::getcontext(&slot->context);
-  // (After a restart, getcontext returns here a second time; the restart side takes over.)
+  // After a restart, getcontext returns here a second time, on this thread's own stack: the
+  // temporary stack it was re-created on can go.
+  if (slot->restart_stack != nullptr) {
+    ::munmap(slot->restart_stack, slot->restart_stack_size);
+    slot->restart_stack = nullptr;
+  }
   slot->parked_epoch.store(epoch, std::memory_order_seq_cst);
   g_parked.fetch_add(1, std::memory_order_seq_cst);
   FutexWakeAll(&g_parked);

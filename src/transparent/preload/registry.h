@@ -35,6 +35,10 @@ struct ThreadSlot {
   // Filled by the checkpoint thread (kernel_state.h) while this thread is parked.
   cpu_set_t affinity;
   bool affinity_ok = false;
+  // Set by the restart entry: the temporary stack this thread was re-created on (its handler
+  // unmaps it once back on its own stack).
+  void* restart_stack = nullptr;
+  size_t restart_stack_size = 0;
 };
 
 inline constexpr size_t kMaxThreads = 4096;

@@ -116,13 +116,19 @@ Status CreateThread(ThreadSlot* slot) {
   top -= 2;
   top[0] = reinterpret_cast<uint64_t>(&ResumeThread);
   top[1] = reinterpret_cast<uint64_t>(slot);
+  slot->restart_stack = mem;
+  slot->restart_stack_size = kTempStack;
   pid_t* tidp =
       g_tid_offset >= 0 ? reinterpret_cast<pid_t*>(slot->fs_base + g_tid_offset) : nullptr;
   unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
                         CLONE_SYSVSEM | CLONE_SETTLS;
   if (tidp != nullptr) flags |= CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
   long r = cairn_raw_clone(flags, top, tidp, tidp, slot->fs_base);
-  if (r < 0) return Status::FromErrno("clone of a restored thread", static_cast<int>(-r));
+  if (r < 0) {
+    ::munmap(mem, kTempStack);
+    slot->restart_stack = nullptr;
+    return Status::FromErrno("clone of a restored thread", static_cast<int>(-r));
+  }
   slot->tid = static_cast<pid_t>(r);
   return Status::Ok();
 }
