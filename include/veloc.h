@@ -158,6 +158,21 @@ CAIRN_EXPORT int VELOC_Restart_end(int success);
 /* VELOC_Restart_begin + VELOC_Recover_mem + VELOC_Restart_end(1). */
 CAIRN_EXPORT int VELOC_Restart(const char* name, int version);
 
+/**************************
+ * cairn extensions (not in VeloC): when to checkpoint, when to exit (`cairn job`)
+ *************************/
+
+/* *flag = 1 when a checkpoint should be taken now, else 0 (as cairn_need_checkpoint in
+ * cairn/cairn.h: checkpoint_interval, the Young/Daly optimum from the measured cost and
+ * mtbf, a final checkpoint asked for by `cairn job`, or the job's end time approaching).
+ * Collective in MPI mode (every rank gets the same answer). VELOC_FAILURE (flag unchanged)
+ * when not initialized, flag is NULL, or a checkpoint is open. */
+CAIRN_EXPORT int VELOC_Need_checkpoint(int* flag);
+
+/* *flag = 1 once a final checkpoint is committed (as cairn_should_exit): the application
+ * should call VELOC_Finalize(1) and exit with status 0. Collective in MPI mode. */
+CAIRN_EXPORT int VELOC_Should_exit(int* flag);
+
 #ifdef __cplusplus
 }
 #endif

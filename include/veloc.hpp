@@ -90,6 +90,14 @@ class CAIRN_EXPORT client_t {
 
   // Destroys the process-wide client (waiting for pending work first); see above.
   virtual ~client_t();
+
+  // cairn extensions (not in VeloC), after every VeloC member so that VeloC's part of the
+  // class keeps its layout. Collective in MPI mode; false (logged) on failure.
+  // Whether a checkpoint should be taken now (VELOC_Need_checkpoint).
+  virtual bool need_checkpoint();
+  // True once a final checkpoint is committed: finalize and exit with status 0
+  // (VELOC_Should_exit).
+  virtual bool should_exit();
 };
 
 // Independent mode: this process checkpoints on its own as `id` (no MPI calls). Returns the

@@ -144,6 +144,28 @@ CAIRN_EXPORT cairn_status_t cairn_cleanup(cairn_client_t* c, const char* name);
  * stay registered until the client is closed; fn must not be NULL. */
 CAIRN_EXPORT cairn_status_t cairn_on_commit(cairn_client_t* c, cairn_observer_fn fn, void* user);
 
+/* ---- When to checkpoint, when to exit (jobs: `cairn job`) ----------------------------- */
+
+/* *flag = 1 when a checkpoint should be taken now, else 0: checkpoint_interval seconds
+ * passed since the last checkpoint, the Young/Daly optimum (measured cost, configured mtbf)
+ * passed, `cairn job` asked for a final checkpoint (CAIRN_JOB_CONTROL), or the job's end
+ * time (CAIRN_JOB_END_TIME, else SLURM_JOB_END_TIME) is closer than the measured checkpoint
+ * cost plus job_end_margin seconds. The reason is logged at info level. After the last two
+ * the next checkpoint is "final": once it is committed, cairn_should_exit says 1.
+ * "Since the last checkpoint" counts from the return of the last successful checkpoint (or
+ * the open). Never waits for I/O; CAIRN_E_ORDER between checkpoint begin and end.
+ * Collective in MPI mode: every rank calls it and all get the same answer (like
+ * SCR_Need_checkpoint). */
+CAIRN_EXPORT cairn_status_t cairn_need_checkpoint(cairn_client_t* c, int* flag);
+
+/* *flag = 1 once a final checkpoint (asked for by `cairn job` or forced by the end time) is
+ * committed (async mode: known durable, which this call checks without blocking, as do
+ * cairn_wait and cairn_close), else 0. The application should then close (cairn_close(c, 1))
+ * and exit with status 0. When CAIRN_JOB_CONTROL is set, rank 0 creates
+ * "<CAIRN_JOB_CONTROL>.ack" with "exit <name> <version>" at that moment (collective async
+ * mode: in this call or in cairn_close, once every rank committed). Collective in MPI mode. */
+CAIRN_EXPORT cairn_status_t cairn_should_exit(cairn_client_t* c, int* flag);
+
 /* ---- Restart ------------------------------------------------------------------------ */
 
 /* Restores the newest version <= max_version (CAIRN_ANY_VERSION: any) of `name` into the

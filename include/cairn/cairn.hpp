@@ -190,6 +190,16 @@ class Client {
   bool finished() { return cairn_finished(c_) == 1; }
   Error cleanup(const std::string& name) { return check(cairn_cleanup(c_, name.c_str())); }
 
+  // Whether a checkpoint should be taken now (cairn_need_checkpoint: interval, Daly,
+  // `cairn job`'s request, the job's end time). On failure returns false and, when `error`
+  // is given, stores the failure there (else Error() there on success):
+  //   if (c.need_checkpoint()) c.checkpoint("sim", step);
+  // Collective in MPI mode.
+  bool need_checkpoint(Error* error = nullptr) { return flag(cairn_need_checkpoint, error); }
+  // True once a final checkpoint is committed: close() and exit with status 0
+  // (cairn_should_exit). Errors as for need_checkpoint. Collective in MPI mode.
+  bool should_exit(Error* error = nullptr) { return flag(cairn_should_exit, error); }
+
   // Restores the newest restorable version <= max_version (CAIRN_ANY_VERSION: any), falling
   // back to older versions; returns it. Error CAIRN_E_NOT_FOUND: nothing to restart from.
   Expected<long long> restart_latest(const std::string& name,
@@ -240,6 +250,13 @@ class Client {
   Error check(cairn_status_t s) const {
     if (s == CAIRN_OK) return Error();
     return Error(s, cairn_last_error(c_));
+  }
+  bool flag(cairn_status_t (*fn)(cairn_client_t*, int*), Error* error) {
+    int f = 0;
+    Error e = check(fn(c_, &f));
+    const bool set = e.ok() && f != 0;
+    if (error != nullptr) *error = std::move(e);
+    return set;
   }
 
   cairn_client_t* c_ = nullptr;

@@ -429,7 +429,7 @@ TEST_F(ConfigTest, Describe) {
   EXPECT_NE(d.find("chksum = true  (default)\n"), std::string::npos) << d;
   EXPECT_NE(d.find("persistent = (unset)  (default)\n"), std::string::npos) << d;
   EXPECT_EQ(d.find("axl_type"), std::string::npos) << d;
-  EXPECT_EQ(std::count(d.begin(), d.end(), '\n'), 25);  // one line per key
+  EXPECT_EQ(std::count(d.begin(), d.end(), '\n'), 28);  // one line per key
 }
 
 }  // namespace
@@ -473,4 +473,77 @@ TEST(ConfigTiers, CapacityAndSpill) {
   EXPECT_FALSE(cairn::ParseSize("-1G").has_value());
   EXPECT_FALSE(cairn::ParseConfig("scratch = /s\nscratch_capacity = lots\n", "t", false).ok());
   EXPECT_FALSE(cairn::ParseConfig("scratch = /s\nscratch_spill = rel/dir\n", "t", false).ok());
+}
+
+TEST(ConfigJobKeys, DefaultsValuesAndRoundTrip) {
+  auto d = cairn::ParseConfig("scratch = /s\n", "t.cfg", false);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d.value().checkpoint_interval, 0);
+  EXPECT_EQ(d.value().mtbf, 0);
+  EXPECT_EQ(d.value().job_end_margin, 10);
+  auto c = cairn::ParseConfig(
+      "scratch = /s\ncheckpoint_interval = 600\nmtbf = 86400\njob_end_margin = 0\n", "t.cfg",
+      false);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c.value().checkpoint_interval, 600);
+  EXPECT_EQ(c.value().mtbf, 86400);
+  EXPECT_EQ(c.value().job_end_margin, 0);
+  auto back = cairn::ParseConfig(cairn::SerializeConfig(c.value()), "serialized", false);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back.value().checkpoint_interval, 600);
+  EXPECT_EQ(back.value().mtbf, 86400);
+  EXPECT_EQ(back.value().job_end_margin, 0);
+  EXPECT_NE(cairn::DescribeConfig(c.value()).find("mtbf = 86400  (t.cfg:3)"), std::string::npos)
+      << cairn::DescribeConfig(c.value());
+}
+
+TEST(ConfigJobKeys, BadValuesNameKeyValueAndSource) {
+  for (const char* bad : {"checkpoint_interval = -1", "checkpoint_interval = 10s",
+                          "checkpoint_interval = 99999999999", "mtbf = -3600", "mtbf = often",
+                          "job_end_margin = -1", "job_end_margin = 1.5", "job_end_margin ="}) {
+    std::string line(bad);
+    std::string key = line.substr(0, line.find(' '));
+    std::string value = line.substr(line.find('=') + 1);
+    if (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    auto r = cairn::ParseConfig("scratch = /s\n" + line + "\n", "bad.cfg", false);
+    ASSERT_FALSE(r.ok()) << bad << " accepted";
+    EXPECT_EQ(r.status().code(), Code::kInvalidArgument);
+    const std::string& m = r.status().message();
+    EXPECT_NE(m.find("'" + key + "'"), std::string::npos) << m;
+    EXPECT_NE(m.find("'" + value + "'"), std::string::npos) << m;
+    EXPECT_NE(m.find("bad.cfg:2"), std::string::npos) << m;
+  }
+}
+
+TEST(ConfigJobKeys, FromEnvironment) {
+  const char* const vars[] = {
+      "CAIRN_CHECKPOINT_INTERVAL", "VELOC_CHECKPOINT_INTERVAL", "CAIRN_MTBF", "VELOC_MTBF",
+      "CAIRN_JOB_END_MARGIN",      "VELOC_JOB_END_MARGIN"};
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+  for (const char* v : vars) {
+    const char* old = std::getenv(v);
+    saved.emplace_back(v, old ? std::optional<std::string>(old) : std::nullopt);
+    unsetenv(v);
+  }
+  setenv("VELOC_CHECKPOINT_INTERVAL", "30", 1);
+  setenv("CAIRN_MTBF", "7200", 1);
+  setenv("VELOC_MTBF", "1", 1);  // CAIRN_ wins
+  setenv("CAIRN_JOB_END_MARGIN", "25", 1);
+  auto c = cairn::ParseConfig("scratch = /s\ncheckpoint_interval = 5\n", "t.cfg", true);
+  setenv("CAIRN_JOB_END_MARGIN", "x", 1);
+  auto bad = cairn::ParseConfig("scratch = /s\n", "t.cfg", true);
+  for (const auto& [name, v] : saved) {
+    if (v) {
+      setenv(name.c_str(), v->c_str(), 1);
+    } else {
+      unsetenv(name.c_str());
+    }
+  }
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c.value().checkpoint_interval, 30);
+  EXPECT_EQ(c.value().mtbf, 7200);
+  EXPECT_EQ(c.value().job_end_margin, 25);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("CAIRN_JOB_END_MARGIN"), std::string::npos)
+      << bad.status().message();
 }
