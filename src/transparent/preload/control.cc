@@ -107,15 +107,9 @@ Status ReadConfig(Config* c) {
 // Quiesces, writes the image and (unless `keep_stopped`) resumes the threads.
 Result<CaptureResult> Checkpoint(int conn_fd, bool keep_stopped) {
   const int64_t t0 = NowMs();
-  if (!gate::LockWriter(g_cfg.timeout_ms)) {
-    return Status::Unavailable("checkpoint: threads stayed inside wrapped library calls for " +
-                               std::to_string(g_cfg.timeout_ms) + " ms");
-  }
-  std::vector<ThreadSlot*> slots(kMaxThreads);
-  size_t n = std::min(Snapshot(slots.data(), slots.size()), slots.size());
-  slots.resize(n);
+  gate::LockWriter();
   std::vector<ThreadSlot*> parked;
-  Status st = Quiesce(slots, g_cfg.timeout_ms, &parked);
+  Status st = QuiesceAll(g_cfg.timeout_ms, &parked);
   if (!st.ok()) {
     gate::UnlockWriter();
     return st;

@@ -1,60 +1,81 @@
 // See gate.h.
 #include "transparent/preload/gate.h"
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <cstdint>
 
 #include "transparent/preload/futex.h"
+#include "transparent/preload/quiesce.h"
 
 namespace cairn::preload::gate {
+
+namespace detail {
+std::atomic<uint32_t> g_writer{0};
+__thread int tl_depth __attribute__((tls_model("initial-exec"))) = 0;
+}  // namespace detail
+
 namespace {
 
-std::atomic<uint32_t> g_readers{0};
-std::atomic<uint32_t> g_writer{0};
+using detail::g_writer;
+using detail::tl_depth;
 
-__attribute__((tls_model("initial-exec"))) thread_local int tl_depth = 0;
-__attribute__((tls_model("initial-exec"))) thread_local bool tl_internal = false;
+// An internal thread's depth starts at kInternalDepth: its calls always look nested, so they
+// never wait and never park, without a test of its own on the fast path.
+constexpr int kInternalDepth = 1 << 24;
+// Touched by this thread and by its own signal handler only: ordered against the handler
+// with signal fences.
+__attribute__((tls_model("initial-exec"))) thread_local bool tl_deferred = false;
+
+inline void Fence() { std::atomic_signal_fence(std::memory_order_seq_cst); }
+
+// The handler deferred a park: take the checkpoint signal again now, outside any call.
+void ParkIfDeferred() {
+  Fence();
+  if (!tl_deferred) return;
+  tl_deferred = false;
+  Fence();
+  const int sig = CheckpointSignal();
+  if (sig > 0) ::syscall(SYS_tgkill, ::getpid(), ::syscall(SYS_gettid), sig);
+}
 
 }  // namespace
 
-void Enter() {
-  if (tl_internal) return;
-  if (tl_depth++ > 0) return;
+namespace detail {
+
+void EnterSlow() {
+  // Called at depth 1 with the flag up: step out, let the checkpoint park this thread, wait
+  // until it is over, and enter again.
   for (;;) {
-    g_readers.fetch_add(1, std::memory_order_seq_cst);
-    if (g_writer.load(std::memory_order_seq_cst) == 0) return;
-    // A writer wants the gate: step back and wait for it to finish.
-    if (g_readers.fetch_sub(1, std::memory_order_seq_cst) == 1) FutexWakeAll(&g_readers);
-    while (g_writer.load(std::memory_order_seq_cst) != 0) FutexWait(&g_writer, 1);
+    --tl_depth;
+    ParkIfDeferred();
+    while (g_writer.load(std::memory_order_acquire) != 0) FutexWait(&g_writer, 1);
+    ++tl_depth;
+    Fence();
+    if (g_writer.load(std::memory_order_acquire) == 0) return;
   }
 }
 
-void Exit() {
-  if (tl_internal) return;
-  if (--tl_depth > 0) return;
-  if (g_readers.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
-      g_writer.load(std::memory_order_seq_cst) != 0) {
-    FutexWakeAll(&g_readers);
-  }
+void ExitSlow() { ParkIfDeferred(); }
+
+}  // namespace detail
+
+bool InsideCall() { return tl_depth > 0 && tl_depth < kInternalDepth / 2; }
+
+void Defer() {
+  tl_deferred = true;
+  Fence();
 }
 
-void SetInternalThread(bool internal) { tl_internal = internal; }
-bool IsInternalThread() { return tl_internal; }
-
-bool LockWriter(int timeout_ms) {
-  g_writer.store(1, std::memory_order_seq_cst);
-  const int64_t deadline = NowMs() + timeout_ms;
-  for (;;) {
-    uint32_t r = g_readers.load(std::memory_order_seq_cst);
-    if (r == 0) return true;
-    int64_t left = deadline - NowMs();
-    if (left <= 0) {
-      UnlockWriter();
-      return false;
-    }
-    FutexWait(&g_readers, r, static_cast<int>(left < 10 ? left : 10));
-  }
+void SetInternalThread(bool internal) {
+  if (internal && tl_depth < kInternalDepth / 2) tl_depth += kInternalDepth;
+  if (!internal && tl_depth >= kInternalDepth / 2) tl_depth -= kInternalDepth;
 }
+bool IsInternalThread() { return tl_depth >= kInternalDepth / 2; }
+
+void LockWriter() { g_writer.store(1, std::memory_order_seq_cst); }
 
 void UnlockWriter() {
   g_writer.store(0, std::memory_order_seq_cst);
@@ -63,7 +84,7 @@ void UnlockWriter() {
 
 void ResetInChildAfterFork() {
   g_writer.store(0);
-  g_readers.store(tl_depth > 0 ? 1 : 0);
+  tl_deferred = false;
 }
 
 }  // namespace cairn::preload::gate

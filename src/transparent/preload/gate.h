@@ -1,22 +1,47 @@
-// The wrapper lock: a reader/writer gate that keeps a checkpoint out of half-done library
-// calls. Wrapped calls (malloc family, pthread_create, fork, thread exit) are readers; the
-// checkpoint thread is the writer and quiesces the user threads only while it holds the gate,
-// so no thread is parked inside malloc (holding an arena lock) or in half a pthread_create.
+// The wrapper gate: keeps a checkpoint out of half-done library calls. Wrapped calls (malloc
+// family, pthread_create, fork, thread exit) run inside Enter()/Exit(); no thread is parked
+// by a checkpoint while inside one, so none is stopped holding a malloc arena lock or in half
+// a pthread_create.
 //
 // Contract:
-//   - Enter()/Exit() nest per thread (a thread-local depth); only the outermost pair touches
-//     the shared counter: the fast path is one atomic add, one load, no mutex, no syscall.
-//   - A reader arriving while a writer holds or waits for the gate blocks (futex) until the
-//     writer is done; nested readers never block (so a reader section can call malloc).
+//   - The fast path touches only thread-local state plus one load of a read-mostly flag: no
+//     atomic read-modify-write, no shared counter, no syscall (a malloc/free pair under
+//     `cairn launch` costs about what it costs without).
+//   - Enter()/Exit() nest per thread (a thread-local depth).
+//   - LockWriter() (the checkpoint thread) raises the flag: a thread about to enter an
+//     outermost gated call waits (futex) until UnlockWriter(); threads already inside finish
+//     their call. The checkpoint signal handler asks InsideCall(): if so it calls Defer() and
+//     returns instead of parking, and the thread's outermost Exit() re-raises the checkpoint
+//     signal to itself, so it parks right after the call.
 //   - Internal threads (the checkpoint thread and the threads it starts, e.g. compression
-//     workers) bypass the gate entirely: they run while the writer holds it.
+//     workers) bypass the gate entirely.
 //   - Async-signal-safe apart from blocking; no allocation.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
+
 namespace cairn::preload::gate {
 
-void Enter();
-void Exit();
+namespace detail {
+extern std::atomic<uint32_t> g_writer;
+extern __thread int tl_depth __attribute__((tls_model("initial-exec")));  // no TLS wrapper
+void EnterSlow();  // a checkpoint is on: wait it out
+void ExitSlow();   // outermost exit: park if the handler deferred
+}  // namespace detail
+
+inline void Enter() {
+  ++detail::tl_depth;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (detail::tl_depth == 1 && detail::g_writer.load(std::memory_order_acquire) != 0) {
+    detail::EnterSlow();
+  }
+}
+
+inline void Exit() {
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (--detail::tl_depth == 0) detail::ExitSlow();
+}
 
 struct Guard {
   Guard() { Enter(); }
@@ -29,12 +54,15 @@ struct Guard {
 void SetInternalThread(bool internal);
 bool IsInternalThread();
 
-// Takes the gate as writer: blocks new readers, waits until the current ones left. False
-// (and the gate released) if readers remain after timeout_ms.
-bool LockWriter(int timeout_ms);
+// For the checkpoint signal handler (the calling thread's own state).
+bool InsideCall();
+void Defer();
+
+// Raises / lowers the checkpoint flag (see above).
+void LockWriter();
 void UnlockWriter();
 
-// In a fork child: only the forking thread exists, inside its fork() reader section.
+// In a fork child: only the forking thread exists, inside its fork() section.
 void ResetInChildAfterFork();
 
 }  // namespace cairn::preload::gate

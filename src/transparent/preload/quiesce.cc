@@ -9,12 +9,14 @@
 #include <asm/prctl.h>
 #endif
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 
 #include "common/log.h"
 #include "transparent/preload/futex.h"
+#include "transparent/preload/gate.h"
 #include "transparent/preload/real.h"
 
 namespace cairn::preload {
@@ -45,6 +47,11 @@ void Handler(int, siginfo_t*, void* uc_void) {
     errno = saved_errno;
     return;
   }
+  if (gate::InsideCall()) {  // inside malloc & co.: park when the call is done (gate.h)
+    gate::Defer();
+    errno = saved_errno;
+    return;
+  }
   ++tl_stops;
   auto* uc = static_cast<ucontext_t*>(uc_void);
   slot->sigmask = MaskBits(uc->uc_sigmask);
@@ -58,7 +65,7 @@ void Handler(int, siginfo_t*, void* uc_void) {
     slot->restart_stack = nullptr;
   }
   slot->parked_epoch.store(epoch, std::memory_order_seq_cst);
-  g_parked.fetch_add(1, std::memory_order_seq_cst);
+  g_parked.fetch_add(1, std::memory_order_seq_cst);  // (a futex word: wakes the waiter)
   FutexWakeAll(&g_parked);
   while (g_release_gen.load(std::memory_order_seq_cst) == gen) FutexWait(&g_release_gen, gen);
   errno = saved_errno;
@@ -110,41 +117,68 @@ Status InstallCheckpointHandler() {
   return Status::Ok();
 }
 
-Status Quiesce(const std::vector<ThreadSlot*>& threads, int timeout_ms,
-               std::vector<ThreadSlot*>* parked) {
+namespace {
+
+// Whether `t` (sent the signal as `tid` in this checkpoint) needs no more waiting: parked
+// in this checkpoint, or gone (exited and unregistered, possibly reused by another thread).
+bool Settled(ThreadSlot* t, pid_t tid, uint32_t first_epoch) {
+  return t->parked_epoch.load(std::memory_order_seq_cst) >= first_epoch ||
+         !__atomic_load_n(&t->in_use, __ATOMIC_SEQ_CST) || t->tid != tid;
+}
+
+}  // namespace
+
+Status QuiesceAll(int timeout_ms, std::vector<ThreadSlot*>* parked) {
   parked->clear();
-  const uint32_t epoch = g_epoch.fetch_add(1) + 1;
-  g_parked.store(0);
-  g_active.store(true, std::memory_order_seq_cst);
-  const pid_t pid = ::getpid();
-  std::vector<ThreadSlot*> sent;
-  for (ThreadSlot* t : threads) {
-    if (::syscall(SYS_tgkill, pid, t->tid, g_signal.load()) == 0) {
-      sent.push_back(t);
-    } else if (errno != ESRCH) {
-      int e = errno;
-      Release();
-      return Status::FromErrno("tgkill of thread " + std::to_string(t->tid), e);
-    }  // ESRCH: the thread is gone (exited without unregistering)
-  }
+  const uint32_t first_epoch = g_epoch.load() + 1;
   const int64_t deadline = NowMs() + timeout_ms;
+  const pid_t pid = ::getpid();
+  std::vector<ThreadSlot*> slots(kMaxThreads);
+  // Rounds: threads that registered meanwhile (a pthread_create that was under way) are
+  // stopped in the next round; done when a snapshot finds nobody new.
   for (;;) {
-    uint32_t n = g_parked.load(std::memory_order_seq_cst);
-    if (n >= sent.size()) break;
-    int64_t left = deadline - NowMs();
-    if (left <= 0) {
-      std::string missing;
-      for (ThreadSlot* t : sent) {
-        if (t->parked_epoch.load() != epoch) missing += " " + std::to_string(t->tid);
-      }
-      Release();
-      return Status::Unavailable("checkpoint: " + std::to_string(sent.size() - n) + " of " +
-                                 std::to_string(sent.size()) + " threads did not stop within " +
-                                 std::to_string(timeout_ms) + " ms (tids" + missing + ")");
+    const size_t n = std::min(Snapshot(slots.data(), slots.size()), slots.size());
+    std::vector<std::pair<ThreadSlot*, pid_t>> sent;
+    g_epoch.fetch_add(1);  // the handler parks threads under this new epoch
+    g_active.store(true, std::memory_order_seq_cst);
+    for (size_t i = 0; i < n; ++i) {
+      ThreadSlot* t = slots[i];
+      const pid_t tid = t->tid;
+      if (tid == 0 || t->parked_epoch.load() >= first_epoch) continue;
+      if (::syscall(SYS_tgkill, pid, tid, g_signal.load()) == 0) {
+        sent.emplace_back(t, tid);
+      } else if (errno != ESRCH) {
+        int e = errno;
+        Release();
+        return Status::FromErrno("tgkill of thread " + std::to_string(tid), e);
+      }  // ESRCH: the thread is gone (exited without unregistering)
     }
-    FutexWait(&g_parked, n, static_cast<int>(left < 50 ? left : 50));
+    if (sent.empty()) break;
+    for (;;) {
+      const uint32_t seen = g_parked.load(std::memory_order_seq_cst);
+      std::string missing;
+      size_t waiting = 0;
+      for (const auto& [t, tid] : sent) {
+        if (!Settled(t, tid, first_epoch)) {
+          ++waiting;
+          missing += " " + std::to_string(tid);
+        }
+      }
+      if (waiting == 0) break;
+      const int64_t left = deadline - NowMs();
+      if (left <= 0) {
+        Release();
+        return Status::Unavailable("checkpoint: " + std::to_string(waiting) +
+                                   " threads did not stop within " + std::to_string(timeout_ms) +
+                                   " ms (tids" + missing + ")");
+      }
+      FutexWait(&g_parked, seen, static_cast<int>(left < 50 ? left : 50));
+    }
   }
-  *parked = sent;
+  const size_t n = std::min(Snapshot(slots.data(), slots.size()), slots.size());
+  for (size_t i = 0; i < n; ++i) {
+    if (slots[i]->parked_epoch.load() >= first_epoch) parked->push_back(slots[i]);
+  }
   return Status::Ok();
 }
 

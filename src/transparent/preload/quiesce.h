@@ -9,9 +9,12 @@
 //     interrupted signal mask, its sigaltstack; it then waits on a futex until Release().
 //     A signal arriving when no checkpoint is quiescing, or to an unregistered thread, is a
 //     no-op.
-//   - Quiesce() (checkpoint thread, gate held as writer) tgkill()s every given thread and
-//     waits until each has parked or is gone (ESRCH); on timeout it releases the ones that
-//     parked and fails with a message listing the tids that did not stop.
+//     A thread inside a gated library call (gate.h) defers: it parks when the call returns.
+//   - QuiesceAll() (checkpoint thread, gate::LockWriter() done) tgkill()s every registered
+//     thread and waits until each has parked or is gone (exited / ESRCH); threads that
+//     registered meanwhile (a pthread_create under way) are stopped in further rounds until a
+//     snapshot of the registry finds nobody new. On timeout it releases the ones that parked
+//     and fails with a message listing the tids that did not stop.
 #pragma once
 
 #include <cstdint>
@@ -27,9 +30,8 @@ namespace cairn::preload {
 Status InstallCheckpointHandler();
 int CheckpointSignal();  // 0 when inactive
 
-// On success `parked` holds the threads now stopped (the gone ones left out).
-Status Quiesce(const std::vector<ThreadSlot*>& threads, int timeout_ms,
-               std::vector<ThreadSlot*>* parked);
+// On success `parked` holds every registered thread, now stopped.
+Status QuiesceAll(int timeout_ms, std::vector<ThreadSlot*>* parked);
 void Release();
 
 // How many times the calling thread was stopped by a checkpoint (the sleep wrappers restart
