@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -33,6 +34,7 @@
 #include "transparent/maps.h"
 #include "transparent/pagemap.h"
 #include "transparent/preload/kernel_state.h"
+#include "transparent/preload/private_heap.h"
 #include "transparent/preload/quiesce.h"
 #include "transparent/preload/real.h"
 #include "transparent/preload/restart.h"
@@ -420,16 +422,25 @@ class PageCopier {
     region_end_ = end;
     begun_ = false;
     skip_zero_ = skip_zero;
-    const uint64_t bstart = reinterpret_cast<uint64_t>(buf_);
-    const uint64_t bend = bstart + kBufSize;
+    // Never the bounce buffer or the private heap (the library's own memory).
+    const uint64_t ex[2][2] = {
+        {reinterpret_cast<uint64_t>(buf_), reinterpret_cast<uint64_t>(buf_) + kBufSize},
+        {heap::Base(), heap::Base() + heap::Size()}};
     for (const auto& r : runs) {
-      // Never the bounce buffer itself.
-      if (r.end <= bstart || r.start >= bend) {
-        CAIRN_RETURN_IF_ERROR(CopyRun(r.start, r.end));
-      } else {
-        if (r.start < bstart) CAIRN_RETURN_IF_ERROR(CopyRun(r.start, bstart));
-        if (r.end > bend) CAIRN_RETURN_IF_ERROR(CopyRun(bend, r.end));
+      std::vector<tr::PageRun> parts{r};
+      for (const auto& e : ex) {
+        std::vector<tr::PageRun> next;
+        for (const auto& q : parts) {
+          if (e[0] == e[1] || q.end <= e[0] || q.start >= e[1]) {
+            next.push_back(q);
+            continue;
+          }
+          if (q.start < e[0]) next.push_back({q.start, e[0]});
+          if (q.end > e[1]) next.push_back({e[1], q.end});
+        }
+        parts.swap(next);
       }
+      for (const auto& q : parts) CAIRN_RETURN_IF_ERROR(CopyRun(q.start, q.end));
     }
     if (begun_) return w_->EndPages();
     return Status::Ok();
@@ -544,7 +555,13 @@ Status WritePages(tr::ImageWriter* w, const std::vector<tr::MapRegion>& maps, Pa
 
 // ------------------------------------------------------------------ naming and retention
 
-std::string g_prefix;    // "<exe>-<pid>.v"
+// "<exe>-<pid>.v": a fixed array, since it lives across restarts and the checkpoint thread's
+// allocations (private heap) do not.
+char g_prefix_buf[512];
+std::string Prefix() { return g_prefix_buf; }
+void SetPrefix(const std::string& p) {
+  std::snprintf(g_prefix_buf, sizeof g_prefix_buf, "%s", p.c_str());
+}
 std::string g_exe_path;  // as at start (RememberIdentity)
 std::vector<std::string> g_argv;
 int g_next_version = 0;
@@ -557,6 +574,7 @@ std::vector<int> ListVersions(Env* env, const std::string& dir) {
   if (!names.ok()) return out;
   const std::string suffix = kSuffix;
   for (const auto& n : names.value()) {
+    const std::string g_prefix = Prefix();
     if (n.size() <= g_prefix.size() + suffix.size() || !n.starts_with(g_prefix) ||
         !n.ends_with(suffix)) {
       continue;
@@ -572,7 +590,7 @@ std::vector<int> ListVersions(Env* env, const std::string& dir) {
 }
 
 std::string ImagePath(const std::string& dir, int version) {
-  return JoinPath(dir, g_prefix + std::to_string(version) + kSuffix);
+  return JoinPath(dir, Prefix() + std::to_string(version) + kSuffix);
 }
 
 }  // namespace
@@ -606,15 +624,15 @@ Result<Collected> Collect(const CaptureOptions& o, const std::vector<ThreadSlot*
   // The lineage's name: fixed at the first checkpoint (a restored process keeps it in its
   // memory, so versions go on across restarts and retention covers them all). A new process
   // whose pid left images of an older lineage in the directory takes another name.
-  if (g_prefix.empty()) {
+  if (g_prefix_buf[0] == '\0') {
     char buf[4096];
     ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
     std::string exe = n > 0 ? BaseName(std::string(buf, static_cast<size_t>(n))) : "process";
     if (!g_exe_path.empty()) exe = BaseName(g_exe_path);
     const std::string base = exe + "-" + std::to_string(::getpid());
-    g_prefix = base + ".v";
+    SetPrefix(base + ".v");
     for (int k = 2; !ListVersions(env, o.dir).empty() && k < 1000; ++k) {
-      g_prefix = base + "-" + std::to_string(k) + ".v";
+      SetPrefix(base + "-" + std::to_string(k) + ".v");
     }
     g_next_version = 1;
   }

@@ -12,8 +12,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,7 @@
 #include "transparent/preload/capture.h"
 #include "transparent/preload/futex.h"
 #include "transparent/preload/gate.h"
+#include "transparent/preload/private_heap.h"
 #include "transparent/preload/quiesce.h"
 #include "transparent/preload/real.h"
 #include "transparent/preload/registry.h"
@@ -48,10 +51,10 @@ pid_t g_owner = 0;
 // For STATUS replies.
 int64_t g_started_ms = 0;
 long long g_checkpoints = 0;
-std::string g_last_path;
+char g_last_path[4096];  // fixed arrays: the private heap does not survive a restart
 long long g_last_ms = -1;
 long long g_last_bytes = 0;
-std::string g_last_error;
+char g_last_error[1024];
 
 // The lineage lock (see control.h): held from launch through every restart of this process.
 int g_lock_fd = -1;
@@ -134,12 +137,12 @@ Result<CaptureResult> Checkpoint(int conn_fd, bool keep_stopped) {
   if (!resumed && !(keep_stopped && r.ok())) resume();
   if (r.ok()) {
     ++g_checkpoints;
-    g_last_path = r.value().path;
+    std::snprintf(g_last_path, sizeof g_last_path, "%s", r.value().path.c_str());
     g_last_ms = NowMs() - t0;
     g_last_bytes = static_cast<long long>(r.value().bytes);
-    g_last_error.clear();
+    g_last_error[0] = '\0';
   } else {
-    g_last_error = r.status().ToString();
+    std::snprintf(g_last_error, sizeof g_last_error, "%s", r.status().ToString().c_str());
   }
   if (r.ok()) {
     log::Info("preload: checkpoint ", r.value().path, ": ", parked.size(), " threads stopped in ",
@@ -255,6 +258,8 @@ void* ThreadMain(void*) {
 bool Active() { return g_active.load(std::memory_order_relaxed); }
 
 Status Start() {
+  if (!heap::Init()) return Status::FromErrno("cannot reserve the library's private heap", errno);
+  (void)log::Enabled(log::Level::kInfo);  // the log's state lives in glibc's heap, made now
   CAIRN_RETURN_IF_ERROR(ReadConfig(&g_cfg));
   restart::ReserveRestorerRange();
   RememberIdentity();
@@ -301,6 +306,8 @@ Status Start() {
 
 void RunAfterRestart() {
   ForgetDescriptorsAfterRestart();
+  // The old value may point into the private heap of the saved process (gone): forget it.
+  new (&g_cfg.sock_path) std::string();
   g_listen_fd = -1;
   g_cfg.sock_path = g_cfg.dir + "/.cairn/" + std::to_string(::getpid()) + ".sock";
   auto fd = ipc::Listen(g_cfg.sock_path);

@@ -22,9 +22,7 @@ namespace {
 using detail::g_writer;
 using detail::tl_depth;
 
-// An internal thread's depth starts at kInternalDepth: its calls always look nested, so they
-// never wait and never park, without a test of its own on the fast path.
-constexpr int kInternalDepth = 1 << 24;
+using detail::kInternalDepth;
 // Touched by this thread and by its own signal handler only: ordered against the handler
 // with signal fences.
 __attribute__((tls_model("initial-exec"))) thread_local bool tl_deferred = false;
@@ -73,7 +71,6 @@ void SetInternalThread(bool internal) {
   if (internal && tl_depth < kInternalDepth / 2) tl_depth += kInternalDepth;
   if (!internal && tl_depth >= kInternalDepth / 2) tl_depth -= kInternalDepth;
 }
-bool IsInternalThread() { return tl_depth >= kInternalDepth / 2; }
 
 void LockWriter() { g_writer.store(1, std::memory_order_seq_cst); }
 

@@ -24,6 +24,8 @@
 namespace cairn::preload::gate {
 
 namespace detail {
+// An internal thread's depth starts here: its calls always look nested (never wait or park).
+inline constexpr int kInternalDepth = 1 << 24;
 extern std::atomic<uint32_t> g_writer;
 extern __thread int tl_depth __attribute__((tls_model("initial-exec")));  // no TLS wrapper
 void EnterSlow();  // a checkpoint is on: wait it out
@@ -50,9 +52,10 @@ struct Guard {
   Guard& operator=(const Guard&) = delete;
 };
 
-// Marks the calling thread internal (bypasses the gate, never quiesced).
+// Marks the calling thread internal (bypasses the gate, never quiesced; allocates from the
+// private heap, private_heap.h).
 void SetInternalThread(bool internal);
-bool IsInternalThread();
+inline bool IsInternalThread() { return detail::tl_depth >= detail::kInternalDepth / 2; }
 
 // For the checkpoint signal handler (the calling thread's own state).
 bool InsideCall();

@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "common/log.h"
@@ -255,6 +256,11 @@ void Save(const std::vector<ThreadSlot*>& parked, int checkpoint_signal) {
 }
 
 const tr::TimerState& Timers() { return g_timer_state; }
+
+void ForgetRecordsAfterRestart() {
+  new (&g_timer_state) tr::TimerState();
+  new (&g_signal_state) tr::SignalState();
+}
 const tr::SignalState& PendingSignals() { return g_signal_state; }
 
 void RestoreThread(const ThreadSlot& slot) {

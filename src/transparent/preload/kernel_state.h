@@ -34,6 +34,10 @@ void Save(const std::vector<ThreadSlot*>& parked, int checkpoint_signal);
 const transparent::TimerState& Timers();
 const transparent::SignalState& PendingSignals();  // actions left empty
 
+// After a restart: the image records (Timers(), PendingSignals()) pointed into the private
+// heap of the saved process; start them afresh (no free).
+void ForgetRecordsAfterRestart();
+
 void RestoreThread(const ThreadSlot& slot);
 void RestoreProcess(ThreadSlot* const* slots, size_t n);
 

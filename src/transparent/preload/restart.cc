@@ -18,6 +18,7 @@
 #include "transparent/preload/control.h"
 #include "transparent/preload/gate.h"
 #include "transparent/preload/kernel_state.h"
+#include "transparent/preload/private_heap.h"
 #include "transparent/preload/quiesce.h"
 #include "transparent/preload/real.h"
 
@@ -199,13 +200,24 @@ extern "C" __attribute__((used)) void cairn_preload_restart_entry() {
   sigset_t all;
   sigfillset(&all);
   ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, nullptr, 8);
+  // The private heap came back empty (its pages are never saved): reset it before anything
+  // allocates, and drop the library objects that pointed into it.
+  heap::ResetAfterRestart();
+  kstate::ForgetRecordsAfterRestart();
   const uint64_t tp = rs::ThreadPointer();
   rs::PatchTid(tp, static_cast<pid_t>(::syscall(SYS_gettid)));
   rs::RegisterRseq(tp);
   rs::g_restored.store(true);
   // sbrk() must continue from the kernel's break (the restorer's), not the saved heap's end:
   // glibc treats the new, non-contiguous break like a foreign sbrk.
-  if (&__curbrk != nullptr) __curbrk = reinterpret_cast<void*>(::syscall(SYS_brk, 0));
+  const long kernel_brk = ::syscall(SYS_brk, 0);
+  if (&__curbrk != nullptr) __curbrk = reinterpret_cast<void*>(kernel_brk);
+  // ... and must never grow there: the restorer's break lies wherever the kernel put it, maybe
+  // below the restored heap's end, which glibc would take for a corrupted heap ("break
+  // adjusted to free malloc space"). A guard page at the break makes sbrk() fail, and glibc
+  // then extends its main arena with mmap (marking it non-contiguous).
+  ::mmap(reinterpret_cast<void*>(kernel_brk), 4096, PROT_NONE,
+         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
   // The restorer and its plan go; the reservation comes back.
   ::mmap(reinterpret_cast<void*>(CAIRN_RESERVE_BASE), CAIRN_RESERVE_SIZE, PROT_NONE,
          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);

@@ -15,6 +15,7 @@
 //     report SIG_DFL for it; sigprocmask / pthread_sigmask never block it.
 // When the library is inactive (CAIRN_CKPT_DIR unset) only the malloc gate stays; it is
 // never contended then.
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -31,6 +33,7 @@
 #include "transparent/preload/control.h"
 #include "transparent/preload/futex.h"
 #include "transparent/preload/gate.h"
+#include "transparent/preload/private_heap.h"
 #include "transparent/preload/quiesce.h"
 #include "transparent/preload/real.h"
 #include "transparent/preload/registry.h"
@@ -87,24 +90,76 @@ bool IsPowerOfTwo(size_t v) { return v != 0 && (v & (v - 1)) == 0; }
 using namespace cairn::preload;  // NOLINT(build/namespaces)
 
 // ------------------------------------------------------------------ malloc family
+// Internal threads allocate from the private heap (private_heap.h); a pointer it owns is
+// freed there whoever frees it. Everything else goes to glibc inside the gate.
+
+namespace {
+
+void* Private(void* p) {
+  if (p == nullptr) errno = ENOMEM;
+  return p;
+}
+
+size_t RealUsableSize(void* p) {
+  using Fn = size_t (*)(void*);
+  static Fn fn = reinterpret_cast<Fn>(::dlsym(RTLD_NEXT, "malloc_usable_size"));
+  return fn != nullptr ? fn(p) : 0;
+}
+
+}  // namespace
 
 CAIRN_PRELOAD_API void* malloc(size_t n) noexcept {
+  if (gate::IsInternalThread()) return Private(heap::Alloc(n));
   Guard g;
   return __libc_malloc(n);
 }
 
 CAIRN_PRELOAD_API void free(void* p) noexcept {
   if (p == nullptr) return;
+  if (heap::Owns(p)) {
+    heap::Free(p);
+    return;
+  }
   Guard g;
   __libc_free(p);
 }
 
 CAIRN_PRELOAD_API void* calloc(size_t n, size_t size) noexcept {
+  if (gate::IsInternalThread()) {
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+      errno = ENOMEM;
+      return nullptr;
+    }
+    void* p = heap::Alloc(total);
+    if (p != nullptr) std::memset(p, 0, total);
+    return Private(p);
+  }
   Guard g;
   return __libc_calloc(n, size);
 }
 
 CAIRN_PRELOAD_API void* realloc(void* p, size_t n) noexcept {
+  if (heap::Owns(p)) {
+    if (n == 0) {
+      heap::Free(p);
+      return nullptr;
+    }
+    return Private(heap::Realloc(p, n));
+  }
+  if (gate::IsInternalThread()) {
+    if (p != nullptr && n == 0) {
+      free(p);
+      return nullptr;
+    }
+    void* q = heap::Alloc(n);
+    if (q == nullptr) return Private(q);
+    if (p != nullptr) {
+      std::memcpy(q, p, std::min(n, RealUsableSize(p)));
+      free(p);
+    }
+    return q;
+  }
   Guard g;
   return __libc_realloc(p, n);
 }
@@ -115,11 +170,17 @@ CAIRN_PRELOAD_API void* reallocarray(void* p, size_t n, size_t size) noexcept {
     errno = ENOMEM;
     return nullptr;
   }
-  Guard g;
-  return __libc_realloc(p, total);
+  return realloc(p, total);
 }
 
 CAIRN_PRELOAD_API void* memalign(size_t alignment, size_t n) noexcept {
+  if (gate::IsInternalThread()) {
+    if (!IsPowerOfTwo(alignment)) {
+      errno = EINVAL;
+      return nullptr;
+    }
+    return Private(heap::AllocAligned(alignment, n));
+  }
   Guard g;
   return __libc_memalign(alignment, n);
 }
@@ -129,18 +190,13 @@ CAIRN_PRELOAD_API void* aligned_alloc(size_t alignment, size_t n) noexcept {
     errno = EINVAL;
     return nullptr;
   }
-  Guard g;
-  return __libc_memalign(alignment, n);
+  return memalign(alignment, n);
 }
 
 CAIRN_PRELOAD_API int posix_memalign(void** out, size_t alignment, size_t n) noexcept {
   if (alignment % sizeof(void*) != 0 || !IsPowerOfTwo(alignment / sizeof(void*))) return EINVAL;
   const int saved_errno = errno;
-  void* p;
-  {
-    Guard g;
-    p = __libc_memalign(alignment, n);
-  }
+  void* p = memalign(alignment, n);
   errno = saved_errno;
   if (p == nullptr) return ENOMEM;
   *out = p;
@@ -148,13 +204,21 @@ CAIRN_PRELOAD_API int posix_memalign(void** out, size_t alignment, size_t n) noe
 }
 
 CAIRN_PRELOAD_API void* valloc(size_t n) noexcept {
+  if (gate::IsInternalThread()) return Private(heap::AllocAligned(4096, n));
   Guard g;
   return __libc_valloc(n);
 }
 
 CAIRN_PRELOAD_API void* pvalloc(size_t n) noexcept {
+  if (gate::IsInternalThread())
+    return Private(heap::AllocAligned(4096, (n + 4095) & ~size_t{4095}));
   Guard g;
   return __libc_pvalloc(n);
+}
+
+CAIRN_PRELOAD_API size_t malloc_usable_size(void* p) noexcept {
+  if (heap::Owns(p)) return heap::UsableSize(p);
+  return p == nullptr ? 0 : RealUsableSize(p);
 }
 
 // ------------------------------------------------------------------ threads and fork
@@ -165,7 +229,7 @@ CAIRN_PRELOAD_API int pthread_create(pthread_t* thread, const pthread_attr_t* at
   if (real_create == nullptr) return ENOSYS;
   if (!control::Active()) return real_create(thread, attr, start, arg);
   Guard g;
-  auto* a = static_cast<StartArgs*>(__libc_malloc(sizeof(StartArgs)));
+  auto* a = static_cast<StartArgs*>(malloc(sizeof(StartArgs)));  // private heap if internal
   if (a == nullptr) return EAGAIN;
   a->fn = start;
   a->arg = arg;
@@ -176,7 +240,7 @@ CAIRN_PRELOAD_API int pthread_create(pthread_t* thread, const pthread_attr_t* at
   if (rc == 0) {
     while ((state = a->state.load(std::memory_order_seq_cst)) == 0) FutexWait(&a->state, 0);
   }
-  __libc_free(a);
+  free(a);
   if (state == 2) {
     cairn::log::Error(
         "preload: a new thread could not be registered (registry full or out "
