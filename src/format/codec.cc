@@ -125,9 +125,27 @@ using DCtxPtr = std::unique_ptr<ZSTD_DCtx, DCtxFree>;
 // Runs work(worker_index) on `threads` threads (the caller is one of them) and returns
 // the first failure. A thread that cannot be started leaves its share to the others
 // (they pull block indices from a shared counter), so the work is always done.
+ParallelRunner g_runner = nullptr;
+
 template <class Work>
 Status RunParallel(int threads, Work&& work) {
   std::vector<Status> results(static_cast<size_t>(threads));
+  if (g_runner != nullptr && threads > 1) {
+    struct Ctx {
+      Work* work;
+      std::vector<Status>* results;
+    } ctx{&work, &results};
+    g_runner(
+        threads,
+        [](void* arg, int i) {
+          auto* c = static_cast<Ctx*>(arg);
+          (*c->results)[static_cast<size_t>(i)] = (*c->work)(i);
+        },
+        &ctx);
+    for (auto& st : results)
+      if (!st.ok()) return st;
+    return Status::Ok();
+  }
   std::vector<std::thread> pool;
   pool.reserve(static_cast<size_t>(threads) - 1);
   for (int t = 1; t < threads; ++t) {
@@ -464,5 +482,7 @@ Status Decode(Codec c, Filter f, const void* src, size_t n, void* dst, size_t ra
     });
   });
 }
+
+void SetParallelRunner(ParallelRunner runner) { g_runner = runner; }
 
 }  // namespace cairn::format

@@ -64,4 +64,12 @@ Status Encode(const EncodeOptions& o, const void* src, size_t n, std::string* ou
 Status Decode(Codec c, Filter f, const void* src, size_t n, void* dst, size_t raw_size,
               int threads = 1);
 
+// How Encode/Decode run blocks on extra threads. By default std::thread. A process that must
+// not start pthreads (the transparent checkpointer's forked image writer: pthread_create
+// would change glibc state that is being saved) installs its own runner. The runner calls
+// body(arg, i) for i in 1..threads-1 on other threads and body(arg, 0) on the caller's,
+// concurrently, and returns when all are done. Not thread-safe to change while codecs run.
+using ParallelRunner = void (*)(int threads, void (*body)(void* arg, int index), void* arg);
+void SetParallelRunner(ParallelRunner runner);  // nullptr: back to std::thread
+
 }  // namespace cairn::format

@@ -30,12 +30,14 @@
 
 #include "common/log.h"
 #include "env/env.h"
+#include "format/codec.h"
 #include "transparent/image.h"
 #include "transparent/maps.h"
 #include "transparent/pagemap.h"
 #include "transparent/preload/kernel_state.h"
 #include "transparent/preload/private_heap.h"
 #include "transparent/preload/quiesce.h"
+#include "transparent/preload/raw_threads.h"
 #include "transparent/preload/real.h"
 #include "transparent/preload/restart.h"
 
@@ -523,6 +525,7 @@ class PageCopier {
 };
 
 PageCopier g_copier;
+pid_t g_owner_pid = 0;  // the checkpointed process (a forked writer has another pid)
 
 enum class PagePass { kAll, kShared, kPrivate };
 
@@ -672,7 +675,12 @@ Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c
   CAIRN_RETURN_IF_ERROR(g_copier.Init());
   tr::WriteOptions wo;
   wo.codec = o.codec;
-  if (o.codec != format::Codec::kNone) wo.threads = std::max(1, o.codec_threads);
+  // Compression threads only in a forked writer: threads started here would leave glibc's
+  // thread bookkeeping (stack cache, TLS vectors) pointing into the private heap, which a
+  // restored process does not have.
+  if (o.codec != format::Codec::kNone && ::getpid() != g_owner_pid) {
+    wo.threads = std::max(1, o.codec_threads);
+  }
   auto writer = tr::ImageWriter::Create(env, c.path, wo);
   if (!writer.ok()) return writer.status();
   tr::ImageWriter* w = writer.value().get();
@@ -753,6 +761,8 @@ Result<CaptureResult> WriteForked(const CaptureOptions& o, const Collected& c,
   }
   if (pid == 0) {
     ::close(p[0]);
+    // Compression threads of this child must not be pthreads (raw_threads.h).
+    format::SetParallelRunner(&RunOnRawThreads);
     auto r = WriteCollected(o, c, &maps.value(), &parent_pagemap, [&] { Report(p[1], "S"); });
     if (r.ok()) {
       Report(p[1],
@@ -803,6 +813,10 @@ Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<Thre
                                  const std::function<void()>& resume) {
   auto c = Collect(o, parked);
   if (!c.ok()) return c.status();
+  g_owner_pid = ::getpid();
+  // A compressed image is always written by a forked child (which may start threads); the
+  // threads here stay stopped until it is done unless the caller resumes them earlier.
+  if (!resume && o.codec != format::Codec::kNone) return WriteForked(o, c.value(), [] {});
   auto r = resume ? WriteForked(o, c.value(), resume)
                   : WriteCollected(o, c.value(), nullptr, nullptr, nullptr);
   return r;

@@ -58,6 +58,8 @@ void ForgetDescriptorsAfterRestart();
 // sees it) that saves the shared regions first, so that the parent calls `resume` as soon as
 // those are copied (private memory is the child's copy-on-write snapshot), and then writes
 // the rest and commits. Returns when the child is done; its result is the checkpoint's.
+// A compressed image is always written by such a child (compression threads may only be
+// started there); without `resume` the threads simply stay stopped until it is done.
 Result<CaptureResult> WriteImage(const CaptureOptions& options,
                                  const std::vector<ThreadSlot*>& parked,
                                  const std::function<void()>& resume = nullptr);

@@ -20,6 +20,7 @@
 #include "transparent/preload/kernel_state.h"
 #include "transparent/preload/private_heap.h"
 #include "transparent/preload/quiesce.h"
+#include "transparent/preload/raw_threads.h"
 #include "transparent/preload/real.h"
 
 extern "C" {
@@ -28,34 +29,7 @@ extern const unsigned int __rseq_size __attribute__((weak));
 void cairn_preload_restart_entry();
 // glibc's idea of the program break (sbrk). The kernel's break is now the restorer's.
 extern void* __curbrk __attribute__((weak));
-long cairn_raw_clone(unsigned long flags, void* child_sp, pid_t* ptid, pid_t* ctid,
-                     unsigned long tls);
 }
-
-#if defined(__x86_64__)
-// clone(flags, child_sp, ptid, ctid, tls); the child pops fn and arg from its new stack and
-// calls fn(arg) (fn never returns).
-__asm__(
-    ".text\n"
-    ".globl cairn_raw_clone\n"
-    ".hidden cairn_raw_clone\n"
-    ".type cairn_raw_clone,@function\n"
-    "cairn_raw_clone:\n"
-    "  mov %rcx, %r10\n"
-    "  mov $56, %eax\n"
-    "  syscall\n"
-    "  test %rax, %rax\n"
-    "  jnz 1f\n"
-    "  xor %ebp, %ebp\n"
-    "  pop %rax\n"
-    "  pop %rdi\n"
-    "  and $-16, %rsp\n"
-    "  call *%rax\n"
-    "  ud2\n"
-    "1:\n"
-    "  ret\n"
-    ".size cairn_raw_clone, .-cairn_raw_clone\n");
-#endif
 
 namespace cairn::preload::restart {
 namespace {
