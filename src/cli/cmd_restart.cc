@@ -21,6 +21,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -171,7 +172,19 @@ int Run(const Args& args, Context& ctx) {
                          "restorer's address range)"));
   }
   // Descriptors: checked (and the lineage lock taken) before anything changes.
-  RestoredFiles files(reader->files());
+  std::map<int, int> pipe_sizes;
+  for (const auto& sec : reader->sections()) {
+    if (sec.type != CAIRN_PIPES_SECTION) continue;
+    auto payload = reader->ReadSection(sec);
+    if (!payload.ok()) return Fail(ctx, payload.status());
+    for (size_t off = 0; off + sizeof(CairnPipeSize) <= payload.value().size();
+         off += sizeof(CairnPipeSize)) {
+      CairnPipeSize ps;
+      std::memcpy(&ps, payload.value().data() + off, sizeof ps);
+      if (ps.size <= (1u << 30)) pipe_sizes[ps.fd] = static_cast<int>(ps.size);
+    }
+  }
+  RestoredFiles files(reader->files(), std::move(pipe_sizes));
   if (Status fst = files.Check(); !fst.ok()) {
     return Fail(ctx, fst.Annotate("'" + path + "' is not restored"));
   }

@@ -167,8 +167,16 @@ Status RestoredFiles::InstallPipe(uint64_t pipe_id, int min_temp_fd, std::vector
     return w.status();
   }
   int rfd = r.value(), wfd = w.value();
-  if (data.size() > 65536) {
-    (void)::fcntl(wfd, F_SETPIPE_SZ, static_cast<int>(std::min<size_t>(data.size(), 1u << 20)));
+  size_t capacity = data.size();
+  for (const auto* list : {&readers, &writers}) {
+    for (const tr::FileState* f : *list) {
+      auto it = pipe_sizes_.find(f->fd);
+      if (it != pipe_sizes_.end()) capacity = std::max(capacity, static_cast<size_t>(it->second));
+    }
+  }
+  if (capacity > 65536 && ::fcntl(wfd, F_SETPIPE_SZ, static_cast<int>(capacity)) < 0) {
+    warnings_.push_back("pipe " + std::to_string(pipe_id) + ": cannot set its capacity to " +
+                        std::to_string(capacity) + " bytes: " + std::strerror(errno));
   }
   Status st = WriteAll(wfd, data.data(), data.size());
   if (st.ok() && writers.empty()) {

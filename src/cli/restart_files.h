@@ -9,9 +9,10 @@
 //     is restored with a warning. A read-only file that changed (size or mtime) is restored
 //     with a warning: the program sees the new content. Deleted files come back from the
 //     content saved in the image (a memfd).
-//   - Pipes whose both ends were in the process come back as one new pipe holding the bytes
-//     that were in flight; a read end whose writer was outside gets the bytes then EOF; a
-//     write end whose reader was outside is connected to /dev/null. Both with warnings.
+//   - Pipes whose both ends were in the process come back as one new pipe (with the saved
+//     capacity) holding the bytes that were in flight; a read end whose writer was outside gets the
+//     bytes then EOF; a write end whose reader was outside is connected to /dev/null. Both with
+//     warnings.
 //   - The lineage lock (<dir>/.cairn/*.lock, see transparent/preload/control.h) is taken
 //     with flock(LOCK_EX|LOCK_NB); if another process holds it the image's process still
 //     runs and the restart is refused (kFailedPrecondition) before anything changed.
@@ -20,6 +21,7 @@
 // Check() changes nothing on disk (it only takes the lock); Install() does the rest.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,7 +32,9 @@ namespace cairn::cli {
 
 class RestoredFiles {
  public:
-  explicit RestoredFiles(std::vector<transparent::FileState> files) : files_(std::move(files)) {}
+  // `pipe_sizes`: fd -> capacity (F_SETPIPE_SZ) from the image's optional pipes section.
+  RestoredFiles(std::vector<transparent::FileState> files, std::map<int, int> pipe_sizes = {})
+      : files_(std::move(files)), pipe_sizes_(std::move(pipe_sizes)) {}
   ~RestoredFiles();
   RestoredFiles(const RestoredFiles&) = delete;
   RestoredFiles& operator=(const RestoredFiles&) = delete;
@@ -47,6 +51,7 @@ class RestoredFiles {
   Status InstallPipe(uint64_t pipe_id, int min_temp_fd, std::vector<int>* installed);
 
   std::vector<transparent::FileState> files_;
+  std::map<int, int> pipe_sizes_;
   std::vector<std::string> warnings_;
   int lock_fd_ = -1;  // held between Check and Install
   int lock_target_ = -1;

@@ -618,6 +618,7 @@ struct Collected {
   tr::SignalState signals;
   tr::TimerState timers;
   tr::MiscState misc;
+  std::vector<CairnPipeSize> pipe_sizes;
   CairnRestartInfo restart_info{};
   bool restartable = false;
 };
@@ -650,6 +651,11 @@ Result<Collected> Collect(const CaptureOptions& o, const std::vector<ThreadSlot*
   if (g_copier.mem_fd() >= 0) skip.push_back(g_copier.mem_fd());
   c.threads = CollectThreads(parked);
   c.files = CollectFiles(skip);
+  for (const auto& f : c.files) {
+    if (f.kind != tr::FileKind::kPipe && f.kind != tr::FileKind::kFifo) continue;
+    const int size = ::fcntl(f.fd, F_GETPIPE_SZ);
+    if (size > 0) c.pipe_sizes.push_back({f.fd, static_cast<uint32_t>(size)});
+  }
   c.signals = CollectSignals();
   c.timers = kstate::Timers();
   c.misc = CollectMisc();
@@ -712,6 +718,10 @@ Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c
   CAIRN_RETURN_IF_ERROR(w->WriteSignals(c.signals));
   CAIRN_RETURN_IF_ERROR(w->WriteTimers(c.timers));
   CAIRN_RETURN_IF_ERROR(w->WriteMisc(c.misc));
+  if (!c.pipe_sizes.empty()) {
+    CAIRN_RETURN_IF_ERROR(w->WriteOptionalSection(CAIRN_PIPES_SECTION, c.pipe_sizes.data(),
+                                                  c.pipe_sizes.size() * sizeof(CairnPipeSize)));
+  }
   if (c.restartable) {
     CAIRN_RETURN_IF_ERROR(
         w->WriteOptionalSection(CAIRN_RESTART_SECTION, &c.restart_info, sizeof c.restart_info));

@@ -42,6 +42,14 @@ struct CairnRestartInfo {
 /* CairnPlanRegion.flags */
 #define CAIRN_REGION_FINAL_PROT 1u /* map with `prot` at once; the region has no runs */
 
+/* Optional image section written by the preload library: the capacity of each pipe
+ * descriptor (fcntl F_GETPIPE_SZ), an array of CairnPipeSize. */
+#define CAIRN_PIPES_SECTION 0x80000102u
+struct CairnPipeSize {
+  int32_t fd;
+  uint32_t size;
+};
+
 struct CairnPlanRegion {
   uint64_t start;
   uint64_t end;
