@@ -59,6 +59,10 @@ bool g_itimer_ok[3];
 SavedTimer g_timers[kMaxTimers];
 int g_ntimers = 0;
 uint64_t g_shared_pending = 0;
+// The shared queue itself (siginfo and multiplicity of queued real-time signals), in order.
+constexpr int kMaxQueued = 1024;
+siginfo_t g_shared_queue[kMaxQueued];
+int g_nshared_queue = 0;
 pid_t g_old_tids[kMaxThreads];
 uint64_t g_thread_pending[kMaxThreads];
 size_t g_nthreads = 0;
@@ -171,6 +175,41 @@ void SavePosixTimers() {
   flush();
 }
 
+void RequeueShared();
+
+// Takes every signal off the shared queue (this thread blocks all signals and has none of its
+// own pending, so sigtimedwait dequeues the process's) and queues each back at once, in order,
+// with its siginfo: the running process sees no difference, and a restart can queue the same.
+void SaveSharedQueue() {
+  g_nshared_queue = 0;
+  if (g_shared_pending == 0) return;
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig = 1; sig <= 64; ++sig) {
+    if ((g_shared_pending & (1ULL << (sig - 1))) != 0) sigaddset(&set, sig);
+  }
+  const struct timespec zero = {0, 0};
+  while (g_nshared_queue < kMaxQueued) {
+    siginfo_t info;
+    if (::sigtimedwait(&set, &info, &zero) <= 0) break;
+    g_shared_queue[g_nshared_queue++] = info;
+  }
+  if (g_nshared_queue == kMaxQueued) {
+    log::Warn("preload: more than ", kMaxQueued, " queued signals; the rest stay bits only");
+  }
+  RequeueShared();
+}
+
+void RequeueShared() {
+  const pid_t pid = ::getpid();
+  for (int i = 0; i < g_nshared_queue; ++i) {
+    siginfo_t info = g_shared_queue[i];
+    if (::syscall(SYS_rt_sigqueueinfo, pid, info.si_signo, &info) != 0) {
+      ::kill(pid, info.si_signo);
+    }
+  }
+}
+
 pid_t NewTid(pid_t old_tid, ThreadSlot* const* slots, size_t n) {
   for (size_t i = 0; i < n && i < g_nthreads; ++i) {
     if (g_old_tids[i] == old_tid) return slots[i]->tid;
@@ -238,6 +277,7 @@ void Save(const std::vector<ThreadSlot*>& parked, int checkpoint_signal) {
 
   g_shared_pending =
       WithoutCheckpointSignal(Hex(Field(ReadProcFile("/proc/self/status"), "ShdPnd")));
+  SaveSharedQueue();
   g_signal_state = {};
   g_signal_state.process_pending = g_shared_pending;
   g_nthreads = 0;
@@ -322,8 +362,13 @@ void RestoreProcess(ThreadSlot* const* slots, size_t n) {
       ::syscall(SYS_tgkill, pid, slots[i]->tid, sig);
     }
   }
+  // The shared queue as saved; signals pending without a saved entry, by number.
+  uint64_t queued = 0;
+  for (int i = 0; i < g_nshared_queue; ++i) queued |= 1ULL << (g_shared_queue[i].si_signo - 1);
+  RequeueShared();
   for (int sig = 1; sig <= 64; ++sig) {
-    if ((g_shared_pending & (1ULL << (sig - 1))) != 0) ::kill(pid, sig);
+    const uint64_t bit = 1ULL << (sig - 1);
+    if ((g_shared_pending & bit) != 0 && (queued & bit) == 0) ::kill(pid, sig);
   }
 }
 

@@ -10,9 +10,11 @@
 //   - POSIX timers are read from /proc/self/timers (id, signal, value, notify, clock) and
 //     timer_gettime; timers of glibc's SIGEV_THREAD helper (signal 32 to a helper thread the
 //     library does not re-create) are recorded but not restored (a warning says so).
-//   - Pending signals: the shared set (ShdPnd) and each parked thread's set (SigPnd); the
-//     checkpoint signal is never recorded. Real-time signals come back once, without their
-//     siginfo.
+//   - Pending signals: the shared queue is taken off and queued back at once (sigtimedwait,
+//     rt_sigqueueinfo), so every queued instance and its siginfo (sigqueue values, timer
+//     signals) is kept in order; each parked thread's own set (SigPnd) is kept as bits (a
+//     thread-directed real-time signal comes back once, without its siginfo). The checkpoint
+//     signal is never recorded.
 //   - RestoreThread() runs in a re-created thread before it returns into its handler:
 //     affinity, then the alternate signal stack.
 //   - RestoreProcess() runs in the restart entry after every thread was re-created (slots
