@@ -116,6 +116,34 @@ Result<int> OpenSharedMapping(const tr::Region& r, int min_fd) {
   return high;
 }
 
+// Shared memory without a file any more (MAP_SHARED|MAP_ANONYMOUS, shm, memfd: "(deleted)" in
+// the maps): one memfd per saved object (dev, inode), so that aliases of one object (mremap
+// copies, several mappings of one memfd) share their pages again after a restart. Returns a
+// descriptor of its own (>= min_fd) for the region; the memfd grows to cover its offset.
+Result<int> SharedMemoryObject(const tr::Region& r, int min_fd,
+                               std::map<std::pair<uint64_t, uint64_t>, int>* objects) {
+  const auto key = std::make_pair((uint64_t{r.dev_major} << 32) | r.dev_minor, r.inode);
+  int obj = -1;
+  if (r.inode != 0) {
+    if (auto it = objects->find(key); it != objects->end()) obj = it->second;
+  }
+  if (obj < 0) {
+    obj = ::memfd_create("cairn-shared", MFD_CLOEXEC);
+    if (obj < 0) return Status::FromErrno("memfd_create for shared memory", errno);
+    if (r.inode != 0) (*objects)[key] = obj;
+  }
+  struct stat st;
+  const uint64_t need = r.file_offset + r.size();
+  if (::fstat(obj, &st) == 0 && static_cast<uint64_t>(st.st_size) < need &&
+      ::ftruncate(obj, static_cast<off_t>(need)) != 0) {
+    return Status::FromErrno("sizing shared memory", errno);
+  }
+  int high = ::fcntl(obj, F_DUPFD, min_fd);  // not FD_CLOEXEC: the restorer maps and closes it
+  if (high < 0) return Status::FromErrno("fcntl(F_DUPFD)", errno);
+  if (r.inode == 0) ::close(obj);
+  return high;
+}
+
 // An image that cannot be restored here (vDSO, architecture, no restart information) is a
 // failed check (1), like a corrupt one.
 int Fail(Context& ctx, const Status& st) {
@@ -202,6 +230,7 @@ int Run(const Args& args, Context& ctx) {
   const uint64_t rb = CAIRN_RESERVE_BASE, re = CAIRN_RESERVE_BASE + CAIRN_RESERVE_SIZE;
   std::vector<CairnPlanRegion> regions;
   std::vector<int> region_fds;  // shared file mappings: kept across the exec
+  std::map<std::pair<uint64_t, uint64_t>, int> shm_objects;  // (dev, inode) -> memfd
   for (const auto& r : reader->regions()) {
     if ((r.flags & (tr::kRegionVdso | tr::kRegionVvar)) != 0) continue;
     if (r.start < re && r.end > rb) {
@@ -211,14 +240,17 @@ int Run(const Args& args, Context& ctx) {
     }
     CairnPlanRegion g{r.start, r.end, r.prot & 7u, (r.flags & tr::kRegionShared) ? 1u : 0u, -1,
                       0u,      0};
-    auto mapped = OpenSharedMapping(r, max_fd + 1);
+    const bool shm = (r.flags & tr::kRegionShared) != 0 && (r.flags & tr::kRegionDeleted) != 0;
+    auto mapped =
+        shm ? SharedMemoryObject(r, max_fd + 1, &shm_objects) : OpenSharedMapping(r, max_fd + 1);
     if (!mapped.ok()) {
       ctx.err << "cairn restart: warning: " << mapped.status().message()
               << "; restored as shared anonymous memory\n";
     } else if (mapped.value() >= 0) {
       g.fd = mapped.value();
       g.offset = r.file_offset;
-      if ((r.prot & tr::kProtWrite) == 0) g.flags |= CAIRN_REGION_FINAL_PROT;
+      // A read-only file mapping shows the file; shared memory gets its saved pages.
+      if (!shm && (r.prot & tr::kProtWrite) == 0) g.flags |= CAIRN_REGION_FINAL_PROT;
       region_fds.push_back(g.fd);
     }
     regions.push_back(g);
