@@ -11,21 +11,39 @@ PKGS=(
   clang-format
 )
 
+# Optional: a one-node Slurm for the Slurm tests (tests/slurm). A failure to install these
+# does not fail this script; the Slurm tests then skip and say why.
+OPTIONAL_PKGS=(slurmctld slurmd slurm-client munge)
+
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
 done
+optional_missing=()
+for p in "${OPTIONAL_PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    optional_missing+=("$p")
+  fi
+done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#PKGS[@]} packages present"
+if [ ${#missing[@]} -eq 0 ] && [ ${#optional_missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PKGS[@]} packages present (and the ${#OPTIONAL_PKGS[@]} optional ones)"
   exit 0
 fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ ${#optional_missing[@]} -gt 0 ]; then
+  echo "install-deps: installing the optional ${optional_missing[*]} (Slurm tests)"
+  if ! "$(dirname "$0")/slurm/install.sh"; then
+    echo "install-deps: warning: Slurm could not be installed; the Slurm tests will be skipped" >&2
+  fi
+fi

@@ -1,9 +1,14 @@
-// cairn ls: list the checkpoints in one or more level directories.
+// cairn ls: list the checkpoints in one or more level directories, and the segments of the
+// `cairn job` runs logged there (DIR/.cairn/job-<jobid>.log).
+#include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "cli/command.h"
 #include "cli/json.h"
+#include "job/segment_log.h"
+#include "job/slurm_time.h"
 #include "storage/catalog.h"
 #include "storage/layout.h"
 
@@ -94,6 +99,80 @@ void WriteVersion(JsonWriter& w, const std::string& root, const std::string& nam
   w.EndObject();
 }
 
+// The job segments logged under one DIR.
+struct DirSegments {
+  std::string dir;
+  std::string log_path;
+  std::vector<job::SegmentRecord> segments;
+};
+
+std::vector<DirSegments> ReadSegments(Context& ctx, const std::string& dir) {
+  std::vector<DirSegments> out;
+  for (const auto& path : job::FindSegmentLogs(dir)) {
+    auto log = job::ReadSegmentLog(path);
+    if (!log.ok()) {
+      PrintError(ctx, kName, "warning: " + log.status().message());
+      continue;
+    }
+    if (log.value().bad_lines > 0) {
+      PrintError(ctx, kName,
+                 "warning: '" + path + "': " + std::to_string(log.value().bad_lines) +
+                     " line(s) that are not segment records skipped");
+    }
+    out.push_back({dir, path, job::SegmentsOf(log.value())});
+  }
+  return out;
+}
+
+std::string Seconds(int64_t v) { return v < 0 ? "-" : job::FormatSlurmTime(v); }
+
+std::string Decimal(double v) {
+  if (!(v >= 0)) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", v);
+  return buf;
+}
+
+void WriteOptional(JsonWriter& w, const char* key, int64_t v) {
+  w.Key(key);
+  if (v < 0) {
+    w.Null();
+  } else {
+    w.Value(v);
+  }
+}
+
+void WriteOptional(JsonWriter& w, const char* key, const std::string& v) {
+  w.Key(key);
+  if (v.empty()) {
+    w.Null();
+  } else {
+    w.Value(v);
+  }
+}
+
+void WriteSegment(JsonWriter& w, const DirSegments& d, const job::SegmentRecord& r) {
+  w.BeginObject();
+  w.Field("dir", d.dir).Field("log", d.log_path).Field("job", r.job);
+  w.Field("segment", r.segment).Field("action", r.action);
+  WriteOptional(w, "mode", r.mode);
+  WriteOptional(w, "start", r.start);
+  WriteOptional(w, "end", r.end);
+  WriteOptional(w, "time_limit", r.time_limit);
+  WriteOptional(w, "used", r.used);
+  WriteOptional(w, "trigger", r.trigger);
+  // Fractional seconds as milliseconds: the JSON writer has integers only.
+  WriteOptional(w, "ckpt_start_ms",
+                r.ckpt_start >= 0 ? static_cast<int64_t>(std::llround(r.ckpt_start * 1000)) : -1);
+  WriteOptional(w, "ckpt_cost_ms",
+                r.ckpt_cost >= 0 ? static_cast<int64_t>(std::llround(r.ckpt_cost * 1000)) : -1);
+  WriteOptional(w, "remaining", r.remaining);
+  WriteOptional(w, "next_limit", r.next_limit);
+  WriteOptional(w, "exit_status", r.exit_status);
+  WriteOptional(w, "message", r.message);
+  w.EndObject();
+}
+
 int Run(const Args& args, Context& ctx) {
   const auto& dirs = args.positional();
   if (dirs.empty()) {
@@ -119,6 +198,10 @@ int Run(const Args& args, Context& ctx) {
     if (cat.value().checkpoints.empty()) HintIfMisplaced(ctx, dir);
     catalogs.push_back(std::move(cat.value()));
   }
+  std::vector<DirSegments> jobs;
+  for (const auto& cat : catalogs) {
+    for (auto& d : ReadSegments(ctx, cat.root)) jobs.push_back(std::move(d));
+  }
 
   if (json) {
     JsonWriter w(ctx.out);
@@ -128,6 +211,11 @@ int Run(const Args& args, Context& ctx) {
       for (const auto& ck : cat.checkpoints) {
         for (const auto& v : ck.versions) WriteVersion(w, cat.root, ck.name, v);
       }
+    }
+    w.EndArray();
+    w.Key("segments").BeginArray();
+    for (const auto& d : jobs) {
+      for (const auto& r : d.segments) WriteSegment(w, d, r);
     }
     w.EndArray();
     w.Key("errors").BeginArray();
@@ -153,6 +241,22 @@ int Run(const Args& args, Context& ctx) {
     }
   }
   PrintTable(ctx.out, rows, {1, 2, 3});
+  if (jobs.empty()) return rc;
+  std::vector<std::vector<std::string>> seg_rows;
+  seg_rows.push_back({"JOB", "SEGMENT", "START", "LIMIT", "USED", "CKPT_AT", "CKPT_COST", "ACTION",
+                      "REMAINING", "DIR"});
+  for (const auto& d : jobs) {
+    for (const auto& r : d.segments) {
+      seg_rows.push_back(
+          {r.job, std::to_string(r.segment),
+           r.start >= 0 ? IsoTimeUtc(static_cast<uint64_t>(r.start) * 1000000000ull) : "-",
+           Seconds(r.time_limit), r.used >= 0 ? std::to_string(r.used) : "-", Decimal(r.ckpt_start),
+           Decimal(r.ckpt_cost), r.action, r.remaining >= 0 ? Seconds(r.remaining) : "unlimited",
+           d.dir});
+    }
+  }
+  ctx.out << "\n";
+  PrintTable(ctx.out, seg_rows, {1, 4, 5, 6});
   return rc;
 }
 
@@ -174,6 +278,14 @@ const Command& LsCommand() {
       "           incomplete  no rank file yet (only temporary files)\n"
       "           damaged     a rank file or the commit record does not open or agree\n"
       "  DIR      the directory it was found in\n"
+      "Then, if DIR/.cairn holds `cairn job` logs, one line per job segment:\n"
+      "  JOB        Slurm job id        SEGMENT  0, 1, ... (SLURM_RESTART_COUNT)\n"
+      "  START      when it started     LIMIT    its time limit (D-HH:MM:SS)\n"
+      "  USED       seconds it ran      CKPT_AT  seconds after START the final checkpoint\n"
+      "  CKPT_COST  seconds the final checkpoint took\n"
+      "  ACTION     running, requeue, done, failed, out-of-time, stopped, requeue-failed,\n"
+      "             or lost (killed without warning: a later segment exists)\n"
+      "  REMAINING  total run time left after it\n"
       "Only headers, tables and footers are read; use 'cairn verify' to check the data.\n"
       "An empty directory lists nothing. A missing DIR is reported on stderr (exit 3)\n"
       "after the others are listed.\n",

@@ -45,6 +45,7 @@ const Command& StatusCommand();
 const Command& LaunchCommand();
 const Command& CheckpointCommand();
 const Command& RestartCommand();
+const Command& JobCommand();
 
 // --- helpers shared by the commands -------------------------------------------------
 

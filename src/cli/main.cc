@@ -28,6 +28,7 @@ const Command* const kCommands[] = {
     &LaunchCommand(),
     &CheckpointCommand(),
     &RestartCommand(),
+    &JobCommand(),
 };
 
 const Command* FindCommand(std::string_view name) {

@@ -26,8 +26,7 @@ Result<JobComment> ParseJobComment(const std::string& text) {
     }
     auto mx = ParseSlurmTime(rest.substr(4));
     if (!mx.ok()) {
-      return Status::InvalidArgument("job comment '" + s + "': bad max: " +
-                                     mx.status().message());
+      return Status::InvalidArgument("job comment '" + s + "': bad max: " + mx.status().message());
     }
     c.max = mx.value();
   }
@@ -40,8 +39,8 @@ std::string FormatJobComment(const JobComment& c) {
   return s;
 }
 
-Decision Decide(AppEnd end, int app_status, int64_t remaining_at_start, int64_t used,
-                int64_t lead, int64_t max_limit) {
+Decision Decide(AppEnd end, int app_status, int64_t remaining_at_start, int64_t used, int64_t lead,
+                int64_t max_limit) {
   Decision d;
   if (used < 0) used = 0;
   if (remaining_at_start == kSlurmTimeUnlimited) {

@@ -34,11 +34,11 @@ enum class AppEnd {
 };
 
 struct Decision {
-  std::string action;      // done | failed | requeue | out-of-time
+  std::string action;  // done | failed | requeue | out-of-time
   bool requeue = false;
-  int64_t remaining = -1;  // total seconds left after this segment; unlimited stays so
-  int64_t next_limit = -1; // TimeLimit of the next segment (seconds) when requeue
-  int exit_code = 0;       // cairn job's exit status when it does not requeue
+  int64_t remaining = -1;   // total seconds left after this segment; unlimited stays so
+  int64_t next_limit = -1;  // TimeLimit of the next segment (seconds) when requeue
+  int exit_code = 0;        // cairn job's exit status when it does not requeue
 };
 
 // remaining_at_start: the job's total time left when the segment started (or
@@ -46,7 +46,7 @@ struct Decision {
 // before its end for the final checkpoint (a requeue is worth it only if more than that is
 // left); max_limit: the job's original time limit (or kSlurmTimeUnlimited / -1 unknown);
 // app_status: exit status of the application (128+N for signal N).
-Decision Decide(AppEnd end, int app_status, int64_t remaining_at_start, int64_t used,
-                int64_t lead, int64_t max_limit);
+Decision Decide(AppEnd end, int app_status, int64_t remaining_at_start, int64_t used, int64_t lead,
+                int64_t max_limit);
 
 }  // namespace cairn::job

@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
-#include <cctype>
 #include <cstdlib>
 #include <map>
 
@@ -117,9 +117,9 @@ class FlatParser {
         i_ += 4;
       } else {
         size_t start = i_;
-        while (i_ < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[i_])) ||
-                                  s_[i_] == '-' || s_[i_] == '+' || s_[i_] == '.' ||
-                                  s_[i_] == 'e' || s_[i_] == 'E')) {
+        while (i_ < s_.size() &&
+               (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '-' ||
+                s_[i_] == '+' || s_[i_] == '.' || s_[i_] == 'e' || s_[i_] == 'E')) {
           ++i_;
         }
         if (start == i_) return Bad("expected a string, number or null");
@@ -140,8 +140,7 @@ class FlatParser {
     return m;
   }
   Status Bad(const std::string& what) {
-    return Status::Corruption("bad segment record at offset " + std::to_string(i_) + ": " +
-                              what);
+    return Status::Corruption("bad segment record at offset " + std::to_string(i_) + ": " + what);
   }
   char Peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
   bool Eat(char c) {

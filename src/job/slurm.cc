@@ -46,7 +46,7 @@ std::string Trimmed(std::string s) {
 
 }  // namespace
 
-Result<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_ms) {
+Result<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_ms, bool shield) {
   if (argv.empty()) return Status::InvalidArgument("RunTool: empty command");
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0) return Status::FromErrno("pipe", errno);
@@ -68,6 +68,9 @@ Result<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_ms)
   sigemptyset(&defaults);
   for (int s : {SIGUSR1, SIGUSR2, SIGTERM, SIGINT, SIGCHLD, SIGPIPE, SIGHUP}) {
     sigaddset(&defaults, s);
+  }
+  if (shield) {
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&none, s);
   }
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &defaults);
@@ -130,8 +133,8 @@ Result<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_ms)
   return result;
 }
 
-Result<std::string> RunToolOk(const std::vector<std::string>& argv, int timeout_ms) {
-  auto r = RunTool(argv, timeout_ms);
+Result<std::string> RunToolOk(const std::vector<std::string>& argv, int timeout_ms, bool shield) {
+  auto r = RunTool(argv, timeout_ms, shield);
   if (!r.ok()) return r.status();
   if (r.value().exit_status != 0) {
     std::string err = Trimmed(r.value().err);
@@ -163,17 +166,22 @@ Result<int64_t> ParseSlurmTimestamp(std::string_view text) {
 
 Result<JobInfo> ParseScontrolJob(const std::string& text) {
   static const char* const kKnown[] = {
-      "JobId=",    "JobName=",   "UserId=",     "GroupId=",   "Priority=",  "Account=",
-      "JobState=", "Reason=",    "Requeue=",    "Restarts=",  "BatchFlag=", "ExitCode=",
-      "RunTime=",  "TimeLimit=", "TimeMin=",    "SubmitTime=", "EligibleTime=",
-      "StartTime=", "EndTime=",  "Deadline=",   "Partition=", "NodeList=",  "Comment=",
-      "AccrueTime=", "SuspendTime=", "LastSchedEval=", "Command=", "WorkDir=", "StdErr=",
-      "StdIn=",    "StdOut=",    "Power=",      "QOS=",       "Nice=",      "MCS_label=",
-      "Dependency=", "Reboot=",  "SecsPreSuspend=", "Scheduler=", "AllocNode:Sid=",
-      "ReqNodeList=", "ExcNodeList=", "BatchHost=", "NumNodes=", "NumCPUs=", "NumTasks=",
-      "CPUs/Task=", "ReqB:S:C:T=", "TRES=", "Socks/Node=", "NtasksPerN:B:S:C=", "CoreSpec=",
-      "MinCPUsNode=", "MinMemoryNode=", "MinTmpDiskNode=", "Features=", "DelayBoot=",
-      "OverSubscribe=", "Contiguous=", "Licenses=", "Network=", "MailUser=", "MailType="};
+      "JobId=",        "JobName=",        "UserId=",           "GroupId=",
+      "Priority=",     "Account=",        "JobState=",         "Reason=",
+      "Requeue=",      "Restarts=",       "BatchFlag=",        "ExitCode=",
+      "RunTime=",      "TimeLimit=",      "TimeMin=",          "SubmitTime=",
+      "EligibleTime=", "StartTime=",      "EndTime=",          "Deadline=",
+      "Partition=",    "NodeList=",       "Comment=",          "AccrueTime=",
+      "SuspendTime=",  "LastSchedEval=",  "Command=",          "WorkDir=",
+      "StdErr=",       "StdIn=",          "StdOut=",           "Power=",
+      "QOS=",          "Nice=",           "MCS_label=",        "Dependency=",
+      "Reboot=",       "SecsPreSuspend=", "Scheduler=",        "AllocNode:Sid=",
+      "ReqNodeList=",  "ExcNodeList=",    "BatchHost=",        "NumNodes=",
+      "NumCPUs=",      "NumTasks=",       "CPUs/Task=",        "ReqB:S:C:T=",
+      "TRES=",         "Socks/Node=",     "NtasksPerN:B:S:C=", "CoreSpec=",
+      "MinCPUsNode=",  "MinMemoryNode=",  "MinTmpDiskNode=",   "Features=",
+      "DelayBoot=",    "OverSubscribe=",  "Contiguous=",       "Licenses=",
+      "Network=",      "MailUser=",       "MailType="};
   // Find every " KEY=" boundary of a known key; values run up to the next boundary.
   std::vector<std::pair<size_t, std::string>> starts;  // value start, key
   for (const char* k : kKnown) {
@@ -238,10 +246,11 @@ Status RequeueJob(const std::string& job_id) {
   return out.ok() ? Status::Ok() : out.status();
 }
 
-Status UpdateJob(const std::string& job_id, const std::vector<std::string>& assignments) {
+Status UpdateJob(const std::string& job_id, const std::vector<std::string>& assignments,
+                 bool shield) {
   std::vector<std::string> argv = {"scontrol", "update", "JobId=" + job_id};
   argv.insert(argv.end(), assignments.begin(), assignments.end());
-  auto out = RunToolOk(argv, kSlurmTimeoutMs);
+  auto out = RunToolOk(argv, kSlurmTimeoutMs, shield);
   return out.ok() ? Status::Ok() : out.status();
 }
 

@@ -24,12 +24,16 @@ struct ToolOutput {
 };
 
 // Runs argv (argv[0] looked up on PATH) with stdin from /dev/null, signals at their default
-// dispositions and unblocked; kills it and fails with kUnavailable after `timeout_ms`.
-// A program that cannot be started is kNotFound.
-Result<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_ms);
+// dispositions and unblocked -- except SIGTERM, SIGINT and SIGHUP when `shield` is set: they
+// stay blocked in the tool, so that Slurm's SIGTERM to every process of a job being requeued
+// does not end it. Kills it and fails with kUnavailable after `timeout_ms`. A program that
+// cannot be started is kNotFound.
+Result<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_ms,
+                           bool shield = false);
 
 // Like RunTool, but a nonzero exit status is an error (kUnavailable) that quotes stderr.
-Result<std::string> RunToolOk(const std::vector<std::string>& argv, int timeout_ms);
+Result<std::string> RunToolOk(const std::vector<std::string>& argv, int timeout_ms,
+                              bool shield = false);
 
 // "2026-11-22T14:29:25" (local time) -> Unix seconds.
 Result<int64_t> ParseSlurmTimestamp(std::string_view text);
@@ -37,12 +41,12 @@ Result<int64_t> ParseSlurmTimestamp(std::string_view text);
 // `scontrol show job -o ID` parsed into the fields `cairn job` needs.
 struct JobInfo {
   std::string job_id;
-  std::string state;           // JobState, e.g. RUNNING
-  int64_t time_limit = -1;     // seconds; kSlurmTimeUnlimited; -1 unknown
-  int64_t start_time = -1;     // Unix seconds; -1 unknown
-  int64_t end_time = -1;       // Unix seconds; -1 unknown
+  std::string state;        // JobState, e.g. RUNNING
+  int64_t time_limit = -1;  // seconds; kSlurmTimeUnlimited; -1 unknown
+  int64_t start_time = -1;  // Unix seconds; -1 unknown
+  int64_t end_time = -1;    // Unix seconds; -1 unknown
   int64_t restarts = 0;
-  std::string comment;         // "" when (null)
+  std::string comment;  // "" when (null)
 };
 
 // Parses one line of `scontrol show job -o` (KEY=VALUE pairs separated by blanks; values
@@ -55,7 +59,9 @@ Result<JobInfo> QueryJob(const std::string& job_id);
 Result<int64_t> QueryEndTime(const std::string& job_id);
 // scontrol requeue ID
 Status RequeueJob(const std::string& job_id);
-// scontrol update JobId=ID <assignments...>, e.g. {"TimeLimit=0-01:00:00"}.
-Status UpdateJob(const std::string& job_id, const std::vector<std::string>& assignments);
+// scontrol update JobId=ID <assignments...>, e.g. {"TimeLimit=0-01:00:00"}. `shield`: see
+// RunTool (for updates after this job's own requeue).
+Status UpdateJob(const std::string& job_id, const std::vector<std::string>& assignments,
+                 bool shield = false);
 
 }  // namespace cairn::job

@@ -19,8 +19,8 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 }
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' ||
-                        s.front() == '\r')) {
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r')) {
     s.remove_prefix(1);
   }
   while (!s.empty() &&
@@ -31,11 +31,10 @@ std::string_view Trim(std::string_view s) {
 }
 
 // One field of digits -> value, refusing empty fields, non-digits and overflow.
-Status ParseField(std::string_view field, std::string_view whole, const char* what,
-                  int64_t* out) {
+Status ParseField(std::string_view field, std::string_view whole, const char* what, int64_t* out) {
   if (field.empty()) {
-    return Status::InvalidArgument("bad Slurm time '" + std::string(whole) + "': empty " +
-                                   what + " field");
+    return Status::InvalidArgument("bad Slurm time '" + std::string(whole) + "': empty " + what +
+                                   " field");
   }
   int64_t v = 0;
   for (char ch : field) {
@@ -67,10 +66,9 @@ Result<int64_t> Combine(const std::vector<std::pair<int64_t, int64_t>>& parts,
   int64_t total = 0;
   for (const auto& [value, unit] : parts) {
     int64_t term = 0;
-    if (__builtin_mul_overflow(value, unit, &term) ||
-        __builtin_add_overflow(total, term, &total) || total > kSlurmTimeMaxSeconds) {
-      return Status::InvalidArgument("bad Slurm time '" + std::string(whole) +
-                                     "': too large");
+    if (__builtin_mul_overflow(value, unit, &term) || __builtin_add_overflow(total, term, &total) ||
+        total > kSlurmTimeMaxSeconds) {
+      return Status::InvalidArgument("bad Slurm time '" + std::string(whole) + "': too large");
     }
   }
   return total;

@@ -261,8 +261,8 @@ TEST_F(NeedCheckpointTest, FailedFinalCheckpointAsksAgain) {
 }
 
 TEST_F(NeedCheckpointTest, EndTimeForcesAFinalCheckpoint) {
-  // 30 s left < the default cost (60 s, nothing measured yet) + the margin (10 s).
-  ::setenv("CAIRN_JOB_END_TIME", std::to_string(Now() + 30).c_str(), 1);
+  // 12 s left < the default cost (5 s, nothing measured yet) + the margin (10 s).
+  ::setenv("CAIRN_JOB_END_TIME", std::to_string(Now() + 12).c_str(), 1);
   ::setenv("CAIRN_JOB_CONTROL", control_.c_str(), 1);
   Open();
   ASSERT_EQ(cairn_protect(c_, 0, data_.data(), 64), CAIRN_OK);
@@ -275,17 +275,17 @@ TEST_F(NeedCheckpointTest, EndTimeForcesAFinalCheckpoint) {
 }
 
 TEST_F(NeedCheckpointTest, EndTimeFarAwayAndSlurmFallback) {
-  ::setenv("SLURM_JOB_END_TIME", std::to_string(Now() + 30).c_str(), 1);
+  ::setenv("SLURM_JOB_END_TIME", std::to_string(Now() + 12).c_str(), 1);
   ::setenv("CAIRN_JOB_END_TIME", std::to_string(Now() + 100000).c_str(), 1);  // wins
   Open();
   EXPECT_EQ(Need(), 0);
   ASSERT_EQ(cairn_close(std::exchange(c_, nullptr), 1), CAIRN_OK);
   ::unsetenv("CAIRN_JOB_END_TIME");
   Open();
-  EXPECT_EQ(Need(), 1);  // SLURM_JOB_END_TIME: 30 s left
+  EXPECT_EQ(Need(), 1);  // SLURM_JOB_END_TIME: 12 s left
   ASSERT_EQ(cairn_close(std::exchange(c_, nullptr), 1), CAIRN_OK);
-  // The margin counts: 100 s left, cost 60 s + margin 50 s.
-  ::setenv("CAIRN_JOB_END_TIME", std::to_string(Now() + 100).c_str(), 1);
+  // The margin counts: 40 s left, cost 5 s + margin 0 or 50 s.
+  ::setenv("CAIRN_JOB_END_TIME", std::to_string(Now() + 40).c_str(), 1);
   Open("job_end_margin = 0\n");
   EXPECT_EQ(Need(), 0);
   ASSERT_EQ(cairn_close(std::exchange(c_, nullptr), 1), CAIRN_OK);
