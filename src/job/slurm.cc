@@ -46,6 +46,33 @@ std::string Trimmed(std::string s) {
 
 }  // namespace
 
+Result<pid_t> SpawnProgram(const std::vector<std::string>& argv,
+                           const posix_spawn_file_actions_t* actions, bool shield) {
+  if (argv.empty()) return Status::InvalidArgument("SpawnProgram: empty command");
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t mask, defaults;
+  sigemptyset(&mask);
+  sigemptyset(&defaults);
+  for (int s : {SIGUSR1, SIGUSR2, SIGTERM, SIGINT, SIGCHLD, SIGPIPE, SIGHUP}) {
+    sigaddset(&defaults, s);
+  }
+  if (shield) {
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+  }
+  posix_spawnattr_setsigmask(&attr, &mask);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  const int rc = ::posix_spawnp(&pid, args[0], actions, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return Status::NotFound("cannot start '" + argv[0] + "': " + std::strerror(rc));
+  return pid;
+}
+
 Result<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_ms, bool shield) {
   if (argv.empty()) return Status::InvalidArgument("RunTool: empty command");
   int out_pipe[2], err_pipe[2];
@@ -61,34 +88,16 @@ Result<ToolOutput> RunTool(const std::vector<std::string>& argv, int timeout_ms,
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&fa, err_pipe[1], 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int s : {SIGUSR1, SIGUSR2, SIGTERM, SIGINT, SIGCHLD, SIGPIPE, SIGHUP}) {
-    sigaddset(&defaults, s);
-  }
-  if (shield) {
-    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&none, s);
-  }
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, args[0], &fa, &attr, args.data(), environ);
+  auto spawned = SpawnProgram(argv, &fa, shield);
   posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
-  if (rc != 0) {
+  if (!spawned.ok()) {
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
-    return Status::NotFound("cannot run '" + Quote(argv) + "': " + std::strerror(rc));
+    return Status::NotFound("cannot run '" + Quote(argv) + "': " + spawned.status().message());
   }
+  const pid_t pid = spawned.value();
   ToolOutput result;
   const int64_t deadline = NowMs() + timeout_ms;
   bool timed_out = false;

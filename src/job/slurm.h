@@ -8,6 +8,9 @@
 // them); "Unknown", "None", "N/A" and "(null)" are kNotFound.
 #pragma once
 
+#include <spawn.h>
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,6 +25,13 @@ struct ToolOutput {
   std::string out;
   std::string err;
 };
+
+// Starts argv (argv[0] looked up on PATH) with `actions` (may be null), every signal
+// unblocked and the job-control ones (USR1, USR2, TERM, INT, CHLD, PIPE, HUP) at their
+// default dispositions -- except TERM, INT and HUP stay blocked when `shield` is set.
+// kNotFound if it cannot be started.
+Result<pid_t> SpawnProgram(const std::vector<std::string>& argv,
+                           const posix_spawn_file_actions_t* actions, bool shield);
 
 // Runs argv (argv[0] looked up on PATH) with stdin from /dev/null, signals at their default
 // dispositions and unblocked -- except SIGTERM, SIGINT and SIGHUP when `shield` is set: they

@@ -40,6 +40,7 @@
 #include "transparent/preload/raw_threads.h"
 #include "transparent/preload/real.h"
 #include "transparent/preload/restart.h"
+#include "transparent/procfs.h"
 
 // glibc >= 2.35: where each thread's rseq area lies relative to its thread pointer.
 extern "C" {
@@ -54,37 +55,7 @@ namespace tr = cairn::transparent;
 
 constexpr uint64_t kMaxIncludedFileContent = 64u << 20;
 
-std::string ReadSmallFile(const std::string& path) {
-  std::string out;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
-
 // The value after "<key>:" in a /proc status-style text, or "".
-std::string Field(const std::string& text, const std::string& key) {
-  size_t pos = 0;
-  const std::string k = key + ":";
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    if (text.compare(pos, k.size(), k) == 0) {
-      size_t b = pos + k.size();
-      while (b < eol && (text[b] == ' ' || text[b] == '\t')) ++b;
-      return text.substr(b, eol - b);
-    }
-    pos = eol + 1;
-  }
-  return "";
-}
 
 uint64_t ParseU64(const std::string& s, int base) {
   if (s.empty()) return 0;
@@ -232,11 +203,11 @@ std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip) {
     struct stat st;
     if (::fstat(fd, &st) != 0) continue;
     f.mode = st.st_mode;
-    const std::string info = ReadSmallFile("/proc/self/fdinfo/" + std::to_string(fd));
-    f.open_flags = static_cast<uint32_t>(ParseU64(Field(info, "flags"), 8));
+    const std::string info = tr::ReadProcText("/proc/self/fdinfo/" + std::to_string(fd));
+    f.open_flags = static_cast<uint32_t>(ParseU64(tr::ProcField(info, "flags"), 8));
     int fdf = ::fcntl(fd, F_GETFD);
     f.fd_flags = fdf < 0 ? 0 : static_cast<uint32_t>(fdf);
-    const int64_t pos = static_cast<int64_t>(ParseU64(Field(info, "pos"), 10));
+    const int64_t pos = static_cast<int64_t>(ParseU64(tr::ProcField(info, "pos"), 10));
     f.offset = -1;
     if (S_ISREG(st.st_mode)) {
       f.kind = tr::FileKind::kRegular;
@@ -304,7 +275,7 @@ tr::SignalState CollectSignals() {
 
 tr::MiscState CollectMisc() {
   tr::MiscState m;
-  const std::string stat = ReadSmallFile("/proc/self/stat");
+  const std::string stat = tr::ReadProcText("/proc/self/stat");
   size_t paren = stat.rfind(')');
   if (paren != std::string::npos) {
     // Fields after "pid (comm)" start with field 3 (state); start_brk is field 47.
@@ -321,8 +292,9 @@ tr::MiscState CollectMisc() {
   m.brk_current = reinterpret_cast<uint64_t>(::sbrk(0));
   if (m.brk_current < m.brk_start) m.brk_current = m.brk_start;
   m.personality = static_cast<uint32_t>(::personality(0xffffffff));
-  m.umask =
-      static_cast<uint32_t>(ParseU64(Field(ReadSmallFile("/proc/self/status"), "Umask"), 8)) & 0777;
+  m.umask = static_cast<uint32_t>(
+                ParseU64(tr::ProcField(tr::ReadProcText("/proc/self/status"), "Umask"), 8)) &
+            0777;
   for (int r = 0; r < RLIM_NLIMITS; ++r) {
     struct rlimit rl;
     if (::getrlimit(static_cast<__rlimit_resource>(r), &rl) != 0) continue;

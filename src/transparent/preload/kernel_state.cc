@@ -17,6 +17,7 @@
 #include <string>
 
 #include "common/log.h"
+#include "transparent/procfs.h"
 
 namespace cairn::preload::kstate {
 namespace {
@@ -72,37 +73,6 @@ int g_checkpoint_signal = 0;
 tr::TimerState g_timer_state;
 tr::SignalState g_signal_state;
 
-std::string ReadProcFile(const char* path) {
-  std::string out;
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return out;
-}
-
-std::string Field(const std::string& text, const std::string& key) {
-  const std::string k = key + ":";
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    if (text.compare(pos, k.size(), k) == 0) {
-      size_t b = pos + k.size();
-      while (b < eol && (text[b] == ' ' || text[b] == '\t')) ++b;
-      return text.substr(b, eol - b);
-    }
-    pos = eol + 1;
-  }
-  return "";
-}
-
 uint64_t Hex(const std::string& s) { return s.empty() ? 0 : std::strtoull(s.c_str(), nullptr, 16); }
 
 uint64_t WithoutCheckpointSignal(uint64_t set) {
@@ -125,7 +95,7 @@ uint64_t Ns(const struct timeval& t) {
 //   ClockID: 1
 void SavePosixTimers() {
   g_ntimers = 0;
-  const std::string text = ReadProcFile("/proc/self/timers");
+  const std::string text = tr::ReadProcText("/proc/self/timers");
   size_t pos = 0;
   SavedTimer cur{};
   bool have = false;
@@ -276,7 +246,7 @@ void Save(const std::vector<ThreadSlot*>& parked, int checkpoint_signal) {
   }
 
   g_shared_pending =
-      WithoutCheckpointSignal(Hex(Field(ReadProcFile("/proc/self/status"), "ShdPnd")));
+      WithoutCheckpointSignal(Hex(tr::ProcField(tr::ReadProcText("/proc/self/status"), "ShdPnd")));
   SaveSharedQueue();
   g_signal_state = {};
   g_signal_state.process_pending = g_shared_pending;
@@ -285,7 +255,7 @@ void Save(const std::vector<ThreadSlot*>& parked, int checkpoint_signal) {
     if (g_nthreads >= kMaxThreads) break;
     const std::string path = "/proc/self/task/" + std::to_string(s->tid) + "/status";
     const uint64_t pending =
-        WithoutCheckpointSignal(Hex(Field(ReadProcFile(path.c_str()), "SigPnd")));
+        WithoutCheckpointSignal(Hex(tr::ProcField(tr::ReadProcText(path.c_str()), "SigPnd")));
     g_old_tids[g_nthreads] = s->tid;
     g_thread_pending[g_nthreads] = pending;
     ++g_nthreads;

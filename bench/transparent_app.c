@@ -1,0 +1,277 @@
+/* cairn_bench_transparent_app: the target programs of cairn_bench_transparent (run plainly
+ * or under `cairn launch`; never linked against cairn).
+ *
+ *   hold SIZE_MIB READY STOP
+ *     Maps SIZE_MIB MiB of private anonymous memory and fills every byte with non-zero,
+ *     incompressible data (splitmix64), creates the file READY, then ticks: it sleeps about
+ *     100 us, records every gap between two ticks longer than 500 us (its end and length on
+ *     CLOCK_MONOTONIC, the newest 4096 kept) and checks every 5 ms whether the file STOP
+ *     exists. Once it does, it checksums the memory and prints, on stdout:
+ *         gap END_NS LEN_NS                     (one line per recorded gap)
+ *         done ticks=N maxgap_ns=N checksum=HEX sum_ns=N
+ *     and exits 0. A checkpoint stops the ticking thread, so the gap that overlaps it is the
+ *     pause the program saw; after a restart the first check sees STOP (the caller creates
+ *     it first) and the checksum shows whether the memory came back intact.
+ *
+ *   syscalls ITERS ROUNDS [IDLE_THREADS]
+ *     A syscall-heavy loop timed inside the program (startup excluded): ROUNDS rounds of
+ *     ITERS iterations of a mix (getppid via syscall(), 1-byte write to /dev/null,
+ *     clock_gettime, stat, open+close, malloc+free, sigprocmask block+restore: 7 system
+ *     calls, one vDSO call and a malloc/free pair; the malloc family and sigprocmask are what
+ *     the preload library wraps), then each kind alone. Prints one line:
+ *         syscalls iters=N rounds=N mix_ns=X getppid_ns=X ... (ns per iteration, best round)
+ *     IDLE_THREADS (default 0) threads that only sleep are started first: a second thread
+ *     alone changes what system calls and glibc cost (the kernel refcounts descriptors of a
+ *     multi-threaded process, glibc leaves its single-thread fast paths), which is what the
+ *     preload library's checkpoint thread does to a single-threaded program.
+ *
+ * Exit status 0 on success, 1 on any failure (with a message on stderr), 2 on usage errors. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static int64_t NowNs(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void Fail(const char* what) {
+  fprintf(stderr, "cairn_bench_transparent_app: %s: %s\n", what, strerror(errno));
+  exit(1);
+}
+
+static long ParseLong(const char* s, long lo, long hi, const char* what) {
+  char* end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi) {
+    fprintf(stderr, "cairn_bench_transparent_app: %s must be %ld..%ld, got '%s'\n", what, lo, hi,
+            s);
+    exit(2);
+  }
+  return v;
+}
+
+/* ------------------------------------------------------------------------- hold */
+
+static uint64_t SplitMix(uint64_t* x) {
+  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/* Fletcher-style over 64-bit words in four independent lanes (memory-bound, not
+ * latency-bound; b makes it order-sensitive). */
+static uint64_t Checksum(const uint64_t* w, size_t n) {
+  uint64_t a[4] = {1, 2, 3, 4}, b[4] = {0, 0, 0, 0};
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    for (int k = 0; k < 4; ++k) {
+      a[k] += w[i + k];
+      b[k] += a[k];
+    }
+  }
+  for (; i < n; ++i) {
+    a[0] += w[i];
+    b[0] += a[0];
+  }
+  uint64_t h = 0;
+  for (int k = 0; k < 4; ++k) h = (h ^ a[k] ^ (b[k] << 17 | b[k] >> 47)) * 0x100000001B3ull;
+  return h;
+}
+
+#define kMaxGaps 4096
+static int64_t g_gap_end[kMaxGaps];
+static int64_t g_gap_len[kMaxGaps];
+
+static int Hold(long mib, const char* ready, const char* stop) {
+  const size_t bytes = (size_t)mib << 20;
+  uint64_t* mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) Fail("mmap");
+  uint64_t seed = 0x1234567887654321ull;
+  for (size_t i = 0; i < bytes / 8; ++i) mem[i] = SplitMix(&seed) | 1; /* never zero */
+
+  int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || close(fd) != 0) Fail("cannot create the ready file");
+
+  const struct timespec tick = {0, 100000};
+  const int64_t kRecord = 500000, kCheckEvery = 5000000;
+  int64_t last = NowNs(), last_check = last, max_gap = 0, ticks = 0, ngaps = 0;
+  for (;;) {
+    nanosleep(&tick, NULL); /* EINTR (a checkpoint signal) only shortens a tick */
+    int64_t now = NowNs();
+    int64_t gap = now - last;
+    last = now;
+    ++ticks;
+    if (gap > max_gap) max_gap = gap;
+    if (gap > kRecord) {
+      g_gap_end[ngaps % kMaxGaps] = now;
+      g_gap_len[ngaps % kMaxGaps] = gap;
+      ++ngaps;
+    }
+    if (now - last_check >= kCheckEvery) {
+      last_check = now;
+      if (access(stop, F_OK) == 0) break;
+      /* time spent in access() counts toward the next gap, as it would for the app */
+    }
+  }
+  int64_t t0 = NowNs();
+  uint64_t sum = Checksum(mem, bytes / 8);
+  int64_t sum_ns = NowNs() - t0;
+  for (int64_t i = ngaps > kMaxGaps ? ngaps - kMaxGaps : 0; i < ngaps; ++i) {
+    printf("gap %lld %lld\n", (long long)g_gap_end[i % kMaxGaps],
+           (long long)g_gap_len[i % kMaxGaps]);
+  }
+  printf("done ticks=%lld maxgap_ns=%lld checksum=%016llx sum_ns=%lld\n", (long long)ticks,
+         (long long)max_gap, (unsigned long long)sum, (long long)sum_ns);
+  if (fflush(stdout) != 0) Fail("cannot write the result");
+  return 0;
+}
+
+/* ------------------------------------------------------------------------- syscalls */
+
+enum Kind { kMix, kGetppid, kWrite, kClock, kStat, kOpenClose, kMalloc, kSigmask, kKinds };
+static const char* const kKindNames[kKinds] = {"mix",  "getppid",   "write1",     "clock_gettime",
+                                               "stat", "openclose", "mallocfree", "sigprocmask"};
+
+static int g_null = -1;
+static volatile uint64_t g_sink;
+
+static void OneGetppid(void) { g_sink += (uint64_t)syscall(SYS_getppid); }
+static void OneWrite(void) {
+  if (write(g_null, "x", 1) != 1) Fail("write to /dev/null");
+}
+static void OneClock(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  g_sink += (uint64_t)ts.tv_nsec;
+}
+static void OneStat(void) {
+  struct stat st;
+  if (stat("/dev/null", &st) != 0) Fail("stat /dev/null");
+  g_sink += (uint64_t)st.st_ino;
+}
+static void OneOpenClose(void) {
+  int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd < 0 || close(fd) != 0) Fail("open/close /dev/null");
+}
+static void OneMalloc(size_t i) {
+  /* volatile: the compiler may not pair and elide malloc/free */
+  char* volatile p = malloc(16 + (i & 255) * 8);
+  if (p == NULL) Fail("malloc");
+  p[0] = (char)i;
+  g_sink += (uint64_t)(unsigned char)p[0];
+  free(p);
+}
+static void OneSigmask(void) {
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR2);
+  if (sigprocmask(SIG_BLOCK, &set, &old) != 0 || sigprocmask(SIG_SETMASK, &old, NULL) != 0) {
+    Fail("sigprocmask");
+  }
+}
+
+static void Run(enum Kind k, long iters) {
+  for (long i = 0; i < iters; ++i) {
+    switch (k) {
+      case kMix:
+        OneGetppid();
+        OneWrite();
+        OneClock();
+        OneStat();
+        OneOpenClose();
+        OneMalloc((size_t)i);
+        OneSigmask();
+        break;
+      case kGetppid:
+        OneGetppid();
+        break;
+      case kWrite:
+        OneWrite();
+        break;
+      case kClock:
+        OneClock();
+        break;
+      case kStat:
+        OneStat();
+        break;
+      case kOpenClose:
+        OneOpenClose();
+        break;
+      case kMalloc:
+        OneMalloc((size_t)i);
+        break;
+      case kSigmask:
+        OneSigmask();
+        break;
+      case kKinds:
+        break;
+    }
+  }
+}
+
+static void* IdleThread(void* arg) {
+  (void)arg;
+  for (;;) pause();
+  return NULL;
+}
+
+static int Syscalls(long iters, long rounds, long idle_threads) {
+  for (long i = 0; i < idle_threads; ++i) {
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, IdleThread, NULL);
+    if (rc != 0) {
+      errno = rc;
+      Fail("pthread_create");
+    }
+  }
+  g_null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  if (g_null < 0) Fail("open /dev/null");
+  Run(kMix, iters / 10 + 1); /* warm-up: first calls, page faults, malloc arenas */
+  double best[kKinds];
+  for (int k = 0; k < kKinds; ++k) best[k] = 1e300;
+  for (long r = 0; r < rounds; ++r) {
+    for (int k = 0; k < kKinds; ++k) {
+      /* single kinds run 2x the iterations of the mix's share to stay well above noise */
+      long n = k == kMix ? iters : iters * 2;
+      int64_t t0 = NowNs();
+      Run((enum Kind)k, n);
+      double ns = (double)(NowNs() - t0) / (double)n;
+      if (ns < best[k]) best[k] = ns;
+    }
+  }
+  printf("syscalls iters=%ld rounds=%ld idle_threads=%ld", iters, rounds, idle_threads);
+  for (int k = 0; k < kKinds; ++k) printf(" %s_ns=%.2f", kKindNames[k], best[k]);
+  printf("\n");
+  if (fflush(stdout) != 0) Fail("cannot write the result");
+  close(g_null);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc == 5 && strcmp(argv[1], "hold") == 0) {
+    return Hold(ParseLong(argv[2], 1, 1L << 20, "SIZE_MIB"), argv[3], argv[4]);
+  }
+  if ((argc == 4 || argc == 5) && strcmp(argv[1], "syscalls") == 0) {
+    return Syscalls(ParseLong(argv[2], 1, 1L << 30, "ITERS"), ParseLong(argv[3], 1, 1000, "ROUNDS"),
+                    argc == 5 ? ParseLong(argv[4], 0, 64, "IDLE_THREADS") : 0);
+  }
+  fprintf(stderr,
+          "usage: cairn_bench_transparent_app hold SIZE_MIB READY STOP\n"
+          "       cairn_bench_transparent_app syscalls ITERS ROUNDS [IDLE_THREADS]\n");
+  return 2;
+}
