@@ -1571,17 +1571,23 @@ Status ImageReader::ReadPages(const PageFn& fn) {
 }
 
 Status ImageReader::ReadPages(const PagesInfo& info, const PageFn& fn) {
-  return WalkPages(info, [&](uint64_t addr, const void* data, uint64_t len, uint64_t) {
-    return fn(addr, data, len);
-  });
+  return WalkPages(
+      info,
+      [&](uint64_t addr, const void* data, uint64_t len, uint64_t) { return fn(addr, data, len); },
+      true);
 }
 
 Status ImageReader::ReadPageLocations(const PageLocationFn& fn) {
-  for (const PagesInfo& p : pages_) CAIRN_RETURN_IF_ERROR(WalkPages(p, fn));
+  for (const PagesInfo& p : pages_) CAIRN_RETURN_IF_ERROR(WalkPages(p, fn, true));
   return Status::Ok();
 }
 
-Status ImageReader::WalkPages(const PagesInfo& info, const PageLocationFn& fn) {
+Status ImageReader::ReadPageLayout(const PageLocationFn& fn) {
+  for (const PagesInfo& p : pages_) CAIRN_RETURN_IF_ERROR(WalkPages(p, fn, false));
+  return Status::Ok();
+}
+
+Status ImageReader::WalkPages(const PagesInfo& info, const PageLocationFn& fn, bool with_data) {
   if (info.section >= sections_.size() ||
       sections_[info.section].type != static_cast<uint32_t>(SectionType::kPages)) {
     return Status::InvalidArgument("image '" + path_ + "': not a PAGES section of this image");
@@ -1615,6 +1621,25 @@ Status ImageReader::WalkPages(const PagesInfo& info, const PageLocationFn& fn) {
                                         table.size() - kBatchHeaderSize));
     const uint64_t data_at = at + table.size();
     const size_t stored = static_cast<size_t>(b.stored);
+    if (!with_data) {  // layout only: where the raw runs are; nothing hashed
+      if (Encoded(static_cast<format::Codec>(b.codec), static_cast<format::Filter>(b.filter))) {
+        return Status::InvalidArgument("image '" + path_ + "': compressed pages have no layout");
+      }
+      uint64_t check_next = next;
+      err = CheckRuns(b, table.data() + kBatchHeaderSize, region_start, region_end,
+                      header_.page_size, &check_next);
+      if (!err.empty()) return Corrupt(bwhere + err);
+      next = check_next;
+      uint64_t file_at = data_at;
+      for (uint32_t i = 0; i < b.runs; ++i) {
+        const char* r = table.data() + kBatchHeaderSize + kRunSize * i;
+        const uint64_t len = LoadLE<uint64_t>(r + 8);
+        CAIRN_RETURN_IF_ERROR(fn(LoadLE<uint64_t>(r), nullptr, len, file_at));
+        file_at += len;
+      }
+      at = data_at + stored + 8;
+      continue;
+    }
     if (io_.size() < stored + 8) io_.resize(stored + 8);
     CAIRN_RETURN_IF_ERROR(file_->ReadAt(data_at, io_.data(), stored + 8));
     batch.Reset();
@@ -1652,7 +1677,7 @@ Status ImageReader::WalkPages(const PagesInfo& info, const PageLocationFn& fn) {
     }
     at = data_at + stored + 8;
   }
-  if (section.Digest() != s.hash) return Corrupt(where + "checksum mismatch");
+  if (with_data && section.Digest() != s.hash) return Corrupt(where + "checksum mismatch");
   return Status::Ok();
 }
 

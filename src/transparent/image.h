@@ -437,6 +437,10 @@ class ImageReader {
   using PageLocationFn =
       std::function<Status(uint64_t addr, const void* data, uint64_t len, uint64_t file_offset)>;
   Status ReadPageLocations(const PageLocationFn& fn);
+  // The same walk over batch headers and run tables only: no page data is read or hashed
+  // (`data` is null). kInvalidArgument for a compressed image. A caller that restores from
+  // the layout must verify the pages separately (ReadPages) before trusting them.
+  Status ReadPageLayout(const PageLocationFn& fn);
   // The payload of any section, hash-checked (e.g. an optional section).
   Result<std::string> ReadSection(const SectionInfo& s) const;
 
@@ -447,7 +451,7 @@ class ImageReader {
   Status ParseHeader(uint64_t* end);
   Status ParseMeta(const SectionInfo& s, const std::string& payload);
   Status ScanPages(const SectionInfo& s, PagesInfo* info);
-  Status WalkPages(const PagesInfo& info, const PageLocationFn& fn);
+  Status WalkPages(const PagesInfo& info, const PageLocationFn& fn, bool with_data);
   Status Corrupt(const std::string& msg) const;
 
   std::string path_;

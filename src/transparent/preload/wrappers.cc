@@ -312,7 +312,7 @@ namespace {
 // `set` without the checkpoint signal when it would block it; else `set` itself.
 const sigset_t* Unblockable(int how, const sigset_t* set, sigset_t* copy) {
   const int cs = CheckpointSignal();
-  if (cs == 0 || set == nullptr || how == SIG_UNBLOCK) return set;
+  if (cs == 0 || set == nullptr || how == SIG_UNBLOCK || !sigismember(set, cs)) return set;
   *copy = *set;
   sigdelset(copy, cs);
   return copy;

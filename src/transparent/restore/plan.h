@@ -4,7 +4,7 @@
  *   - `cairn restart` writes one CairnPlan followed by `nregions` CairnPlanRegion and `nruns`
  *     CairnPlanRun records into a memfd (the plan fd), and the page data into another memfd
  *     (the data fd), then execs the restorer with both fd numbers as argv[1] and argv[2].
- *   - The restorer maps the plan at kCairnPlanScratch, unmaps everything but itself and the
+ *   - The restorer maps the plan at CAIRN_PLAN_SCRATCH, unmaps everything but itself and the
  *     vDSO/vvar areas, maps each region (MAP_FIXED; anonymous, or MAP_SHARED of the file
  *     descriptor `cairn restart` opened for a shared file mapping), preads the runs from the
  *     data fd, sets protections, moves vDSO/vvar to their saved addresses, sets the FS base
@@ -26,7 +26,7 @@
 #define CAIRN_VDSO_SCRATCH (CAIRN_RESERVE_BASE + (56ULL << 20))
 
 #define CAIRN_PLAN_MAGIC 0x4e414c504e524143ULL /* "CARNPLAN" */
-#define CAIRN_PLAN_VERSION 2
+#define CAIRN_PLAN_VERSION 3
 #define CAIRN_PLAN_MAX_CLOEXEC 64
 
 /* Optional image section written by the preload library: where to resume. */
@@ -41,6 +41,7 @@ struct CairnRestartInfo {
 
 /* CairnPlanRegion.flags */
 #define CAIRN_REGION_FINAL_PROT 1u /* map with `prot` at once; the region has no runs */
+#define CAIRN_REGION_HUGE 2u       /* mostly restored data: madvise(MADV_HUGEPAGE) first */
 
 /* Optional image section written by the preload library: the capacity of each pipe
  * descriptor (fcntl F_GETPIPE_SZ), an array of CairnPipeSize. */
@@ -81,6 +82,10 @@ struct CairnPlan {
   uint64_t nruns;
   uint32_t ncloexec;
   int32_t cloexec_fds[CAIRN_PLAN_MAX_CLOEXEC]; /* fds to mark FD_CLOEXEC before the jump */
+  /* >= 0: the page data is verified concurrently by another process, which writes one byte
+   * here: '1' the image is intact; anything else (or end of file) refuses the restart. */
+  int32_t verdict_fd;
+  char image_path[512]; /* for messages */
   uint32_t pad;
   /* CairnPlanRegion regions[nregions]; CairnPlanRun runs[nruns]; */
 };
