@@ -24,6 +24,9 @@ class WritableFile {
   virtual Status Append(const void* data, size_t n) = 0;
   virtual Status WriteAt(uint64_t offset, const void* data, size_t n) = 0;
   virtual Status Sync() = 0;
+  // Starts writing [offset, offset + n) back to the device without waiting (a hint, so that
+  // a later Sync() has less left to do). The default does nothing.
+  virtual void StartWriteback(uint64_t /*offset*/, uint64_t /*n*/) {}
   virtual Status Close() = 0;
   virtual const std::string& path() const = 0;
 };
@@ -63,9 +66,9 @@ class Env {
   virtual Result<std::vector<std::string>> ListDir(const std::string& path) = 0;
   virtual Result<FileInfo> Stat(const std::string& path) = 0;
   virtual bool Exists(const std::string& path) = 0;
-  virtual Status RemoveFile(const std::string& path) = 0;   // missing is OK
-  virtual Status RemoveDir(const std::string& path) = 0;    // rmdir; missing is OK
-  virtual Status RemoveTree(const std::string& path) = 0;   // rm -r; missing is OK
+  virtual Status RemoveFile(const std::string& path) = 0;  // missing is OK
+  virtual Status RemoveDir(const std::string& path) = 0;   // rmdir; missing is OK
+  virtual Status RemoveTree(const std::string& path) = 0;  // rm -r; missing is OK
   virtual Status Rename(const std::string& from, const std::string& to) = 0;
   virtual Status SyncDir(const std::string& path) = 0;
   // fdatasync of an existing file (e.g. one the application wrote itself).

@@ -43,6 +43,10 @@ class PosixWritableFile final : public WritableFile {
     if (off > pos_) pos_ = off;
     return Status::Ok();
   }
+  void StartWriteback(uint64_t offset, uint64_t n) override {
+    (void)::sync_file_range(fd_, static_cast<off64_t>(offset), static_cast<off64_t>(n),
+                            SYNC_FILE_RANGE_WRITE);
+  }
   Status Sync() override {
     if (::fdatasync(fd_) != 0) return Errno("cannot sync", path_, errno);
     return Status::Ok();

@@ -946,7 +946,19 @@ Status ImageWriter::Flush() {
   if (buf_len_ == 0) return Status::Ok();
   Status st = file_->WriteAt(pos_ - buf_len_, buf_.get(), buf_len_);
   buf_len_ = 0;
+  if (st.ok()) Writeback();
   return st;
+}
+
+// Every kWritebackStep bytes, the device starts on them: the disk works while the rest of the
+// image is produced, and Commit's fdatasync has little left to wait for.
+void ImageWriter::Writeback() {
+  constexpr uint64_t kWritebackStep = 32u << 20;
+  const uint64_t flushed = pos_ - buf_len_;
+  if (flushed >= written_back_ + kWritebackStep) {
+    file_->StartWriteback(written_back_, flushed - written_back_);
+    written_back_ = flushed;
+  }
 }
 
 Status ImageWriter::Put(const void* p, size_t n, Hasher* h1, Hasher* h2) {
@@ -961,6 +973,7 @@ Status ImageWriter::Put(const void* p, size_t n, Hasher* h1, Hasher* h2) {
       CAIRN_RETURN_IF_ERROR(file_->WriteAt(pos_, c + done, k));
       pos_ += k;
       done += k;
+      Writeback();
     }
     return Status::Ok();
   }

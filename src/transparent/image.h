@@ -331,6 +331,7 @@ class ImageWriter {
   // Buffered output at pos_; every byte also goes into the hashers given (may be null).
   Status Put(const void* p, size_t n, Hasher* h1, Hasher* h2);
   Status Flush();
+  void Writeback();  // starts device writeback of what was written (see image.cc)
   Status Patch(uint64_t offset, const void* p, size_t n);
   Status FlushBatch();  // writes the staged runs (raw_) as one batch
   Status WriteBatch(const std::vector<Run>& runs, const void* stored, uint64_t raw_size,
@@ -347,7 +348,8 @@ class ImageWriter {
 
   std::unique_ptr<char[]> buf_;
   size_t buf_len_ = 0;
-  uint64_t pos_ = 0;  // file offset of the next byte (buffered bytes included)
+  uint64_t pos_ = 0;           // file offset of the next byte (buffered bytes included)
+  uint64_t written_back_ = 0;  // bytes handed to StartWriteback
 
   ImageHeader header_;
   bool header_written_ = false;
