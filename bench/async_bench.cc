@@ -64,8 +64,8 @@ double StencilLoop(int iters) {
   for (int it = 0; it < iters; ++it) {
     for (int y = 1; y < n - 1; ++y) {
       for (int x = 1; x < n - 1; ++x) {
-        b[y * n + x] = 0.25 * (a[(y - 1) * n + x] + a[(y + 1) * n + x] + a[y * n + x - 1] +
-                               a[y * n + x + 1]);
+        b[y * n + x] =
+            0.25 * (a[(y - 1) * n + x] + a[(y + 1) * n + x] + a[y * n + x - 1] + a[y * n + x + 1]);
       }
     }
     std::swap(a, b);
@@ -99,11 +99,16 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) Die("missing value for " + s);
       return argv[++i];
     };
-    if (s == "--size-mib") a.mib = std::stoul(next());
-    else if (s == "--reps") a.reps = std::stoi(next());
-    else if (s == "--json") a.json = next();
-    else if (s == "--bandwidth") a.bandwidth = std::stoi(next());
-    else Die("unknown option " + s + " (use --size-mib N --reps N --bandwidth MBPS --json PATH)");
+    if (s == "--size-mib")
+      a.mib = std::stoul(next());
+    else if (s == "--reps")
+      a.reps = std::stoi(next());
+    else if (s == "--json")
+      a.json = next();
+    else if (s == "--bandwidth")
+      a.bandwidth = std::stoi(next());
+    else
+      Die("unknown option " + s + " (use --size-mib N --reps N --bandwidth MBPS --json PATH)");
   }
   ::setenv("CAIRN_BACKEND_BIN", CAIRN_BENCH_BACKEND_BIN, 0);
   std::string shm = MakeDir(::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", "scratch");

@@ -49,6 +49,7 @@
 #include "comm/comm.h"
 #include "common/hash.h"
 #include "env/env.h"
+#include "harness.h"
 
 namespace {
 
@@ -73,13 +74,15 @@ void CleanupDirs() {
   g_cleanup.clear();
 }
 
-[[noreturn]] void Die(const std::string& msg) {
-  std::fprintf(stderr, "cairn_bench_ckpt: error: %s\n", msg.c_str());
-  CleanupDirs();
-  std::exit(1);
-}
-
-[[noreturn]] void DieErrno(const std::string& what) { Die(what + ": " + std::strerror(errno)); }
+// Die / DieErrno (harness.h) exit the process; CleanupDirs runs then (std::atexit in main).
+using cairn::bench::Die;
+using cairn::bench::DieErrno;
+using cairn::bench::FsInfo;
+using cairn::bench::GBps;
+using cairn::bench::Now;
+using cairn::bench::PreadAll;
+using cairn::bench::PwriteAll;
+using cairn::bench::StatFs;
 
 void Check(const cairn::Status& st, const std::string& what) {
   if (!st.ok()) Die(what + ": " + st.ToString());
@@ -97,13 +100,7 @@ void Warn(const std::string& msg) {
 
 // ---------------------------------------------------------------- small helpers
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 double Best(const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); }
-
-double GBps(size_t bytes, double s) { return s > 0 ? static_cast<double>(bytes) / 1e9 / s : 0; }
 
 int OpenOrDie(const std::string& path, int flags) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0600);
@@ -115,69 +112,12 @@ void CloseOrDie(int fd, const std::string& path) {
   if (::close(fd) != 0) DieErrno("cannot close '" + path + "'");
 }
 
-void PwriteAll(int fd, const char* p, size_t n, off_t off, const std::string& path) {
-  while (n > 0) {
-    ssize_t w = ::pwrite(fd, p, n, off);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      DieErrno("cannot write '" + path + "'");
-    }
-    if (w == 0) Die("cannot write '" + path + "': no progress");
-    p += w;
-    off += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
-void PreadAll(int fd, char* p, size_t n, off_t off, const std::string& path) {
-  while (n > 0) {
-    ssize_t r = ::pread(fd, p, n, off);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      DieErrno("cannot read '" + path + "'");
-    }
-    if (r == 0) Die("'" + path + "' is shorter than expected");
-    p += r;
-    off += r;
-    n -= static_cast<size_t>(r);
-  }
-}
-
 void FdatasyncOrDie(int fd, const std::string& path) {
   if (::fdatasync(fd) != 0) DieErrno("cannot fdatasync '" + path + "'");
 }
 
 void UnlinkOrDie(const std::string& path) {
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) DieErrno("cannot remove '" + path + "'");
-}
-
-struct FsInfo {
-  std::string type;
-  bool memory = false;  // tmpfs / ramfs: not a disk
-};
-
-FsInfo StatFs(const std::string& path) {
-  struct statfs s;
-  if (::statfs(path.c_str(), &s) != 0) DieErrno("cannot statfs '" + path + "'");
-  static const std::map<uint64_t, const char*> kTypes = {
-      {0x01021994, "tmpfs"},  {0x858458f6, "ramfs"}, {0xEF53, "ext4"},
-      {0x58465342, "xfs"},    {0x9123683E, "btrfs"}, {0x794c7630, "overlayfs"},
-      {0x6969, "nfs"},        {0x65735546, "fuse"},  {0x2FC12FC1, "zfs"},
-      {0x0BD00BD0, "lustre"}, {0x47504653, "gpfs"},  {0xF2F52010, "f2fs"},
-      {0x01161970, "gfs2"},   {0xFF534D42, "cifs"},  {0x73717368, "squashfs"},
-  };
-  FsInfo fi;
-  uint64_t t = static_cast<uint64_t>(s.f_type) & 0xffffffffu;
-  auto it = kTypes.find(t);
-  if (it != kTypes.end()) {
-    fi.type = it->second;
-  } else {
-    char b[32];
-    std::snprintf(b, sizeof(b), "0x%" PRIx64, t);
-    fi.type = b;
-  }
-  fi.memory = t == 0x01021994 || t == 0x858458f6;
-  return fi;
 }
 
 bool IsWritableDir(const std::string& p) {
@@ -1177,6 +1117,8 @@ struct Bench {
 
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  cairn::bench::ProgramName() = "cairn_bench_ckpt";
+  std::atexit(CleanupDirs);
   Bench b;
   b.o = ParseArgs(argc, argv);
   b.Setup();

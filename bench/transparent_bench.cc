@@ -109,7 +109,9 @@ void Cleanup() {
 }
 
 [[noreturn]] void Die(const std::string& msg) { cairn::bench::Die(msg); }  // exit runs Cleanup
-[[noreturn]] void DieErrno(const std::string& what) { Die(what + ": " + std::strerror(errno)); }
+using cairn::bench::DieErrno;
+using cairn::bench::PreadAll;
+using cairn::bench::PwriteAll;
 
 std::vector<std::string> g_warnings;
 void Warn(const std::string& msg) {
@@ -170,23 +172,6 @@ void RemoveTree(const std::string& path) {
   std::error_code ec;
   fs::remove_all(path, ec);
   if (ec) Die("cannot remove '" + path + "': " + ec.message());
-}
-
-std::string FsType(const std::string& path, bool* memory) {
-  struct statfs s;
-  if (::statfs(path.c_str(), &s) != 0) DieErrno("cannot statfs '" + path + "'");
-  const uint64_t t = static_cast<uint64_t>(s.f_type) & 0xffffffffu;
-  static const std::map<uint64_t, const char*> kTypes = {
-      {0x01021994, "tmpfs"}, {0x858458f6, "ramfs"},     {0xEF53, "ext4"},     {0x58465342, "xfs"},
-      {0x9123683E, "btrfs"}, {0x794c7630, "overlayfs"}, {0x6969, "nfs"},      {0x65735546, "fuse"},
-      {0x2FC12FC1, "zfs"},   {0x0BD00BD0, "lustre"},    {0x47504653, "gpfs"}, {0xF2F52010, "f2fs"},
-  };
-  *memory = t == 0x01021994 || t == 0x858458f6;
-  auto it = kTypes.find(t);
-  if (it != kTypes.end()) return it->second;
-  char b[32];
-  std::snprintf(b, sizeof b, "0x%" PRIx64, t);
-  return b;
 }
 
 // VmRSS of `pid` in bytes.
@@ -285,29 +270,6 @@ void RunOk(const std::vector<std::string>& argv, const std::string& out, const s
 }
 
 // ---------------------------------------------------------------- raw I/O baselines
-
-void PwriteAll(int fd, const char* p, size_t n, off_t off, const std::string& path) {
-  while (n > 0) {
-    ssize_t w = ::pwrite(fd, p, n, off);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) DieErrno("cannot write '" + path + "'");
-    p += w;
-    off += w;
-    n -= static_cast<size_t>(w);
-  }
-}
-
-void PreadAll(int fd, char* p, size_t n, off_t off, const std::string& path) {
-  while (n > 0) {
-    ssize_t r = ::pread(fd, p, n, off);
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) DieErrno("cannot read '" + path + "'");
-    if (r == 0) Die("'" + path + "' is shorter than expected");
-    p += r;
-    off += r;
-    n -= static_cast<size_t>(r);
-  }
-}
 
 // `bytes` from `buf` (cycled in 64 MiB chunks) into a new file `path`, then fdatasync.
 double RawWrite(const std::string& path, const char* buf, size_t buf_size, uint64_t bytes) {
@@ -601,9 +563,9 @@ struct Bench {
       if (::access(p.c_str(), X_OK) != 0) Die("'" + p + "' is not an executable (built?)");
     }
     MakeDir(o.dir);
-    bool memory = false;
-    fs_type = FsType(o.dir, &memory);
-    if (memory && !o.allow_tmpfs) {
+    const cairn::bench::FsInfo fs_info = cairn::bench::StatFs(o.dir);
+    fs_type = fs_info.type;
+    if (fs_info.memory && !o.allow_tmpfs) {
       Die("--dir '" + o.dir + "' is a memory file system (" + fs_type +
           "); the baselines are disk I/O (use --allow-tmpfs to measure anyway)");
     }
