@@ -37,6 +37,19 @@ start() {
   fail "the program did not get ready"
 }
 
+# restart_app READY STEPS DATA under cairn launch; waits until it is ready.
+start_restart_app() {
+  "$CAIRN" launch --ckpt-dir "$CK" -- "$APP" "$WORK/ready" "$1" "$WORK/data" \
+    > "$WORK/out" 2> "$WORK/err" &
+  PID=$!
+  for _ in $(seq 600); do
+    [ -f "$WORK/ready" ] && [ -S "$CK/.cairn/$PID.sock" ] && return 0
+    kill -0 "$PID" 2>/dev/null || fail "the program died at start: $(cat "$WORK/err")"
+    sleep 0.05
+  done
+  fail "the program did not get ready: $(cat "$WORK/err")"
+}
+
 finish() {
   touch "$WORK/release"
   wait "$PID"
@@ -152,14 +165,7 @@ case "$MODE" in
   restart)
     seq -f "%07g" 1000 > "$WORK/data"
     "$APP" "$WORK/ref.ready" 120 "$WORK/data" > "$WORK/ref.out" || fail "reference run failed"
-    "$CAIRN" launch --ckpt-dir "$CK" -- "$APP" "$WORK/ready" 120 "$WORK/data" \
-      > "$WORK/out" 2> "$WORK/err" &
-    PID=$!
-    for _ in $(seq 600); do
-      [ -f "$WORK/ready" ] && [ -S "$CK/.cairn/$PID.sock" ] && break
-      sleep 0.05
-    done
-    [ -S "$CK/.cairn/$PID.sock" ] || fail "the program did not get ready: $(cat "$WORK/err")"
+    start_restart_app 120
     sleep 0.5
     SETTLE=0.5 RESTART_BEFORE_LAST=: restart_cycles
     [ -s "$WORK/out2" ] || fail "the first restarted process printed nothing"
@@ -172,17 +178,7 @@ case "$MODE" in
     ;;
   restart_refuse)
     seq -f "%07g" 1000 > "$WORK/data"
-    start_refuse() {
-      "$CAIRN" launch --ckpt-dir "$CK" -- "$APP" "$WORK/ready" 2000 "$WORK/data" \
-        > "$WORK/out" 2> "$WORK/err" &
-      PID=$!
-      for _ in $(seq 600); do
-        [ -f "$WORK/ready" ] && [ -S "$CK/.cairn/$PID.sock" ] && return 0
-        sleep 0.05
-      done
-      fail "the program did not get ready"
-    }
-    start_refuse
+    start_restart_app 2000
     ckpt_kill
     GOOD=$IMAGE
     SIZE=$(stat -c %s "$GOOD")
@@ -214,13 +210,7 @@ case "$MODE" in
     ;;
   refuse_running)
     seq -f "%07g" 1000 > "$WORK/data"
-    "$CAIRN" launch --ckpt-dir "$CK" -- "$APP" "$WORK/ready" 2000 "$WORK/data" \
-      > "$WORK/out" 2> "$WORK/err" &
-    PID=$!
-    for _ in $(seq 600); do
-      [ -f "$WORK/ready" ] && [ -S "$CK/.cairn/$PID.sock" ] && break
-      sleep 0.05
-    done
+    start_restart_app 2000
     ckpt
     # The original still runs: refused, and the original is untouched.
     "$CAIRN" restart --ckpt-dir "$CK" > "$WORK/r1.out" 2> "$WORK/r1.err"
