@@ -87,14 +87,6 @@ Status WriteAll(int fd, const void* data, size_t n, off_t off) {
   return Status::Ok();
 }
 
-// Moves `fd` to a number >= min_fd (kept across exec); closes the old one.
-Result<int> MoveHigh(int fd, int min_fd) {
-  int nfd = ::fcntl(fd, F_DUPFD, min_fd);
-  if (nfd < 0) return Status::FromErrno("fcntl(F_DUPFD)", errno);
-  ::close(fd);
-  return nfd;
-}
-
 // A descriptor (>= min_fd) of the file behind shared file mapping `r`, -1 for other
 // regions, or an error when the file cannot back the mapping any more (gone, replaced, or
 // too short: a page wholly past its end would be a SIGBUS).
@@ -113,10 +105,7 @@ Result<int> OpenSharedMapping(const tr::Region& r, int min_fd) {
     ::close(fd);
     return Status::FailedPrecondition("'" + r.path + "' is now shorter than its shared mapping");
   }
-  int high = ::fcntl(fd, F_DUPFD, min_fd);  // not FD_CLOEXEC: the restorer maps and closes it
-  ::close(fd);
-  if (high < 0) return Status::FromErrno("fcntl(F_DUPFD)", errno);
-  return high;
+  return MoveFdAbove(fd, min_fd);  // the restorer maps and closes it
 }
 
 // Shared memory without a file any more (MAP_SHARED|MAP_ANONYMOUS, shm, memfd: "(deleted)" in
@@ -178,7 +167,7 @@ Result<int> StartVerifier(tr::ImageReader* reader, const std::string& path, int 
   ::close(p[1]);
   while (::waitpid(a, nullptr, 0) < 0 && errno == EINTR) {
   }
-  return MoveHigh(p[0], min_fd);
+  return MoveFdAbove(p[0], min_fd);
 }
 
 // An image that cannot be restored here (vDSO, architecture, no restart information) is a
@@ -420,10 +409,10 @@ int Run(const Args& args, Context& ctx) {
   if (!st.ok()) return Fail(ctx, st);
 
   // Descriptors: ours above every saved one, then the saved files at their numbers.
-  auto hp = MoveHigh(plan_fd, max_fd + 1);
+  auto hp = MoveFdAbove(plan_fd, max_fd + 1);
   if (!hp.ok()) return Fail(ctx, hp.status());
   plan_fd = hp.value();
-  auto hd = MoveHigh(data_fd, max_fd + 1);
+  auto hd = MoveFdAbove(data_fd, max_fd + 1);
   if (!hd.ok()) return Fail(ctx, hd.status());
   data_fd = hd.value();
   const std::string cwd = h.cwd;

@@ -43,14 +43,6 @@ Status Place(int fd, int target) {
   return Status::Ok();
 }
 
-Result<int> High(int fd, int min_fd) {
-  int nfd = ::fcntl(fd, F_DUPFD, min_fd);
-  int e = errno;
-  ::close(fd);
-  if (nfd < 0) return Status::FromErrno("fcntl(F_DUPFD)", e);
-  return nfd;
-}
-
 bool Writable(const tr::FileState& f) { return (f.open_flags & O_ACCMODE) != O_RDONLY; }
 
 std::string Describe(const tr::FileState& f) {
@@ -58,6 +50,14 @@ std::string Describe(const tr::FileState& f) {
 }
 
 }  // namespace
+
+Result<int> MoveFdAbove(int fd, int min_fd) {
+  int nfd = ::fcntl(fd, F_DUPFD, min_fd);
+  int e = errno;
+  ::close(fd);
+  if (nfd < 0) return Status::FromErrno("fcntl(F_DUPFD)", e);
+  return nfd;
+}
 
 bool IsLineageLock(const std::string& path) {
   return path.ends_with(".lock") && path.find("/.cairn/") != std::string::npos;
@@ -156,12 +156,12 @@ Status RestoredFiles::InstallPipe(uint64_t pipe_id, int min_temp_fd, std::vector
   }
   int ends[2];
   if (::pipe2(ends, O_CLOEXEC) != 0) return Status::FromErrno("pipe2", errno);
-  auto r = High(ends[0], min_temp_fd);
+  auto r = MoveFdAbove(ends[0], min_temp_fd);
   if (!r.ok()) {
     ::close(ends[1]);
     return r.status();
   }
-  auto w = High(ends[1], min_temp_fd);
+  auto w = MoveFdAbove(ends[1], min_temp_fd);
   if (!w.ok()) {
     ::close(r.value());
     return w.status();

@@ -57,6 +57,10 @@ class RestoredFiles {
   int lock_target_ = -1;
 };
 
+// Moves `fd` to the lowest free number >= min_fd, without FD_CLOEXEC (it survives the exec
+// of the restorer); the old number is closed, also on failure.
+Result<int> MoveFdAbove(int fd, int min_fd);
+
 // Whether `path` is a lineage lock of the preload library.
 bool IsLineageLock(const std::string& path);
 
