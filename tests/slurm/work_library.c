@@ -8,26 +8,16 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
-#define N 8192
+#include "work.h"
 
 struct work {
-  uint64_t state[N];
+  uint64_t state[WORK_N];
   uint64_t acc;
   long step;
 };
 static struct work w;
 static cairn_client_t* g_client = NULL;
-
-static uint64_t mix(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
 
 static int check(cairn_status_t st, const char* what) {
   if (st == CAIRN_OK) return 0;
@@ -51,7 +41,7 @@ int main(int argc, char** argv) {
   if (st == CAIRN_OK) {
     fprintf(stderr, "work_library: restarted from version %lld (step %ld)\n", version, w.step);
   } else if (st == CAIRN_E_NOT_FOUND) {
-    for (int i = 0; i < N; ++i) w.state[i] = mix((uint64_t)i + 1);
+    work_init(w.state);
     w.acc = 0;
     w.step = 0;
   } else {
@@ -59,19 +49,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   while (w.step < steps) {
-    const long s = w.step;
-    for (int r = 0; r < 20; ++r) {
-      for (int i = 0; i < N; ++i) {
-        w.state[i] = mix(w.state[i] ^ w.state[(i + 1) % N] ^ (uint64_t)s);
-        w.acc += w.state[i] >> 7;
-      }
-    }
-    w.step = s + 1;
-    if (sleep_ms > 0) {
-      struct timespec ts = {sleep_ms / 1000, (sleep_ms % 1000) * 1000000L};
-      while (nanosleep(&ts, &ts) != 0) {
-      }
-    }
+    work_step(w.state, &w.acc, w.step, sleep_ms);
+    w.step += 1;
     int need = 0;
     if (check(cairn_need_checkpoint(c, &need), "need_checkpoint")) return 1;
     if (need) {
