@@ -497,7 +497,6 @@ class PageCopier {
 };
 
 PageCopier g_copier;
-pid_t g_owner_pid = 0;  // the checkpointed process (a forked writer has another pid)
 
 enum class PagePass { kAll, kShared, kPrivate };
 
@@ -645,20 +644,18 @@ Result<Collected> Collect(const CaptureOptions& o, const std::vector<ThreadSlot*
 
 // Writes and commits the image of `c` with the memory described by `maps` (read now if
 // null). `after_shared`, if set, runs once the shared regions are saved (before the rest).
+// `codec_threads` > 1 only in a forked writer: threads started in the checkpointed process
+// would leave glibc's thread bookkeeping (stack cache, TLS vectors) pointing into the private
+// heap, which a restored process does not have.
 Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c,
                                      const std::vector<tr::MapRegion>* maps,
                                      tr::PagemapReader* shared_pagemap,
-                                     const std::function<void()>& after_shared) {
+                                     const std::function<void()>& after_shared, int codec_threads) {
   Env* env = Env::Default();
   CAIRN_RETURN_IF_ERROR(g_copier.Init());
   tr::WriteOptions wo;
   wo.codec = o.codec;
-  // Compression threads only in a forked writer: threads started here would leave glibc's
-  // thread bookkeeping (stack cache, TLS vectors) pointing into the private heap, which a
-  // restored process does not have.
-  if (o.codec != format::Codec::kNone && ::getpid() != g_owner_pid) {
-    wo.threads = std::max(1, o.codec_threads);
-  }
+  if (o.codec != format::Codec::kNone) wo.threads = std::max(1, codec_threads);
   auto writer = tr::ImageWriter::Create(env, c.path, wo);
   if (!writer.ok()) return writer.status();
   tr::ImageWriter* w = writer.value().get();
@@ -745,7 +742,8 @@ Result<CaptureResult> WriteForked(const CaptureOptions& o, const Collected& c,
     ::close(p[0]);
     // Compression threads of this child must not be pthreads (raw_threads.h).
     format::SetParallelRunner(&RunOnRawThreads);
-    auto r = WriteCollected(o, c, &maps.value(), &parent_pagemap, [&] { Report(p[1], "S"); });
+    auto r = WriteCollected(
+        o, c, &maps.value(), &parent_pagemap, [&] { Report(p[1], "S"); }, o.codec_threads);
     if (r.ok()) {
       Report(p[1],
              "OK " + std::to_string(r.value().bytes) + " " + std::to_string(r.value().page_bytes));
@@ -795,13 +793,13 @@ Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<Thre
                                  const std::function<void()>& resume) {
   auto c = Collect(o, parked);
   if (!c.ok()) return c.status();
-  g_owner_pid = ::getpid();
   // A compressed image is always written by a forked child (which may start threads); the
   // threads here stay stopped until it is done unless the caller resumes them earlier.
-  if (!resume && o.codec != format::Codec::kNone) return WriteForked(o, c.value(), [] {});
-  auto r = resume ? WriteForked(o, c.value(), resume)
-                  : WriteCollected(o, c.value(), nullptr, nullptr, nullptr);
-  return r;
+  if (resume || o.codec != format::Codec::kNone) {
+    return WriteForked(
+        o, c.value(), resume ? resume : [] {});
+  }
+  return WriteCollected(o, c.value(), nullptr, nullptr, nullptr, 1);
 }
 
 }  // namespace cairn::preload
