@@ -44,6 +44,7 @@
 #include "job/segment_log.h"
 #include "job/slurm.h"
 #include "job/slurm_time.h"
+#include "transparent/image.h"
 
 extern char** environ;
 
@@ -146,7 +147,7 @@ bool HasImage(Env* env, const std::string& dir) {
   auto names = env->ListDir(dir);
   if (!names.ok()) return false;
   for (const auto& n : names.value()) {
-    if (n.ends_with(".cimg")) return true;
+    if (n.ends_with(transparent::kImageFileSuffix)) return true;
   }
   return false;
 }

@@ -9,8 +9,8 @@
 #include "common/hash.h"
 #include "common/names.h"
 #include "format/reader.h"
-#include "redundancy/ec_file.h"
 #include "format/writer.h"
+#include "redundancy/ec_file.h"
 #include "storage/catalog.h"
 #include "storage/layout.h"
 

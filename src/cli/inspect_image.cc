@@ -1,9 +1,10 @@
 // `cairn inspect IMAGE`: a transparent-checkpoint process image (src/transparent/image.h):
 // header, memory regions with the bytes saved for each, threads and open files.
+#include "cli/inspect_image.h"
+
 #include <map>
 
 #include "cli/command.h"
-#include "cli/inspect_image.h"
 #include "cli/json.h"
 #include "transparent/image.h"
 

@@ -20,15 +20,8 @@ namespace {
 
 // The subcommands, in the order `cairn --help` lists them.
 const Command* const kCommands[] = {
-    &LsCommand(),
-    &InspectCommand(),
-    &VerifyCommand(),
-    &StatusCommand(),
-    &BackendCommand(),
-    &LaunchCommand(),
-    &CheckpointCommand(),
-    &RestartCommand(),
-    &JobCommand(),
+    &LsCommand(),     &InspectCommand(),    &VerifyCommand(),  &StatusCommand(), &BackendCommand(),
+    &LaunchCommand(), &CheckpointCommand(), &RestartCommand(), &JobCommand(),
 };
 
 const Command* FindCommand(std::string_view name) {

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "cli/json.h"
 #include "ipc/wire.h"
+#include "transparent/image.h"
 
 namespace cairn::cli {
 namespace {
@@ -59,8 +61,8 @@ ProcessRow Query(const std::string& socket) {
 
 // "<program>-<pid>.v<N>.cimg"
 bool ParseImageName(const std::string& n, ImageRow* r) {
-  if (!n.ends_with(".cimg")) return false;
-  const std::string stem = n.substr(0, n.size() - 5);
+  if (!n.ends_with(transparent::kImageFileSuffix)) return false;
+  const std::string stem = n.substr(0, n.size() - std::strlen(transparent::kImageFileSuffix));
   const size_t v = stem.rfind(".v");
   const size_t dash = stem.rfind('-', v);
   if (v == std::string::npos || dash == std::string::npos || dash == 0) return false;

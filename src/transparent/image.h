@@ -48,6 +48,8 @@ inline constexpr size_t kImagePrefixSize = 24;             // magic .. reserved
 inline constexpr uint32_t kMaxImageHeaderBody = 16u << 20;
 inline constexpr uint64_t kMaxPageBatchBytes = 256u << 20;  // raw bytes of one batch
 inline constexpr uint32_t kOptionalSectionBit = 1u << 31;
+// Image files are named "<program>-<pid>.v<N>" + kImageFileSuffix (preload/capture.h).
+inline constexpr char kImageFileSuffix[] = ".cimg";
 
 // The architecture this build runs on ("x86_64", "aarch64", ...): the header's `arch`.
 const char* HostArch();

@@ -539,7 +539,7 @@ void SetPrefix(const std::string& p) {
 std::string g_exe_path;  // as at start (RememberIdentity)
 std::vector<std::string> g_argv;
 int g_next_version = 0;
-constexpr const char* kSuffix = ".cimg";
+constexpr const char* kSuffix = tr::kImageFileSuffix;
 
 // The versions of this process's images in `dir`, ascending.
 std::vector<int> ListVersions(Env* env, const std::string& dir) {
