@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "job/mpi_launch.h"
+#include "transparent/launcher_env.h"
 
 namespace cairn::cli {
 namespace {
@@ -27,20 +29,46 @@ std::string Absolute(const std::string& p) {
   return p.empty() || p == "." ? std::string(cwd) : JoinPath(cwd, p);
 }
 
-// $CAIRN_PRELOAD_LIB, else beside the cairn binary (build tree), else ../lib (install tree).
-Result<std::string> FindPreloadLib(Env* env) {
-  if (const char* e = std::getenv("CAIRN_PRELOAD_LIB"); e != nullptr && *e != '\0') {
+// $CAIRN_PRELOAD_LIB (for the preload library), else beside the cairn binary (build tree),
+// else ../lib (install tree).
+Result<std::string> FindLib(Env* env, const std::string& name) {
+  const char* e = std::getenv("CAIRN_PRELOAD_LIB");
+  if (name == kPreloadName && e != nullptr && *e != '\0') {
     std::string p = Absolute(e);
     if (!env->Exists(p)) return Status::NotFound("CAIRN_PRELOAD_LIB='" + p + "' does not exist");
     return p;
   }
-  const std::string dir = ExecutableDir();
-  for (const std::string& p :
-       {JoinPath(dir, kPreloadName), JoinPath(dir, "../lib/" + std::string(kPreloadName))}) {
+  std::string dir = ExecutableDir();
+  if (name != kPreloadName && e != nullptr && *e != '\0') dir = DirName(Absolute(e));
+  for (const std::string& p : {JoinPath(dir, name), JoinPath(dir, "../lib/" + name)}) {
     if (!dir.empty() && env->Exists(p)) return p;
   }
-  return Status::NotFound(std::string("cannot find ") + kPreloadName + " beside '" + dir +
-                          "' or in '" + dir + "/../lib' (set CAIRN_PRELOAD_LIB)");
+  return Status::NotFound("cannot find " + name + " beside '" + dir + "' or in '" + dir +
+                          "/../lib' (set CAIRN_PRELOAD_LIB)");
+}
+
+// --mpi: the shim for the program's MPI after the preload library; on the launcher's rank 0
+// the job's coordinator.
+Result<std::string> MpiSetup(const Args& args, Context& ctx, const std::string& program,
+                             const std::string& dir) {
+  std::string abi = args.Get("mpi-abi").value_or("");
+  if (abi.empty()) {
+    auto detected = job::DetectMpiAbi(program);
+    if (!detected.ok()) return detected.status();
+    abi = detected.value();
+  }
+  if (abi != "ompi" && abi != "mpich") {
+    return Status::InvalidArgument("--mpi-abi must be ompi or mpich, got '" + abi + "'");
+  }
+  auto shim = FindLib(ctx.env, "libcairn_mpi_" + abi + ".so");
+  if (!shim.ok()) return shim.status();
+  const int rank = transparent::LauncherRank();
+  if (rank <= 0) {
+    const int size = std::max(1, transparent::LauncherSize());
+    CAIRN_RETURN_IF_ERROR(job::StartCoordinator(ExecutablePath(), dir, size,
+                                                transparent::LauncherJobKey()));
+  }
+  return shim.value();
 }
 
 int Run(const Args& args, Context& ctx) {
@@ -72,12 +100,20 @@ int Run(const Args& args, Context& ctx) {
     PrintError(ctx, kName, st.ToString());
     return kExitNotFound;
   }
-  auto lib = FindPreloadLib(ctx.env);
+  auto lib = FindLib(ctx.env, kPreloadName);
   if (!lib.ok()) {
     PrintError(ctx, kName, lib.status().message());
     return kExitNotFound;
   }
   std::string preload = lib.value();
+  if (args.Has("mpi")) {
+    auto shim = MpiSetup(args, ctx, prog[0], dir);
+    if (!shim.ok()) {
+      PrintError(ctx, kName, shim.status().message());
+      return shim.status().code() == Code::kInvalidArgument ? kExitUsage : kExitNotFound;
+    }
+    preload += ":" + shim.value();
+  }
   if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0') {
     preload += std::string(":") + old;
   }
@@ -104,8 +140,8 @@ const Command& LaunchCommand() {
   static const Command kCommand{
       kName,
       "Run an unmodified program under transparent checkpointing",
-      "[--ckpt-dir DIR] [--interval SECONDS] [--compress none|zstd] [--keep N] [--fork] -- PROGRAM "
-      "[ARGS...]",
+      "[--ckpt-dir DIR] [--interval SECONDS] [--compress none|zstd] [--keep N] [--fork] [--mpi "
+      "[--mpi-abi ompi|mpich]] -- PROGRAM [ARGS...]",
       "Runs PROGRAM (a dynamically linked executable, found on PATH) with\n"
       "libcairn_preload.so preloaded, so that `cairn checkpoint --ckpt-dir DIR` (or the\n"
       "interval timer) can write an image of the whole process, all threads included,\n"
@@ -116,13 +152,21 @@ const Command& LaunchCommand() {
       "With --fork a checkpoint stops the threads only until a child process has been\n"
       "forked (and shared memory copied); the child writes the image from its\n"
       "copy-on-write snapshot while the program runs on.\n"
+      "With --mpi (as `mpirun -np N cairn launch --mpi ...`), each rank runs as a split\n"
+      "process: the MPI library is a lower half that is never saved, and the program's\n"
+      "MPI calls go through cairn's shim for its MPI (detected; or --mpi-abi). Rank 0\n"
+      "starts the job's coordinator; `cairn checkpoint --ckpt-dir DIR` then checkpoints\n"
+      "every rank consistently and `mpirun -np N cairn restart --mpi --ckpt-dir DIR`\n"
+      "restarts the job under a new launcher (docs/mpi.md).\n"
       "The library is found through $CAIRN_PRELOAD_LIB, beside the cairn binary, or in\n"
       "../lib relative to it.\n",
       {{"ckpt-dir", "DIR", "where images are written (default: the current directory)"},
        {"interval", "SECONDS", "also checkpoint every SECONDS seconds (default 0: never)"},
        {"compress", "none|zstd", "compress page data (zstd: 2 threads; default none)"},
        {"keep", "N", "keep the newest N images of the process (default 2)"},
-       {"fork", nullptr, "write images from a forked child: the program pauses only for the fork"}},
+       {"fork", nullptr, "write images from a forked child: the program pauses only for the fork"},
+       {"mpi", nullptr, "the program is an MPI rank: split process (docs/mpi.md)"},
+       {"mpi-abi", "ompi|mpich", "with --mpi: the program's MPI (default: detected)"}},
       &Run,
   };
   return kCommand;

@@ -30,6 +30,9 @@
 
 #include "cli/command.h"
 #include "cli/restart_files.h"
+#include "coord/manifest.h"
+#include "job/mpi_launch.h"
+#include "transparent/launcher_env.h"
 #include "transparent/image.h"
 #include "transparent/restore/plan.h"
 
@@ -177,13 +180,52 @@ int Fail(Context& ctx, const Status& st) {
   return st.code() == Code::kFailedPrecondition ? kExitFailed : ExitCodeFor(st);
 }
 
+// --mpi: this rank's image in the newest complete job manifest of `dir`; on the launcher's
+// rank 0 also a new coordinator for the restarted job. Refuses (starting nothing) a launch
+// with another number of ranks than the checkpoint.
+Result<std::string> PickRankImage(Context& ctx, const std::string& dir) {
+  std::string warnings;
+  auto m = coord::NewestValid(dir, &warnings, ctx.env);
+  if (!warnings.empty()) ctx.err << "cairn restart: warning: " << warnings;
+  if (!m.ok()) {
+    return Status::NotFound("no complete MPI checkpoint (job.v<N>.manifest) in '" + dir +
+                            "': " + m.status().message());
+  }
+  const int rank = std::max(0, tr::LauncherRank());
+  const int size = std::max(1, tr::LauncherSize());
+  if (m.value().participants != size) {
+    return Status::FailedPrecondition(
+        "the checkpoint (" + coord::ManifestPath(dir, m.value().version) + ") has " +
+        std::to_string(m.value().participants) + " ranks, but this launch has " +
+        std::to_string(size) + "; restart with -np " + std::to_string(m.value().participants));
+  }
+  const auto& img = m.value().images.at(static_cast<size_t>(rank));
+  if (rank == 0) {
+    CAIRN_RETURN_IF_ERROR(
+        job::StartCoordinator(ExecutablePath(), dir, size, tr::LauncherJobKey()));
+  }
+  return img.path;
+}
+
 int Run(const Args& args, Context& ctx) {
   if (!args.positional().empty()) {
     PrintError(ctx, kName, "unexpected argument '" + args.positional().front() + "'");
     return kExitUsage;
   }
   std::string path;
-  if (auto img = args.Get("image"); img && !img->empty()) {
+  const bool mpi = args.Has("mpi");
+  int pmi_fd = -1;  // MPICH's connection to its launcher: kept for the new lower half
+  if (mpi) {
+    auto dir = args.Get("ckpt-dir");
+    if (!dir || dir->empty()) {
+      PrintError(ctx, kName, "--mpi needs --ckpt-dir DIR");
+      return kExitUsage;
+    }
+    auto picked = PickRankImage(ctx, *dir);
+    if (!picked.ok()) return Fail(ctx, picked.status());
+    path = picked.value();
+    if (const char* p = std::getenv("PMI_FD"); p != nullptr && *p != '\0') pmi_fd = std::atoi(p);
+  } else if (auto img = args.Get("image"); img && !img->empty()) {
     path = *img;
   } else if (auto dir = args.Get("ckpt-dir"); dir && !dir->empty()) {
     auto newest = NewestImage(ctx.env, *dir);
@@ -416,9 +458,24 @@ int Run(const Args& args, Context& ctx) {
   const uint32_t umask_bits = reader->misc().umask;
   reader.reset();
   std::vector<int> keep = {0, 1, 2, plan_fd, data_fd};
+  if (mpi) {
+    // The launcher's connection (MPICH) and environment, above every saved descriptor.
+    if (pmi_fd >= 0) {
+      auto moved = MoveFdAbove(pmi_fd, max_fd + 1);
+      if (!moved.ok()) return Fail(ctx, moved.status());
+      pmi_fd = moved.value();
+      keep.push_back(pmi_fd);
+    }
+    auto envfd = job::LauncherEnvironmentFd(pmi_fd);
+    if (!envfd.ok()) return Fail(ctx, envfd.status());
+    auto moved = MoveFdAbove(envfd.value(), max_fd + 1);
+    if (!moved.ok()) return Fail(ctx, moved.status());
+    keep.push_back(moved.value());
+  }
   if (verdict_fd >= 0) keep.push_back(verdict_fd);
   keep.insert(keep.end(), region_fds.begin(), region_fds.end());
   int top_fd = std::max({plan_fd, data_fd, verdict_fd});
+  for (int fd : keep) top_fd = std::max(top_fd, fd);
   for (int fd : region_fds) top_fd = std::max(top_fd, fd);
   auto installed = files.Install(top_fd + 1);
   for (const auto& w : files.warnings()) ctx.err << "cairn restart: warning: " << w << "\n";
@@ -461,7 +518,10 @@ const Command& RestartCommand() {
       "The image is verified first; a corrupt, truncated or foreign image is refused\n"
       "(exit status 1), as is one whose vDSO does not match this kernel's.\n",
       {{"ckpt-dir", "DIR", "restart from the newest image in DIR"},
-       {"image", "FILE", "restart from this image"}},
+       {"image", "FILE", "restart from this image"},
+       {"mpi", nullptr,
+        "an MPI rank (mpirun -np N cairn restart --mpi --ckpt-dir DIR): this rank's image of "
+        "the newest complete job manifest, under the new launcher (docs/mpi.md)"}},
       &Run,
   };
   return kCommand;

@@ -34,11 +34,16 @@ std::string WithoutPath(const std::string& message, const std::string& path) {
   return message;
 }
 
-std::string ExecutableDir() {
+std::string ExecutablePath() {
   char buf[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n <= 0) return "";
-  return DirName(std::string(buf, static_cast<size_t>(n)));
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string ExecutableDir() {
+  const std::string p = ExecutablePath();
+  return p.empty() ? p : DirName(p);
 }
 
 std::string HumanSize(uint64_t bytes) {

@@ -46,6 +46,7 @@ const Command& LaunchCommand();
 const Command& CheckpointCommand();
 const Command& RestartCommand();
 const Command& JobCommand();
+const Command& CoordinatorCommand();
 
 // --- helpers shared by the commands -------------------------------------------------
 
@@ -60,6 +61,8 @@ std::string WithoutPath(const std::string& message, const std::string& path);
 // The directory of the running `cairn` executable ("" if /proc/self/exe is unreadable):
 // companions (libcairn_preload.so, cairn-restorer) are looked up beside it or in ../lib.
 std::string ExecutableDir();
+// The running binary (/proc/self/exe); "" if unknown.
+std::string ExecutablePath();
 // 1536 -> "1.5 KiB"; below 1 KiB: "512 B".
 std::string HumanSize(uint64_t bytes);
 // 16 lowercase hex digits.

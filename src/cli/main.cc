@@ -20,8 +20,9 @@ namespace {
 
 // The subcommands, in the order `cairn --help` lists them.
 const Command* const kCommands[] = {
-    &LsCommand(),     &InspectCommand(),    &VerifyCommand(),  &StatusCommand(), &BackendCommand(),
-    &LaunchCommand(), &CheckpointCommand(), &RestartCommand(), &JobCommand(),
+    &LsCommand(),      &InspectCommand(),     &VerifyCommand(),     &StatusCommand(),
+    &BackendCommand(), &LaunchCommand(),      &CheckpointCommand(), &RestartCommand(),
+    &JobCommand(),     &CoordinatorCommand(),
 };
 
 const Command* FindCommand(std::string_view name) {

@@ -35,6 +35,7 @@
 #include "transparent/maps.h"
 #include "transparent/pagemap.h"
 #include "transparent/preload/kernel_state.h"
+#include "transparent/preload/lower_half.h"
 #include "transparent/preload/private_heap.h"
 #include "transparent/preload/quiesce.h"
 #include "transparent/preload/raw_threads.h"
@@ -182,6 +183,7 @@ std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     int fd = std::atoi(e->d_name);
     if (fd == dfd || std::find(skip.begin(), skip.end(), fd) != skip.end()) continue;
+    if (lower::IsLowerFd(fd)) continue;  // a lower half's (lower_half.h): never restored
     fds.push_back(fd);
   }
   ::closedir(d);
@@ -667,6 +669,7 @@ Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c
     auto read = tr::ReadMaps();
     if (!read.ok()) return read.status();
     own = std::move(read).value();
+    lower::FilterMaps(&own);
     maps = &own;
   }
   std::vector<tr::Region> regions;
@@ -727,6 +730,7 @@ Result<CaptureResult> WriteForked(const CaptureOptions& o, const Collected& c,
                                   const std::function<void()>& resume) {
   auto maps = tr::ReadMaps();
   if (!maps.ok()) return maps.status();
+  lower::FilterMaps(&maps.value());
   tr::PagemapReader parent_pagemap;  // this process's: the child reads shared regions with it
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return Status::FromErrno("pipe2 for the image writer", errno);

@@ -25,6 +25,7 @@
 #include "transparent/preload/capture.h"
 #include "transparent/preload/futex.h"
 #include "transparent/preload/gate.h"
+#include "transparent/preload/lower_api.h"
 #include "transparent/preload/private_heap.h"
 #include "transparent/preload/quiesce.h"
 #include "transparent/preload/real.h"
@@ -55,6 +56,12 @@ char g_last_path[4096];  // fixed arrays: the private heap does not survive a re
 long long g_last_ms = -1;
 long long g_last_bytes = 0;
 char g_last_error[1024];
+
+// A descriptor watched beside the control socket (lower_api.h: cairn_preload_watch_fd).
+int g_watch_fd = -1;
+cairn_fd_handler g_watch_fn = nullptr;
+// Threads stopped by cairn_preload_capture(), released by cairn_preload_resume().
+bool g_capture_stopped = false;
 
 // The lineage lock (see control.h): held from launch through every restart of this process.
 int g_lock_fd = -1;
@@ -233,19 +240,29 @@ void* ThreadMain(void*) {
     if (!g_active.load()) return nullptr;
     int timeout = -1;
     if (next >= 0) timeout = static_cast<int>(std::max<int64_t>(0, next - NowMs()));
-    pollfd p{g_listen_fd, POLLIN, 0};
-    int rc = ::poll(&p, 1, timeout);
+    // A watched descriptor registered meanwhile (cairn_preload_watch_fd) is picked up
+    // within 250 ms.
+    if (timeout < 0 || timeout > 250) timeout = 250;
+    pollfd p[2] = {{g_listen_fd, POLLIN, 0}, {g_watch_fd, POLLIN, 0}};
+    int rc = ::poll(p, g_watch_fd >= 0 ? 2 : 1, timeout);
     if (rc < 0) {
       if (errno == EINTR) continue;
       log::Error("preload: poll on the control socket failed: ", std::strerror(errno),
                  "; the checkpoint thread stops");
       return nullptr;
     }
+    if (rc == 0 && (next < 0 || NowMs() < next)) continue;
     if (rc == 0) {
-      (void)Checkpoint(-1, false);  // periodic; logged
+      // Periodic; logged. A split process (lower_api.h) is checkpointed by its coordinator.
+      if (g_watch_fd < 0) (void)Checkpoint(-1, false);
       next = NowMs() + g_cfg.interval_s * 1000LL;
       continue;
     }
+    if (g_watch_fd >= 0 && (p[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      g_watch_fn(g_watch_fd);
+      continue;
+    }
+    if ((p[0].revents & POLLIN) == 0) continue;
     int conn = ::accept4(g_listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (conn < 0) continue;
     Serve(conn);
@@ -342,3 +359,63 @@ void OnForkChild() {
 }
 
 }  // namespace cairn::preload::control
+
+// ------------------------------------------------------------------ lower_api.h
+namespace ctl = cairn::preload::control;
+
+extern "C" __attribute__((visibility("default"))) int cairn_preload_watch_fd(int fd,
+                                                                             cairn_fd_handler fn) {
+  if (!ctl::Active()) return -1;
+  ctl::g_watch_fn = fn;
+  ctl::g_watch_fd = fd;  // read by the checkpoint thread at its next poll
+  return 0;
+}
+
+extern "C" __attribute__((visibility("default"))) int cairn_preload_capture(
+    char* path, size_t path_len, unsigned long long* bytes, char* err, size_t err_len) {
+  using namespace cairn::preload;
+  gate::LockWriter();
+  std::vector<ThreadSlot*> parked;
+  cairn::Status st = QuiesceAll(ctl::g_cfg.timeout_ms, &parked);
+  if (!st.ok()) {
+    gate::UnlockWriter();
+    std::snprintf(err, err_len, "%s", st.ToString().c_str());
+    return static_cast<int>(st.code());
+  }
+  restart::PrepareCheckpoint(parked);
+  CaptureOptions o;
+  o.dir = ctl::g_cfg.dir;
+  o.codec = ctl::g_cfg.codec;
+  // Images of a job are kept by its manifests (coord/manifest.h), not by lineage.
+  o.keep = 1 << 20;
+  o.skip_fds = {ctl::g_listen_fd, ctl::g_watch_fd};
+  bool resumed = false;
+  auto resume = [&] {
+    Release();
+    gate::UnlockWriter();
+    resumed = true;
+  };
+  auto r = ctl::g_cfg.fork ? WriteImage(o, parked, resume) : WriteImage(o, parked);
+  ctl::g_capture_stopped = !resumed;
+  if (!r.ok()) {
+    std::snprintf(err, err_len, "%s", r.status().ToString().c_str());
+    return static_cast<int>(r.status().code());
+  }
+  ++ctl::g_checkpoints;
+  std::snprintf(ctl::g_last_path, sizeof ctl::g_last_path, "%s", r.value().path.c_str());
+  ctl::g_last_bytes = static_cast<long long>(r.value().bytes);
+  std::snprintf(path, path_len, "%s", r.value().path.c_str());
+  *bytes = r.value().bytes;
+  return 0;
+}
+
+extern "C" __attribute__((visibility("default"))) void cairn_preload_resume(void) {
+  if (!ctl::g_capture_stopped) return;
+  ctl::g_capture_stopped = false;
+  cairn::preload::Release();
+  cairn::preload::gate::UnlockWriter();
+}
+
+extern "C" __attribute__((visibility("default"))) const char* cairn_preload_ckpt_dir(void) {
+  return ctl::Active() ? ctl::g_cfg.dir.c_str() : nullptr;
+}

@@ -24,7 +24,9 @@
 
 namespace cairn::preload::heap {
 
-inline constexpr size_t kReserveBytes = size_t{1} << 30;
+// 16 GiB of address space (MAP_NORESERVE): also the heap of a lower half (lower_half.h), e.g. an
+// MPI library and its buffers.
+inline constexpr size_t kReserveBytes = size_t{16} << 30;
 
 bool Init();
 void* Alloc(size_t n);

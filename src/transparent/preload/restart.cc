@@ -34,11 +34,16 @@ extern void* __curbrk __attribute__((weak));
 namespace cairn::preload::restart {
 namespace {
 
-constexpr size_t kRestartStackSize = 256 * 1024;
+// The restored checkpoint thread runs here for good, and may bring up a new MPI library (deep
+// call chains): as large as a default thread stack; untouched pages cost nothing and are never
+// saved (all-zero).
+constexpr size_t kRestartStackSize = 8 << 20;
 alignas(64) char g_restart_stack[kRestartStackSize];
 bool g_reserved = false;
 long g_tid_offset = -1;  // of glibc's cached tid in struct pthread, from the thread pointer
 std::atomic<bool> g_restored{false};
+
+void (*g_restart_hook)() = nullptr;  // lower_api.h: cairn_preload_set_restart_hook
 
 ThreadSlot* g_parked[kMaxThreads];
 size_t g_nparked = 0;
@@ -211,5 +216,11 @@ extern "C" __attribute__((used)) void cairn_preload_restart_entry() {
   kstate::RestoreProcess(rs::g_parked, rs::g_nparked);
   Release();
   gate::UnlockWriter();
+  if (rs::g_restart_hook != nullptr) rs::g_restart_hook();  // e.g. a new MPI lower half
   control::RunAfterRestart();
+}
+
+extern "C" __attribute__((visibility("default"))) void cairn_preload_set_restart_hook(
+    void (*fn)(void)) {
+  rs::g_restart_hook = fn;
 }

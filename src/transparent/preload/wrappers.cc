@@ -33,6 +33,7 @@
 #include "transparent/preload/control.h"
 #include "transparent/preload/futex.h"
 #include "transparent/preload/gate.h"
+#include "transparent/preload/lower_half.h"
 #include "transparent/preload/private_heap.h"
 #include "transparent/preload/quiesce.h"
 #include "transparent/preload/real.h"
@@ -59,6 +60,7 @@ struct StartArgs {
   void* (*fn)(void*);
   void* arg;
   bool internal;
+  bool lower;  // started from inside a lower half (lower_half.h)
   std::atomic<uint32_t> state;  // 0 starting, 1 registered, 2 registration failed
 };
 
@@ -67,9 +69,12 @@ void* Trampoline(void* p) {
   void* (*fn)(void*) = a->fn;
   void* arg = a->arg;
   const bool internal = a->internal;
+  if (a->lower) lower::MarkThreadLower();
   uint32_t state = 1;
   if (internal) {
     gate::SetInternalThread(true);
+  } else if (a->lower) {
+    // A lower-half thread: never stopped, saved or restored (lower_half.h).
   } else if (RegisterCurrentThread(false) == nullptr) {
     state = 2;
   }
@@ -78,7 +83,7 @@ void* Trampoline(void* p) {
   // Unregistration at thread exit (return or pthread_exit / cancellation): a thread-specific
   // key destructor. Armed only now: pthread_setspecific may allocate, which must not happen
   // while the creator waits inside the gate for this thread.
-  if (!internal && state == 1) ArmThreadExitHook();
+  if (!internal && !a->lower && state == 1) ArmThreadExitHook();
   return fn(arg);
 }
 
@@ -108,8 +113,14 @@ size_t RealUsableSize(void* p) {
 
 }  // namespace
 
+// Whether an allocation made from `ret` belongs to the private heap: an internal thread's, or
+// a lower half's own (lower_half.h).
+#define CAIRN_PRIVATE_ALLOC() \
+  (gate::IsInternalThread() || \
+   (lower::Inside() && lower::CallerIsLower(__builtin_return_address(0))))
+
 CAIRN_PRELOAD_API void* malloc(size_t n) noexcept {
-  if (gate::IsInternalThread()) return Private(heap::Alloc(n));
+  if (CAIRN_PRIVATE_ALLOC()) return Private(heap::Alloc(n));
   Guard g;
   return __libc_malloc(n);
 }
@@ -125,7 +136,7 @@ CAIRN_PRELOAD_API void free(void* p) noexcept {
 }
 
 CAIRN_PRELOAD_API void* calloc(size_t n, size_t size) noexcept {
-  if (gate::IsInternalThread()) {
+  if (CAIRN_PRIVATE_ALLOC()) {
     size_t total;
     if (__builtin_mul_overflow(n, size, &total)) {
       errno = ENOMEM;
@@ -147,7 +158,7 @@ CAIRN_PRELOAD_API void* realloc(void* p, size_t n) noexcept {
     }
     return Private(heap::Realloc(p, n));
   }
-  if (gate::IsInternalThread()) {
+  if (CAIRN_PRIVATE_ALLOC()) {
     if (p != nullptr && n == 0) {
       free(p);
       return nullptr;
@@ -174,7 +185,7 @@ CAIRN_PRELOAD_API void* reallocarray(void* p, size_t n, size_t size) noexcept {
 }
 
 CAIRN_PRELOAD_API void* memalign(size_t alignment, size_t n) noexcept {
-  if (gate::IsInternalThread()) {
+  if (CAIRN_PRIVATE_ALLOC()) {
     if (!IsPowerOfTwo(alignment)) {
       errno = EINVAL;
       return nullptr;
@@ -196,7 +207,7 @@ CAIRN_PRELOAD_API void* aligned_alloc(size_t alignment, size_t n) noexcept {
 CAIRN_PRELOAD_API int posix_memalign(void** out, size_t alignment, size_t n) noexcept {
   if (alignment % sizeof(void*) != 0 || !IsPowerOfTwo(alignment / sizeof(void*))) return EINVAL;
   const int saved_errno = errno;
-  void* p = memalign(alignment, n);
+  void* p = CAIRN_PRIVATE_ALLOC() ? heap::AllocAligned(alignment, n) : memalign(alignment, n);
   errno = saved_errno;
   if (p == nullptr) return ENOMEM;
   *out = p;
@@ -234,6 +245,7 @@ CAIRN_PRELOAD_API int pthread_create(pthread_t* thread, const pthread_attr_t* at
   a->fn = start;
   a->arg = arg;
   a->internal = gate::IsInternalThread();
+  a->lower = lower::Inside();
   new (&a->state) std::atomic<uint32_t>(0);
   int rc = real_create(thread, attr, &Trampoline, a);
   uint32_t state = 0;

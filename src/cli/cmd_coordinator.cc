@@ -1,0 +1,247 @@
+// `cairn coordinator`: runs the checkpoint coordinator of one job (coord/coordinator.h)
+// until every participant that joined has left, or SIGINT/SIGTERM/SIGHUP.
+// --daemon: forks, the child leaves the session (setsid), stdin/stdout go to /dev/null and
+// stderr (the log) to DIR/.cairn/coordinator.log; the parent returns 0 once the child
+// has written the address file, or prints the child's error and fails.
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "cli/command.h"
+#include "common/log.h"
+#include "coord/address_file.h"
+#include "coord/coordinator.h"
+
+namespace cairn::cli {
+namespace {
+
+constexpr const char* kName = "coordinator";
+constexpr int kDaemonStartTimeoutMs = 30000;
+
+std::string AbsolutePath(const std::string& p) {
+  if (!p.empty() && p[0] == '/') return p;
+  char cwd[PATH_MAX];
+  if (::getcwd(cwd, sizeof cwd) == nullptr) return p;
+  return p.empty() || p == "." ? std::string(cwd) : JoinPath(cwd, p);
+}
+
+// A whole number in [lo, hi] from option `name`, or an error message.
+bool ParseCount(const Args& args, const char* name, long lo, long hi, long* out, std::string* err) {
+  auto v = args.Get(name);
+  if (!v) return true;
+  if (v->empty() || v->size() > 9 || v->find_first_not_of("0123456789") != std::string::npos ||
+      std::stol(*v) < lo || std::stol(*v) > hi) {
+    *err = std::string("--") + name + " must be a whole number in " + std::to_string(lo) + ".." +
+           std::to_string(hi) + ", got '" + *v + "'";
+    return false;
+  }
+  *out = std::stol(*v);
+  return true;
+}
+
+// Runs `c` until it finishes or a termination signal arrives (the signals are blocked in
+// every thread, so they are only taken here).
+void Serve(coord::Coordinator& c, const sigset_t& sigs) {
+  while (!c.Finished()) {
+    timespec ts{0, 200 * 1000 * 1000};
+    int sig = ::sigtimedwait(&sigs, nullptr, &ts);
+    if (sig > 0) {
+      log::Info("coordinator: signal ", sig, ": stopping");
+      break;
+    }
+  }
+  c.Stop();
+}
+
+int Run(const Args& args, Context& ctx) {
+  if (!args.positional().empty()) {
+    PrintError(ctx, kName, "unexpected argument '" + args.positional().front() + "'");
+    return kExitUsage;
+  }
+  auto dir = args.Get("ckpt-dir");
+  auto job = args.Get("job");
+  if (!dir || dir->empty()) {
+    PrintError(ctx, kName, "--ckpt-dir DIR is required");
+    return kExitUsage;
+  }
+  if (!args.Has("participants")) {
+    PrintError(ctx, kName, "--participants N is required");
+    return kExitUsage;
+  }
+  if (!job || job->empty()) {
+    PrintError(ctx, kName, "--job KEY is required");
+    return kExitUsage;
+  }
+  coord::CoordinatorOptions o;
+  o.dir = AbsolutePath(*dir);
+  o.job_key = *job;
+  long participants = 0, timeout_s = 60, join_s = 120, keep = 2, port = 0;
+  std::string err;
+  if (!ParseCount(args, "participants", 1, 1000000, &participants, &err) ||
+      !ParseCount(args, "timeout", 1, 86400, &timeout_s, &err) ||
+      !ParseCount(args, "join-timeout", 1, 86400, &join_s, &err) ||
+      !ParseCount(args, "keep", 0, 1000000, &keep, &err) ||
+      !ParseCount(args, "port", 0, 65535, &port, &err)) {
+    PrintError(ctx, kName, err);
+    return kExitUsage;
+  }
+  o.participants = static_cast<int>(participants);
+  o.phase_timeout_ms = static_cast<int>(timeout_s * 1000);
+  o.join_timeout_ms = static_cast<int>(join_s * 1000);
+  o.keep = static_cast<int>(keep);
+  o.port = static_cast<int>(port);
+  if (auto b = args.Get("bind")) o.bind_host = *b;
+  if (auto a = args.Get("advertise")) o.advertise_host = *a;
+  o.env = ctx.env;
+  Status st = ctx.env->CreateDirs(JoinPath(o.dir, ".cairn"));
+  if (!st.ok()) {
+    PrintError(ctx, kName, st.ToString());
+    return ExitCodeFor(st);
+  }
+
+  // Termination signals are taken by Serve() only; the coordinator thread inherits the mask.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
+
+  if (!args.Has("daemon")) {
+    ::pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+    auto c = coord::Coordinator::Start(o);
+    if (!c.ok()) {
+      PrintError(ctx, kName, c.status().ToString());
+      return ExitCodeFor(c.status());
+    }
+    const auto& a = c.value()->address();
+    ctx.out << "cairn coordinator for job '" << a.job_key << "' (" << o.participants
+            << " participants) on " << a.host << ":" << a.port << ", address file "
+            << coord::AddressFilePath(o.dir) << "\n";
+    ctx.out.flush();
+    Serve(*c.value(), sigs);
+    return kExitOk;
+  }
+
+  // --daemon: the child reports "OK" or its error through a pipe.
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) {
+    PrintError(ctx, kName, "pipe failed");
+    return kExitNotFound;
+  }
+  ctx.out.flush();
+  ctx.err.flush();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(p[0]);
+    ::close(p[1]);
+    PrintError(ctx, kName, "fork failed");
+    return kExitNotFound;
+  }
+  if (pid > 0) {
+    ::close(p[1]);
+    std::string reply;
+    pollfd pf{p[0], POLLIN, 0};
+    for (;;) {
+      int n = ::poll(&pf, 1, kDaemonStartTimeoutMs);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      char buf[512];
+      ssize_t r = ::read(p[0], buf, sizeof buf);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      reply.append(buf, static_cast<size_t>(r));
+    }
+    ::close(p[0]);
+    if (reply.rfind("OK ", 0) == 0) {
+      ctx.out << "cairn coordinator (pid " << pid << ") on " << reply.substr(3);
+      return kExitOk;
+    }
+    // "<exit code> <message>" from the child, or nothing if it died.
+    if (reply.size() > 2 && reply[0] >= '0' && reply[0] <= '9' && reply[1] == ' ') {
+      PrintError(ctx, kName, reply.substr(2));
+      return reply[0] - '0';
+    }
+    PrintError(ctx, kName,
+               "the daemon did not start (see " +
+                   JoinPath(JoinPath(o.dir, ".cairn"), "coordinator.log") + ")");
+    return kExitNotFound;
+  }
+  // Child.
+  ::close(p[0]);
+  ::setsid();
+  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  const std::string log_path = JoinPath(JoinPath(o.dir, ".cairn"), "coordinator.log");
+  int logfd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (null >= 0) {
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    if (null > 2) ::close(null);
+  }
+  if (logfd >= 0) {
+    ::dup2(logfd, 2);
+    if (logfd > 2) ::close(logfd);
+  }
+  ::setenv("CAIRN_LOG", "info", /*overwrite=*/0);  // a daemon's log should say what it did
+  log::Reconfigure();
+  ::pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  auto c = coord::Coordinator::Start(o);
+  std::string reply;
+  if (c.ok()) {
+    const auto& a = c.value()->address();
+    reply = "OK " + a.host + ":" + std::to_string(a.port) + ", address file " +
+            coord::AddressFilePath(o.dir) + "\n";
+  } else {
+    log::Error("coordinator: ", c.status().ToString());
+    reply = std::to_string(ExitCodeFor(c.status())) + " " + c.status().ToString();
+  }
+  (void)!::write(p[1], reply.data(), reply.size());
+  ::close(p[1]);
+  if (!c.ok()) return ExitCodeFor(c.status());
+  Serve(*c.value(), sigs);
+  return kExitOk;
+}
+
+}  // namespace
+
+const Command& CoordinatorCommand() {
+  static const Command kCommand{
+      kName,
+      "Run the checkpoint coordinator of one job",
+      "--ckpt-dir DIR --participants N --job KEY [--bind HOST] [--advertise HOST] [--port PORT]"
+      " [--timeout S] [--join-timeout S] [--keep N] [--daemon]",
+      "Coordinates consistent checkpoints of a job whose N participants (e.g. MPI ranks\n"
+      "started with 'cairn launch') connect to it over TCP. It listens on HOST (default\n"
+      "every interface) and writes its address, a random token and the job key to\n"
+      "DIR/.cairn/coordinator (mode 0600). 'cairn checkpoint --ckpt-dir DIR' then asks\n"
+      "it for a checkpoint: every participant prepares, quiesces and writes its image,\n"
+      "and the coordinator commits DIR/job.v<N>.manifest naming every image, keeping the\n"
+      "newest --keep manifests (and their images). A participant that fails, leaves or\n"
+      "does not answer a phase within --timeout seconds aborts that checkpoint; the\n"
+      "previous manifest stays the newest valid one. The coordinator exits when every\n"
+      "participant that joined has left, or on SIGINT/SIGTERM/SIGHUP.\n",
+      {{"ckpt-dir", "DIR", "the job's checkpoint directory (required)"},
+       {"participants", "N", "the number of participants (ranks) of the job (required)"},
+       {"job", "KEY", "the job's identity, as the launcher gives it to the ranks (required)"},
+       {"bind", "HOST", "the address to listen on (default 0.0.0.0: every interface)"},
+       {"advertise", "HOST",
+        "address for participants (default: --bind, else first non-loopback IPv4)"},
+       {"port", "PORT", "the TCP port (default 0: any free port)"},
+       {"timeout", "S", "seconds each phase of a checkpoint may take (default 60)"},
+       {"join-timeout", "S",
+        "seconds a checkpoint waits for all participants to join (default 120)"},
+       {"keep", "N", "manifests to keep after a commit (default 2; 0 keeps all)"},
+       {"daemon", nullptr,
+        "detach (log: DIR/.cairn/coordinator.log) once the address file exists"}},
+      &Run,
+  };
+  return kCommand;
+}
+
+}  // namespace cairn::cli

@@ -1,0 +1,88 @@
+// See mpi_launch.h.
+#include "job/mpi_launch.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "job/slurm.h"
+
+extern char** environ;
+
+namespace cairn::job {
+namespace {
+
+std::string OnPath(const std::string& program) {
+  if (program.find('/') != std::string::npos) return program;
+  const char* path = std::getenv("PATH");
+  std::string p = path == nullptr ? "/usr/bin:/bin" : path;
+  size_t pos = 0;
+  while (pos <= p.size()) {
+    size_t end = p.find(':', pos);
+    if (end == std::string::npos) end = p.size();
+    std::string cand = p.substr(pos, end - pos) + "/" + program;
+    if (::access(cand.c_str(), X_OK) == 0) return cand;
+    pos = end + 1;
+  }
+  return program;
+}
+
+}  // namespace
+
+Result<std::string> DetectMpiAbi(const std::string& program) {
+  const std::string exe = OnPath(program);
+  for (const char* loader : {"/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1"}) {
+    if (::access(loader, X_OK) != 0) continue;
+    auto out = RunTool({loader, "--list", exe}, 30000);
+    if (!out.ok()) return out.status();
+    const std::string& s = out.value().out;
+    if (s.find("libmpi.so.40") != std::string::npos) return std::string("ompi");
+    if (s.find("libmpich.so.12") != std::string::npos) return std::string("mpich");
+    return Status::NotFound("'" + exe +
+                            "' is linked against neither Open MPI (libmpi.so.40) nor MPICH "
+                            "(libmpich.so.12); name the MPI with --mpi-abi ompi|mpich");
+  }
+  return Status::NotFound("no dynamic loader found to inspect '" + exe + "'");
+}
+
+Status StartCoordinator(const std::string& cairn_binary, const std::string& dir,
+                        int participants, const std::string& job_key) {
+  auto out = RunTool({cairn_binary, "coordinator", "--daemon", "--ckpt-dir", dir,
+                      "--participants", std::to_string(participants), "--job", job_key},
+                     30000);
+  if (!out.ok()) return out.status().Annotate("starting the job's coordinator");
+  if (out.value().exit_status != 0) {
+    return Status::Unavailable("the job's coordinator did not start: " + out.value().err);
+  }
+  return Status::Ok();
+}
+
+Result<int> LauncherEnvironmentFd(int pmi_fd) {
+  int fd = ::memfd_create("cairn-mpi-env", MFD_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("memfd_create", errno);
+  std::string block;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    if (pmi_fd >= 0 && std::strncmp(*e, "PMI_FD=", 7) == 0) {
+      block += "PMI_FD=" + std::to_string(pmi_fd);
+    } else {
+      block += *e;
+    }
+    block.push_back('\0');
+  }
+  size_t done = 0;
+  while (done < block.size()) {
+    ssize_t n = ::write(fd, block.data() + done, block.size() - done);
+    if (n <= 0) {
+      int e = errno;
+      ::close(fd);
+      return Status::FromErrno("writing the launcher's environment", e);
+    }
+    done += static_cast<size_t>(n);
+  }
+  return fd;
+}
+
+}  // namespace cairn::job

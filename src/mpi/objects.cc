@@ -1,0 +1,775 @@
+// Communicators, groups, datatypes and ops: virtual handles, the log of how each was made, and
+// its replay on a new library at restart (shim.h).
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "mpi/protocol_state.h"
+#include "mpi/shim.h"
+#include "transparent/preload/futex.h"
+
+namespace cairn::mpi {
+namespace {
+
+CommTable g_comms;
+GroupTable g_groups;
+TypeTable g_types;
+OpTable g_ops;
+std::recursive_mutex g_lock;
+
+// The recipe log: every creation and free, in program order, with its arguments. Handles are
+// stored as the program saw them (virtual or predefined); ints that do not fit go to an arena.
+enum class Op : uint8_t {
+  kCommDup, kCommSplit, kCommCreate, kCommFree, kCommGroup, kGroupIncl, kGroupExcl,
+  kGroupFree, kTypeContiguous, kTypeVector, kTypeHvector, kTypeResized, kTypeCommit,
+  kTypeFree, kOpCreate, kOpFree, kCartCreate
+};
+struct Recipe {
+  Op op;
+  uint32_t out;                // table index of the object made (or freed)
+  uint64_t h[2];               // input handles
+  int64_t v[4];                // integer arguments
+  uint32_t arr_off, arr_len;   // into g_arena
+};
+constexpr size_t kMaxRecipes = 1 << 16;
+Recipe g_log[kMaxRecipes];
+size_t g_nlog = 0;
+int g_arena[1 << 18];
+size_t g_arena_used = 0;
+
+template <typename H>
+uint64_t Bits(H h) {
+  uint64_t b = 0;
+  std::memcpy(&b, &h, sizeof h);
+  return b;
+}
+template <typename H>
+H FromBits(uint64_t b) {
+  H h;
+  std::memcpy(&h, &b, sizeof h);
+  return h;
+}
+
+bool Log(const Recipe& r, const int* arr = nullptr, size_t n = 0) {
+  if (g_nlog == kMaxRecipes || g_arena_used + n > sizeof g_arena / sizeof(int)) {
+    std::fprintf(stderr, "cairn mpi: the object log is full; checkpoints will fail\n");
+    return false;
+  }
+  Recipe& x = g_log[g_nlog++];
+  x = r;
+  x.arr_off = static_cast<uint32_t>(g_arena_used);
+  x.arr_len = static_cast<uint32_t>(n);
+  if (n > 0) std::memcpy(&g_arena[g_arena_used], arr, n * sizeof(int));
+  g_arena_used += n;
+  return true;
+}
+
+// Communicator keys: "w" for MPI_COMM_WORLD, "<parent>.<n>" for the n-th communicator made
+// from a parent, which every member of the parent computes alike.
+uint32_t g_children[kMaxCommKeys];
+
+void NewCommKey(MPI_Comm parent_v, size_t index, MPI_Comm real) {
+  ProtocolState& s = State();
+  const size_t pk = CommKey(parent_v);
+  char name[sizeof s.name[0] + 16];
+  std::snprintf(name, sizeof name, "%s.%u", s.name[pk], g_children[pk]++);
+  std::memcpy(s.name[index], name, sizeof s.name[index] - 1);
+  s.name[index][sizeof s.name[index] - 1] = '\0';
+  int size = 1;
+  if (real != MPI_COMM_NULL) {
+    Lower l;
+    CAIRN_REAL(MPI_Comm_size)(real, &size);
+  }
+  s.counted[index] = size > 1;
+  s.started[index] = 0;
+  s.completed[index] = 0;
+  g_children[index] = 0;
+}
+
+MPI_Comm AddComm(MPI_Comm parent_v, MPI_Comm real) {
+  if (real == MPI_COMM_NULL) return real;
+  long i = g_comms.Add(real);
+  if (i < 0) return real;  // table full: the program gets the real handle (logged once)
+  NewCommKey(parent_v, static_cast<size_t>(i), real);
+  return g_comms.Virtual(static_cast<size_t>(i));
+}
+
+}  // namespace
+
+CommTable& Comms() { return g_comms; }
+GroupTable& Groups() { return g_groups; }
+TypeTable& Types() { return g_types; }
+OpTable& Ops() { return g_ops; }
+std::recursive_mutex& ObjectLock() { return g_lock; }
+
+size_t CommKey(MPI_Comm v) {
+  size_t i;
+  if (g_comms.Index(v, &i)) return i;
+  if (v == MPI_COMM_WORLD) return kMaxComms;
+  return kMaxComms + 1;  // MPI_COMM_SELF and anything unknown: never counted
+}
+
+void InitCommKeys(int world_size) {
+  ProtocolState& s = State();
+  std::snprintf(s.name[kMaxComms], sizeof s.name[0], "w");
+  s.counted[kMaxComms] = world_size > 1;
+  std::snprintf(s.name[kMaxComms + 1], sizeof s.name[0], "s");
+  s.counted[kMaxComms + 1] = false;
+}
+
+void CountCollective(MPI_Comm v) {
+  ProtocolState& s = State();
+  const size_t k = CommKey(v);
+  if (!s.counted[k]) return;
+  // During a round, a collective beyond the round's target waits for the round's end.
+  for (;;) {
+    const uint32_t epoch = s.freeze_epoch.load();
+    if (!s.pending.load() ||
+        (s.targets_known.load() && s.started[k].load() < s.target[k])) {
+      break;
+    }
+    if (!s.targets_known.load() || s.started[k].load() >= s.target[k]) {
+      SafePoint();
+      if (!s.pending.load()) break;
+      preload::FutexWait(&s.freeze_epoch, epoch, 50);
+    }
+  }
+  s.started[k].fetch_add(1);
+}
+
+void CompleteCollective(MPI_Comm v) {
+  ProtocolState& s = State();
+  const size_t k = CommKey(v);
+  if (!s.counted[k]) return;
+  s.completed[k].fetch_add(1);
+  preload::FutexWakeAll(&s.active_changes);
+}
+
+bool ReplayObjects(char* err, size_t err_len) {
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  Lower l;
+  for (size_t n = 0; n < g_nlog; ++n) {
+    const Recipe& r = g_log[n];
+    const int* arr = &g_arena[r.arr_off];
+    int rc = MPI_SUCCESS;
+    switch (r.op) {
+      case Op::kCommDup: {
+        MPI_Comm c = MPI_COMM_NULL;
+        rc = CAIRN_REAL(MPI_Comm_dup)(g_comms.ToReal(FromBits<MPI_Comm>(r.h[0])), &c);
+        g_comms.SetReal(r.out, c);
+        break;
+      }
+      case Op::kCommSplit: {
+        MPI_Comm c = MPI_COMM_NULL;
+        rc = CAIRN_REAL(MPI_Comm_split)(g_comms.ToReal(FromBits<MPI_Comm>(r.h[0])),
+                                        static_cast<int>(r.v[0]), static_cast<int>(r.v[1]), &c);
+        g_comms.SetReal(r.out, c);
+        break;
+      }
+      case Op::kCommCreate: {
+        MPI_Comm c = MPI_COMM_NULL;
+        rc = CAIRN_REAL(MPI_Comm_create)(g_comms.ToReal(FromBits<MPI_Comm>(r.h[0])),
+                                         g_groups.ToReal(FromBits<MPI_Group>(r.h[1])), &c);
+        g_comms.SetReal(r.out, c);
+        break;
+      }
+      case Op::kCartCreate: {
+        MPI_Comm c = MPI_COMM_NULL;
+        const int nd = static_cast<int>(r.v[0]);
+        rc = CAIRN_REAL(MPI_Cart_create)(g_comms.ToReal(FromBits<MPI_Comm>(r.h[0])), nd, arr,
+                                         arr + nd, static_cast<int>(r.v[1]), &c);
+        g_comms.SetReal(r.out, c);
+        break;
+      }
+      case Op::kCommFree: {
+        MPI_Comm c = g_comms.Real(r.out);
+        if (c != MPI_COMM_NULL) rc = CAIRN_REAL(MPI_Comm_free)(&c);
+        break;
+      }
+      case Op::kCommGroup: {
+        MPI_Group gr = MPI_GROUP_NULL;
+        rc = CAIRN_REAL(MPI_Comm_group)(g_comms.ToReal(FromBits<MPI_Comm>(r.h[0])), &gr);
+        g_groups.SetReal(r.out, gr);
+        break;
+      }
+      case Op::kGroupIncl:
+      case Op::kGroupExcl: {
+        MPI_Group gr = MPI_GROUP_NULL;
+        auto fn = r.op == Op::kGroupIncl ? CAIRN_REAL(MPI_Group_incl) : CAIRN_REAL(MPI_Group_excl);
+        rc = fn(g_groups.ToReal(FromBits<MPI_Group>(r.h[0])), static_cast<int>(r.arr_len), arr,
+                &gr);
+        g_groups.SetReal(r.out, gr);
+        break;
+      }
+      case Op::kGroupFree: {
+        MPI_Group gr = g_groups.Real(r.out);
+        if (gr != MPI_GROUP_NULL) rc = CAIRN_REAL(MPI_Group_free)(&gr);
+        break;
+      }
+      case Op::kTypeContiguous: {
+        MPI_Datatype t = MPI_DATATYPE_NULL;
+        rc = CAIRN_REAL(MPI_Type_contiguous)(static_cast<int>(r.v[0]),
+                                             g_types.ToReal(FromBits<MPI_Datatype>(r.h[0])), &t);
+        g_types.SetReal(r.out, t);
+        break;
+      }
+      case Op::kTypeVector: {
+        MPI_Datatype t = MPI_DATATYPE_NULL;
+        rc = CAIRN_REAL(MPI_Type_vector)(static_cast<int>(r.v[0]), static_cast<int>(r.v[1]),
+                                         static_cast<int>(r.v[2]),
+                                         g_types.ToReal(FromBits<MPI_Datatype>(r.h[0])), &t);
+        g_types.SetReal(r.out, t);
+        break;
+      }
+      case Op::kTypeHvector: {
+        MPI_Datatype t = MPI_DATATYPE_NULL;
+        rc = CAIRN_REAL(MPI_Type_create_hvector)(
+            static_cast<int>(r.v[0]), static_cast<int>(r.v[1]), static_cast<MPI_Aint>(r.v[2]),
+            g_types.ToReal(FromBits<MPI_Datatype>(r.h[0])), &t);
+        g_types.SetReal(r.out, t);
+        break;
+      }
+      case Op::kTypeResized: {
+        MPI_Datatype t = MPI_DATATYPE_NULL;
+        rc = CAIRN_REAL(MPI_Type_create_resized)(g_types.ToReal(FromBits<MPI_Datatype>(r.h[0])),
+                                                 static_cast<MPI_Aint>(r.v[0]),
+                                                 static_cast<MPI_Aint>(r.v[1]), &t);
+        g_types.SetReal(r.out, t);
+        break;
+      }
+      case Op::kTypeCommit: {
+        MPI_Datatype t = g_types.Real(r.out);
+        rc = CAIRN_REAL(MPI_Type_commit)(&t);
+        g_types.SetReal(r.out, t);
+        break;
+      }
+      case Op::kTypeFree: {
+        MPI_Datatype t = g_types.Real(r.out);
+        if (t != MPI_DATATYPE_NULL) rc = CAIRN_REAL(MPI_Type_free)(&t);
+        break;
+      }
+      case Op::kOpCreate: {
+        MPI_Op o = MPI_OP_NULL;
+        rc = CAIRN_REAL(MPI_Op_create)(reinterpret_cast<MPI_User_function*>(r.v[0]),
+                                       static_cast<int>(r.v[1]), &o);
+        g_ops.SetReal(r.out, o);
+        break;
+      }
+      case Op::kOpFree: {
+        MPI_Op o = g_ops.Real(r.out);
+        if (o != MPI_OP_NULL) rc = CAIRN_REAL(MPI_Op_free)(&o);
+        break;
+      }
+    }
+    if (rc != MPI_SUCCESS) {
+      std::snprintf(err, err_len, "rebuilding MPI object %zu of %zu (operation %d) failed: %d", n,
+                    g_nlog, static_cast<int>(r.op), rc);
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace cairn::mpi
+
+using namespace cairn::mpi;  // NOLINT
+
+// ------------------------------------------------------------------ communicators
+namespace {
+
+int MakeComm(Op op, MPI_Comm parent, MPI_Comm real, MPI_Comm* out, int64_t v0 = 0,
+             int64_t v1 = 0, uint64_t h1 = 0, const int* arr = nullptr, size_t n = 0) {
+  *out = AddComm(parent, real);
+  size_t i;
+  if (real != MPI_COMM_NULL && g_comms.Index(*out, &i)) {
+    Log({op, static_cast<uint32_t>(i), {Bits(parent), h1}, {v0, v1, 0, 0}, 0, 0}, arr, n);
+  } else if (real == MPI_COMM_NULL && op != Op::kCommDup) {
+    // Still a collective on the parent: replayed so that every rank calls it again.
+    long j = g_comms.Add(MPI_COMM_NULL);
+    if (j >= 0) {
+      Log({op, static_cast<uint32_t>(j), {Bits(parent), h1}, {v0, v1, 0, 0}, 0, 0}, arr, n);
+      State().counted[j] = false;
+      Log({Op::kCommFree, static_cast<uint32_t>(j), {0, 0}, {0, 0, 0, 0}, 0, 0});
+      g_comms.Free(static_cast<size_t>(j));
+    }
+  }
+  return MPI_SUCCESS;
+}
+
+}  // namespace
+
+CAIRN_API int MPI_Comm_dup(MPI_Comm comm, MPI_Comm* newcomm) {
+  if (FromLower()) return CAIRN_REAL(MPI_Comm_dup)(comm, newcomm);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  CountCollective(comm);
+  MPI_Comm real = MPI_COMM_NULL;
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Comm_dup)(g_comms.ToReal(comm), &real);
+  }
+  CompleteCollective(comm);
+  if (rc != MPI_SUCCESS) return rc;
+  return MakeComm(Op::kCommDup, comm, real, newcomm);
+}
+CAIRN_PMPI(MPI_Comm_dup)
+
+CAIRN_API int MPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm* newcomm) {
+  if (FromLower()) return CAIRN_REAL(MPI_Comm_split)(comm, color, key, newcomm);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  CountCollective(comm);
+  MPI_Comm real = MPI_COMM_NULL;
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Comm_split)(g_comms.ToReal(comm), color, key, &real);
+  }
+  CompleteCollective(comm);
+  if (rc != MPI_SUCCESS) return rc;
+  return MakeComm(Op::kCommSplit, comm, real, newcomm, color, key);
+}
+CAIRN_PMPI(MPI_Comm_split)
+
+CAIRN_API int MPI_Comm_create(MPI_Comm comm, MPI_Group group, MPI_Comm* newcomm) {
+  if (FromLower()) return CAIRN_REAL(MPI_Comm_create)(comm, group, newcomm);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  CountCollective(comm);
+  MPI_Comm real = MPI_COMM_NULL;
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Comm_create)(g_comms.ToReal(comm), g_groups.ToReal(group), &real);
+  }
+  CompleteCollective(comm);
+  if (rc != MPI_SUCCESS) return rc;
+  return MakeComm(Op::kCommCreate, comm, real, newcomm, 0, 0, Bits(group));
+}
+CAIRN_PMPI(MPI_Comm_create)
+
+CAIRN_API int MPI_Cart_create(MPI_Comm comm, int ndims, const int dims[], const int periods[],
+                              int reorder, MPI_Comm* newcomm) {
+  if (FromLower()) return CAIRN_REAL(MPI_Cart_create)(comm, ndims, dims, periods, reorder, newcomm);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  CountCollective(comm);
+  MPI_Comm real = MPI_COMM_NULL;
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Cart_create)(g_comms.ToReal(comm), ndims, dims, periods, reorder, &real);
+  }
+  CompleteCollective(comm);
+  if (rc != MPI_SUCCESS) return rc;
+  std::vector<int> arr(dims, dims + ndims);
+  arr.insert(arr.end(), periods, periods + ndims);
+  return MakeComm(Op::kCartCreate, comm, real, newcomm, ndims, reorder, 0, arr.data(), arr.size());
+}
+CAIRN_PMPI(MPI_Cart_create)
+
+CAIRN_API int MPI_Comm_free(MPI_Comm* comm) {
+  if (FromLower()) return CAIRN_REAL(MPI_Comm_free)(comm);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  size_t i;
+  if (!g_comms.Index(*comm, &i)) {
+    Lower l;
+    return CAIRN_REAL(MPI_Comm_free)(comm);
+  }
+  CountCollective(*comm);
+  MPI_Comm real = g_comms.Real(i);
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Comm_free)(&real);
+  }
+  CompleteCollective(*comm);
+  if (rc != MPI_SUCCESS) return rc;
+  Log({Op::kCommFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  State().counted[i] = false;
+  g_comms.SetReal(i, MPI_COMM_NULL);
+  g_comms.Free(i);
+  *comm = MPI_COMM_NULL;
+  return MPI_SUCCESS;
+}
+CAIRN_PMPI(MPI_Comm_free)
+
+// Queries: translate and pass through.
+#define CAIRN_COMM_QUERY(name, T)                          \
+  CAIRN_API int name(MPI_Comm comm, T out) {               \
+    if (FromLower()) return CAIRN_REAL(name)(comm, out);   \
+    Call c;                                                \
+    Lower l;                                               \
+    return CAIRN_REAL(name)(g_comms.ToReal(comm), out);    \
+  }                                                        \
+  CAIRN_PMPI(name)
+
+CAIRN_COMM_QUERY(MPI_Comm_rank, int*)
+CAIRN_COMM_QUERY(MPI_Comm_size, int*)
+CAIRN_COMM_QUERY(MPI_Comm_test_inter, int*)
+CAIRN_COMM_QUERY(MPI_Topo_test, int*)
+CAIRN_COMM_QUERY(MPI_Cartdim_get, int*)
+
+CAIRN_API int MPI_Cart_coords(MPI_Comm comm, int rank, int maxdims, int coords[]) {
+  if (FromLower()) return CAIRN_REAL(MPI_Cart_coords)(comm, rank, maxdims, coords);
+  Call c;
+  Lower l;
+  return CAIRN_REAL(MPI_Cart_coords)(g_comms.ToReal(comm), rank, maxdims, coords);
+}
+CAIRN_PMPI(MPI_Cart_coords)
+
+CAIRN_API int MPI_Cart_rank(MPI_Comm comm, const int coords[], int* rank) {
+  if (FromLower()) return CAIRN_REAL(MPI_Cart_rank)(comm, coords, rank);
+  Call c;
+  Lower l;
+  return CAIRN_REAL(MPI_Cart_rank)(g_comms.ToReal(comm), coords, rank);
+}
+CAIRN_PMPI(MPI_Cart_rank)
+
+CAIRN_API int MPI_Cart_shift(MPI_Comm comm, int dir, int disp, int* src, int* dst) {
+  if (FromLower()) return CAIRN_REAL(MPI_Cart_shift)(comm, dir, disp, src, dst);
+  Call c;
+  Lower l;
+  return CAIRN_REAL(MPI_Cart_shift)(g_comms.ToReal(comm), dir, disp, src, dst);
+}
+CAIRN_PMPI(MPI_Cart_shift)
+
+CAIRN_API int MPI_Cart_get(MPI_Comm comm, int maxdims, int dims[], int periods[], int coords[]) {
+  if (FromLower()) return CAIRN_REAL(MPI_Cart_get)(comm, maxdims, dims, periods, coords);
+  Call c;
+  Lower l;
+  return CAIRN_REAL(MPI_Cart_get)(g_comms.ToReal(comm), maxdims, dims, periods, coords);
+}
+CAIRN_PMPI(MPI_Cart_get)
+
+CAIRN_API int MPI_Comm_compare(MPI_Comm a, MPI_Comm b, int* result) {
+  if (FromLower()) return CAIRN_REAL(MPI_Comm_compare)(a, b, result);
+  Call c;
+  Lower l;
+  return CAIRN_REAL(MPI_Comm_compare)(g_comms.ToReal(a), g_comms.ToReal(b), result);
+}
+CAIRN_PMPI(MPI_Comm_compare)
+
+#ifndef MPI_Comm_c2f  // MPICH: a macro (Fortran and C handles are equal)
+CAIRN_API MPI_Fint MPI_Comm_c2f(MPI_Comm comm) {
+  if (FromLower()) return CAIRN_REAL(MPI_Comm_c2f)(comm);
+  size_t i;
+  if (g_comms.Index(comm, &i)) return CommTable::FortranOf(i);
+  return CAIRN_REAL(MPI_Comm_c2f)(comm);
+}
+CAIRN_PMPI(MPI_Comm_c2f)
+#endif
+
+#ifndef MPI_Comm_f2c  // MPICH: a macro (Fortran and C handles are equal)
+CAIRN_API MPI_Comm MPI_Comm_f2c(MPI_Fint f) {
+  if (FromLower()) return CAIRN_REAL(MPI_Comm_f2c)(f);
+  size_t i;
+  if (CommTable::IndexOfFortran(f, &i) && g_comms.Used(i)) return g_comms.Virtual(i);
+  return CAIRN_REAL(MPI_Comm_f2c)(f);
+}
+CAIRN_PMPI(MPI_Comm_f2c)
+#endif
+
+// ------------------------------------------------------------------ groups
+CAIRN_API int MPI_Comm_group(MPI_Comm comm, MPI_Group* group) {
+  if (FromLower()) return CAIRN_REAL(MPI_Comm_group)(comm, group);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  MPI_Group real;
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Comm_group)(g_comms.ToReal(comm), &real);
+  }
+  if (rc != MPI_SUCCESS) return rc;
+  long i = g_groups.Add(real);
+  if (i < 0) return MPI_ERR_INTERN;
+  Log({Op::kCommGroup, static_cast<uint32_t>(i), {Bits(comm), 0}, {0, 0, 0, 0}, 0, 0});
+  *group = g_groups.Virtual(static_cast<size_t>(i));
+  return MPI_SUCCESS;
+}
+CAIRN_PMPI(MPI_Comm_group)
+
+static int GroupRanks(Op op, MPI_Group group, int n, const int ranks[], MPI_Group* out) {
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  MPI_Group real;
+  int rc;
+  {
+    Lower l;
+    rc = op == Op::kGroupIncl ? CAIRN_REAL(MPI_Group_incl)(g_groups.ToReal(group), n, ranks, &real)
+                              : CAIRN_REAL(MPI_Group_excl)(g_groups.ToReal(group), n, ranks, &real);
+  }
+  if (rc != MPI_SUCCESS) return rc;
+  long i = g_groups.Add(real);
+  if (i < 0) return MPI_ERR_INTERN;
+  Log({op, static_cast<uint32_t>(i), {Bits(group), 0}, {0, 0, 0, 0}, 0, 0}, ranks,
+      static_cast<size_t>(n));
+  *out = g_groups.Virtual(static_cast<size_t>(i));
+  return MPI_SUCCESS;
+}
+
+CAIRN_API int MPI_Group_incl(MPI_Group group, int n, const int ranks[], MPI_Group* out) {
+  if (FromLower()) return CAIRN_REAL(MPI_Group_incl)(group, n, ranks, out);
+  return GroupRanks(Op::kGroupIncl, group, n, ranks, out);
+}
+CAIRN_PMPI(MPI_Group_incl)
+
+CAIRN_API int MPI_Group_excl(MPI_Group group, int n, const int ranks[], MPI_Group* out) {
+  if (FromLower()) return CAIRN_REAL(MPI_Group_excl)(group, n, ranks, out);
+  return GroupRanks(Op::kGroupExcl, group, n, ranks, out);
+}
+CAIRN_PMPI(MPI_Group_excl)
+
+CAIRN_API int MPI_Group_free(MPI_Group* group) {
+  if (FromLower()) return CAIRN_REAL(MPI_Group_free)(group);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  size_t i;
+  if (!g_groups.Index(*group, &i)) {
+    Lower l;
+    return CAIRN_REAL(MPI_Group_free)(group);
+  }
+  MPI_Group real = g_groups.Real(i);
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Group_free)(&real);
+  }
+  if (rc != MPI_SUCCESS) return rc;
+  Log({Op::kGroupFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  g_groups.SetReal(i, MPI_GROUP_NULL);
+  g_groups.Free(i);
+  *group = MPI_GROUP_NULL;
+  return MPI_SUCCESS;
+}
+CAIRN_PMPI(MPI_Group_free)
+
+CAIRN_API int MPI_Group_size(MPI_Group group, int* size) {
+  if (FromLower()) return CAIRN_REAL(MPI_Group_size)(group, size);
+  Call c;
+  Lower l;
+  return CAIRN_REAL(MPI_Group_size)(g_groups.ToReal(group), size);
+}
+CAIRN_PMPI(MPI_Group_size)
+
+CAIRN_API int MPI_Group_rank(MPI_Group group, int* rank) {
+  if (FromLower()) return CAIRN_REAL(MPI_Group_rank)(group, rank);
+  Call c;
+  Lower l;
+  return CAIRN_REAL(MPI_Group_rank)(g_groups.ToReal(group), rank);
+}
+CAIRN_PMPI(MPI_Group_rank)
+
+CAIRN_API int MPI_Group_translate_ranks(MPI_Group a, int n, const int ra[], MPI_Group b,
+                                        int rb[]) {
+  if (FromLower()) return CAIRN_REAL(MPI_Group_translate_ranks)(a, n, ra, b, rb);
+  Call c;
+  Lower l;
+  return CAIRN_REAL(MPI_Group_translate_ranks)(g_groups.ToReal(a), n, ra, g_groups.ToReal(b), rb);
+}
+CAIRN_PMPI(MPI_Group_translate_ranks)
+
+// ------------------------------------------------------------------ datatypes
+static int NewType(Op op, MPI_Datatype old, MPI_Datatype real, MPI_Datatype* out, int64_t v0,
+                   int64_t v1, int64_t v2) {
+  long i = g_types.Add(real);
+  if (i < 0) return MPI_ERR_INTERN;
+  Log({op, static_cast<uint32_t>(i), {Bits(old), 0}, {v0, v1, v2, 0}, 0, 0});
+  *out = g_types.Virtual(static_cast<size_t>(i));
+  return MPI_SUCCESS;
+}
+
+CAIRN_API int MPI_Type_contiguous(int count, MPI_Datatype old, MPI_Datatype* out) {
+  if (FromLower()) return CAIRN_REAL(MPI_Type_contiguous)(count, old, out);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  MPI_Datatype real;
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Type_contiguous)(count, g_types.ToReal(old), &real);
+  }
+  if (rc != MPI_SUCCESS) return rc;
+  return NewType(Op::kTypeContiguous, old, real, out, count, 0, 0);
+}
+CAIRN_PMPI(MPI_Type_contiguous)
+
+CAIRN_API int MPI_Type_vector(int count, int blocklength, int stride, MPI_Datatype old,
+                              MPI_Datatype* out) {
+  if (FromLower()) return CAIRN_REAL(MPI_Type_vector)(count, blocklength, stride, old, out);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  MPI_Datatype real;
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Type_vector)(count, blocklength, stride, g_types.ToReal(old), &real);
+  }
+  if (rc != MPI_SUCCESS) return rc;
+  return NewType(Op::kTypeVector, old, real, out, count, blocklength, stride);
+}
+CAIRN_PMPI(MPI_Type_vector)
+
+CAIRN_API int MPI_Type_create_hvector(int count, int blocklength, MPI_Aint stride,
+                                      MPI_Datatype old, MPI_Datatype* out) {
+  if (FromLower()) return CAIRN_REAL(MPI_Type_create_hvector)(count, blocklength, stride, old, out);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  MPI_Datatype real;
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Type_create_hvector)(count, blocklength, stride, g_types.ToReal(old),
+                                             &real);
+  }
+  if (rc != MPI_SUCCESS) return rc;
+  return NewType(Op::kTypeHvector, old, real, out, count, blocklength, stride);
+}
+CAIRN_PMPI(MPI_Type_create_hvector)
+
+CAIRN_API int MPI_Type_create_resized(MPI_Datatype old, MPI_Aint lb, MPI_Aint extent,
+                                      MPI_Datatype* out) {
+  if (FromLower()) return CAIRN_REAL(MPI_Type_create_resized)(old, lb, extent, out);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  MPI_Datatype real;
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Type_create_resized)(g_types.ToReal(old), lb, extent, &real);
+  }
+  if (rc != MPI_SUCCESS) return rc;
+  return NewType(Op::kTypeResized, old, real, out, lb, extent, 0);
+}
+CAIRN_PMPI(MPI_Type_create_resized)
+
+CAIRN_API int MPI_Type_commit(MPI_Datatype* type) {
+  if (FromLower()) return CAIRN_REAL(MPI_Type_commit)(type);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  size_t i;
+  if (!g_types.Index(*type, &i)) {
+    Lower l;
+    return CAIRN_REAL(MPI_Type_commit)(type);
+  }
+  MPI_Datatype real = g_types.Real(i);
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Type_commit)(&real);
+  }
+  if (rc != MPI_SUCCESS) return rc;
+  g_types.SetReal(i, real);
+  Log({Op::kTypeCommit, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  return MPI_SUCCESS;
+}
+CAIRN_PMPI(MPI_Type_commit)
+
+CAIRN_API int MPI_Type_free(MPI_Datatype* type) {
+  if (FromLower()) return CAIRN_REAL(MPI_Type_free)(type);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  size_t i;
+  if (!g_types.Index(*type, &i)) {
+    Lower l;
+    return CAIRN_REAL(MPI_Type_free)(type);
+  }
+  MPI_Datatype real = g_types.Real(i);
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Type_free)(&real);
+  }
+  if (rc != MPI_SUCCESS) return rc;
+  Log({Op::kTypeFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  g_types.SetReal(i, MPI_DATATYPE_NULL);
+  g_types.Free(i);
+  *type = MPI_DATATYPE_NULL;
+  return MPI_SUCCESS;
+}
+CAIRN_PMPI(MPI_Type_free)
+
+CAIRN_API int MPI_Type_size(MPI_Datatype type, int* size) {
+  if (FromLower()) return CAIRN_REAL(MPI_Type_size)(type, size);
+  Call c;
+  Lower l;
+  return CAIRN_REAL(MPI_Type_size)(g_types.ToReal(type), size);
+}
+CAIRN_PMPI(MPI_Type_size)
+
+CAIRN_API int MPI_Type_get_extent(MPI_Datatype type, MPI_Aint* lb, MPI_Aint* extent) {
+  if (FromLower()) return CAIRN_REAL(MPI_Type_get_extent)(type, lb, extent);
+  Call c;
+  Lower l;
+  return CAIRN_REAL(MPI_Type_get_extent)(g_types.ToReal(type), lb, extent);
+}
+CAIRN_PMPI(MPI_Type_get_extent)
+
+#ifndef MPI_Type_c2f  // MPICH: a macro (Fortran and C handles are equal)
+CAIRN_API MPI_Fint MPI_Type_c2f(MPI_Datatype t) {
+  if (FromLower()) return CAIRN_REAL(MPI_Type_c2f)(t);
+  size_t i;
+  if (g_types.Index(t, &i)) return TypeTable::FortranOf(i);
+  return CAIRN_REAL(MPI_Type_c2f)(t);
+}
+CAIRN_PMPI(MPI_Type_c2f)
+#endif
+
+#ifndef MPI_Type_f2c  // MPICH: a macro (Fortran and C handles are equal)
+CAIRN_API MPI_Datatype MPI_Type_f2c(MPI_Fint f) {
+  if (FromLower()) return CAIRN_REAL(MPI_Type_f2c)(f);
+  size_t i;
+  if (TypeTable::IndexOfFortran(f, &i) && g_types.Used(i)) return g_types.Virtual(i);
+  return CAIRN_REAL(MPI_Type_f2c)(f);
+}
+CAIRN_PMPI(MPI_Type_f2c)
+#endif
+
+// ------------------------------------------------------------------ ops
+CAIRN_API int MPI_Op_create(MPI_User_function* fn, int commute, MPI_Op* op) {
+  if (FromLower()) return CAIRN_REAL(MPI_Op_create)(fn, commute, op);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  MPI_Op real;
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Op_create)(fn, commute, &real);
+  }
+  if (rc != MPI_SUCCESS) return rc;
+  long i = g_ops.Add(real);
+  if (i < 0) return MPI_ERR_INTERN;
+  Log({Op::kOpCreate, static_cast<uint32_t>(i), {0, 0},
+       {static_cast<int64_t>(reinterpret_cast<intptr_t>(fn)), commute, 0, 0}, 0, 0});
+  *op = g_ops.Virtual(static_cast<size_t>(i));
+  return MPI_SUCCESS;
+}
+CAIRN_PMPI(MPI_Op_create)
+
+CAIRN_API int MPI_Op_free(MPI_Op* op) {
+  if (FromLower()) return CAIRN_REAL(MPI_Op_free)(op);
+  Call c;
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  size_t i;
+  if (!g_ops.Index(*op, &i)) {
+    Lower l;
+    return CAIRN_REAL(MPI_Op_free)(op);
+  }
+  MPI_Op real = g_ops.Real(i);
+  int rc;
+  {
+    Lower l;
+    rc = CAIRN_REAL(MPI_Op_free)(&real);
+  }
+  if (rc != MPI_SUCCESS) return rc;
+  Log({Op::kOpFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  g_ops.SetReal(i, MPI_OP_NULL);
+  g_ops.Free(i);
+  *op = MPI_OP_NULL;
+  return MPI_SUCCESS;
+}
+CAIRN_PMPI(MPI_Op_free)

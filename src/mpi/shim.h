@@ -1,0 +1,136 @@
+// The MPI shim: cairn's upper-half face of an MPI library (the lower half). Built once per
+// MPI ABI (libcairn_mpi_ompi.so against Open MPI's mpi.h, libcairn_mpi_mpich.so against
+// MPICH's) and LD_PRELOADed by `cairn launch --mpi` after libcairn_preload.so, so that the
+// program's MPI_* and PMPI_* calls (and those of the MPI's own Fortran bindings) come here.
+//
+// Contract (docs/mpi.md has the whole design):
+//   - Every wrapper called from inside the lower half (cairn_lower_inside()) goes straight to
+//     the real function: the library calling its own public symbols sees no translation.
+//   - Otherwise a wrapper (1) waits at the entry while a checkpoint holds MPI frozen, (2)
+//     translates virtual handles (handles.h) to the library's, (3) calls the real function
+//     between cairn_lower_enter()/exit(), (4) records what a restart must rebuild (objects)
+//     and what the drain must know (messages sent and received, requests in flight), and
+//     (5) returns virtual handles.
+//   - Blocking point-to-point calls and waits are nonblocking calls plus a test loop, so a
+//     thread waiting for a message is always at a safe point. Collectives are the library's
+//     blocking ones: a checkpoint first runs every rank forward until the collectives started
+//     anywhere are complete everywhere (protocol.cc).
+#pragma once
+
+#include <mpi.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+
+#include "mpi/handles.h"
+
+namespace cairn::mpi {
+
+// The real functions, looked up with dlsym(RTLD_NEXT) (the library behind this shim).
+#define CAIRN_REAL(name)                                                      \
+  ([] {                                                                       \
+    static auto real_fn_ = reinterpret_cast<decltype(&P##name)>(RealSymbol("P" #name)); \
+    return real_fn_;                                                                 \
+  }())
+void* RealSymbol(const char* name);
+
+// Defines the PMPI_ name of a wrapper as an alias of its MPI_ name.
+#define CAIRN_PMPI(name) \
+  extern "C" __attribute__((visibility("default"), alias(#name))) decltype(name) P##name;
+#define CAIRN_API extern "C" __attribute__((visibility("default")))
+
+// Brackets a call into the lower half (cairn_lower_enter / cairn_lower_exit).
+struct Lower {
+  Lower();
+  ~Lower();
+  Lower(const Lower&) = delete;
+  Lower& operator=(const Lower&) = delete;
+};
+
+// Entry/exit of every wrapper on an upper-half thread (counts calls under way, waits while a
+// checkpoint freezes MPI). Blocking loops call SafePoint() between tests.
+struct Call {
+  Call();
+  ~Call();
+  Call(const Call&) = delete;
+  Call& operator=(const Call&) = delete;
+};
+void SafePoint();
+
+bool FromLower();  // cairn_lower_inside()
+
+// --- objects (objects.cc)
+inline constexpr size_t kMaxComms = 4096, kMaxGroups = 4096, kMaxTypes = 16384, kMaxOps = 1024,
+                        kMaxRequests = 1 << 18;
+using CommTable = Table<MPI_Comm, 1, kMaxComms>;
+using GroupTable = Table<MPI_Group, 2, kMaxGroups>;
+using TypeTable = Table<MPI_Datatype, 3, kMaxTypes>;
+using OpTable = Table<MPI_Op, 6, kMaxOps>;
+using RequestTable = Table<MPI_Request, 11, kMaxRequests>;
+CommTable& Comms();
+GroupTable& Groups();
+TypeTable& Types();
+OpTable& Ops();
+std::recursive_mutex& ObjectLock();
+
+// Collective counts per communicator: index kMaxComms stands for MPI_COMM_WORLD, kMaxComms+1
+// for MPI_COMM_SELF; others by table index.
+size_t CommKey(MPI_Comm v);
+void CountCollective(MPI_Comm v);  // also waits if a checkpoint holds collectives back
+void CompleteCollective(MPI_Comm v);
+void InitCommKeys(int world_size);
+
+// Replays every recorded object creation on the new library (restart). Empty Status string
+// on success, else the reason.
+bool ReplayObjects(char* err, size_t err_len);
+
+// --- point to point (p2p.cc)
+struct RequestInfo {
+  enum Kind : uint8_t { kNone, kSend, kRecv, kOther } kind = kNone;
+  bool repost = false;     // cancelled by a drain: post again before use
+  bool completed = false;  // completed by a drain / from the drain store: `status` holds it
+  void* buf = nullptr;
+  int count = 0;
+  MPI_Datatype type = MPI_DATATYPE_NULL;  // virtual
+  int peer = 0;
+  int tag = 0;
+  MPI_Comm comm = MPI_COMM_NULL;  // virtual
+  MPI_Status status;
+};
+RequestTable& Requests();
+RequestInfo& Info(size_t i);
+// A receive that a drained message can satisfy: copies it, fills status, true.
+// (`rc` gets MPI_Unpack's result.)
+bool TakeDrained(void* buf, int count, MPI_Datatype rtype, int source, int tag, MPI_Comm rcomm,
+                 MPI_Comm vcomm, MPI_Status* status, int* rc);
+bool PeekDrained(int source, int tag, MPI_Comm vcomm, MPI_Status* status);
+// Posts (again) the real receive of request i, or satisfies it from the drain store.
+int PostRecv(size_t i);
+
+// For the drain (protocol.cc), MPI frozen, inside the lower half: receives the message
+// `probe` found on (vcomm, rcomm) into the drain store; settles pending requests (receives
+// cancelled or completed, sends tested or, with finish_sends, waited for); reposts.
+bool StoreDrained(MPI_Comm vcomm, MPI_Comm rcomm, const MPI_Status& probe, char* err,
+                  size_t err_len);
+bool SettleRequests(bool cancel_receives, bool finish_sends, char* err, size_t err_len);
+void RepostReceives();
+size_t DrainedCount();
+
+// Message counts for the drain's termination test.
+extern std::atomic<uint64_t> g_sent, g_received;
+
+// --- checkpoint protocol (protocol.cc)
+void OnInit(int world_rank, int world_size);  // after the real MPI_Init*
+void OnFinalize();
+void OnCoordinator(int fd);  // the checkpoint thread: the coordinator's socket is readable
+// The drain: on the checkpoint thread, MPI frozen. Receives every message in flight into the
+// drain store and cancels pending receives. False with a reason on failure.
+bool Drain(char* err, size_t err_len);
+void AfterDrainResume();  // reposts cancelled receives
+
+// Thread level the program asked for / the library gave.
+extern int g_required_level, g_provided_level;
+
+}  // namespace cairn::mpi

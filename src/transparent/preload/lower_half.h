@@ -1,0 +1,48 @@
+// The lower half of a split process, as the preload library sees it (the C interface for the
+// shims is lower_api.h, which states the contract). This header serves the rest of the
+// library: the capture leaves the lower half out, the wrappers record what it creates.
+//
+// Contract:
+//   - Inside() is a thread-local test (no atomics); a thread is inside while a shim has it in a
+//     cairn_lower_enter() section, or for its whole life if it was started from inside.
+//   - Memory: NoteMap()/NoteUnmap() keep a fixed table of the ranges mapped from inside
+//     (4096 entries; beyond that the range is logged and saved like upper-half memory).
+//     FilterMaps() drops every mapping that lies within a recorded range, so the image neither
+//     describes nor saves it.
+//   - Descriptors: NoteFd(fd, inside) marks / clears a descriptor (numbers < 65536);
+//     IsLowerFd() is what the capture skips.
+//   - Libraries: see cairn_lower_snapshot_libs / cairn_lower_reset_libs in lower_api.h. The
+//     pristine copies live in mmap()ed upper-half memory, so they are part of every image.
+//   - Everything here is async-signal-safe apart from the library snapshot, and allocates
+//     nothing from glibc's heap.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "transparent/maps.h"
+
+namespace cairn::preload::lower {
+
+bool Inside();
+// Marks the calling thread inside for good (a thread started from inside).
+void MarkThreadLower();
+// Whether a return address lies in a lower-half library's code: malloc & co. called from
+// there allocate from the private heap (never saved); called from anywhere else (libc's own
+// bookkeeping, the dynamic loader) they allocate from glibc's heap, which is saved, so that
+// what libc and ld.so link into their global lists stays valid after a restart.
+// Not while the lower half loads a library (BeginLoading/EndLoading around its dlopen): the
+// constructors of what it loads allocate state that the library's pristine data (recorded
+// right after loading) points to, so that must be saved.
+bool CallerIsLower(const void* return_address);
+void BeginLoading();
+void EndLoading();
+
+void NoteMap(const void* addr, size_t len);
+void NoteUnmap(const void* addr, size_t len);
+void FilterMaps(std::vector<transparent::MapRegion>* maps);
+
+void NoteFd(int fd, bool inside);
+bool IsLowerFd(int fd);
+
+}  // namespace cairn::preload::lower
