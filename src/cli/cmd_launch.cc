@@ -113,6 +113,7 @@ int Run(const Args& args, Context& ctx) {
       return shim.status().code() == Code::kInvalidArgument ? kExitUsage : kExitNotFound;
     }
     preload += ":" + shim.value();
+    job::DisableMemoryHooks();
   }
   if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0') {
     preload += std::string(":") + old;

@@ -85,4 +85,13 @@ Result<int> LauncherEnvironmentFd(int pmi_fd) {
   return fd;
 }
 
+void DisableMemoryHooks() {
+  ::setenv("UCX_MEM_EVENTS", "no", 0);
+  ::setenv("UCX_MEM_MALLOC_HOOKS", "no", 0);
+  ::setenv("UCX_MEM_MMAP_HOOK_MODE", "none", 0);
+  ::setenv("OMPI_MCA_memory", "^patcher", 0);
+  // For the preload library: the lower half's roots, before MPI_Init (lower_half.h).
+  ::setenv("CAIRN_LOWER_ROOTS", "libmpi.so,libmpich.so", 1);
+}
+
 }  // namespace cairn::job

@@ -25,4 +25,10 @@ Status StartCoordinator(const std::string& cairn_binary, const std::string& dir,
                         int participants, const std::string& job_key);
 Result<int> LauncherEnvironmentFd(int pmi_fd);
 
+// Turns off the memory hooks MPI stacks install by patching other libraries' code or GOT
+// entries (UCX's UCM, Open MPI's memory patcher): a patched upper half would call into a
+// lower half that is gone after a restart. Sets UCX_MEM_EVENTS=no, UCX_MEM_MALLOC_HOOKS=no,
+// UCX_MEM_MMAP_HOOK_MODE=none and OMPI_MCA_memory=^patcher unless the user set them.
+void DisableMemoryHooks();
+
 }  // namespace cairn::job

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "transparent/preload/gate.h"
 #include "transparent/preload/lower_api.h"
+#include "transparent/preload/private_heap.h"
 
 namespace cairn::preload::lower {
 namespace {
@@ -366,6 +367,126 @@ extern "C" __attribute__((visibility("default"))) void cairn_lower_mark_fd(int f
   lw::NoteFd(fd, true);
 }
 
+namespace cairn::preload::lower {
+namespace {
+
+// Marks every object of `objs` lower (o.lower && !o.upper) or not: the closure of the roots
+// (objects named by a prefix in `roots`, or, after the first snapshot, new since the last one)
+// minus the closure of everything else.
+void Classify(std::vector<Obj>& objs, const char* const* roots) {
+  auto find = [&](std::string_view needed) -> Obj* {
+    for (auto& o : objs) {
+      if (o.base_name == needed) return &o;
+    }
+    return nullptr;
+  };
+  auto is_root = [&](const Obj& o) {
+    if (g_snapshot_done && !Seen(o.addr, o.name)) return true;
+    for (const char* const* r = roots; *r != nullptr; ++r) {
+      if (o.base_name.starts_with(*r)) return true;
+    }
+    return false;
+  };
+  std::vector<Obj*> stack;
+  for (auto& o : objs) {
+    if (is_root(o)) {
+      o.lower = true;
+      stack.push_back(&o);
+    }
+  }
+  while (!stack.empty()) {
+    Obj* o = stack.back();
+    stack.pop_back();
+    for (auto n : o->needed) {
+      Obj* d = find(n);
+      if (d != nullptr && !d->lower) {
+        d->lower = true;
+        stack.push_back(d);
+      }
+    }
+  }
+  for (auto& o : objs) {
+    if (!o.lower && !is_root(o)) {
+      o.upper = true;
+      stack.push_back(&o);
+    }
+  }
+  while (!stack.empty()) {
+    Obj* o = stack.back();
+    stack.pop_back();
+    for (auto n : o->needed) {
+      Obj* d = find(n);
+      if (d != nullptr && !d->upper && !is_root(*d)) {
+        d->upper = true;
+        stack.push_back(d);
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------ the pristine arena
+// Before the first snapshot (MPI_Init), what the lower half's libraries allocate (their
+// constructors, at load time) goes to this arena; the snapshot keeps a copy of it and a reset
+// brings it back, so the libraries' pristine data and what it points to stay consistent.
+heap::Arena g_pristine;
+heap::Arena g_pristine_meta;          // the arena's bookkeeping as it was at the snapshot
+unsigned char* g_pristine_copy = nullptr;
+size_t g_pristine_len = 0;
+std::atomic<int> g_early{0};     // 0 unknown, 1 computing/off, 2 on (text ranges known)
+__thread int tl_early_busy __attribute__((tls_model("initial-exec"))) = 0;
+const char* g_early_roots[8];
+char g_early_roots_buf[256];
+
+// The lower half's text, computed at the first allocation, from CAIRN_LOWER_ROOTS ("a,b").
+bool EarlyReady() {
+  int st = g_early.load(std::memory_order_acquire);
+  if (st != 0) return st == 2;
+  int expected = 0;
+  if (!g_early.compare_exchange_strong(expected, 1)) return false;
+  const char* env = std::getenv("CAIRN_LOWER_ROOTS");
+  if (env == nullptr || *env == '\0' || std::getenv("CAIRN_CKPT_DIR") == nullptr) return false;
+  std::snprintf(g_early_roots_buf, sizeof g_early_roots_buf, "%s", env);
+  size_t n = 0;
+  for (char* p = g_early_roots_buf; p != nullptr && *p != '\0' && n + 1 < 8;) {
+    g_early_roots[n++] = p;
+    p = std::strchr(p, ',');
+    if (p != nullptr) *p++ = '\0';
+  }
+  g_early_roots[n] = nullptr;
+  ++tl_early_busy;  // the vectors below allocate from glibc
+  {
+    std::vector<Obj> objs;
+    ::dl_iterate_phdr(&Collect, &objs);
+    Classify(objs, g_early_roots);
+    for (const auto& o : objs) {
+      if (!o.lower || o.upper) continue;
+      for (int i = 0; i < o.phnum; ++i) {
+        const ElfW(Phdr)& ph = o.phdr[i];
+        const size_t nt = g_ntext.load();
+        if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) != 0 && nt < kMaxText) {
+          g_text[nt] = {o.addr + ph.p_vaddr, o.addr + ph.p_vaddr + ph.p_memsz};
+          g_ntext.store(nt + 1);
+        }
+      }
+    }
+  }
+  --tl_early_busy;
+  const bool ok = g_pristine.Init(size_t{4} << 30);
+  g_early.store(ok ? 2 : 1, std::memory_order_release);
+  return ok;
+}
+
+}  // namespace
+
+bool PristinePhase(const void* ret) {
+  if (g_snapshot_done || tl_early_busy > 0 || tl_inside > 0) return false;
+  return EarlyReady() && CallerIsLower(ret);
+}
+
+heap::Arena& PristineArena() { return g_pristine; }
+
+}  // namespace cairn::preload::lower
+
 extern "C" __attribute__((visibility("default"))) int cairn_lower_snapshot_libs(
     const char* const* roots) {
   static const char* const* s_roots = nullptr;  // remembered for later calls with nullptr
@@ -374,65 +495,28 @@ extern "C" __attribute__((visibility("default"))) int cairn_lower_snapshot_libs(
   if (roots == nullptr) return -1;
   std::vector<lw::Obj> objs;
   ::dl_iterate_phdr(&lw::Collect, &objs);
-  auto find = [&](std::string_view needed) -> lw::Obj* {
-    for (auto& o : objs) {
-      if (o.base_name == needed) return &o;
-    }
-    return nullptr;
-  };
-  auto is_root = [&](const lw::Obj& o) {
-    if (lw::g_snapshot_done && !lw::Seen(o.addr, o.name)) return true;
-    for (const char* const* r = roots; *r != nullptr; ++r) {
-      if (o.base_name.starts_with(*r)) return true;
-    }
-    return false;
-  };
-  // Lower: the closure of the roots. Upper: the closure of everything else that is not a
-  // root (the program, preloads, their libraries), not walking into roots.
-  std::vector<lw::Obj*> stack;
-  for (auto& o : objs) {
-    if (is_root(o)) {
-      o.lower = true;
-      stack.push_back(&o);
-    }
-  }
-  while (!stack.empty()) {
-    lw::Obj* o = stack.back();
-    stack.pop_back();
-    for (auto n : o->needed) {
-      lw::Obj* d = find(n);
-      if (d != nullptr && !d->lower) {
-        d->lower = true;
-        stack.push_back(d);
-      }
-    }
-  }
-  // Objects loaded from inside the lower half (dlopen of plugins) are the roots' by nature:
-  // an object nobody else needs that the closure did not reach stays upper (conservative).
-  for (auto& o : objs) {
-    if (!o.lower && !is_root(o)) {
-      o.upper = true;
-      stack.push_back(&o);
-    }
-  }
-  while (!stack.empty()) {
-    lw::Obj* o = stack.back();
-    stack.pop_back();
-    for (auto n : o->needed) {
-      lw::Obj* d = find(n);
-      if (d != nullptr && !d->upper && !is_root(*d)) {
-        d->upper = true;
-        stack.push_back(d);
-      }
-    }
-  }
+  lw::Classify(objs, roots);
   int added = 0;
   for (auto& o : objs) {
     if (!o.lower || o.upper || lw::Recorded(o)) continue;
     lw::Record(o);
     ++added;
   }
-  if (!lw::g_snapshot_done) lw::RecordCopyRelocations(objs);
+  if (!lw::g_snapshot_done) {
+    lw::RecordCopyRelocations(objs);
+    // The pristine arena as it is now (what the libraries' constructors allocated).
+    lw::g_pristine_len = lw::g_pristine.Used();
+    if (lw::g_pristine_len > 0) {
+      void* c = reinterpret_cast<void*>(::syscall(SYS_mmap, nullptr, lw::g_pristine_len,
+                                                  PROT_READ | PROT_WRITE,
+                                                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+      if (c != MAP_FAILED) {
+        std::memcpy(c, reinterpret_cast<void*>(lw::g_pristine.Base()), lw::g_pristine_len);
+        lw::g_pristine_copy = static_cast<unsigned char*>(c);
+      }
+    }
+    std::memcpy(static_cast<void*>(&lw::g_pristine_meta), &lw::g_pristine, sizeof lw::g_pristine);
+  }
   lw::g_nseen = 0;
   for (const auto& o : objs) {
     if (lw::g_nseen < lw::kMaxLibs) lw::g_seen[lw::g_nseen++] = {o.addr, lw::NameHash(o.name)};
@@ -442,6 +526,13 @@ extern "C" __attribute__((visibility("default"))) int cairn_lower_snapshot_libs(
 }
 
 extern "C" __attribute__((visibility("default"))) int cairn_lower_reset_libs(void) {
+  if (lw::g_pristine_copy != nullptr) {
+    std::memcpy(reinterpret_cast<void*>(lw::g_pristine.Base()), lw::g_pristine_copy,
+                lw::g_pristine_len);
+  }
+  if (lw::g_snapshot_done) {
+    std::memcpy(static_cast<void*>(&lw::g_pristine), &lw::g_pristine_meta, sizeof lw::g_pristine);
+  }
   std::vector<lw::Obj> objs;
   ::dl_iterate_phdr(&lw::Collect, &objs);
   int n = 0;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "transparent/maps.h"
+#include "transparent/preload/private_heap.h"
 
 namespace cairn::preload::lower {
 
@@ -37,6 +38,13 @@ void MarkThreadLower();
 bool CallerIsLower(const void* return_address);
 void BeginLoading();
 void EndLoading();
+
+// Before the lower half is first initialized (its libraries' constructors at load time), an
+// allocation from its code goes to the pristine arena, which the first snapshot copies and a
+// restart brings back (lower_api.h). CAIRN_LOWER_ROOTS ("libmpi.so,libmpich.so", set by
+// `cairn launch --mpi`) names the lower half's root libraries for this early phase.
+bool PristinePhase(const void* return_address);
+heap::Arena& PristineArena();
 
 void NoteMap(const void* addr, size_t len);
 void NoteUnmap(const void* addr, size_t len);

@@ -27,16 +27,12 @@ struct FreeBlock {
   FreeBlock* next;
 };
 
-char* g_base = nullptr;
-size_t g_used = 0;  // bytes of the reserve carved so far
-FreeBlock* g_free[kMaxClass + 1];
-std::atomic_flag g_lock = ATOMIC_FLAG_INIT;
-
 struct Lock {
-  Lock() {
-    while (g_lock.test_and_set(std::memory_order_acquire)) ::sched_yield();
+  explicit Lock(std::atomic_flag* f) : f_(f) {
+    while (f_->test_and_set(std::memory_order_acquire)) ::sched_yield();
   }
-  ~Lock() { g_lock.clear(std::memory_order_release); }
+  ~Lock() { f_->clear(std::memory_order_release); }
+  std::atomic_flag* f_;
 };
 
 int ClassFor(size_t total) {
@@ -45,46 +41,49 @@ int ClassFor(size_t total) {
   return c;
 }
 
-// A block of class c (2^c bytes, aligned to min(2^c, 4096)).
-char* TakeBlock(int c) {
-  Lock lock;
-  if (FreeBlock* b = g_free[c]; b != nullptr) {
-    g_free[c] = b->next;
-    return reinterpret_cast<char*>(b);
-  }
-  const size_t size = size_t{1} << c;
-  const size_t align = size < 4096 ? size : 4096;
-  size_t at = (g_used + align - 1) & ~(align - 1);
-  if (g_base == nullptr || at + size > kReserveBytes) return nullptr;
-  g_used = at + size;
-  return g_base + at;
-}
-
-void GiveBlock(char* block, int c) {
-  const size_t size = size_t{1} << c;
-  if (size >= kReleaseFrom) ::madvise(block, size, MADV_DONTNEED);
-  Lock lock;
-  auto* b = reinterpret_cast<FreeBlock*>(block);
-  b->next = g_free[c];
-  g_free[c] = b;
-}
-
 Header* HeaderOf(const void* p) {
   return reinterpret_cast<Header*>(const_cast<char*>(static_cast<const char*>(p)) - kHeader);
 }
 
+Arena g_private;
+
 }  // namespace
 
-bool Init() {
-  if (g_base != nullptr) return true;
-  void* p = ::mmap(nullptr, kReserveBytes, PROT_READ | PROT_WRITE,
+// A block of class c (2^c bytes, aligned to min(2^c, 4096)).
+char* Arena::TakeBlock(int c) {
+  Lock lock(&lock_);
+  if (void* b = free_[c]; b != nullptr) {
+    free_[c] = static_cast<FreeBlock*>(b)->next;
+    return static_cast<char*>(b);
+  }
+  const size_t size = size_t{1} << c;
+  const size_t align = size < 4096 ? size : 4096;
+  size_t at = (used_ + align - 1) & ~(align - 1);
+  if (base_ == nullptr || at + size > reserve_) return nullptr;
+  used_ = at + size;
+  return base_ + at;
+}
+
+void Arena::GiveBlock(char* block, int c) {
+  const size_t size = size_t{1} << c;
+  if (size >= kReleaseFrom) ::madvise(block, size, MADV_DONTNEED);
+  Lock lock(&lock_);
+  auto* b = reinterpret_cast<FreeBlock*>(block);
+  b->next = static_cast<FreeBlock*>(free_[c]);
+  free_[c] = b;
+}
+
+bool Arena::Init(size_t reserve) {
+  if (base_ != nullptr) return true;
+  void* p = ::mmap(nullptr, reserve, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return false;
-  g_base = static_cast<char*>(p);
+  base_ = static_cast<char*>(p);
+  reserve_ = reserve;
   return true;
 }
 
-void* AllocAligned(size_t alignment, size_t n) {
+void* Arena::AllocAligned(size_t alignment, size_t n) {
   if (alignment < kHeader) alignment = kHeader;
   if ((alignment & (alignment - 1)) != 0 || n > (size_t{1} << kMaxClass)) return nullptr;
   const size_t total = n + kHeader + (alignment > kHeader ? alignment : 0);
@@ -101,9 +100,9 @@ void* AllocAligned(size_t alignment, size_t n) {
   return reinterpret_cast<void*>(user);
 }
 
-void* Alloc(size_t n) { return AllocAligned(kHeader, n); }
+void* Arena::Alloc(size_t n) { return AllocAligned(kHeader, n); }
 
-void Free(void* p) {
+void Arena::Free(void* p) {
   if (p == nullptr || !Owns(p)) return;
   Header* h = HeaderOf(p);
   if (h->magic != kMagic || h->cls < kMinClass || h->cls > kMaxClass) return;  // not ours
@@ -111,14 +110,14 @@ void Free(void* p) {
   GiveBlock(reinterpret_cast<char*>(h) - h->offset, static_cast<int>(h->cls));
 }
 
-size_t UsableSize(const void* p) {
+size_t Arena::UsableSize(const void* p) const {
   if (p == nullptr || !Owns(p)) return 0;
   const Header* h = HeaderOf(p);
   if (h->magic != kMagic) return 0;
   return (size_t{1} << h->cls) - h->offset - kHeader;
 }
 
-void* Realloc(void* p, size_t n) {
+void* Arena::Realloc(void* p, size_t n) {
   if (p == nullptr) return Alloc(n);
   const size_t have = UsableSize(p);
   if (n <= have) return p;
@@ -129,19 +128,27 @@ void* Realloc(void* p, size_t n) {
   return q;
 }
 
-bool Owns(const void* p) {
+bool Arena::Owns(const void* p) const {
   const auto a = reinterpret_cast<uintptr_t>(p);
-  const auto b = reinterpret_cast<uintptr_t>(g_base);
-  return g_base != nullptr && a >= b && a < b + kReserveBytes;
+  const auto b = reinterpret_cast<uintptr_t>(base_);
+  return base_ != nullptr && a >= b && a < b + reserve_;
 }
 
-uintptr_t Base() { return reinterpret_cast<uintptr_t>(g_base); }
-size_t Size() { return g_base == nullptr ? 0 : kReserveBytes; }
-
-void ResetAfterRestart() {
-  g_lock.clear();
-  g_used = 0;
-  for (auto& f : g_free) f = nullptr;
+void Arena::Reset() {
+  lock_.clear();
+  used_ = 0;
+  for (auto& f : free_) f = nullptr;
 }
+
+bool Init() { return g_private.Init(kReserveBytes); }
+void* AllocAligned(size_t alignment, size_t n) { return g_private.AllocAligned(alignment, n); }
+void* Alloc(size_t n) { return g_private.Alloc(n); }
+void Free(void* p) { g_private.Free(p); }
+size_t UsableSize(const void* p) { return g_private.UsableSize(p); }
+void* Realloc(void* p, size_t n) { return g_private.Realloc(p, n); }
+bool Owns(const void* p) { return g_private.Owns(p); }
+uintptr_t Base() { return g_private.Base(); }
+size_t Size() { return g_private.Size(); }
+void ResetAfterRestart() { g_private.Reset(); }
 
 }  // namespace cairn::preload::heap

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstddef>
+#include <atomic>
 #include <cstdint>
 
 namespace cairn::preload::heap {
@@ -27,6 +28,33 @@ namespace cairn::preload::heap {
 // 16 GiB of address space (MAP_NORESERVE): also the heap of a lower half (lower_half.h), e.g. an
 // MPI library and its buffers.
 inline constexpr size_t kReserveBytes = size_t{16} << 30;
+
+// One heap over a reserved range; the functions below use the library's private one. The lower
+// half's pristine arena (lower_half.h) is another instance.
+class Arena {
+ public:
+  static constexpr int kClasses = 30;  // size classes 2^4 .. 2^29
+  bool Init(size_t reserve);
+  void* Alloc(size_t n);
+  void* AllocAligned(size_t alignment, size_t n);
+  void* Realloc(void* p, size_t n);  // p must be Owns() or nullptr
+  void Free(void* p);
+  size_t UsableSize(const void* p) const;
+  bool Owns(const void* p) const;
+  uintptr_t Base() const { return reinterpret_cast<uintptr_t>(base_); }
+  size_t Size() const { return base_ == nullptr ? 0 : reserve_; }
+  size_t Used() const { return used_; }
+  void Reset();  // empty (after a restart)
+
+ private:
+  char* TakeBlock(int c);
+  void GiveBlock(char* block, int c);
+  char* base_ = nullptr;
+  size_t reserve_ = 0;
+  size_t used_ = 0;  // bytes of the reserve carved so far
+  void* free_[kClasses] = {};
+  std::atomic_flag lock_ = ATOMIC_FLAG_INIT;
+};
 
 bool Init();
 void* Alloc(size_t n);

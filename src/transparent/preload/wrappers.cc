@@ -119,7 +119,11 @@ size_t RealUsableSize(void* p) {
   (gate::IsInternalThread() || \
    (lower::Inside() && lower::CallerIsLower(__builtin_return_address(0))))
 
+// The lower half's libraries allocating before it is first initialized (lower_half.h).
+#define CAIRN_PRISTINE_ALLOC() lower::PristinePhase(__builtin_return_address(0))
+
 CAIRN_PRELOAD_API void* malloc(size_t n) noexcept {
+  if (CAIRN_PRISTINE_ALLOC()) return Private(lower::PristineArena().Alloc(n));
   if (CAIRN_PRIVATE_ALLOC()) return Private(heap::Alloc(n));
   Guard g;
   return __libc_malloc(n);
@@ -131,11 +135,25 @@ CAIRN_PRELOAD_API void free(void* p) noexcept {
     heap::Free(p);
     return;
   }
+  if (lower::PristineArena().Owns(p)) {
+    lower::PristineArena().Free(p);
+    return;
+  }
   Guard g;
   __libc_free(p);
 }
 
 CAIRN_PRELOAD_API void* calloc(size_t n, size_t size) noexcept {
+  if (CAIRN_PRISTINE_ALLOC()) {
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) {
+      errno = ENOMEM;
+      return nullptr;
+    }
+    void* p = lower::PristineArena().Alloc(total);
+    if (p != nullptr) std::memset(p, 0, total);
+    return Private(p);
+  }
   if (CAIRN_PRIVATE_ALLOC()) {
     size_t total;
     if (__builtin_mul_overflow(n, size, &total)) {
@@ -151,6 +169,13 @@ CAIRN_PRELOAD_API void* calloc(size_t n, size_t size) noexcept {
 }
 
 CAIRN_PRELOAD_API void* realloc(void* p, size_t n) noexcept {
+  if (lower::PristineArena().Owns(p) || (p == nullptr && CAIRN_PRISTINE_ALLOC())) {
+    if (n == 0) {
+      lower::PristineArena().Free(p);
+      return nullptr;
+    }
+    return Private(lower::PristineArena().Realloc(p, n));
+  }
   if (heap::Owns(p)) {
     if (n == 0) {
       heap::Free(p);
@@ -185,6 +210,13 @@ CAIRN_PRELOAD_API void* reallocarray(void* p, size_t n, size_t size) noexcept {
 }
 
 CAIRN_PRELOAD_API void* memalign(size_t alignment, size_t n) noexcept {
+  if (CAIRN_PRISTINE_ALLOC()) {
+    if (!IsPowerOfTwo(alignment)) {
+      errno = EINVAL;
+      return nullptr;
+    }
+    return Private(lower::PristineArena().AllocAligned(alignment, n));
+  }
   if (CAIRN_PRIVATE_ALLOC()) {
     if (!IsPowerOfTwo(alignment)) {
       errno = EINVAL;
@@ -207,7 +239,9 @@ CAIRN_PRELOAD_API void* aligned_alloc(size_t alignment, size_t n) noexcept {
 CAIRN_PRELOAD_API int posix_memalign(void** out, size_t alignment, size_t n) noexcept {
   if (alignment % sizeof(void*) != 0 || !IsPowerOfTwo(alignment / sizeof(void*))) return EINVAL;
   const int saved_errno = errno;
-  void* p = CAIRN_PRIVATE_ALLOC() ? heap::AllocAligned(alignment, n) : memalign(alignment, n);
+  void* p = CAIRN_PRISTINE_ALLOC()  ? lower::PristineArena().AllocAligned(alignment, n)
+            : CAIRN_PRIVATE_ALLOC() ? heap::AllocAligned(alignment, n)
+                                    : memalign(alignment, n);
   errno = saved_errno;
   if (p == nullptr) return ENOMEM;
   *out = p;
@@ -229,6 +263,7 @@ CAIRN_PRELOAD_API void* pvalloc(size_t n) noexcept {
 
 CAIRN_PRELOAD_API size_t malloc_usable_size(void* p) noexcept {
   if (heap::Owns(p)) return heap::UsableSize(p);
+  if (lower::PristineArena().Owns(p)) return lower::PristineArena().UsableSize(p);
   return p == nullptr ? 0 : RealUsableSize(p);
 }
 
