@@ -8,6 +8,7 @@
 #include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -571,14 +572,23 @@ std::string ImagePath(const std::string& dir, int version) {
 
 }  // namespace
 
+namespace {
+char g_comm[16];  // the process name (/proc/self/comm) at start
+}  // namespace
+
 void RememberIdentity() {
   auto h = tr::CaptureProcessHeader();
   if (!h.ok()) return;
   g_exe_path = h.value().exe_path;
   g_argv = h.value().argv;
+  (void)::prctl(PR_GET_NAME, g_comm);
 }
 
-void ForgetDescriptorsAfterRestart() { g_copier.Forget(); }
+void ForgetDescriptorsAfterRestart() {
+  g_copier.Forget();
+  // ps, pgrep and top show the program's name again instead of the restorer's.
+  if (g_comm[0] != '\0') (void)::prctl(PR_SET_NAME, g_comm);
+}
 
 namespace {
 

@@ -49,7 +49,8 @@ struct CaptureResult {
 // At start: remembers the executable and argv, which /proc/self/exe and /proc/self/cmdline no
 // longer show once the process was restored (the image name and header keep them).
 void RememberIdentity();
-// After a restart: descriptors this module held belong to the old process (never closed).
+// After a restart: descriptors this module held belong to the old process (never closed); the
+// process takes back its name (comm) from the restorer.
 void ForgetDescriptorsAfterRestart();
 
 // Without `resume`: writes the image here; the caller resumes the threads afterwards.
