@@ -90,23 +90,32 @@ Status WriteAll(int fd, const void* data, size_t n, off_t off) {
   return Status::Ok();
 }
 
-// A descriptor (>= min_fd) of the file behind shared file mapping `r`, -1 for other
-// regions, or an error when the file cannot back the mapping any more (gone, replaced, or
-// too short: a page wholly past its end would be a SIGBUS).
-Result<int> OpenSharedMapping(const tr::Region& r, int min_fd) {
-  if ((r.flags & tr::kRegionShared) == 0 || (r.flags & tr::kRegionFileBacked) == 0 ||
-      (r.flags & tr::kRegionDeleted) != 0 || r.path.empty() || r.path[0] != '/') {
+// A descriptor (>= min_fd) of the file behind shared file mapping `r` or behind a private
+// mapping saved as a reference (kRegionFromFile), -1 for other regions, or an error when the
+// file cannot back the mapping any more (gone, replaced, or too short: a page wholly past its
+// end would be a SIGBUS).
+Result<int> OpenMappedFile(const tr::Region& r, int min_fd) {
+  const bool from_file = (r.flags & tr::kRegionFromFile) != 0;
+  if (!from_file && ((r.flags & tr::kRegionShared) == 0 ||
+                     (r.flags & tr::kRegionFileBacked) == 0 ||
+                     (r.flags & tr::kRegionDeleted) != 0 || r.path.empty() || r.path[0] != '/')) {
     return -1;
   }
-  const int mode = (r.prot & tr::kProtWrite) != 0 ? O_RDWR : O_RDONLY;
+  const int mode = (r.prot & tr::kProtWrite) != 0 && !from_file ? O_RDWR : O_RDONLY;
   int fd = ::open(r.path.c_str(), mode | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno("cannot reopen shared mapping of '" + r.path + "'", errno);
+  if (fd < 0) return Status::FromErrno("cannot reopen the mapping of '" + r.path + "'", errno);
   struct stat st;
   const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
   if (::fstat(fd, &st) != 0 ||
       static_cast<uint64_t>(st.st_size) + page <= r.file_offset + r.size()) {
     ::close(fd);
-    return Status::FailedPrecondition("'" + r.path + "' is now shorter than its shared mapping");
+    return Status::FailedPrecondition("'" + r.path + "' is now shorter than its mapping");
+  }
+  if (from_file && st.st_ino != r.inode) {
+    ::close(fd);
+    return Status::FailedPrecondition("'" + r.path +
+                                      "' is not the file the process had mapped (replaced since "
+                                      "the checkpoint, e.g. by a package upgrade)");
   }
   return MoveFdAbove(fd, min_fd);  // the restorer maps and closes it
 }
@@ -310,15 +319,21 @@ int Run(const Args& args, Context& ctx) {
                       0u,      0};
     const bool shm = (r.flags & tr::kRegionShared) != 0 && (r.flags & tr::kRegionDeleted) != 0;
     auto mapped =
-        shm ? SharedMemoryObject(r, max_fd + 1, &shm_objects) : OpenSharedMapping(r, max_fd + 1);
+        shm ? SharedMemoryObject(r, max_fd + 1, &shm_objects) : OpenMappedFile(r, max_fd + 1);
+    if (!mapped.ok() && (r.flags & tr::kRegionFromFile) != 0) {
+      return Fail(ctx, mapped.status().Annotate("'" + path + "' cannot be restored"));
+    }
     if (!mapped.ok()) {
       ctx.err << "cairn restart: warning: " << mapped.status().message()
               << "; restored as shared anonymous memory\n";
     } else if (mapped.value() >= 0) {
       g.fd = mapped.value();
       g.offset = r.file_offset;
-      // A read-only file mapping shows the file; shared memory gets its saved pages.
-      if (!shm && (r.prot & tr::kProtWrite) == 0) g.flags |= CAIRN_REGION_FINAL_PROT;
+      // A read-only shared file mapping shows the file; shared memory gets its saved pages;
+      // a private mapping from its file gets its private copies on top.
+      if (!shm && (r.prot & tr::kProtWrite) == 0 && (r.flags & tr::kRegionFromFile) == 0) {
+        g.flags |= CAIRN_REGION_FINAL_PROT;
+      }
       region_fds.push_back(g.fd);
     }
     regions.push_back(g);

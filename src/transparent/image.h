@@ -127,8 +127,11 @@ enum RegionFlag : uint32_t {
   kRegionVdso = 1u << 6,
   kRegionVvar = 1u << 7,
   kRegionDeleted = 1u << 8,  // the backing file was unlinked (path cannot be reopened)
+  // A private, read-only file mapping saved as a reference: the pages not saved are the
+  // file's (path, inode, size checked at restart); only the private copies are saved.
+  kRegionFromFile = 1u << 9,
 };
-inline constexpr uint32_t kKnownRegionFlags = (1u << 9) - 1;
+inline constexpr uint32_t kKnownRegionFlags = (1u << 10) - 1;
 
 struct Region {
   uint64_t start = 0;  // page-aligned, start < end

@@ -95,7 +95,8 @@ PagemapReader::~PagemapReader() {
 }
 
 Status PagemapReader::Scan(uint64_t start, uint64_t end, std::vector<PageRun>* present,
-                           std::vector<PageRun>* swapped, PageScanStats* stats) {
+                           std::vector<PageRun>* swapped, PageScanStats* stats,
+                           bool private_only) {
   present->clear();
   swapped->clear();
   const uint64_t ps = PageSize();
@@ -139,6 +140,9 @@ Status PagemapReader::Scan(uint64_t start, uint64_t end, std::vector<PageRun>* p
     const uint64_t got = got_bytes / sizeof(uint64_t);
     for (uint64_t i = 0; i < got; ++i) {
       const uint64_t addr = (page + i) * ps;
+      if ((entries[i] & kPagemapPresent) && private_only && (entries[i] & kPagemapFile)) {
+        continue;  // the file's own page (or shared): not a private copy
+      }
       if (entries[i] & kPagemapPresent) {
         Append(present, addr, ps);
         ++n_present;
@@ -205,6 +209,18 @@ Result<std::vector<PageRun>> DataRuns(uint64_t start, uint64_t end, bool check_z
                                       PageScanStats* stats) {
   PagemapReader reader;
   return DataRuns(reader, start, end, check_zero, stats);
+}
+
+}  // namespace cairn::transparent
+
+namespace cairn::transparent {
+
+Result<std::vector<PageRun>> PrivateCopyRuns(PagemapReader& reader, uint64_t start,
+                                             uint64_t end) {
+  std::vector<PageRun> present, swapped;
+  CAIRN_RETURN_IF_ERROR(reader.Scan(start, end, &present, &swapped, nullptr, true));
+  present.insert(present.end(), swapped.begin(), swapped.end());
+  return MergeRuns(std::move(present));
 }
 
 }  // namespace cairn::transparent

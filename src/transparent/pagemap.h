@@ -27,6 +27,7 @@ namespace cairn::transparent {
 
 inline constexpr uint64_t kPagemapPresent = 1ULL << 63;
 inline constexpr uint64_t kPagemapSwapped = 1ULL << 62;
+inline constexpr uint64_t kPagemapFile = 1ULL << 61;  // a file page or shared anonymous
 
 // The system page size (sysconf(_SC_PAGESIZE)).
 size_t PageSize();
@@ -74,8 +75,10 @@ class PagemapReader {
   // are neither are left out. kInvalidArgument for unaligned or inverted ranges, kIOError if a
   // read fails. Entries the file does not have (past the end of the address space) count as
   // present.
+  // With private_only, present pages that are the file's own or shared (bit 61) are left out.
   Status Scan(uint64_t start, uint64_t end, std::vector<PageRun>* present,
-              std::vector<PageRun>* swapped, PageScanStats* stats = nullptr);
+              std::vector<PageRun>* swapped, PageScanStats* stats = nullptr,
+              bool private_only = false);
 
  private:
   std::string path_;
@@ -98,5 +101,9 @@ Result<std::vector<PageRun>> DataRuns(uint64_t start, uint64_t end, bool check_z
 // The same with a reader the caller keeps across ranges.
 Result<std::vector<PageRun>> DataRuns(PagemapReader& reader, uint64_t start, uint64_t end,
                                       bool check_zero, PageScanStats* stats = nullptr);
+
+// The pages of a private file mapping [start, end) that are the process's own copies
+// (written: present without bit 61, or swapped): what differs from the file.
+Result<std::vector<PageRun>> PrivateCopyRuns(PagemapReader& reader, uint64_t start, uint64_t end);
 
 }  // namespace cairn::transparent

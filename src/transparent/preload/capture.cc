@@ -307,6 +307,19 @@ tr::MiscState CollectMisc() {
   return m;
 }
 
+// A private, read-only mapping of a file that is still there as it was mapped (same inode,
+// long enough): saved as a reference plus its private copies (kRegionFromFile).
+bool FromFile(const tr::MapRegion& m) {
+  if (m.kind != tr::MapRegion::kFile || m.shared || m.deleted || m.write || !m.read ||
+      m.path.empty() || m.path[0] != '/') {
+    return false;
+  }
+  struct stat st;
+  if (::stat(m.path.c_str(), &st) != 0 || st.st_ino != m.inode) return false;
+  const uint64_t page = tr::PageSize();
+  return static_cast<uint64_t>(st.st_size) + page > m.offset + (m.end - m.start);
+}
+
 tr::Region ToRegion(const tr::MapRegion& m) {
   tr::Region r;
   r.start = m.start;
@@ -320,6 +333,7 @@ tr::Region ToRegion(const tr::MapRegion& m) {
   if (m.kind == tr::MapRegion::kVdso) r.flags |= tr::kRegionVdso;
   if (m.kind == tr::MapRegion::kVvar) r.flags |= tr::kRegionVvar;
   if (m.deleted) r.flags |= tr::kRegionDeleted;
+  if (FromFile(m)) r.flags |= tr::kRegionFromFile;
   r.file_offset = m.offset;
   r.dev_major = m.dev_major;
   r.dev_minor = m.dev_minor;
@@ -339,6 +353,7 @@ Result<std::vector<tr::PageRun>> RunsToSave(tr::PagemapReader& pagemap, const tr
     return tr::DataRuns(pagemap, m.start, m.end, false);
   }
   if (m.shared || m.deleted || !m.read) return tr::DataRuns(pagemap, m.start, m.end, false);
+  if (FromFile(m)) return tr::PrivateCopyRuns(pagemap, m.start, m.end);
   // Readable private file mapping: all of it, but never past the file's end (SIGBUS).
   struct stat st;
   if (::stat(m.path.c_str(), &st) != 0 || st.st_ino != m.inode) {
