@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/job_manifests.h"
 #include "cli/json.h"
 #include "job/segment_log.h"
 #include "job/slurm_time.h"
@@ -202,6 +203,12 @@ int Run(const Args& args, Context& ctx) {
   for (const auto& cat : catalogs) {
     for (auto& d : ReadSegments(ctx, cat.root)) jobs.push_back(std::move(d));
   }
+  // Transparent checkpoints of whole jobs (MPI): their manifests.
+  std::vector<std::pair<std::string, std::vector<ManifestRow>>> manifests;
+  for (const auto& dir : dirs) {
+    auto rows = ReadManifestRows(ctx.env, dir);
+    if (!rows.empty()) manifests.emplace_back(dir, std::move(rows));
+  }
 
   if (json) {
     JsonWriter w(ctx.out);
@@ -218,6 +225,13 @@ int Run(const Args& args, Context& ctx) {
       for (const auto& r : d.segments) WriteSegment(w, d, r);
     }
     w.EndArray();
+    w.Key("job_checkpoints").BeginArray();
+    for (const auto& [dir, rows] : manifests) {
+      w.BeginObject().Field("dir", dir).Key("manifests");
+      WriteManifestsJson(w, rows);
+      w.EndObject();
+    }
+    w.EndArray();
     w.Key("errors").BeginArray();
     for (const auto& [dir, msg] : errors) {
       w.BeginObject().Field("dir", dir).Field("error", msg).EndObject();
@@ -229,6 +243,11 @@ int Run(const Args& args, Context& ctx) {
   }
 
   if (catalogs.empty()) return rc;  // every DIR failed: nothing to show
+  for (const auto& [dir, rows] : manifests) {
+    ctx.out << dir << ":\n";
+    PrintManifests(ctx.out, rows);
+    ctx.out << "\n";
+  }
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"NAME", "VERSION", "RANKS", "SIZE", "STATE", "DIR"});
   for (const auto& cat : catalogs) {

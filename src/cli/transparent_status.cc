@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/job_manifests.h"
 #include "cli/json.h"
 #include "ipc/wire.h"
 #include "transparent/image.h"
@@ -111,9 +112,21 @@ int RunTransparentStatus(const std::string& dir, bool json, Context& ctx) {
     }
   }
 
+  const std::vector<ManifestRow> manifests = ReadManifestRows(ctx.env, dir);
+  const CoordinatorRow coordinator = ReadCoordinatorRow(ctx.env, dir);
   if (json) {
     JsonWriter w(ctx.out);
-    w.BeginObject().Field("ckpt_dir", dir).Key("processes").BeginArray();
+    w.BeginObject().Field("ckpt_dir", dir);
+    w.Key("coordinator").BeginObject().Field("present", coordinator.present);
+    if (coordinator.present) {
+      w.Field("address", coordinator.address).Field("job", coordinator.job);
+      w.Field("answers", coordinator.answers).Field("participants", coordinator.participants);
+      w.Field("joined", coordinator.joined).Field("last_result", coordinator.last_result);
+    }
+    w.EndObject();
+    w.Key("job_checkpoints");
+    WriteManifestsJson(w, manifests);
+    w.Key("processes").BeginArray();
     for (const auto& p : procs) {
       w.BeginObject().Field("socket", p.socket).Field("alive", p.alive);
       if (p.alive) {
@@ -145,6 +158,17 @@ int RunTransparentStatus(const std::string& dir, bool json, Context& ctx) {
   }
 
   ctx.out << "checkpoint directory " << dir << "\n";
+  if (coordinator.present) {
+    ctx.out << "job coordinator " << coordinator.address << " (job " << coordinator.job << "): ";
+    if (coordinator.answers) {
+      ctx.out << coordinator.joined << " of " << coordinator.participants << " ranks joined";
+      if (!coordinator.last_result.empty()) ctx.out << ", last round: " << coordinator.last_result;
+      ctx.out << "\n";
+    } else {
+      ctx.out << "does not answer (the job ended)\n";
+    }
+  }
+  if (!manifests.empty()) PrintManifests(ctx.out, manifests);
   if (procs.empty()) ctx.out << "no process launched with this directory is running\n";
   for (const auto& p : procs) {
     if (!p.alive) {

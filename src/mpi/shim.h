@@ -98,6 +98,9 @@ struct RequestInfo {
   int tag = 0;
   MPI_Comm comm = MPI_COMM_NULL;  // virtual
   MPI_Status status;
+  // kOther: a nonblocking collective on `comm` (coverage.h: counted complete when started; the
+  // drain completes it, FinishCollectiveRequests).
+  bool collective = false;
 };
 RequestTable& Requests();
 RequestInfo& Info(size_t i);
@@ -132,5 +135,18 @@ void AfterDrainResume();  // reposts cancelled receives
 
 // Thread level the program asked for / the library gave.
 extern int g_required_level, g_provided_level;
+
+// --- coverage of the whole MPI API (unsupported.cc, gen_support.cc, the generated wrappers)
+// Functions whose effects a restart cannot rebuild: NoteUnsupported(name) records one for good
+// (thread-safe; `function` must be a string literal; the first few distinct names are kept,
+// no allocation); objects made by such functions are counted while alive (recipes.h,
+// coverage.h). UnsupportedUsed: true, with "MPI_X, MPI_Y (and N more)" in msg, when any
+// was used, so a checkpoint must fail naming them.
+void NoteUnsupported(const char* function);
+bool UnsupportedUsed(char* msg, size_t len);
+// For the drain (MPI frozen, inside the lower half, on every rank): completes the nonblocking
+// collectives the program started (all ranks started the same ones: the run-forward), so that
+// none is left in the library. False with a reason on failure.
+bool FinishCollectiveRequests(char* err, size_t err_len);
 
 }  // namespace cairn::mpi
