@@ -82,13 +82,14 @@ int Run(const Args& args, Context& ctx) {
   coord::CoordinatorOptions o;
   o.dir = AbsolutePath(*dir);
   o.job_key = *job;
-  long participants = 0, timeout_s = 60, join_s = 120, keep = 2, port = 0;
+  long participants = 0, timeout_s = 60, join_s = 120, keep = 2, port = 0, interval_s = 0;
   std::string err;
   if (!ParseCount(args, "participants", 1, 1000000, &participants, &err) ||
       !ParseCount(args, "timeout", 1, 86400, &timeout_s, &err) ||
       !ParseCount(args, "join-timeout", 1, 86400, &join_s, &err) ||
       !ParseCount(args, "keep", 0, 1000000, &keep, &err) ||
-      !ParseCount(args, "port", 0, 65535, &port, &err)) {
+      !ParseCount(args, "port", 0, 65535, &port, &err) ||
+      !ParseCount(args, "interval", 0, 1L << 30, &interval_s, &err)) {
     PrintError(ctx, kName, err);
     return kExitUsage;
   }
@@ -97,6 +98,7 @@ int Run(const Args& args, Context& ctx) {
   o.join_timeout_ms = static_cast<int>(join_s * 1000);
   o.keep = static_cast<int>(keep);
   o.port = static_cast<int>(port);
+  o.interval_ms = static_cast<int64_t>(interval_s) * 1000;
   if (auto b = args.Get("bind")) o.bind_host = *b;
   if (auto a = args.Get("advertise")) o.advertise_host = *a;
   o.env = ctx.env;
@@ -237,6 +239,7 @@ const Command& CoordinatorCommand() {
        {"join-timeout", "S",
         "seconds a checkpoint waits for all participants to join (default 120)"},
        {"keep", "N", "manifests to keep after a commit (default 2; 0 keeps all)"},
+       {"interval", "S", "also checkpoint every S seconds once every participant joined"},
        {"daemon", nullptr,
         "detach (log: DIR/.cairn/coordinator.log) once the address file exists"}},
       &Run,

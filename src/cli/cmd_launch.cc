@@ -65,8 +65,9 @@ Result<std::string> MpiSetup(const Args& args, Context& ctx, const std::string& 
   const int rank = transparent::LauncherRank();
   if (rank <= 0) {
     const int size = std::max(1, transparent::LauncherSize());
-    CAIRN_RETURN_IF_ERROR(job::StartCoordinator(ExecutablePath(), dir, size,
-                                                transparent::LauncherJobKey()));
+    CAIRN_RETURN_IF_ERROR(job::StartCoordinator(
+        ExecutablePath(), dir, size, transparent::LauncherJobKey(),
+        std::stol(args.Get("interval").value_or("0")), std::stoi(args.Get("keep").value_or("2"))));
   }
   return shim.value();
 }

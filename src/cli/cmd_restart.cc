@@ -192,7 +192,7 @@ int Fail(Context& ctx, const Status& st) {
 // --mpi: this rank's image in the newest complete job manifest of `dir`; on the launcher's
 // rank 0 also a new coordinator for the restarted job. Refuses (starting nothing) a launch
 // with another number of ranks than the checkpoint.
-Result<std::string> PickRankImage(Context& ctx, const std::string& dir) {
+Result<std::string> PickRankImage(Context& ctx, const std::string& dir, long interval_s) {
   std::string warnings;
   auto m = coord::NewestValid(dir, &warnings, ctx.env);
   if (!warnings.empty()) ctx.err << "cairn restart: warning: " << warnings;
@@ -211,7 +211,7 @@ Result<std::string> PickRankImage(Context& ctx, const std::string& dir) {
   const auto& img = m.value().images.at(static_cast<size_t>(rank));
   if (rank == 0) {
     CAIRN_RETURN_IF_ERROR(
-        job::StartCoordinator(ExecutablePath(), dir, size, tr::LauncherJobKey()));
+        job::StartCoordinator(ExecutablePath(), dir, size, tr::LauncherJobKey(), interval_s));
   }
   return img.path;
 }
@@ -230,7 +230,13 @@ int Run(const Args& args, Context& ctx) {
       PrintError(ctx, kName, "--mpi needs --ckpt-dir DIR");
       return kExitUsage;
     }
-    auto picked = PickRankImage(ctx, *dir);
+    const std::string interval = args.Get("interval").value_or("0");
+    if (interval.empty() || interval.size() > 9 ||
+        interval.find_first_not_of("0123456789") != std::string::npos) {
+      PrintError(ctx, kName, "--interval must be a whole number of seconds, got '" + interval + "'");
+      return kExitUsage;
+    }
+    auto picked = PickRankImage(ctx, *dir, std::stol(interval));
     if (!picked.ok()) return Fail(ctx, picked.status());
     path = picked.value();
     if (const char* p = std::getenv("PMI_FD"); p != nullptr && *p != '\0') pmi_fd = std::atoi(p);
@@ -534,6 +540,7 @@ const Command& RestartCommand() {
       "(exit status 1), as is one whose vDSO does not match this kernel's.\n",
       {{"ckpt-dir", "DIR", "restart from the newest image in DIR"},
        {"image", "FILE", "restart from this image"},
+       {"interval", "SECONDS", "with --mpi: the restarted job also checkpoints every SECONDS"},
        {"mpi", nullptr,
         "an MPI rank (mpirun -np N cairn restart --mpi --ckpt-dir DIR): this rank's image of "
         "the newest complete job manifest, under the new launcher (docs/mpi.md)"}},

@@ -97,6 +97,7 @@ struct Coordinator::Impl {
   Phase phase = Phase::kIdle;
   uint64_t round = 0;
   int client_fd = -1;
+  int64_t next_periodic = 0;  // opts.interval_ms > 0: when the next periodic round is due
   bool kill = false;
   int64_t deadline = 0;
   std::set<int> answered;
@@ -168,6 +169,20 @@ void Coordinator::Impl::Run() {
     const int64_t now = NowMs();
     int64_t next = now + 1000;
     if (phase != Phase::kIdle) next = std::min(next, deadline);
+    // Periodic rounds (no client waits for them; their result is logged and in STATUS).
+    if (opts.interval_ms > 0 && phase == Phase::kIdle && Joined() == opts.participants) {
+      if (next_periodic == 0) next_periodic = now + opts.interval_ms;
+      if (now >= next_periodic) {
+        next_periodic = now + opts.interval_ms;
+        kill = false;
+        phase = Phase::kJoin;
+        deadline = now + opts.join_timeout_ms;
+        log::Info("coordinator: periodic checkpoint (every ", opts.interval_ms / 1000, " s)");
+        MaybeStartRound();
+        continue;
+      }
+      next = std::min(next, next_periodic);
+    }
     for (const auto& [fd, c] : conns) {
       if (!c.participant) next = std::min(next, c.hello_deadline);
     }

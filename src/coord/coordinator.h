@@ -52,6 +52,7 @@ struct CoordinatorOptions {
                                           // specific address, else DefaultAdvertiseHost()
   int phase_timeout_ms = 60000;           // per phase of a round (and for a first message)
   int join_timeout_ms = 120000;           // CHECKPOINT waiting for all participants to join
+  int64_t interval_ms = 0;                // > 0: also a round every interval once all joined
   int keep = 2;                           // manifests kept by Prune after a commit (< 1: all)
   std::string kind = "mpi";               // the manifest's `kind`
   std::function<void()> on_thread_start;  // called first on the coordinator's thread

@@ -3,14 +3,19 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "mpi/coverage.h"
 #include "mpi/protocol_state.h"
+#include "mpi/recipes.h"
 #include "mpi/shim.h"
 #include "transparent/preload/futex.h"
 
 namespace cairn::mpi {
 namespace {
+
+using Op = RecipeOp;
 
 CommTable g_comms;
 GroupTable g_groups;
@@ -19,41 +24,21 @@ OpTable g_ops;
 std::recursive_mutex g_lock;
 
 // The recipe log: every creation and free, in program order, with its arguments. Handles are
-// stored as the program saw them (virtual or predefined); ints that do not fit go to an arena.
-enum class Op : uint8_t {
-  kCommDup, kCommSplit, kCommCreate, kCommFree, kCommGroup, kGroupIncl, kGroupExcl,
-  kGroupFree, kTypeContiguous, kTypeVector, kTypeHvector, kTypeResized, kTypeCommit,
-  kTypeFree, kOpCreate, kOpFree, kCartCreate
-};
-struct Recipe {
-  Op op;
-  uint32_t out;                // table index of the object made (or freed)
-  uint64_t h[2];               // input handles
-  int64_t v[4];                // integer arguments
-  uint32_t arr_off, arr_len;   // into g_arena
-};
+// stored as the program saw them (virtual or predefined); arrays go to an arena of ints.
 constexpr size_t kMaxRecipes = 1 << 16;
 Recipe g_log[kMaxRecipes];
 size_t g_nlog = 0;
 int g_arena[1 << 18];
 size_t g_arena_used = 0;
-
-template <typename H>
-uint64_t Bits(H h) {
-  uint64_t b = 0;
-  std::memcpy(&b, &h, sizeof h);
-  return b;
-}
-template <typename H>
-H FromBits(uint64_t b) {
-  H h;
-  std::memcpy(&h, &b, sizeof h);
-  return h;
-}
+bool g_log_full_reported = false;
 
 bool Log(const Recipe& r, const int* arr = nullptr, size_t n = 0) {
   if (g_nlog == kMaxRecipes || g_arena_used + n > sizeof g_arena / sizeof(int)) {
-    std::fprintf(stderr, "cairn mpi: the object log is full; checkpoints will fail\n");
+    if (!g_log_full_reported) {
+      g_log_full_reported = true;
+      std::fprintf(stderr, "cairn mpi: the object log is full; checkpoints will fail\n");
+    }
+    NoteUnsupported("(the MPI object log is full)");
     return false;
   }
   Recipe& x = g_log[g_nlog++];
@@ -66,33 +51,75 @@ bool Log(const Recipe& r, const int* arr = nullptr, size_t n = 0) {
 }
 
 // Communicator keys: "w" for MPI_COMM_WORLD, "<parent>.<n>" for the n-th communicator made
-// from a parent, which every member of the parent computes alike.
+// from a parent, which every member of the parent computes alike (KeyMode::kParent); names
+// agreed on by communication otherwise (recipes.h).
 uint32_t g_children[kMaxCommKeys];
+uint32_t g_root_names = 0;  // KeyMode::kRoot names this process handed out
 
-void NewCommKey(MPI_Comm parent_v, size_t index, MPI_Comm real) {
+void SetKey(size_t index, const char* name, bool counted) {
   ProtocolState& s = State();
-  const size_t pk = CommKey(parent_v);
-  char name[sizeof s.name[0] + 16];
-  std::snprintf(name, sizeof name, "%s.%u", s.name[pk], g_children[pk]++);
   std::memcpy(s.name[index], name, sizeof s.name[index] - 1);
   s.name[index][sizeof s.name[index] - 1] = '\0';
-  int size = 1;
-  if (real != MPI_COMM_NULL) {
-    Lower l;
-    CAIRN_REAL(MPI_Comm_size)(real, &size);
-  }
-  s.counted[index] = size > 1;
+  s.counted[index] = counted;
   s.started[index] = 0;
   s.completed[index] = 0;
   g_children[index] = 0;
 }
 
-MPI_Comm AddComm(MPI_Comm parent_v, MPI_Comm real) {
+uint64_t Fnv(const char* s, uint64_t h = 1469598103934665603ull) {
+  for (; *s != '\0'; ++s) h = (h ^ static_cast<unsigned char>(*s)) * 1099511628211ull;
+  return h;
+}
+
+// The key of a new communicator (index in the table; real: the library's handle).
+// `child` is the number the parent handed out (kParent, and the local name of kIntercomm).
+void NewCommKey(MPI_Comm parent_v, uint32_t child, size_t index, MPI_Comm real, KeyMode mode) {
+  ProtocolState& s = State();
+  char name[sizeof s.name[0] + 24];
+  std::snprintf(name, sizeof name, "%s.%u", s.name[CommKey(parent_v)], child);
+  Lower l;
+  int size = 1, inter = 0;
+  CAIRN_REAL(MPI_Comm_test_inter)(real, &inter);
+  CAIRN_REAL(MPI_Comm_size)(real, &size);
+  if (mode == KeyMode::kRoot) {
+    int rank = 0, wrank = 0;
+    CAIRN_REAL(MPI_Comm_rank)(real, &rank);
+    CAIRN_REAL(MPI_Comm_rank)(MPI_COMM_WORLD, &wrank);
+    char mine[sizeof s.name[0]] = {};
+    if (rank == 0) std::snprintf(mine, sizeof mine, "r%d.%u", wrank, g_root_names++);
+    CAIRN_REAL(MPI_Bcast)(mine, sizeof mine, MPI_CHAR, 0, real);
+    mine[sizeof mine - 1] = '\0';
+    std::snprintf(name, sizeof name, "%s", mine);
+  } else if (mode == KeyMode::kIntercomm && inter) {
+    int remote = 1;
+    CAIRN_REAL(MPI_Comm_remote_size)(real, &remote);
+    std::vector<char> theirs(static_cast<size_t>(remote) * sizeof s.name[0]);
+    char mine[sizeof s.name[0]] = {};
+    std::snprintf(mine, sizeof mine, "%s", name);
+    CAIRN_REAL(MPI_Allgather)(mine, sizeof mine, MPI_CHAR, theirs.data(), sizeof mine, MPI_CHAR,
+                              real);
+    theirs[sizeof mine - 1] = '\0';
+    const char* a = mine;
+    const char* b = theirs.data();
+    if (std::strcmp(a, b) > 0) std::swap(a, b);
+    std::snprintf(name, sizeof name, "x%016llx",
+                  static_cast<unsigned long long>(Fnv(b, Fnv("|", Fnv(a)))));
+    size += remote;
+  }
+  SetKey(index, name, size > 1);
+}
+
+MPI_Comm AddComm(MPI_Comm parent_v, uint32_t child, MPI_Comm real, KeyMode mode) {
   if (real == MPI_COMM_NULL) return real;
   long i = g_comms.Add(real);
-  if (i < 0) return real;  // table full: the program gets the real handle (logged once)
-  NewCommKey(parent_v, static_cast<size_t>(i), real);
-  return g_comms.Virtual(static_cast<size_t>(i));
+  if (i < 0) {  // table full: the program gets the real handle
+    NoteUnsupported("(more MPI communicators than the shim's table holds)");
+    return real;
+  }
+  NewCommKey(parent_v, child, static_cast<size_t>(i), real, mode);
+  const MPI_Comm v = g_comms.Virtual(static_cast<size_t>(i));
+  OnNewComm(parent_v, v);
+  return v;
 }
 
 }  // namespace
@@ -271,24 +298,34 @@ bool ReplayObjects(char* err, size_t err_len) {
   return true;
 }
 
-}  // namespace cairn::mpi
+bool LogRecipe(const Recipe& r, const void* data, size_t bytes) {
+  const size_t n = (bytes + sizeof(int) - 1) / sizeof(int);
+  std::vector<int> tmp(n);
+  if (bytes > 0) std::memcpy(tmp.data(), data, bytes);
+  return Log(r, tmp.data(), n);
+}
 
-using namespace cairn::mpi;  // NOLINT
-
-// ------------------------------------------------------------------ communicators
-namespace {
-
-int MakeComm(Op op, MPI_Comm parent, MPI_Comm real, MPI_Comm* out, int64_t v0 = 0,
-             int64_t v1 = 0, uint64_t h1 = 0, const int* arr = nullptr, size_t n = 0) {
-  *out = AddComm(parent, real);
+int MakeComm(RecipeOp op, MPI_Comm parent, MPI_Comm real, MPI_Comm* out, int64_t v0, int64_t v1,
+             uint64_t h1, const void* data, size_t bytes, KeyMode mode, int64_t v2, int64_t v3) {
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  // Every member of the parent takes a child number, also when it gets MPI_COMM_NULL, so that
+  // all agree on the next one.
+  uint32_t child = 0;
+  if (mode != KeyMode::kRoot) child = g_children[CommKey(parent)]++;
+  *out = AddComm(parent, child, real, mode);
   size_t i;
+  const Recipe r{op, 0, {Bits(parent), h1}, {v0, v1, v2, v3}, 0, 0};
   if (real != MPI_COMM_NULL && g_comms.Index(*out, &i)) {
-    Log({op, static_cast<uint32_t>(i), {Bits(parent), h1}, {v0, v1, 0, 0}, 0, 0}, arr, n);
+    Recipe x = r;
+    x.out = static_cast<uint32_t>(i);
+    LogRecipe(x, data, bytes);
   } else if (real == MPI_COMM_NULL && op != Op::kCommDup) {
     // Still a collective on the parent: replayed so that every rank calls it again.
     long j = g_comms.Add(MPI_COMM_NULL);
     if (j >= 0) {
-      Log({op, static_cast<uint32_t>(j), {Bits(parent), h1}, {v0, v1, 0, 0}, 0, 0}, arr, n);
+      Recipe x = r;
+      x.out = static_cast<uint32_t>(j);
+      LogRecipe(x, data, bytes);
       State().counted[j] = false;
       Log({Op::kCommFree, static_cast<uint32_t>(j), {0, 0}, {0, 0, 0, 0}, 0, 0});
       g_comms.Free(static_cast<size_t>(j));
@@ -297,8 +334,36 @@ int MakeComm(Op op, MPI_Comm parent, MPI_Comm real, MPI_Comm* out, int64_t v0 = 
   return MPI_SUCCESS;
 }
 
-}  // namespace
+int MakeGroup(RecipeOp op, MPI_Group real, MPI_Group* out, uint64_t h0, uint64_t h1,
+              const void* data, size_t bytes, int64_t v0) {
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  if (real == MPI_GROUP_NULL || real == MPI_GROUP_EMPTY) {
+    // MPI_GROUP_EMPTY is predefined: nothing to rebuild (the real handle is the same).
+    *out = real;
+    return MPI_SUCCESS;
+  }
+  long i = g_groups.Add(real);
+  if (i < 0) return MPI_ERR_INTERN;
+  LogRecipe({op, static_cast<uint32_t>(i), {h0, h1}, {v0, 0, 0, 0}, 0, 0}, data, bytes);
+  *out = g_groups.Virtual(static_cast<size_t>(i));
+  return MPI_SUCCESS;
+}
 
+int MakeType(RecipeOp op, MPI_Datatype real, MPI_Datatype* out, uint64_t h0, int64_t v0,
+             int64_t v1, int64_t v2, int64_t v3, const void* data, size_t bytes) {
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  long i = g_types.Add(real);
+  if (i < 0) return MPI_ERR_INTERN;
+  LogRecipe({op, static_cast<uint32_t>(i), {h0, 0}, {v0, v1, v2, v3}, 0, 0}, data, bytes);
+  *out = g_types.Virtual(static_cast<size_t>(i));
+  return MPI_SUCCESS;
+}
+
+}  // namespace cairn::mpi
+
+using namespace cairn::mpi;  // NOLINT
+
+// ------------------------------------------------------------------ communicators
 CAIRN_API int MPI_Comm_dup(MPI_Comm comm, MPI_Comm* newcomm) {
   if (FromLower()) return CAIRN_REAL(MPI_Comm_dup)(comm, newcomm);
   Call c;
@@ -312,7 +377,9 @@ CAIRN_API int MPI_Comm_dup(MPI_Comm comm, MPI_Comm* newcomm) {
   }
   CompleteCollective(comm);
   if (rc != MPI_SUCCESS) return rc;
-  return MakeComm(Op::kCommDup, comm, real, newcomm);
+  rc = MakeComm(Op::kCommDup, comm, real, newcomm);
+  OnCommDup(comm, *newcomm);
+  return rc;
 }
 CAIRN_PMPI(MPI_Comm_dup)
 
@@ -366,7 +433,8 @@ CAIRN_API int MPI_Cart_create(MPI_Comm comm, int ndims, const int dims[], const 
   if (rc != MPI_SUCCESS) return rc;
   std::vector<int> arr(dims, dims + ndims);
   arr.insert(arr.end(), periods, periods + ndims);
-  return MakeComm(Op::kCartCreate, comm, real, newcomm, ndims, reorder, 0, arr.data(), arr.size());
+  return MakeComm(Op::kCartCreate, comm, real, newcomm, ndims, reorder, 0, arr.data(),
+                  arr.size() * sizeof(int));
 }
 CAIRN_PMPI(MPI_Cart_create)
 
@@ -389,6 +457,8 @@ CAIRN_API int MPI_Comm_free(MPI_Comm* comm) {
   CompleteCollective(*comm);
   if (rc != MPI_SUCCESS) return rc;
   Log({Op::kCommFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  OnCommFree(*comm);
+  ClearNoRecipe(kObjComm, i);
   State().counted[i] = false;
   g_comms.SetReal(i, MPI_COMM_NULL);
   g_comms.Free(i);
@@ -541,6 +611,7 @@ CAIRN_API int MPI_Group_free(MPI_Group* group) {
   }
   if (rc != MPI_SUCCESS) return rc;
   Log({Op::kGroupFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  ClearNoRecipe(kObjGroup, i);
   g_groups.SetReal(i, MPI_GROUP_NULL);
   g_groups.Free(i);
   *group = MPI_GROUP_NULL;
@@ -686,6 +757,7 @@ CAIRN_API int MPI_Type_free(MPI_Datatype* type) {
   }
   if (rc != MPI_SUCCESS) return rc;
   Log({Op::kTypeFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  ClearNoRecipe(kObjType, i);
   g_types.SetReal(i, MPI_DATATYPE_NULL);
   g_types.Free(i);
   *type = MPI_DATATYPE_NULL;
@@ -767,6 +839,7 @@ CAIRN_API int MPI_Op_free(MPI_Op* op) {
   }
   if (rc != MPI_SUCCESS) return rc;
   Log({Op::kOpFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  ClearNoRecipe(kObjOp, i);
   g_ops.SetReal(i, MPI_OP_NULL);
   g_ops.Free(i);
   *op = MPI_OP_NULL;
