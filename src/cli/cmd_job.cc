@@ -44,6 +44,8 @@
 #include "job/segment_log.h"
 #include "job/slurm.h"
 #include "job/slurm_time.h"
+#include "coord/manifest.h"
+#include "ipc/message.h"
 #include "transparent/image.h"
 
 extern char** environ;
@@ -65,6 +67,7 @@ struct Options {
   int64_t max = -1;
   int64_t lead = 60;
   std::string interval;  // "" = not given
+  std::vector<std::string> launcher;  // --mpi LAUNCHER: e.g. {"srun"} or {"mpirun", "-np", "4"}
   std::vector<std::string> command;
 };
 
@@ -156,6 +159,14 @@ Result<Options> ParseOptions(const Args& args) {
   Options o;
   o.dir = Absolute(args.Get("ckpt-dir").value_or("."));
   o.transparent = args.Has("transparent");
+  if (auto l = args.Get("mpi")) {
+    // An MPI job: every rank under cairn (split process); implies --transparent.
+    for (const auto& w : ipc::SplitFields(*l, ' ')) {
+      if (!w.empty()) o.launcher.push_back(w);
+    }
+    if (o.launcher.empty()) return Status::InvalidArgument("--mpi needs a launcher, e.g. srun");
+    o.transparent = true;
+  }
   if (auto t = args.Get("total")) {
     auto v = job::ParseSlurmTime(*t);
     if (!v.ok()) return Status::InvalidArgument("--total: " + v.status().message());
@@ -284,7 +295,22 @@ int Run(const Args& args, Context& ctx) {
   std::vector<std::string> argv;
   const std::string self = SelfExe();
   std::string how;
-  if (opt.transparent) {
+  if (!opt.launcher.empty()) {
+    auto manifests = coord::ListManifests(opt.dir, env);
+    argv = opt.launcher;
+    if (segment > 0 && manifests.ok() && !manifests.value().empty()) {
+      argv.insert(argv.end(), {self, "restart", "--mpi", "--ckpt-dir", opt.dir});
+      if (!opt.interval.empty()) argv.insert(argv.end(), {"--interval", opt.interval});
+      how = "restarting the MPI job from the newest manifest in " + opt.dir;
+    } else {
+      argv.insert(argv.end(), {self, "launch", "--mpi", "--ckpt-dir", opt.dir});
+      if (!opt.interval.empty()) argv.insert(argv.end(), {"--interval", opt.interval});
+      argv.push_back("--");
+      argv.insert(argv.end(), opt.command.begin(), opt.command.end());
+      how = segment > 0 ? "no job checkpoint yet: launching the MPI job afresh"
+                        : "launching the MPI job";
+    }
+  } else if (opt.transparent) {
     if (segment > 0 && HasImage(env, opt.dir)) {
       argv = {self, "restart", "--ckpt-dir", opt.dir};
       how = "restarting from the newest image in " + opt.dir;
@@ -523,7 +549,7 @@ const Command& JobCommand() {
   static const Command kCommand{
       kName,
       "Run a Slurm job segment: checkpoint before the limit, requeue until done",
-      "[--total TIME] [--lead SECONDS] [--ckpt-dir DIR] [--transparent] [--interval SECONDS] "
+      "[--total TIME] [--lead SECONDS] [--ckpt-dir DIR] [--transparent | --mpi LAUNCHER] [--interval SECONDS] "
       "[--max TIME] -- COMMAND [ARGS...]",
       "Runs COMMAND as one segment of a Slurm job that requeues itself until the work is\n"
       "done. Use it as `exec cairn job ... -- COMMAND` in an sbatch script submitted with\n"
@@ -552,6 +578,9 @@ const Command& JobCommand() {
         "checkpoint this long before the allocation ends if no signal came (default 60)"},
        {"ckpt-dir", "DIR", "checkpoint directory: images (--transparent) and .cairn/ (default: .)"},
        {"transparent", nullptr, "checkpoint an unmodified program (cairn launch/restart)"},
+       {"mpi", "LAUNCHER",
+        "an unmodified MPI program started by LAUNCHER (e.g. srun, or \"mpirun -np 4\"): "
+        "LAUNCHER cairn launch --mpi / restart --mpi (docs/mpi.md); implies --transparent"},
        {"interval", "SECONDS",
         "periodic checkpoints: cairn launch --interval, or the library's checkpoint_interval"},
        {"max", "TIME", "the job's original --time (default: its TimeLimit at the first segment)"}},

@@ -177,7 +177,11 @@ void Round(uint64_t round) {
   g_state.targets_known = false;
   BumpEpoch();
   bool stopped = false;
+  std::string written;  // this round's image, removed again if the round is aborted
   auto fail = [&](const Status& st) {
+    // Aborted by the coordinator: no manifest will name this round's image. (Not when the
+    // coordinator merely went silent: it may have committed a manifest that names it.)
+    if (!written.empty() && st.message().starts_with("aborted")) ::unlink(written.c_str());
     log::Error("mpi: rank ", g_rank, ": checkpoint round ", round, " failed: ", st.ToString());
     if (!st.message().starts_with("aborted")) {
       (void)g_participant->SendFailed(round, st.message(), st.code());
@@ -222,6 +226,7 @@ void Round(uint64_t round) {
     stopped = false;  // capture released the threads on failure
     return fail(Status::Internal(std::string("writing the image: ") + err));
   }
+  written = path;
   st = g_participant->SendWritten(round, path, bytes, "-");
   if (!st.ok()) return fail(st);
   m = Next(round);
