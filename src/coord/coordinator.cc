@@ -89,6 +89,7 @@ struct Coordinator::Impl {
   std::map<int, Conn> conns;   // by fd
   std::map<int, int> by_rank;  // rank -> fd
   bool ever_joined = false;
+  int64_t started_ms = 0;  // when Run began: a job whose ranks never join is given up
   uint64_t next_round = 1;
   uint64_t last_round = 0;
   uint64_t last_version = 0;
@@ -158,6 +159,7 @@ static ipc::Message Done(Code code, const std::string& message) {
 
 void Coordinator::Impl::Run() {
   if (opts.on_thread_start) opts.on_thread_start();
+  started_ms = NowMs();
   log::Info("coordinator for job '", opts.job_key, "' listening on ", addr.host, ":", addr.port,
             " for ", opts.participants, " participant(s)");
   while (!stop.load()) {
@@ -204,6 +206,11 @@ void Coordinator::Impl::Run() {
       }
     }
     CheckDeadlines();
+    if (!ever_joined && phase == Phase::kIdle && NowMs() - started_ms > opts.join_timeout_ms) {
+      log::Warn("coordinator for job '", opts.job_key, "': no participant joined within ",
+                opts.join_timeout_ms / 1000, " s (the job did not start); giving up");
+      break;
+    }
     if (ever_joined && by_rank.empty()) {
       log::Info("coordinator for job '", opts.job_key, "': every participant has left");
       break;

@@ -12,7 +12,8 @@
 //   - Participants: HELLO with a wrong token, a rank outside 0..participants-1 or a rank
 //     already connected is answered REFUSED and closed; else WELCOME. A participant that
 //     disconnects outside a round is removed (its rank may join again). When every
-//     participant that ever joined has left (the job ended) the coordinator finishes.
+//     participant that ever joined has left (the job ended), or when none joined within
+//     join_timeout_ms of the start (the job never came up), the coordinator finishes.
 //   - One round at a time. CHECKPOINT during a round (or while one waits for joins) is
 //     answered DONE with kFailedPrecondition "a checkpoint is already in progress".
 //     CHECKPOINT before all participants joined waits up to join_timeout_ms, then DONE
