@@ -15,20 +15,35 @@ PKGS=(
 # does not fail this script; the Slurm tests then skip and say why.
 OPTIONAL_PKGS=(slurmctld slurmd slurm-client munge)
 
+# Optional: real MPI applications for the mpi_apps tests (tests/mpi/apps.sh). A failure to
+# install them only warns; those tests then skip and say why.
+APP_PKGS=(lammps hpcc)
+
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
 done
-optional_missing=()
+optional_# Optional: real MPI applications for the mpi_apps tests (tests/mpi/apps.sh). A failure to
+# install them only warns; those tests then skip and say why.
+APP_PKGS=(lammps hpcc)
+
+missing=()
 for p in "${OPTIONAL_PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     optional_missing+=("$p")
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ] && [ ${#optional_missing[@]} -eq 0 ]; then
+app_missing=()
+for p in "${APP_PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    app_missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ] && [ ${#optional_missing[@]} -eq 0 ] && [ ${#app_missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PKGS[@]} packages present (and the ${#OPTIONAL_PKGS[@]} optional ones)"
   exit 0
 fi
@@ -45,5 +60,12 @@ if [ ${#optional_missing[@]} -gt 0 ]; then
   echo "install-deps: installing the optional ${optional_missing[*]} (Slurm tests)"
   if ! "$(dirname "$0")/slurm/install.sh"; then
     echo "install-deps: warning: Slurm could not be installed; the Slurm tests will be skipped" >&2
+  fi
+fi
+if [ ${#app_missing[@]} -gt 0 ]; then
+  echo "install-deps: installing the optional ${app_missing[*]} (MPI application tests)"
+  if ! { $SUDO apt-get update -qq && \
+         $SUDO apt-get install -y -qq --no-install-recommends "${app_missing[@]}"; }; then
+    echo "install-deps: warning: ${app_missing[*]} could not be installed; mpi_apps tests will skip" >&2
   fi
 fi
