@@ -19,21 +19,13 @@ OPTIONAL_PKGS=(slurmctld slurmd slurm-client munge)
 # install them only warns; those tests then skip and say why.
 APP_PKGS=(lammps hpcc)
 
-# Optional: real MPI applications for the mpi_apps tests (tests/mpi/apps.sh). A failure to
-# install them only warns; those tests then skip and say why.
-APP_PKGS=(lammps hpcc)
-
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
 done
-optional_# Optional: real MPI applications for the mpi_apps tests (tests/mpi/apps.sh). A failure to
-# install them only warns; those tests then skip and say why.
-APP_PKGS=(lammps hpcc)
-
-missing=()
+optional_missing=()
 for p in "${OPTIONAL_PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     optional_missing+=("$p")
@@ -64,13 +56,6 @@ if [ ${#optional_missing[@]} -gt 0 ]; then
   echo "install-deps: installing the optional ${optional_missing[*]} (Slurm tests)"
   if ! "$(dirname "$0")/slurm/install.sh"; then
     echo "install-deps: warning: Slurm could not be installed; the Slurm tests will be skipped" >&2
-  fi
-fi
-if [ ${#app_missing[@]} -gt 0 ]; then
-  echo "install-deps: installing the optional ${app_missing[*]} (MPI application tests)"
-  if ! { $SUDO apt-get update -qq && \
-         $SUDO apt-get install -y -qq --no-install-recommends "${app_missing[@]}"; }; then
-    echo "install-deps: warning: ${app_missing[*]} could not be installed; mpi_apps tests will skip" >&2
   fi
 fi
 if [ ${#app_missing[@]} -gt 0 ]; then
