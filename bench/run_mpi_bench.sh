@@ -61,11 +61,12 @@ for t in "pingpong 8 200000:2" "pingpong 4194304 200:2" "allreduce 1 20000:4" "a
   printf '%-28s %12s %12s %8s\n' "$args ($np ranks)" "$n" "$c" "$(ratio "$n" "$c")"
 done
 
-kill_job() {
-  pkill -9 -f "$run -np 4" 2>/dev/null || true
+kill_job() {  # this benchmark's job only (its launcher, ranks and the launcher's daemons)
+  local pids
+  pids=$(pgrep -f "$work/ck" || true)
+  for p in $pids; do pkill -9 -P "$p" 2>/dev/null || true; done
+  pkill -9 -f "$work/ck" 2>/dev/null || true
   pkill -9 -x mpi_bench_app 2>/dev/null || true
-  pkill -9 -x orted 2>/dev/null || true
-  pkill -9 -x hydra_pmi_proxy 2>/dev/null || true
   sleep 0.5
 }
 wait_for() {  # file pattern count timeout_s

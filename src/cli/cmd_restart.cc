@@ -94,7 +94,8 @@ Status WriteAll(int fd, const void* data, size_t n, off_t off) {
 // mapping saved as a reference (kRegionFromFile), -1 for other regions, or an error when the
 // file cannot back the mapping any more (gone, replaced, or too short: a page wholly past its
 // end would be a SIGBUS).
-Result<int> OpenMappedFile(const tr::Region& r, int min_fd) {
+Result<int> OpenMappedFile(const tr::Region& r, int min_fd,
+                           const std::map<uint64_t, CairnFileRef>& refs) {
   const bool from_file = (r.flags & tr::kRegionFromFile) != 0;
   if (!from_file && ((r.flags & tr::kRegionShared) == 0 ||
                      (r.flags & tr::kRegionFileBacked) == 0 ||
@@ -111,11 +112,18 @@ Result<int> OpenMappedFile(const tr::Region& r, int min_fd) {
     ::close(fd);
     return Status::FailedPrecondition("'" + r.path + "' is now shorter than its mapping");
   }
-  if (from_file && st.st_ino != r.inode) {
-    ::close(fd);
-    return Status::FailedPrecondition("'" + r.path +
-                                      "' is not the file the process had mapped (replaced since "
-                                      "the checkpoint, e.g. by a package upgrade)");
+  if (from_file) {
+    auto ref = refs.find(static_cast<uint64_t>(st.st_ino));
+    const int64_t mtime =
+        static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
+    if (st.st_ino != r.inode || ref == refs.end() ||
+        ref->second.size != static_cast<uint64_t>(st.st_size) || ref->second.mtime_ns != mtime) {
+      ::close(fd);
+      return Status::FailedPrecondition(
+          "'" + r.path +
+          "' is not the file the process had mapped (replaced or rewritten since the "
+          "checkpoint, e.g. by a package upgrade or a rebuild)");
+    }
   }
   return MoveFdAbove(fd, min_fd);  // the restorer maps and closes it
 }
@@ -313,6 +321,18 @@ int Run(const Args& args, Context& ctx) {
   const uint64_t rb = CAIRN_RESERVE_BASE, re = CAIRN_RESERVE_BASE + CAIRN_RESERVE_SIZE;
   std::vector<CairnPlanRegion> regions;
   std::vector<int> region_fds;  // shared file mappings: kept across the exec
+  std::map<uint64_t, CairnFileRef> file_refs;  // by inode: files of kRegionFromFile regions
+  for (const auto& sec : reader->sections()) {
+    if (sec.type != CAIRN_FILEREFS_SECTION) continue;
+    auto payload = reader->ReadSection(sec);
+    if (!payload.ok()) return Fail(ctx, payload.status());
+    for (size_t off = 0; off + sizeof(CairnFileRef) <= payload.value().size();
+         off += sizeof(CairnFileRef)) {
+      CairnFileRef ref;
+      std::memcpy(&ref, payload.value().data() + off, sizeof ref);
+      file_refs[ref.inode] = ref;
+    }
+  }
   std::map<std::pair<uint64_t, uint64_t>, int> shm_objects;  // (dev, inode) -> memfd
   for (const auto& r : reader->regions()) {
     if ((r.flags & (tr::kRegionVdso | tr::kRegionVvar)) != 0) continue;
@@ -325,7 +345,8 @@ int Run(const Args& args, Context& ctx) {
                       0u,      0};
     const bool shm = (r.flags & tr::kRegionShared) != 0 && (r.flags & tr::kRegionDeleted) != 0;
     auto mapped =
-        shm ? SharedMemoryObject(r, max_fd + 1, &shm_objects) : OpenMappedFile(r, max_fd + 1);
+        shm ? SharedMemoryObject(r, max_fd + 1, &shm_objects)
+            : OpenMappedFile(r, max_fd + 1, file_refs);
     if (!mapped.ok() && (r.flags & tr::kRegionFromFile) != 0) {
       return Fail(ctx, mapped.status().Annotate("'" + path + "' cannot be restored"));
     }

@@ -698,9 +698,19 @@ Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c
     maps = &own;
   }
   std::vector<tr::Region> regions;
+  std::vector<CairnFileRef> refs;  // files of kRegionFromFile regions, one per inode
   for (const auto& m : *maps) {
     if (m.kind == tr::MapRegion::kVsyscall || m.size() == 0) continue;
     regions.push_back(ToRegion(m));
+    if ((regions.back().flags & tr::kRegionFromFile) == 0) continue;
+    struct stat st;
+    if (::stat(m.path.c_str(), &st) != 0) continue;
+    if (std::none_of(refs.begin(), refs.end(), [&](const CairnFileRef& r) {
+          return r.inode == static_cast<uint64_t>(st.st_ino);
+        })) {
+      refs.push_back({static_cast<uint64_t>(st.st_ino), static_cast<uint64_t>(st.st_size),
+                      static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec});
+    }
   }
   CAIRN_RETURN_IF_ERROR(w->WriteRegions(regions));
   if (after_shared) {
@@ -722,6 +732,10 @@ Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c
   if (c.restartable) {
     CAIRN_RETURN_IF_ERROR(
         w->WriteOptionalSection(CAIRN_RESTART_SECTION, &c.restart_info, sizeof c.restart_info));
+  }
+  if (!refs.empty()) {
+    CAIRN_RETURN_IF_ERROR(w->WriteOptionalSection(CAIRN_FILEREFS_SECTION, refs.data(),
+                                                  refs.size() * sizeof(CairnFileRef)));
   }
   CAIRN_RETURN_IF_ERROR(w->Commit());
   CaptureResult result;

@@ -51,6 +51,16 @@ struct CairnPipeSize {
   uint32_t size;
 };
 
+/* Optional image section written by the preload library: the identity of every file a
+ * kRegionFromFile region references (its pages are not in the image), an array of
+ * CairnFileRef; `cairn restart` refuses a file whose size or modification time changed. */
+#define CAIRN_FILEREFS_SECTION 0x80000103u
+struct CairnFileRef {
+  uint64_t inode;
+  uint64_t size;
+  int64_t mtime_ns;
+};
+
 struct CairnPlanRegion {
   uint64_t start;
   uint64_t end;
