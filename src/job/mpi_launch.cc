@@ -94,7 +94,10 @@ void DisableMemoryHooks() {
   ::setenv("UCX_MEM_MMAP_HOOK_MODE", "none", 0);
   ::setenv("OMPI_MCA_memory", "^patcher", 0);
   // For the preload library: the lower half's roots, before MPI_Init (lower_half.h).
-  ::setenv("CAIRN_LOWER_ROOTS", "libmpi.so,libmpich.so", 1);
+  ::setenv("CAIRN_LOWER_ROOTS",
+           "libmpi.so,libmpi_mpifh.so,libmpi_usempi,libmpi_cxx.so,libopen-pal.so,libopen-rte.so,"
+           "libmpich.so,libmpichfort.so,libmpichcxx.so",
+           1);
 }
 
 }  // namespace cairn::job

@@ -37,7 +37,12 @@ MPI_Datatype OutType(MPI_Datatype real, const char* fn);
 MPI_Op OutOp(MPI_Op real, const char* fn);
 MPI_Errhandler OutErrh(MPI_Errhandler real, const char* fn, bool created);
 MPI_Request OutRequest(MPI_Request real, const char* fn);
-MPI_Request OutCollRequest(MPI_Request real, MPI_Comm vcomm);
+// `keep1`/`keep2`: arrays from KeptTypes that the library may read until the request
+// completes; freed after it did.
+MPI_Request OutCollRequest(MPI_Request real, MPI_Comm vcomm, MPI_Datatype* keep1 = nullptr,
+                           MPI_Datatype* keep2 = nullptr);
+// An array of n handles for a translated argument of a nonblocking or persistent call.
+MPI_Datatype* KeptTypes(int n);
 
 enum LiveKind { kWin, kFile, kInfo, kMessage, kSession, kLiveKinds };
 void Live(LiveKind k, const char* fn, int delta);

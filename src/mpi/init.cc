@@ -32,7 +32,11 @@ int InitLowerHalf(int required, int* provided, Fn&& init) {
   // The checkpoint thread calls MPI while the program's threads are held outside it.
   const int level = required < MPI_THREAD_SERIALIZED ? MPI_THREAD_SERIALIZED : required;
   const std::vector<int> before = OpenFds();
-  static const char* const kRoots[] = {"libmpi.so", "libmpich.so", nullptr};
+  // The MPI library and its own companions: the language bindings (which need libopen-pal
+  // and friends too, and would otherwise make them look like the program's) and the runtime.
+  static const char* const kRoots[] = {
+      "libmpi.so",      "libmpi_mpifh.so", "libmpi_usempi", "libmpi_cxx.so", "libopen-pal.so",
+      "libopen-rte.so", "libmpich.so",     "libmpichfort.so", "libmpichcxx.so", nullptr};
   const bool active = cairn_preload_ckpt_dir() != nullptr;
   if (active) cairn_lower_snapshot_libs(kRoots);
   int got = MPI_THREAD_SINGLE;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -32,7 +33,152 @@ int g_arena[1 << 18];
 size_t g_arena_used = 0;
 bool g_log_full_reported = false;
 
+// The table slot a handle in a recipe names (whether or not it is in use now).
+template <typename T, typename H>
+bool SlotOf(const T& t, H v, size_t* i) {
+  if constexpr (std::is_pointer_v<H>) {
+    const auto p = reinterpret_cast<uintptr_t>(v);
+    const auto b = reinterpret_cast<uintptr_t>(t.Virtual(0));
+    if (p < b || p - b >= t.Limit()) return false;
+    *i = p - b;
+  } else {
+    const auto u = static_cast<uint32_t>(v);
+    if ((u & 0xFFF00000u) != T::kIntTag) return false;
+    *i = u & 0xFFFFFu;
+    if (*i >= t.Limit()) return false;
+  }
+  return true;
+}
+
+// Compaction of the log when it is full: the recipes of datatypes, groups and ops (local
+// objects) that were freed and that no kept recipe needs are dropped, with their commits and
+// frees. Communicator recipes (collective: every rank must replay the same ones) all stay.
+enum LocalKind { kLocalNone = -1, kLocalGroup = 0, kLocalType = 1, kLocalOp = 2 };
+
+LocalKind MadeKind(Op op) {
+  switch (op) {
+    case Op::kCommGroup: case Op::kGroupIncl: case Op::kGroupExcl: case Op::kCommRemoteGroup:
+    case Op::kGroupUnion: case Op::kGroupIntersection: case Op::kGroupDifference:
+    case Op::kGroupRangeIncl: case Op::kGroupRangeExcl:
+      return kLocalGroup;
+    case Op::kTypeContiguous: case Op::kTypeVector: case Op::kTypeHvector: case Op::kTypeResized:
+    case Op::kTypeIndexed: case Op::kTypeHindexed: case Op::kTypeIndexedBlock:
+    case Op::kTypeHindexedBlock: case Op::kTypeStruct: case Op::kTypeDup: case Op::kTypeSubarray:
+    case Op::kTypeDarray: case Op::kTypeF90Integer: case Op::kTypeF90Real:
+    case Op::kTypeF90Complex:
+      return kLocalType;
+    case Op::kOpCreate:
+      return kLocalOp;
+    default:
+      return kLocalNone;
+  }
+}
+
+LocalKind TouchedKind(Op op) {  // commits and frees of local objects
+  switch (op) {
+    case Op::kGroupFree: return kLocalGroup;
+    case Op::kTypeCommit: case Op::kTypeFree: return kLocalType;
+    case Op::kOpFree: return kLocalOp;
+    default: return kLocalNone;
+  }
+}
+
+// The local objects recipe r takes as input: (kind, slot) pairs.
+void Inputs(const Recipe& r, std::vector<std::pair<int, size_t>>* in) {
+  in->clear();
+  size_t i;
+  auto type = [&](uint64_t b) {
+    if (SlotOf(g_types, FromBits<MPI_Datatype>(b), &i)) in->push_back({kLocalType, i});
+  };
+  auto group = [&](uint64_t b) {
+    if (SlotOf(g_groups, FromBits<MPI_Group>(b), &i)) in->push_back({kLocalGroup, i});
+  };
+  switch (r.op) {
+    case Op::kTypeContiguous: case Op::kTypeVector: case Op::kTypeHvector: case Op::kTypeResized:
+    case Op::kTypeIndexed: case Op::kTypeHindexed: case Op::kTypeIndexedBlock:
+    case Op::kTypeHindexedBlock: case Op::kTypeDup: case Op::kTypeSubarray: case Op::kTypeDarray:
+      type(r.h[0]);
+      break;
+    case Op::kTypeStruct: {
+      const auto n = static_cast<size_t>(r.v[0]);
+      const int* p = &g_arena[r.arr_off] + n + n * sizeof(MPI_Aint) / sizeof(int);
+      for (size_t k = 0; k < n; ++k) {
+        uint64_t b;
+        std::memcpy(&b, p + k * sizeof(uint64_t) / sizeof(int), sizeof b);
+        type(b);
+      }
+      break;
+    }
+    case Op::kGroupIncl: case Op::kGroupExcl: case Op::kGroupRangeIncl: case Op::kGroupRangeExcl:
+      group(r.h[0]);
+      break;
+    case Op::kGroupUnion: case Op::kGroupIntersection: case Op::kGroupDifference:
+      group(r.h[0]);
+      group(r.h[1]);
+      break;
+    case Op::kCommCreate: case Op::kCommCreateGroup:
+      group(r.h[1]);
+      break;
+    default:
+      break;
+  }
+}
+
+void Compact() {
+  const size_t n = g_nlog;
+  std::vector<std::vector<int64_t>> cur(3);
+  cur[kLocalGroup].assign(g_groups.Limit(), -1);
+  cur[kLocalType].assign(g_types.Limit(), -1);
+  cur[kLocalOp].assign(g_ops.Limit(), -1);
+  std::vector<int64_t> owner(n, -1);   // commits/frees: the creation they belong to
+  std::vector<char> freed(n, 0), needed(n, 0);
+  std::vector<std::vector<int64_t>> deps(n);
+  std::vector<std::pair<int, size_t>> in;
+  for (size_t p = 0; p < n; ++p) {
+    const Recipe& r = g_log[p];
+    Inputs(r, &in);
+    for (auto [k, slot] : in) {
+      if (slot < cur[k].size() && cur[k][slot] >= 0) deps[p].push_back(cur[k][slot]);
+    }
+    if (const LocalKind k = MadeKind(r.op); k != kLocalNone) {
+      if (r.out < cur[k].size()) cur[k][r.out] = static_cast<int64_t>(p);
+    } else if (const LocalKind t = TouchedKind(r.op); t != kLocalNone) {
+      const int64_t c = r.out < cur[t].size() ? cur[t][r.out] : -1;
+      owner[p] = c;
+      if (c >= 0 && (r.op == Op::kGroupFree || r.op == Op::kTypeFree || r.op == Op::kOpFree)) {
+        freed[static_cast<size_t>(c)] = 1;
+      }
+    } else {
+      needed[p] = 1;  // communicators and everything else stay
+    }
+  }
+  for (size_t q = n; q-- > 0;) {
+    if (MadeKind(g_log[q].op) != kLocalNone && !freed[q]) needed[q] = 1;
+    if (!needed[q]) continue;
+    for (int64_t d : deps[q]) needed[static_cast<size_t>(d)] = 1;
+  }
+  // Rewrite the log and the arena in place (both only shrink, front to back).
+  size_t out = 0, arena = 0;
+  for (size_t p = 0; p < n; ++p) {
+    const bool keep = owner[p] >= 0 ? needed[static_cast<size_t>(owner[p])] != 0
+                      : TouchedKind(g_log[p].op) != kLocalNone ? false
+                                                               : needed[p] != 0;
+    if (!keep) continue;
+    Recipe r = g_log[p];
+    if (r.arr_len > 0) std::memmove(&g_arena[arena], &g_arena[r.arr_off], r.arr_len * sizeof(int));
+    r.arr_off = static_cast<uint32_t>(arena);
+    arena += r.arr_len;
+    g_log[out++] = r;
+  }
+  g_nlog = out;
+  g_arena_used = arena;
+}
+
 bool Log(const Recipe& r, const int* arr = nullptr, size_t n = 0) {
+  if (g_nlog == kMaxRecipes || g_arena_used + n > sizeof g_arena / sizeof(int)) {
+    std::lock_guard<std::recursive_mutex> g(g_lock);
+    Compact();
+  }
   if (g_nlog == kMaxRecipes || g_arena_used + n > sizeof g_arena / sizeof(int)) {
     if (!g_log_full_reported) {
       g_log_full_reported = true;
@@ -95,7 +241,7 @@ void NewCommKey(MPI_Comm parent_v, uint32_t child, size_t index, MPI_Comm real, 
     CAIRN_REAL(MPI_Comm_remote_size)(real, &remote);
     std::vector<char> theirs(static_cast<size_t>(remote) * sizeof s.name[0]);
     char mine[sizeof s.name[0]] = {};
-    std::snprintf(mine, sizeof mine, "%s", name);
+    std::snprintf(mine, sizeof mine, "%.47s", name);
     CAIRN_REAL(MPI_Allgather)(mine, sizeof mine, MPI_CHAR, theirs.data(), sizeof mine, MPI_CHAR,
                               real);
     theirs[sizeof mine - 1] = '\0';
@@ -159,7 +305,9 @@ void CountCollective(MPI_Comm v) {
     if (!s.targets_known.load() || s.started[k].load() >= s.target[k]) {
       SafePoint();
       if (!s.pending.load()) break;
-      preload::FutexWait(&s.freeze_epoch, epoch, 50);
+      // Other ranks may wait for nonblocking collectives that need this rank's progress.
+      ProgressCollectiveRequests();
+      preload::FutexWait(&s.freeze_epoch, epoch, 20);
     }
   }
   s.started[k].fetch_add(1);
@@ -170,8 +318,59 @@ void CompleteCollective(MPI_Comm v) {
   const size_t k = CommKey(v);
   if (!s.counted[k]) return;
   s.completed[k].fetch_add(1);
-  preload::FutexWakeAll(&s.active_changes);
+  // Only a checkpoint round waits for this (a futex wake is a system call: not on every call).
+  if (s.pending.load(std::memory_order_relaxed)) {
+    s.active_changes.fetch_add(1);
+    preload::FutexWakeAll(&s.active_changes);
+  }
 }
+
+namespace {
+
+// At replay, a handle in a recipe names the object in its table slot at that point of the log,
+// also when the program freed it later (a datatype made from a freed one): no `used` check.
+template <typename T, typename H>
+H ReplayReal(const T& t, H v) {
+  size_t i;
+  if constexpr (std::is_pointer_v<H>) {
+    const auto p = reinterpret_cast<uintptr_t>(v);
+    const auto b = reinterpret_cast<uintptr_t>(t.Virtual(0));
+    if (p < b || p - b >= t.Limit()) return v;
+    i = p - b;
+  } else {
+    const auto u = static_cast<uint32_t>(v);
+    if ((u & 0xFFF00000u) != T::kIntTag) return v;
+    i = u & 0xFFFFFu;
+    if (i >= t.Limit()) return v;
+  }
+  return t.Real(i);
+}
+MPI_Comm RComm(uint64_t b) { return ReplayReal(g_comms, FromBits<MPI_Comm>(b)); }
+MPI_Group RGroup(uint64_t b) { return ReplayReal(g_groups, FromBits<MPI_Group>(b)); }
+MPI_Datatype RType(uint64_t b) { return ReplayReal(g_types, FromBits<MPI_Datatype>(b)); }
+
+// Arena readers: n ints / MPI_Aints / handles from `*p`, advancing it.
+const int* Ints(const int** p, size_t n) {
+  const int* a = *p;
+  *p += n;
+  return a;
+}
+std::vector<MPI_Aint> Aints(const int** p, size_t n) {
+  std::vector<MPI_Aint> a(n);
+  if (n > 0) std::memcpy(a.data(), *p, n * sizeof(MPI_Aint));
+  *p += n * sizeof(MPI_Aint) / sizeof(int);
+  return a;
+}
+std::vector<MPI_Datatype> TypesAt(const int** p, size_t n) {
+  std::vector<uint64_t> b(n);
+  if (n > 0) std::memcpy(b.data(), *p, n * sizeof(uint64_t));
+  *p += n * sizeof(uint64_t) / sizeof(int);
+  std::vector<MPI_Datatype> t(n);
+  for (size_t i = 0; i < n; ++i) t[i] = RType(b[i]);
+  return t;
+}
+
+}  // namespace
 
 bool ReplayObjects(char* err, size_t err_len) {
   std::lock_guard<std::recursive_mutex> g(g_lock);
@@ -179,32 +378,33 @@ bool ReplayObjects(char* err, size_t err_len) {
   for (size_t n = 0; n < g_nlog; ++n) {
     const Recipe& r = g_log[n];
     const int* arr = &g_arena[r.arr_off];
+    const int* cur = arr;
     int rc = MPI_SUCCESS;
     switch (r.op) {
       case Op::kCommDup: {
         MPI_Comm c = MPI_COMM_NULL;
-        rc = CAIRN_REAL(MPI_Comm_dup)(g_comms.ToReal(FromBits<MPI_Comm>(r.h[0])), &c);
+        rc = CAIRN_REAL(MPI_Comm_dup)(RComm(r.h[0]), &c);
         g_comms.SetReal(r.out, c);
         break;
       }
       case Op::kCommSplit: {
         MPI_Comm c = MPI_COMM_NULL;
-        rc = CAIRN_REAL(MPI_Comm_split)(g_comms.ToReal(FromBits<MPI_Comm>(r.h[0])),
+        rc = CAIRN_REAL(MPI_Comm_split)(RComm(r.h[0]),
                                         static_cast<int>(r.v[0]), static_cast<int>(r.v[1]), &c);
         g_comms.SetReal(r.out, c);
         break;
       }
       case Op::kCommCreate: {
         MPI_Comm c = MPI_COMM_NULL;
-        rc = CAIRN_REAL(MPI_Comm_create)(g_comms.ToReal(FromBits<MPI_Comm>(r.h[0])),
-                                         g_groups.ToReal(FromBits<MPI_Group>(r.h[1])), &c);
+        rc = CAIRN_REAL(MPI_Comm_create)(RComm(r.h[0]),
+                                         RGroup(r.h[1]), &c);
         g_comms.SetReal(r.out, c);
         break;
       }
       case Op::kCartCreate: {
         MPI_Comm c = MPI_COMM_NULL;
         const int nd = static_cast<int>(r.v[0]);
-        rc = CAIRN_REAL(MPI_Cart_create)(g_comms.ToReal(FromBits<MPI_Comm>(r.h[0])), nd, arr,
+        rc = CAIRN_REAL(MPI_Cart_create)(RComm(r.h[0]), nd, arr,
                                          arr + nd, static_cast<int>(r.v[1]), &c);
         g_comms.SetReal(r.out, c);
         break;
@@ -216,7 +416,7 @@ bool ReplayObjects(char* err, size_t err_len) {
       }
       case Op::kCommGroup: {
         MPI_Group gr = MPI_GROUP_NULL;
-        rc = CAIRN_REAL(MPI_Comm_group)(g_comms.ToReal(FromBits<MPI_Comm>(r.h[0])), &gr);
+        rc = CAIRN_REAL(MPI_Comm_group)(RComm(r.h[0]), &gr);
         g_groups.SetReal(r.out, gr);
         break;
       }
@@ -224,7 +424,7 @@ bool ReplayObjects(char* err, size_t err_len) {
       case Op::kGroupExcl: {
         MPI_Group gr = MPI_GROUP_NULL;
         auto fn = r.op == Op::kGroupIncl ? CAIRN_REAL(MPI_Group_incl) : CAIRN_REAL(MPI_Group_excl);
-        rc = fn(g_groups.ToReal(FromBits<MPI_Group>(r.h[0])), static_cast<int>(r.arr_len), arr,
+        rc = fn(RGroup(r.h[0]), static_cast<int>(r.arr_len), arr,
                 &gr);
         g_groups.SetReal(r.out, gr);
         break;
@@ -237,7 +437,7 @@ bool ReplayObjects(char* err, size_t err_len) {
       case Op::kTypeContiguous: {
         MPI_Datatype t = MPI_DATATYPE_NULL;
         rc = CAIRN_REAL(MPI_Type_contiguous)(static_cast<int>(r.v[0]),
-                                             g_types.ToReal(FromBits<MPI_Datatype>(r.h[0])), &t);
+                                             RType(r.h[0]), &t);
         g_types.SetReal(r.out, t);
         break;
       }
@@ -245,7 +445,7 @@ bool ReplayObjects(char* err, size_t err_len) {
         MPI_Datatype t = MPI_DATATYPE_NULL;
         rc = CAIRN_REAL(MPI_Type_vector)(static_cast<int>(r.v[0]), static_cast<int>(r.v[1]),
                                          static_cast<int>(r.v[2]),
-                                         g_types.ToReal(FromBits<MPI_Datatype>(r.h[0])), &t);
+                                         RType(r.h[0]), &t);
         g_types.SetReal(r.out, t);
         break;
       }
@@ -253,13 +453,13 @@ bool ReplayObjects(char* err, size_t err_len) {
         MPI_Datatype t = MPI_DATATYPE_NULL;
         rc = CAIRN_REAL(MPI_Type_create_hvector)(
             static_cast<int>(r.v[0]), static_cast<int>(r.v[1]), static_cast<MPI_Aint>(r.v[2]),
-            g_types.ToReal(FromBits<MPI_Datatype>(r.h[0])), &t);
+            RType(r.h[0]), &t);
         g_types.SetReal(r.out, t);
         break;
       }
       case Op::kTypeResized: {
         MPI_Datatype t = MPI_DATATYPE_NULL;
-        rc = CAIRN_REAL(MPI_Type_create_resized)(g_types.ToReal(FromBits<MPI_Datatype>(r.h[0])),
+        rc = CAIRN_REAL(MPI_Type_create_resized)(RType(r.h[0]),
                                                  static_cast<MPI_Aint>(r.v[0]),
                                                  static_cast<MPI_Aint>(r.v[1]), &t);
         g_types.SetReal(r.out, t);
@@ -288,6 +488,227 @@ bool ReplayObjects(char* err, size_t err_len) {
         if (o != MPI_OP_NULL) rc = CAIRN_REAL(MPI_Op_free)(&o);
         break;
       }
+      case Op::kCommSplitType: {
+        MPI_Comm c = MPI_COMM_NULL;
+        rc = CAIRN_REAL(MPI_Comm_split_type)(RComm(r.h[0]), static_cast<int>(r.v[0]),
+                                             static_cast<int>(r.v[1]), MPI_INFO_NULL, &c);
+        g_comms.SetReal(r.out, c);
+        break;
+      }
+      case Op::kCommCreateGroup: {
+        MPI_Comm c = MPI_COMM_NULL;
+        rc = CAIRN_REAL(MPI_Comm_create_group)(RComm(r.h[0]), RGroup(r.h[1]),
+                                               static_cast<int>(r.v[0]), &c);
+        g_comms.SetReal(r.out, c);
+        break;
+      }
+      case Op::kCartSub: {
+        MPI_Comm c = MPI_COMM_NULL;
+        rc = CAIRN_REAL(MPI_Cart_sub)(RComm(r.h[0]), arr, &c);
+        g_comms.SetReal(r.out, c);
+        break;
+      }
+      case Op::kGraphCreate: {
+        MPI_Comm c = MPI_COMM_NULL;
+        const int nn = static_cast<int>(r.v[0]);
+        rc = CAIRN_REAL(MPI_Graph_create)(RComm(r.h[0]), nn, arr, arr + nn,
+                                          static_cast<int>(r.v[1]), &c);
+        g_comms.SetReal(r.out, c);
+        break;
+      }
+      case Op::kDistGraphAdjacent: {
+        MPI_Comm c = MPI_COMM_NULL;
+        const auto in = static_cast<size_t>(r.v[0]), outd = static_cast<size_t>(r.v[1]);
+        const int* src = Ints(&cur, in);
+        const int* srcw = Ints(&cur, in);
+        const int* dst = Ints(&cur, outd);
+        const int* dstw = Ints(&cur, outd);
+        const int64_t f = r.v[3];
+        rc = CAIRN_REAL(MPI_Dist_graph_create_adjacent)(
+            RComm(r.h[0]), static_cast<int>(in), src,
+            (f & 1) ? MPI_UNWEIGHTED : (f & 2) ? MPI_WEIGHTS_EMPTY : srcw,
+            static_cast<int>(outd), dst,
+            (f & 4) ? MPI_UNWEIGHTED : (f & 8) ? MPI_WEIGHTS_EMPTY : dstw, MPI_INFO_NULL,
+            static_cast<int>(r.v[2]), &c);
+        g_comms.SetReal(r.out, c);
+        break;
+      }
+      case Op::kDistGraph: {
+        MPI_Comm c = MPI_COMM_NULL;
+        const auto nn = static_cast<size_t>(r.v[0]), total = static_cast<size_t>(r.v[3]);
+        const int* src = Ints(&cur, nn);
+        const int* deg = Ints(&cur, nn);
+        const int* dst = Ints(&cur, total);
+        const int* w = Ints(&cur, total);
+        const int64_t f = r.v[2];
+        rc = CAIRN_REAL(MPI_Dist_graph_create)(
+            RComm(r.h[0]), static_cast<int>(nn), src, deg, dst,
+            (f & 1) ? MPI_UNWEIGHTED : (f & 2) ? MPI_WEIGHTS_EMPTY : w, MPI_INFO_NULL,
+            static_cast<int>(r.v[1]), &c);
+        g_comms.SetReal(r.out, c);
+        break;
+      }
+      case Op::kIntercommCreate: {
+        MPI_Comm c = MPI_COMM_NULL;
+        rc = CAIRN_REAL(MPI_Intercomm_create)(RComm(r.h[0]), static_cast<int>(r.v[0]),
+                                              RComm(r.h[1]), static_cast<int>(r.v[1]),
+                                              static_cast<int>(r.v[2]), &c);
+        g_comms.SetReal(r.out, c);
+        break;
+      }
+      case Op::kIntercommMerge: {
+        MPI_Comm c = MPI_COMM_NULL;
+        rc = CAIRN_REAL(MPI_Intercomm_merge)(RComm(r.h[0]), static_cast<int>(r.v[0]), &c);
+        g_comms.SetReal(r.out, c);
+        break;
+      }
+      case Op::kCommRemoteGroup: {
+        MPI_Group gr = MPI_GROUP_NULL;
+        rc = CAIRN_REAL(MPI_Comm_remote_group)(RComm(r.h[0]), &gr);
+        g_groups.SetReal(r.out, gr);
+        break;
+      }
+      case Op::kGroupUnion:
+      case Op::kGroupIntersection:
+      case Op::kGroupDifference: {
+        MPI_Group gr = MPI_GROUP_NULL;
+        auto fn = r.op == Op::kGroupUnion          ? CAIRN_REAL(MPI_Group_union)
+                  : r.op == Op::kGroupIntersection ? CAIRN_REAL(MPI_Group_intersection)
+                                                   : CAIRN_REAL(MPI_Group_difference);
+        rc = fn(RGroup(r.h[0]), RGroup(r.h[1]), &gr);
+        g_groups.SetReal(r.out, gr);
+        break;
+      }
+      case Op::kGroupRangeIncl:
+      case Op::kGroupRangeExcl: {
+        MPI_Group gr = MPI_GROUP_NULL;
+        std::vector<int> ranges(arr, arr + r.arr_len);
+        auto fn = r.op == Op::kGroupRangeIncl ? CAIRN_REAL(MPI_Group_range_incl)
+                                              : CAIRN_REAL(MPI_Group_range_excl);
+        rc = fn(RGroup(r.h[0]), static_cast<int>(r.arr_len / 3),
+                reinterpret_cast<int(*)[3]>(ranges.data()), &gr);
+        g_groups.SetReal(r.out, gr);
+        break;
+      }
+      case Op::kTypeIndexed: {
+        MPI_Datatype t = MPI_DATATYPE_NULL;
+        const auto cnt = static_cast<size_t>(r.v[0]);
+        const int* bl = Ints(&cur, cnt);
+        const int* dp = Ints(&cur, cnt);
+        rc = CAIRN_REAL(MPI_Type_indexed)(static_cast<int>(cnt), bl, dp, RType(r.h[0]), &t);
+        g_types.SetReal(r.out, t);
+        break;
+      }
+      case Op::kTypeHindexed: {
+        MPI_Datatype t = MPI_DATATYPE_NULL;
+        const auto cnt = static_cast<size_t>(r.v[0]);
+        const int* bl = Ints(&cur, cnt);
+        const std::vector<MPI_Aint> dp = Aints(&cur, cnt);
+        rc = CAIRN_REAL(MPI_Type_create_hindexed)(static_cast<int>(cnt), bl, dp.data(),
+                                                  RType(r.h[0]), &t);
+        g_types.SetReal(r.out, t);
+        break;
+      }
+      case Op::kTypeIndexedBlock: {
+        MPI_Datatype t = MPI_DATATYPE_NULL;
+        rc = CAIRN_REAL(MPI_Type_create_indexed_block)(static_cast<int>(r.v[0]),
+                                                       static_cast<int>(r.v[1]), arr,
+                                                       RType(r.h[0]), &t);
+        g_types.SetReal(r.out, t);
+        break;
+      }
+      case Op::kTypeHindexedBlock: {
+        MPI_Datatype t = MPI_DATATYPE_NULL;
+        const std::vector<MPI_Aint> dp = Aints(&cur, static_cast<size_t>(r.v[0]));
+        rc = CAIRN_REAL(MPI_Type_create_hindexed_block)(static_cast<int>(r.v[0]),
+                                                        static_cast<int>(r.v[1]), dp.data(),
+                                                        RType(r.h[0]), &t);
+        g_types.SetReal(r.out, t);
+        break;
+      }
+      case Op::kTypeStruct: {
+        MPI_Datatype t = MPI_DATATYPE_NULL;
+        const auto cnt = static_cast<size_t>(r.v[0]);
+        const int* bl = Ints(&cur, cnt);
+        const std::vector<MPI_Aint> dp = Aints(&cur, cnt);
+        const std::vector<MPI_Datatype> ty = TypesAt(&cur, cnt);
+        rc = CAIRN_REAL(MPI_Type_create_struct)(static_cast<int>(cnt), bl, dp.data(), ty.data(),
+                                                &t);
+        g_types.SetReal(r.out, t);
+        break;
+      }
+      case Op::kTypeDup: {
+        MPI_Datatype t = MPI_DATATYPE_NULL;
+        rc = CAIRN_REAL(MPI_Type_dup)(RType(r.h[0]), &t);
+        g_types.SetReal(r.out, t);
+        break;
+      }
+      case Op::kTypeSubarray: {
+        MPI_Datatype t = MPI_DATATYPE_NULL;
+        const auto cnt = static_cast<size_t>(r.v[0]);
+        rc = CAIRN_REAL(MPI_Type_create_subarray)(static_cast<int>(cnt), arr, arr + cnt, arr + 2 * cnt,
+                                                  static_cast<int>(r.v[1]), RType(r.h[0]), &t);
+        g_types.SetReal(r.out, t);
+        break;
+      }
+      case Op::kTypeDarray: {
+        MPI_Datatype t = MPI_DATATYPE_NULL;
+        const auto cnt = static_cast<size_t>(r.v[2]);
+        rc = CAIRN_REAL(MPI_Type_create_darray)(
+            static_cast<int>(r.v[0]), static_cast<int>(r.v[1]), static_cast<int>(cnt), arr,
+            arr + cnt, arr + 2 * cnt, arr + 3 * cnt, static_cast<int>(r.v[3]), RType(r.h[0]), &t);
+        g_types.SetReal(r.out, t);
+        break;
+      }
+      case Op::kTypeF90Integer:
+      case Op::kTypeF90Real:
+      case Op::kTypeF90Complex: {
+        MPI_Datatype t = MPI_DATATYPE_NULL;
+        const int p = static_cast<int>(r.v[0]), q = static_cast<int>(r.v[1]);
+        rc = r.op == Op::kTypeF90Integer ? CAIRN_REAL(MPI_Type_create_f90_integer)(q, &t)
+             : r.op == Op::kTypeF90Real  ? CAIRN_REAL(MPI_Type_create_f90_real)(p, q, &t)
+                                         : CAIRN_REAL(MPI_Type_create_f90_complex)(p, q, &t);
+        g_types.SetReal(r.out, t);
+        break;
+      }
+      case Op::kErrhCreate: {
+        MPI_Errhandler e = MPI_ERRHANDLER_NULL;
+        rc = CAIRN_REAL(MPI_Comm_create_errhandler)(
+            reinterpret_cast<MPI_Comm_errhandler_function*>(r.v[0]), &e);
+        Errhs().SetReal(r.out, e);
+        break;
+      }
+      case Op::kAddErrorClass:
+      case Op::kAddErrorCode: {
+        int got = -1;
+        rc = r.op == Op::kAddErrorClass
+                 ? CAIRN_REAL(MPI_Add_error_class)(&got)
+                 : CAIRN_REAL(MPI_Add_error_code)(static_cast<int>(r.v[0]), &got);
+        if (rc == MPI_SUCCESS && got != static_cast<int>(r.v[1])) {
+          std::snprintf(err, err_len,
+                        "the new MPI library gave the user error %s %d instead of %d",
+                        r.op == Op::kAddErrorClass ? "class" : "code", got,
+                        static_cast<int>(r.v[1]));
+          return false;
+        }
+        break;
+      }
+      case Op::kAddErrorString: {
+        std::string text(reinterpret_cast<const char*>(arr), r.arr_len * sizeof(int));
+        text.resize(std::strlen(text.c_str()));
+        rc = CAIRN_REAL(MPI_Add_error_string)(static_cast<int>(r.v[0]), text.c_str());
+        break;
+      }
+      case Op::kBufferAttach:
+        rc = CAIRN_REAL(MPI_Buffer_attach)(reinterpret_cast<void*>(r.v[0]),
+                                           static_cast<int>(r.v[1]));
+        break;
+      case Op::kBufferDetach: {
+        void* b = nullptr;
+        int size = 0;
+        rc = CAIRN_REAL(MPI_Buffer_detach)(&b, &size);
+        break;
+      }
     }
     if (rc != MPI_SUCCESS) {
       std::snprintf(err, err_len, "rebuilding MPI object %zu of %zu (operation %d) failed: %d", n,
@@ -295,7 +716,7 @@ bool ReplayObjects(char* err, size_t err_len) {
       return false;
     }
   }
-  return true;
+  return ReplayState(err, err_len);
 }
 
 bool LogRecipe(const Recipe& r, const void* data, size_t bytes) {
@@ -367,7 +788,6 @@ using namespace cairn::mpi;  // NOLINT
 CAIRN_API int MPI_Comm_dup(MPI_Comm comm, MPI_Comm* newcomm) {
   if (FromLower()) return CAIRN_REAL(MPI_Comm_dup)(comm, newcomm);
   Call c;
-  std::lock_guard<std::recursive_mutex> g(g_lock);
   CountCollective(comm);
   MPI_Comm real = MPI_COMM_NULL;
   int rc;
@@ -386,7 +806,6 @@ CAIRN_PMPI(MPI_Comm_dup)
 CAIRN_API int MPI_Comm_split(MPI_Comm comm, int color, int key, MPI_Comm* newcomm) {
   if (FromLower()) return CAIRN_REAL(MPI_Comm_split)(comm, color, key, newcomm);
   Call c;
-  std::lock_guard<std::recursive_mutex> g(g_lock);
   CountCollective(comm);
   MPI_Comm real = MPI_COMM_NULL;
   int rc;
@@ -403,7 +822,6 @@ CAIRN_PMPI(MPI_Comm_split)
 CAIRN_API int MPI_Comm_create(MPI_Comm comm, MPI_Group group, MPI_Comm* newcomm) {
   if (FromLower()) return CAIRN_REAL(MPI_Comm_create)(comm, group, newcomm);
   Call c;
-  std::lock_guard<std::recursive_mutex> g(g_lock);
   CountCollective(comm);
   MPI_Comm real = MPI_COMM_NULL;
   int rc;
@@ -421,7 +839,6 @@ CAIRN_API int MPI_Cart_create(MPI_Comm comm, int ndims, const int dims[], const 
                               int reorder, MPI_Comm* newcomm) {
   if (FromLower()) return CAIRN_REAL(MPI_Cart_create)(comm, ndims, dims, periods, reorder, newcomm);
   Call c;
-  std::lock_guard<std::recursive_mutex> g(g_lock);
   CountCollective(comm);
   MPI_Comm real = MPI_COMM_NULL;
   int rc;
@@ -441,12 +858,13 @@ CAIRN_PMPI(MPI_Cart_create)
 CAIRN_API int MPI_Comm_free(MPI_Comm* comm) {
   if (FromLower()) return CAIRN_REAL(MPI_Comm_free)(comm);
   Call c;
-  std::lock_guard<std::recursive_mutex> g(g_lock);
   size_t i;
   if (!g_comms.Index(*comm, &i)) {
     Lower l;
     return CAIRN_REAL(MPI_Comm_free)(comm);
   }
+  // Not under the object lock: a checkpoint may hold the thread here (and a restart replays
+  // the objects under that lock).
   CountCollective(*comm);
   MPI_Comm real = g_comms.Real(i);
   int rc;
@@ -456,7 +874,10 @@ CAIRN_API int MPI_Comm_free(MPI_Comm* comm) {
   }
   CompleteCollective(*comm);
   if (rc != MPI_SUCCESS) return rc;
-  Log({Op::kCommFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  if (!NoRecipe(kObjComm, i)) {
+    Log({Op::kCommFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  }
   OnCommFree(*comm);
   ClearNoRecipe(kObjComm, i);
   State().counted[i] = false;
@@ -526,6 +947,7 @@ CAIRN_PMPI(MPI_Comm_compare)
 #ifndef MPI_Comm_c2f  // MPICH: a macro (Fortran and C handles are equal)
 CAIRN_API MPI_Fint MPI_Comm_c2f(MPI_Comm comm) {
   if (FromLower()) return CAIRN_REAL(MPI_Comm_c2f)(comm);
+  Call c;  // not before a restarted lower half is up
   size_t i;
   if (g_comms.Index(comm, &i)) return CommTable::FortranOf(i);
   return CAIRN_REAL(MPI_Comm_c2f)(comm);
@@ -536,6 +958,7 @@ CAIRN_PMPI(MPI_Comm_c2f)
 #ifndef MPI_Comm_f2c  // MPICH: a macro (Fortran and C handles are equal)
 CAIRN_API MPI_Comm MPI_Comm_f2c(MPI_Fint f) {
   if (FromLower()) return CAIRN_REAL(MPI_Comm_f2c)(f);
+  Call c;  // not before a restarted lower half is up
   size_t i;
   if (CommTable::IndexOfFortran(f, &i) && g_comms.Used(i)) return g_comms.Virtual(i);
   return CAIRN_REAL(MPI_Comm_f2c)(f);
@@ -610,7 +1033,9 @@ CAIRN_API int MPI_Group_free(MPI_Group* group) {
     rc = CAIRN_REAL(MPI_Group_free)(&real);
   }
   if (rc != MPI_SUCCESS) return rc;
-  Log({Op::kGroupFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  if (!NoRecipe(kObjGroup, i)) {
+    Log({Op::kGroupFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  }
   ClearNoRecipe(kObjGroup, i);
   g_groups.SetReal(i, MPI_GROUP_NULL);
   g_groups.Free(i);
@@ -735,7 +1160,9 @@ CAIRN_API int MPI_Type_commit(MPI_Datatype* type) {
   }
   if (rc != MPI_SUCCESS) return rc;
   g_types.SetReal(i, real);
-  Log({Op::kTypeCommit, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  if (!NoRecipe(kObjType, i)) {
+    Log({Op::kTypeCommit, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  }
   return MPI_SUCCESS;
 }
 CAIRN_PMPI(MPI_Type_commit)
@@ -756,7 +1183,9 @@ CAIRN_API int MPI_Type_free(MPI_Datatype* type) {
     rc = CAIRN_REAL(MPI_Type_free)(&real);
   }
   if (rc != MPI_SUCCESS) return rc;
-  Log({Op::kTypeFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  if (!NoRecipe(kObjType, i)) {
+    Log({Op::kTypeFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  }
   ClearNoRecipe(kObjType, i);
   g_types.SetReal(i, MPI_DATATYPE_NULL);
   g_types.Free(i);
@@ -784,6 +1213,7 @@ CAIRN_PMPI(MPI_Type_get_extent)
 #ifndef MPI_Type_c2f  // MPICH: a macro (Fortran and C handles are equal)
 CAIRN_API MPI_Fint MPI_Type_c2f(MPI_Datatype t) {
   if (FromLower()) return CAIRN_REAL(MPI_Type_c2f)(t);
+  Call c;  // not before a restarted lower half is up
   size_t i;
   if (g_types.Index(t, &i)) return TypeTable::FortranOf(i);
   return CAIRN_REAL(MPI_Type_c2f)(t);
@@ -794,6 +1224,7 @@ CAIRN_PMPI(MPI_Type_c2f)
 #ifndef MPI_Type_f2c  // MPICH: a macro (Fortran and C handles are equal)
 CAIRN_API MPI_Datatype MPI_Type_f2c(MPI_Fint f) {
   if (FromLower()) return CAIRN_REAL(MPI_Type_f2c)(f);
+  Call c;  // not before a restarted lower half is up
   size_t i;
   if (TypeTable::IndexOfFortran(f, &i) && g_types.Used(i)) return g_types.Virtual(i);
   return CAIRN_REAL(MPI_Type_f2c)(f);
@@ -838,7 +1269,9 @@ CAIRN_API int MPI_Op_free(MPI_Op* op) {
     rc = CAIRN_REAL(MPI_Op_free)(&real);
   }
   if (rc != MPI_SUCCESS) return rc;
-  Log({Op::kOpFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  if (!NoRecipe(kObjOp, i)) {
+    Log({Op::kOpFree, static_cast<uint32_t>(i), {0, 0}, {0, 0, 0, 0}, 0, 0});
+  }
   ClearNoRecipe(kObjOp, i);
   g_ops.SetReal(i, MPI_OP_NULL);
   g_ops.Free(i);

@@ -644,6 +644,7 @@ CAIRN_PMPI(MPI_Get_count)
 #ifndef MPI_Request_c2f  // MPICH: a macro (Fortran and C handles are equal)
 CAIRN_API MPI_Fint MPI_Request_c2f(MPI_Request r) {
   if (FromLower()) return CAIRN_REAL(MPI_Request_c2f)(r);
+  Call c;  // not before a restarted lower half is up
   size_t i;
   if (IsOurs(r, &i)) return RequestTable::FortranOf(i);
   return CAIRN_REAL(MPI_Request_c2f)(r);
@@ -654,6 +655,7 @@ CAIRN_PMPI(MPI_Request_c2f)
 #ifndef MPI_Request_f2c  // MPICH: a macro (Fortran and C handles are equal)
 CAIRN_API MPI_Request MPI_Request_f2c(MPI_Fint f) {
   if (FromLower()) return CAIRN_REAL(MPI_Request_f2c)(f);
+  Call c;  // not before a restarted lower half is up
   size_t i;
   if (RequestTable::IndexOfFortran(f, &i) && Requests().Used(i)) return Requests().Virtual(i);
   return CAIRN_REAL(MPI_Request_f2c)(f);

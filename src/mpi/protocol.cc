@@ -130,6 +130,8 @@ Status DrainMessages() {
   } internal_again;
   Lower l;
   char err[256] = {};
+  // Nonblocking collectives every rank started (the run-forward made them the same) first.
+  if (!FinishCollectiveRequests(err, sizeof err)) return Status::Internal(err);
   if (!SettleRequests(true, false, err, sizeof err)) return Status::Internal(err);
   const int64_t deadline = Now() + g_phase_timeout_ms;
   for (;;) {
@@ -190,6 +192,14 @@ void Round(uint64_t round) {
     }
     Resume(stopped);
   };
+  // Objects a restart could not rebuild: refuse the round, naming the functions.
+  char unsupported[512];
+  if (UnsupportedUsed(unsupported, sizeof unsupported)) {
+    return fail(Status::FailedPrecondition(
+        std::string("this job used MPI functions whose state cairn cannot restore at a "
+                    "restart: ") +
+        unsupported + " (docs/mpi.md)"));
+  }
   Status st = g_participant->SendPrepared(round, MyCounts());
   if (!st.ok()) return fail(st);
   auto m = Next(round);

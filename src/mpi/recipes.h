@@ -89,6 +89,7 @@ int MakeType(RecipeOp op, MPI_Datatype real, MPI_Datatype* out, uint64_t h0, int
 enum ObjKind : int { kObjComm, kObjGroup, kObjType, kObjOp, kObjErrh, kObjKinds };
 void MarkNoRecipe(ObjKind k, size_t index, const char* function);
 void ClearNoRecipe(ObjKind k, size_t index);
+bool NoRecipe(ObjKind k, size_t index);  // then its commit and free are not logged either
 
 // attrs.cc: a new communicator inherits its parent's error handler; a dup also copies the
 // attributes the library copied; a freed one loses its attributes, name and handler.
@@ -97,6 +98,8 @@ void OnCommDup(MPI_Comm parent_v, MPI_Comm new_v);
 void OnCommFree(MPI_Comm v);
 // Restores attributes, error handlers and names on the new library (after the recipes).
 bool ReplayState(char* err, size_t err_len);
+// MPI_Wtime goes on from where it was (wtime.cc; called by ReplayState).
+void RestartClock();
 
 // Error handlers: virtual like communicators (kind 7).
 inline constexpr size_t kMaxErrhs = 1024;

@@ -88,6 +88,12 @@ void ClearNoRecipe(ObjKind k, size_t index) {
   g_marked[k].fetch_sub(1);
 }
 
+bool NoRecipe(ObjKind k, size_t index) {
+  size_t n;
+  const char** m = Marks(k, &n);
+  return index < n && m[index] != nullptr;
+}
+
 bool UnsupportedUsed(char* msg, size_t len) {
   if (len == 0) return g_distinct.load() > 0;  // callers that only ask
   msg[0] = '\0';

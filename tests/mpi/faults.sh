@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Faults during MPI checkpoints (ctest label "mpi"):
-#   faults.sh <cairn binary> <workdir>
+#   faults.sh <cairn binary> <workdir> [rma program]
 # With Open MPI (mpicc/mpirun) and a small MPI program built here (64 MiB per rank, one
 # allreduce and 40 ms per step):
 #  1. a rank killed with kill -9 while a checkpoint round runs: `cairn checkpoint` fails
@@ -10,10 +10,14 @@
 #  2. the checkpoint directory fills up (a real tmpfs, filled with a file): the checkpoint
 #     fails cleanly with a message about space, the program runs on, the previous manifest
 #     stays valid, and a restart from it (after freeing the space) ends with the right result.
-#     Needs root for the mount; skipped (exit 77) without it.
+#     Needs root for the mount; skipped without it.
+#  3. (with the rma program of tests/mpi/programs) a job that uses MPI functions whose state
+#     a restart cannot rebuild (one-sided windows): the checkpoint fails naming them, no
+#     manifest is written, and the job runs on to its normal result.
 set -u
 CAIRN=$1
 W=$2
+RMA=${3:-}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 rm -rf "$W"
 mkdir -p "$W"
@@ -113,13 +117,32 @@ timeout -s KILL 200 mpirun -np 4 "$CAIRN" restart --mpi --ckpt-dir "$D" > run1b.
 echo "1. rank killed during a checkpoint: OK ($REF)"
 cleanup
 
+# --- 3. unsupported functions: the checkpoint fails naming them, the job runs on
+if [ -n "$RMA" ] && [ -x "$RMA" ]; then
+  timeout -s KILL 120 mpirun -np 4 "$RMA" > rma_ref.out 2> /dev/null || fail "rma reference"
+  D=$W/ck3
+  (timeout -s KILL 200 mpirun -np 4 "$CAIRN" launch --mpi --ckpt-dir "$D" -- "$RMA" \
+    > rma.out 2> rma.err &)
+  end=$((SECONDS + 60))
+  while [ $SECONDS -lt $end ] && ! grep -q PROGRESS rma.err 2> /dev/null; do sleep 0.2; done
+  "$CAIRN" checkpoint --ckpt-dir "$D" --wait > ck3.out 2> ck3.err && fail "a checkpoint of an RMA job succeeded"
+  grep -q "MPI_Win" ck3.err || fail "the failure does not name the MPI_Win functions: $(cat ck3.err)"
+  ls "$D"/job.v*.manifest > /dev/null 2>&1 && fail "a manifest was written"
+  end=$((SECONDS + 150))
+  while [ $SECONDS -lt $end ] && ! grep -q '^RESULT' rma.out; do sleep 0.5; done
+  [ "$(grep '^RESULT' rma.out)" = "$(grep '^RESULT' rma_ref.out)" ] ||
+    fail "the RMA job did not end with its normal result after the refused checkpoint"
+  echo "3. unsupported functions: OK ($(tail -1 ck3.err))"
+  cleanup
+fi
+
 # --- 2. the checkpoint directory fills up
 if [ "$(id -u)" != 0 ]; then
   echo "2. disk full: skipped (needs root for a tmpfs)"
   exit 0
 fi
 mkdir -p "$W/small"
-mount -t tmpfs -o size=200m tmpfs "$W/small" 2> /dev/null || { echo "2. skipped: cannot mount a tmpfs"; exit 0; }
+mount -t tmpfs -o size=700m tmpfs "$W/small" 2> /dev/null || { echo "2. skipped: cannot mount a tmpfs"; exit 0; }
 D=$W/small/ck
 (timeout -s KILL 200 mpirun -np 4 "$CAIRN" launch --mpi --ckpt-dir "$D" -- "$APP" "$STEPS" \
   > run2.out 2> run2.err &)

@@ -434,7 +434,7 @@ unsigned char* g_pristine_copy = nullptr;
 size_t g_pristine_len = 0;
 std::atomic<int> g_early{0};     // 0 unknown, 1 computing/off, 2 on (text ranges known)
 __thread int tl_early_busy __attribute__((tls_model("initial-exec"))) = 0;
-const char* g_early_roots[8];
+const char* g_early_roots[16];
 char g_early_roots_buf[256];
 
 // The lower half's text, computed at the first allocation, from CAIRN_LOWER_ROOTS ("a,b").
@@ -447,7 +447,7 @@ bool EarlyReady() {
   if (env == nullptr || *env == '\0' || std::getenv("CAIRN_CKPT_DIR") == nullptr) return false;
   std::snprintf(g_early_roots_buf, sizeof g_early_roots_buf, "%s", env);
   size_t n = 0;
-  for (char* p = g_early_roots_buf; p != nullptr && *p != '\0' && n + 1 < 8;) {
+  for (char* p = g_early_roots_buf; p != nullptr && *p != '\0' && n + 1 < 16;) {
     g_early_roots[n++] = p;
     p = std::strchr(p, ',');
     if (p != nullptr) *p++ = '\0';

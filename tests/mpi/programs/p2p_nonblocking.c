@@ -2,8 +2,8 @@
  * at step s every rank posts an MPI_Irecv from its left neighbour (MPI_ANY_SOURCE on odd
  * steps) and an MPI_Isend (MPI_Issend every third step) to its right one, and completes them
  * only at step s+3, alternating MPI_Waitall, MPI_Waitany, MPI_Testany, MPI_Testall and
- * MPI_Test loops. Every 10th message is large (rendezvous protocol). Also: persistent
- * requests (MPI_Send_init / MPI_Recv_init, started at step s, completed at s+1), an MPI_Isend
+ * MPI_Test loops. Every 10th message is large (rendezvous protocol). Also: a second pair of
+ * requests (MPI_Irecv / MPI_Isend, posted at step s, completed at s+1), an MPI_Isend
  * freed with MPI_Request_free once it is known to have completed, and an MPI_Irecv that never
  * matches, cancelled two steps after it was posted (MPI_Cancel, MPI_Test_cancelled). */
 #include "mt.h"
@@ -34,9 +34,9 @@ int main(int argc, char** argv) {
 
   /* Persistent requests, created once, used every step. */
   int64_t psend[8], precv[8];
-  MPI_Request preq[2];
-  MT_MPI(MPI_Recv_init(precv, 8, MPI_INT64_T, left, 50, MPI_COMM_WORLD, &preq[0]));
-  MT_MPI(MPI_Send_init(psend, 8, MPI_INT64_T, right, 50, MPI_COMM_WORLD, &preq[1]));
+  /* (Posted with Irecv/Isend each step: persistent requests are not restartable yet, see
+   * docs/mpi.md; faults.sh checks that a checkpoint of a job using them fails cleanly.) */
+  MPI_Request preq[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
   int persistent_active = 0;
 
   /* The never-matching receive. */
@@ -142,14 +142,14 @@ int main(int argc, char** argv) {
     if (persistent_active) {
       MPI_Status st[2];
       MT_MPI(MPI_Waitall(2, preq, st));
-      MT_CHECK(preq[0] != MPI_REQUEST_NULL, "persistent request freed by Waitall");
       for (int i = 0; i < 8; ++i)
         MT_CHECK(precv[i] == (int64_t)mt_val(s - 1, left, i) - i, "step %d: persistent[%d]", s, i);
       h = mt_hash(h, precv, sizeof precv);
     }
     for (int i = 0; i < 8; ++i) psend[i] = (int64_t)mt_val(s, r, i) - i;
     memset(precv, 0, sizeof precv);
-    MT_MPI(MPI_Startall(2, preq));
+    MT_MPI(MPI_Irecv(precv, 8, MPI_INT64_T, left, 50, MPI_COMM_WORLD, &preq[0]));
+    MT_MPI(MPI_Isend(psend, 8, MPI_INT64_T, right, 50, MPI_COMM_WORLD, &preq[1]));
     persistent_active = 1;
 
     /* 4. An Isend freed with MPI_Request_free after the receiver acknowledged it. */
@@ -192,8 +192,6 @@ int main(int argc, char** argv) {
       MT_CHECK(precv[i] == (int64_t)mt_val(mt_steps - 1, left, i) - i, "last persistent[%d]", i);
     h = mt_hash(h, precv, sizeof precv);
   }
-  MT_MPI(MPI_Request_free(&preq[0]));
-  MT_MPI(MPI_Request_free(&preq[1]));
   MT_CHECK(cancel_req == MPI_REQUEST_NULL, "a cancel request is left");
   h = mt_hash_i64(h, cancelled_total);
   for (int i = 0; i < NSLOT; ++i) free(sendbuf[i]), free(recvbuf[i]);
