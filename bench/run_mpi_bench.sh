@@ -8,6 +8,7 @@
 #     against 4 raw reads of the images into fresh memory.
 # Best of REPS runs each; figures are ratios (baseline / cairn for times: 1.0 = parity).
 #   bench/run_mpi_bench.sh BUILD_DIR [--mpi ompi|mpich] [--mib 512] [--reps 3] [--dir DIR]
+#                          [--only overhead|ckpt]
 # Needs: BUILD_DIR/cairn, libcairn_preload.so, libcairn_mpi_<abi>.so, cairn-restorer.
 set -euo pipefail
 if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
@@ -16,13 +17,14 @@ if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
 fi
 build=$(cd "$1" && pwd)
 shift
-mpi=ompi mib=512 reps=3 dir=/var/tmp/cairn-mpi-bench
+mpi=ompi mib=512 reps=3 dir=/var/tmp/cairn-mpi-bench only=
 while [ $# -gt 0 ]; do
   case $1 in
     --mpi) mpi=$2; shift 2 ;;
     --mib) mib=$2; shift 2 ;;
     --reps) reps=$2; shift 2 ;;
     --dir) dir=$2; shift 2 ;;
+    --only) only=$2; shift 2 ;;
     *) echo "run_mpi_bench.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -49,6 +51,7 @@ usec() {  # np mode args...
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
+if [ "$only" != ckpt ]; then
 echo "== $mpi: run-time overhead (best of $reps; ratio = native time / cairn time)"
 printf '%-28s %12s %12s %8s\n' test native_us cairn_us ratio
 for t in "pingpong 8 200000:2" "pingpong 4194304 200:2" "allreduce 1 20000:4" "allreduce 4096 2000:4"; do
@@ -60,6 +63,8 @@ for t in "pingpong 8 200000:2" "pingpong 4194304 200:2" "allreduce 1 20000:4" "a
       done | best)
   printf '%-28s %12s %12s %8s\n' "$args ($np ranks)" "$n" "$c" "$(ratio "$n" "$c")"
 done
+fi
+[ "$only" = overhead ] && exit 0
 
 kill_job() {  # this benchmark's job only (its launcher, ranks and the launcher's daemons)
   local pids

@@ -263,7 +263,6 @@ def emit(f, out, stats):
                         not p.const for p in f.params)
     kept = []
     failing = None
-    needs_lock = False
     if coll and comm_param is not None:
         pre.append('const MPI_Comm rcomm_ = Comms().ToReal(%s);' % comm_param.name)
     for p in f.params:
@@ -327,7 +326,6 @@ def emit(f, out, stats):
                 post.append('*%s = gen::OutErrh(*%s, "%s", %s);' %
                             (p.name, p.name, n, 'true' if created else 'false'))
                 continue
-            needs_lock = True
             post.append('*%s = %s(*%s, "%s");' % (p.name, OUT_FN[b], p.name, n))
             continue
         if b in VIRTUAL:
@@ -371,8 +369,6 @@ def emit(f, out, stats):
     for s in notes:
         lines.append('  ' + s)
         stats.sticky.append(n)
-    if needs_lock:
-        lines.append('  std::lock_guard<std::recursive_mutex> lock_(ObjectLock());')
     for s in pre:
         lines.append('  ' + s)
     if coll:

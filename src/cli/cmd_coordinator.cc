@@ -82,14 +82,16 @@ int Run(const Args& args, Context& ctx) {
   coord::CoordinatorOptions o;
   o.dir = AbsolutePath(*dir);
   o.job_key = *job;
-  long participants = 0, timeout_s = 60, join_s = 120, keep = 2, port = 0, interval_s = 0;
+  long participants = 0, timeout_s = 60, join_s = 120, keep = 2, port = 0, interval_s = 0,
+       watch_pid = 0;
   std::string err;
   if (!ParseCount(args, "participants", 1, 1000000, &participants, &err) ||
       !ParseCount(args, "timeout", 1, 86400, &timeout_s, &err) ||
       !ParseCount(args, "join-timeout", 1, 86400, &join_s, &err) ||
       !ParseCount(args, "keep", 0, 1000000, &keep, &err) ||
       !ParseCount(args, "port", 0, 65535, &port, &err) ||
-      !ParseCount(args, "interval", 0, 1L << 30, &interval_s, &err)) {
+      !ParseCount(args, "interval", 0, 1L << 30, &interval_s, &err) ||
+      !ParseCount(args, "watch-pid", 0, 1L << 30, &watch_pid, &err)) {
     PrintError(ctx, kName, err);
     return kExitUsage;
   }
@@ -99,6 +101,7 @@ int Run(const Args& args, Context& ctx) {
   o.keep = static_cast<int>(keep);
   o.port = static_cast<int>(port);
   o.interval_ms = static_cast<int64_t>(interval_s) * 1000;
+  o.watch_pid = static_cast<int>(watch_pid);
   if (auto b = args.Get("bind")) o.bind_host = *b;
   if (auto a = args.Get("advertise")) o.advertise_host = *a;
   o.env = ctx.env;
@@ -240,6 +243,8 @@ const Command& CoordinatorCommand() {
         "seconds a checkpoint waits for all participants to join (default 120)"},
        {"keep", "N", "manifests to keep after a commit (default 2; 0 keeps all)"},
        {"interval", "S", "also checkpoint every S seconds once every participant joined"},
+       {"watch-pid", "PID",
+        "finish once PID (the launcher's rank 0) is gone and no participant is connected"},
        {"daemon", nullptr,
         "detach (log: DIR/.cairn/coordinator.log) once the address file exists"}},
       &Run,

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -206,6 +207,12 @@ void Coordinator::Impl::Run() {
       }
     }
     CheckDeadlines();
+    if (opts.watch_pid > 0 && by_rank.empty() && ::kill(opts.watch_pid, 0) != 0 &&
+        errno == ESRCH) {
+      log::Info("coordinator for job '", opts.job_key, "': rank 0 (pid ", opts.watch_pid,
+                ") is gone and no participant is connected: the job is over");
+      break;
+    }
     if (!ever_joined && phase == Phase::kIdle && NowMs() - started_ms > opts.join_timeout_ms) {
       log::Warn("coordinator for job '", opts.job_key, "': no participant joined within ",
                 opts.join_timeout_ms / 1000, " s (the job did not start); giving up");

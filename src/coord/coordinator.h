@@ -54,6 +54,9 @@ struct CoordinatorOptions {
   int phase_timeout_ms = 60000;           // per phase of a round (and for a first message)
   int join_timeout_ms = 120000;           // CHECKPOINT waiting for all participants to join
   int64_t interval_ms = 0;                // > 0: also a round every interval once all joined
+  // > 0: the process that started the coordinator (the launcher's rank 0). Once it is gone
+  // and no participant is connected, the job is over: the coordinator finishes.
+  int watch_pid = 0;
   int keep = 2;                           // manifests kept by Prune after a commit (< 1: all)
   std::string kind = "mpi";               // the manifest's `kind`
   std::function<void()> on_thread_start;  // called first on the coordinator's thread

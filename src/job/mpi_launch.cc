@@ -53,8 +53,9 @@ Status StartCoordinator(const std::string& cairn_binary, const std::string& dir,
   auto out = RunTool({cairn_binary, "coordinator", "--daemon", "--ckpt-dir", dir,
                       "--participants", std::to_string(participants), "--job", job_key,
                       "--interval", std::to_string(interval_s), "--keep", std::to_string(keep),
-                      // A job whose ranks never join (a refused restart) is given up soon.
-                      "--join-timeout", "60"},
+                      // A job whose ranks never join (a refused restart) is given up soon,
+                      // and at once when this process (rank 0) is gone.
+                      "--join-timeout", "60", "--watch-pid", std::to_string(::getpid())},
                      30000);
   if (!out.ok()) return out.status().Annotate("starting the job's coordinator");
   if (out.value().exit_status != 0) {

@@ -233,7 +233,7 @@ void Round(uint64_t round) {
   int rc = cairn_preload_capture(path, sizeof path, &bytes, err, sizeof err);
   stopped = true;
   if (rc != 0) {
-    stopped = false;  // capture released the threads on failure
+    // The threads stay stopped after a failed capture too: Resume releases them.
     return fail(Status::Internal(std::string("writing the image: ") + err));
   }
   written = path;

@@ -95,7 +95,11 @@ bool NoRecipe(ObjKind k, size_t index) {
 }
 
 bool UnsupportedUsed(char* msg, size_t len) {
-  if (len == 0) return g_distinct.load() > 0;  // callers that only ask
+  char scratch[8];
+  if (len == 0) {  // callers that only ask
+    msg = scratch;
+    len = sizeof scratch;
+  }
   msg[0] = '\0';
   size_t used = 0;
   int listed = 0, more = 0;
