@@ -227,13 +227,8 @@ bool Recorded(const Obj& o) {
   return false;
 }
 
-void Record(const Obj& o) {
-  uintptr_t relro_end = 0;
-  for (int i = 0; i < o.phnum; ++i) {
-    if (o.phdr[i].p_type == PT_GNU_RELRO) {
-      relro_end = o.addr + o.phdr[i].p_vaddr + o.phdr[i].p_memsz;
-    }
-  }
+// Records the executable segments of `o` as lower-half code (CallerIsLower).
+void AddTextRanges(const Obj& o) {
   for (int i = 0; i < o.phnum; ++i) {
     const ElfW(Phdr)& ph = o.phdr[i];
     const size_t nt = g_ntext.load();
@@ -242,6 +237,16 @@ void Record(const Obj& o) {
       g_ntext.store(nt + 1);
     }
   }
+}
+
+void Record(const Obj& o) {
+  uintptr_t relro_end = 0;
+  for (int i = 0; i < o.phnum; ++i) {
+    if (o.phdr[i].p_type == PT_GNU_RELRO) {
+      relro_end = o.addr + o.phdr[i].p_vaddr + o.phdr[i].p_memsz;
+    }
+  }
+  AddTextRanges(o);
   for (int i = 0; i < o.phnum && g_nlibs < kMaxLibs; ++i) {
     const ElfW(Phdr)& ph = o.phdr[i];
     if (ph.p_type != PT_LOAD || (ph.p_flags & PF_W) == 0) continue;
@@ -459,15 +464,7 @@ bool EarlyReady() {
     ::dl_iterate_phdr(&Collect, &objs);
     Classify(objs, g_early_roots);
     for (const auto& o : objs) {
-      if (!o.lower || o.upper) continue;
-      for (int i = 0; i < o.phnum; ++i) {
-        const ElfW(Phdr)& ph = o.phdr[i];
-        const size_t nt = g_ntext.load();
-        if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) != 0 && nt < kMaxText) {
-          g_text[nt] = {o.addr + ph.p_vaddr, o.addr + ph.p_vaddr + ph.p_memsz};
-          g_ntext.store(nt + 1);
-        }
-      }
+      if (o.lower && !o.upper) AddTextRanges(o);
     }
   }
   --tl_early_busy;
