@@ -40,12 +40,12 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "coord/manifest.h"
+#include "ipc/message.h"
 #include "job/decision.h"
 #include "job/segment_log.h"
 #include "job/slurm.h"
 #include "job/slurm_time.h"
-#include "coord/manifest.h"
-#include "ipc/message.h"
 #include "transparent/image.h"
 
 extern char** environ;
@@ -66,7 +66,7 @@ struct Options {
   int64_t total = -1;  // seconds; kSlurmTimeUnlimited; -1 not given
   int64_t max = -1;
   int64_t lead = 60;
-  std::string interval;  // "" = not given
+  std::string interval;               // "" = not given
   std::vector<std::string> launcher;  // --mpi LAUNCHER: e.g. {"srun"} or {"mpirun", "-np", "4"}
   std::vector<std::string> command;
 };
@@ -549,7 +549,8 @@ const Command& JobCommand() {
   static const Command kCommand{
       kName,
       "Run a Slurm job segment: checkpoint before the limit, requeue until done",
-      "[--total TIME] [--lead SECONDS] [--ckpt-dir DIR] [--transparent | --mpi LAUNCHER] [--interval SECONDS] "
+      "[--total TIME] [--lead SECONDS] [--ckpt-dir DIR] [--transparent | --mpi LAUNCHER] "
+      "[--interval SECONDS] "
       "[--max TIME] -- COMMAND [ARGS...]",
       "Runs COMMAND as one segment of a Slurm job that requeues itself until the work is\n"
       "done. Use it as `exec cairn job ... -- COMMAND` in an sbatch script submitted with\n"

@@ -32,8 +32,8 @@
 #include "cli/restart_files.h"
 #include "coord/manifest.h"
 #include "job/mpi_launch.h"
-#include "transparent/launcher_env.h"
 #include "transparent/image.h"
+#include "transparent/launcher_env.h"
 #include "transparent/restore/plan.h"
 
 namespace cairn::cli {
@@ -97,8 +97,7 @@ Status WriteAll(int fd, const void* data, size_t n, off_t off) {
 Result<int> OpenMappedFile(const tr::Region& r, int min_fd,
                            const std::map<uint64_t, CairnFileRef>& refs) {
   const bool from_file = (r.flags & tr::kRegionFromFile) != 0;
-  if (!from_file && ((r.flags & tr::kRegionShared) == 0 ||
-                     (r.flags & tr::kRegionFileBacked) == 0 ||
+  if (!from_file && ((r.flags & tr::kRegionShared) == 0 || (r.flags & tr::kRegionFileBacked) == 0 ||
                      (r.flags & tr::kRegionDeleted) != 0 || r.path.empty() || r.path[0] != '/')) {
     return -1;
   }
@@ -241,7 +240,8 @@ int Run(const Args& args, Context& ctx) {
     const std::string interval = args.Get("interval").value_or("0");
     if (interval.empty() || interval.size() > 9 ||
         interval.find_first_not_of("0123456789") != std::string::npos) {
-      PrintError(ctx, kName, "--interval must be a whole number of seconds, got '" + interval + "'");
+      PrintError(ctx, kName,
+                 "--interval must be a whole number of seconds, got '" + interval + "'");
       return kExitUsage;
     }
     auto picked = PickRankImage(ctx, *dir, std::stol(interval));
@@ -320,7 +320,7 @@ int Run(const Args& args, Context& ctx) {
   // Regions to map: everything but vDSO/vvar and the reserved range.
   const uint64_t rb = CAIRN_RESERVE_BASE, re = CAIRN_RESERVE_BASE + CAIRN_RESERVE_SIZE;
   std::vector<CairnPlanRegion> regions;
-  std::vector<int> region_fds;  // shared file mappings: kept across the exec
+  std::vector<int> region_fds;                 // shared file mappings: kept across the exec
   std::map<uint64_t, CairnFileRef> file_refs;  // by inode: files of kRegionFromFile regions
   for (const auto& sec : reader->sections()) {
     if (sec.type != CAIRN_FILEREFS_SECTION) continue;
@@ -344,9 +344,8 @@ int Run(const Args& args, Context& ctx) {
     CairnPlanRegion g{r.start, r.end, r.prot & 7u, (r.flags & tr::kRegionShared) ? 1u : 0u, -1,
                       0u,      0};
     const bool shm = (r.flags & tr::kRegionShared) != 0 && (r.flags & tr::kRegionDeleted) != 0;
-    auto mapped =
-        shm ? SharedMemoryObject(r, max_fd + 1, &shm_objects)
-            : OpenMappedFile(r, max_fd + 1, file_refs);
+    auto mapped = shm ? SharedMemoryObject(r, max_fd + 1, &shm_objects)
+                      : OpenMappedFile(r, max_fd + 1, file_refs);
     if (!mapped.ok() && (r.flags & tr::kRegionFromFile) != 0) {
       return Fail(ctx, mapped.status().Annotate("'" + path + "' cannot be restored"));
     }

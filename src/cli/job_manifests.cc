@@ -79,14 +79,14 @@ CoordinatorRow ReadCoordinatorRow(Env* env, const std::string& dir) {
 }
 
 void PrintManifests(std::ostream& out, const std::vector<ManifestRow>& rows) {
-  std::vector<std::vector<std::string>> t{{"JOB CHECKPOINT", "KIND", "RANKS", "SIZE", "STATE",
-                                           "TIME"}};
+  std::vector<std::vector<std::string>> t{
+      {"JOB CHECKPOINT", "KIND", "RANKS", "SIZE", "STATE", "TIME"}};
   for (const auto& r : rows) {
-    t.push_back({"job.v" + std::to_string(r.version) + (r.newest ? " *" : ""), r.kind,
-                 r.ranks > 0 ? std::to_string(r.ranks) : "-", HumanSize(r.bytes),
-                 r.complete ? "committed" : "incomplete",
-                 r.created > 0 ? IsoTimeUtc(static_cast<uint64_t>(r.created) * 1000000000ull)
-                               : "-"});
+    t.push_back(
+        {"job.v" + std::to_string(r.version) + (r.newest ? " *" : ""), r.kind,
+         r.ranks > 0 ? std::to_string(r.ranks) : "-", HumanSize(r.bytes),
+         r.complete ? "committed" : "incomplete",
+         r.created > 0 ? IsoTimeUtc(static_cast<uint64_t>(r.created) * 1000000000ull) : "-"});
   }
   PrintTable(out, t, {2, 3});
   for (const auto& r : rows) {

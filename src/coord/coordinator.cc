@@ -207,8 +207,7 @@ void Coordinator::Impl::Run() {
       }
     }
     CheckDeadlines();
-    if (opts.watch_pid > 0 && by_rank.empty() && ::kill(opts.watch_pid, 0) != 0 &&
-        errno == ESRCH) {
+    if (opts.watch_pid > 0 && by_rank.empty() && ::kill(opts.watch_pid, 0) != 0 && errno == ESRCH) {
       log::Info("coordinator for job '", opts.job_key, "': rank 0 (pid ", opts.watch_pid,
                 ") is gone and no participant is connected: the job is over");
       break;

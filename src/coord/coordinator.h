@@ -44,16 +44,16 @@
 namespace cairn::coord {
 
 struct CoordinatorOptions {
-  std::string dir;                        // the job's checkpoint directory (DIR)
-  int participants = 0;                   // number of ranks, 1..1000000
-  std::string job_key;                    // the launcher's job identity (address file)
-  std::string bind_host = "0.0.0.0";      // where to listen
-  int port = 0;                           // 0: an ephemeral port
-  std::string advertise_host;             // in the address file; "": bind_host if it is a
-                                          // specific address, else DefaultAdvertiseHost()
-  int phase_timeout_ms = 60000;           // per phase of a round (and for a first message)
-  int join_timeout_ms = 120000;           // CHECKPOINT waiting for all participants to join
-  int64_t interval_ms = 0;                // > 0: also a round every interval once all joined
+  std::string dir;                    // the job's checkpoint directory (DIR)
+  int participants = 0;               // number of ranks, 1..1000000
+  std::string job_key;                // the launcher's job identity (address file)
+  std::string bind_host = "0.0.0.0";  // where to listen
+  int port = 0;                       // 0: an ephemeral port
+  std::string advertise_host;         // in the address file; "": bind_host if it is a
+                                      // specific address, else DefaultAdvertiseHost()
+  int phase_timeout_ms = 60000;       // per phase of a round (and for a first message)
+  int join_timeout_ms = 120000;       // CHECKPOINT waiting for all participants to join
+  int64_t interval_ms = 0;            // > 0: also a round every interval once all joined
   // > 0: the process that started the coordinator (the launcher's rank 0). Once it is gone
   // and no participant is connected, the job is over: the coordinator finishes.
   int watch_pid = 0;

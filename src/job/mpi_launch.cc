@@ -48,11 +48,11 @@ Result<std::string> DetectMpiAbi(const std::string& program) {
   return Status::NotFound("no dynamic loader found to inspect '" + exe + "'");
 }
 
-Status StartCoordinator(const std::string& cairn_binary, const std::string& dir,
-                        int participants, const std::string& job_key, long interval_s, int keep) {
-  auto out = RunTool({cairn_binary, "coordinator", "--daemon", "--ckpt-dir", dir,
-                      "--participants", std::to_string(participants), "--job", job_key,
-                      "--interval", std::to_string(interval_s), "--keep", std::to_string(keep),
+Status StartCoordinator(const std::string& cairn_binary, const std::string& dir, int participants,
+                        const std::string& job_key, long interval_s, int keep) {
+  auto out = RunTool({cairn_binary, "coordinator", "--daemon", "--ckpt-dir", dir, "--participants",
+                      std::to_string(participants), "--job", job_key, "--interval",
+                      std::to_string(interval_s), "--keep", std::to_string(keep),
                       // A job whose ranks never join (a refused restart) is given up soon,
                       // and at once when this process (rank 0) is gone.
                       "--join-timeout", "60", "--watch-pid", std::to_string(::getpid())},

@@ -23,9 +23,8 @@ namespace cairn::job {
 Result<std::string> DetectMpiAbi(const std::string& program);
 // `interval_s` > 0: the coordinator also checkpoints every interval_s seconds; `keep`: the
 // job manifests (and images) it keeps.
-Status StartCoordinator(const std::string& cairn_binary, const std::string& dir,
-                        int participants, const std::string& job_key, long interval_s = 0,
-                        int keep = 2);
+Status StartCoordinator(const std::string& cairn_binary, const std::string& dir, int participants,
+                        const std::string& job_key, long interval_s = 0, int keep = 2);
 Result<int> LauncherEnvironmentFd(int pmi_fd);
 
 // Turns off the memory hooks MPI stacks install by patching other libraries' code or GOT

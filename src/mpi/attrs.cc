@@ -228,7 +228,8 @@ bool ReplayState(char* err, size_t err_len) {
     Keyval& k = g_keyvals[i];
     if (!k.used) continue;
     bool needed = !k.freed;
-    for (size_t a = 0; a < g_nattrs && !needed; ++a) needed = g_attrs[a].used && g_attrs[a].key == i;
+    for (size_t a = 0; a < g_nattrs && !needed; ++a)
+      needed = g_attrs[a].used && g_attrs[a].key == i;
     if (!needed) {
       k.used = false;
       continue;
@@ -361,8 +362,12 @@ CAIRN_API int MPI_Comm_create_errhandler(MPI_Comm_errhandler_function* fn, MPI_E
   if (rc != MPI_SUCCESS) return rc;
   long i = g_errhs.Add(real);
   if (i < 0) return MPI_ERR_INTERN;
-  LogRecipe({RecipeOp::kErrhCreate, static_cast<uint32_t>(i), {0, 0},
-             {static_cast<int64_t>(reinterpret_cast<intptr_t>(fn)), 0, 0, 0}, 0, 0});
+  LogRecipe({RecipeOp::kErrhCreate,
+             static_cast<uint32_t>(i),
+             {0, 0},
+             {static_cast<int64_t>(reinterpret_cast<intptr_t>(fn)), 0, 0, 0},
+             0,
+             0});
   *out = g_errhs.Virtual(static_cast<size_t>(i));
   return MPI_SUCCESS;
 }

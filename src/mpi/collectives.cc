@@ -40,8 +40,8 @@ CAIRN_API int MPI_Bcast(void* buf, int count, MPI_Datatype type, int root, MPI_C
 }
 CAIRN_PMPI(MPI_Bcast)
 
-CAIRN_API int MPI_Reduce(const void* s, void* r, int count, MPI_Datatype type, MPI_Op op,
-                         int root, MPI_Comm comm) {
+CAIRN_API int MPI_Reduce(const void* s, void* r, int count, MPI_Datatype type, MPI_Op op, int root,
+                         MPI_Comm comm) {
   if (FromLower()) return CAIRN_REAL(MPI_Reduce)(s, r, count, type, op, root, comm);
   return Collective(comm, [&](MPI_Comm rc) {
     return CAIRN_REAL(MPI_Reduce)(s, r, count, T(type), O(op), root, rc);
@@ -119,10 +119,10 @@ CAIRN_API int MPI_Scatter(const void* s, int sc, MPI_Datatype st, void* r, int r
 }
 CAIRN_PMPI(MPI_Scatter)
 
-CAIRN_API int MPI_Scatterv(const void* s, const int scounts[], const int displs[],
-                           MPI_Datatype st, void* r, int rcount, MPI_Datatype rt, int root,
-                           MPI_Comm comm) {
-  if (FromLower()) return CAIRN_REAL(MPI_Scatterv)(s, scounts, displs, st, r, rcount, rt, root, comm);
+CAIRN_API int MPI_Scatterv(const void* s, const int scounts[], const int displs[], MPI_Datatype st,
+                           void* r, int rcount, MPI_Datatype rt, int root, MPI_Comm comm) {
+  if (FromLower())
+    return CAIRN_REAL(MPI_Scatterv)(s, scounts, displs, st, r, rcount, rt, root, comm);
   return Collective(comm, [&](MPI_Comm rc) {
     return CAIRN_REAL(MPI_Scatterv)(s, scounts, displs, T(st), r, rcount, T(rt), root, rc);
   });
@@ -138,9 +138,8 @@ CAIRN_API int MPI_Allgather(const void* s, int sc, MPI_Datatype st, void* r, int
 }
 CAIRN_PMPI(MPI_Allgather)
 
-CAIRN_API int MPI_Allgatherv(const void* s, int sc, MPI_Datatype st, void* r,
-                             const int rcounts[], const int displs[], MPI_Datatype rt,
-                             MPI_Comm comm) {
+CAIRN_API int MPI_Allgatherv(const void* s, int sc, MPI_Datatype st, void* r, const int rcounts[],
+                             const int displs[], MPI_Datatype rt, MPI_Comm comm) {
   if (FromLower()) return CAIRN_REAL(MPI_Allgatherv)(s, sc, st, r, rcounts, displs, rt, comm);
   return Collective(comm, [&](MPI_Comm rc) {
     return CAIRN_REAL(MPI_Allgatherv)(s, sc, T(st), r, rcounts, displs, T(rt), rc);

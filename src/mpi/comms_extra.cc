@@ -75,8 +75,8 @@ CAIRN_API int MPI_Comm_create_group(MPI_Comm comm, MPI_Group group, int tag, MPI
     rc = CAIRN_REAL(MPI_Comm_create_group)(C(comm), G(group), tag, &real);
   }
   if (rc != MPI_SUCCESS) return rc;
-  return MakeComm(RecipeOp::kCommCreateGroup, comm, real, newcomm, tag, 0, Bits(group), nullptr,
-                  0, KeyMode::kRoot);
+  return MakeComm(RecipeOp::kCommCreateGroup, comm, real, newcomm, tag, 0, Bits(group), nullptr, 0,
+                  KeyMode::kRoot);
 }
 CAIRN_PMPI(MPI_Comm_create_group)
 
@@ -99,7 +99,8 @@ CAIRN_PMPI(MPI_Cart_sub)
 
 CAIRN_API int MPI_Graph_create(MPI_Comm comm, int nnodes, const int index[], const int edges[],
                                int reorder, MPI_Comm* newcomm) {
-  if (FromLower()) return CAIRN_REAL(MPI_Graph_create)(comm, nnodes, index, edges, reorder, newcomm);
+  if (FromLower())
+    return CAIRN_REAL(MPI_Graph_create)(comm, nnodes, index, edges, reorder, newcomm);
   Call c;
   MPI_Comm real = MPI_COMM_NULL;
   const int rc = CollectiveCreate(comm, &real, [&](MPI_Comm* r) {
@@ -127,12 +128,12 @@ void AddWeights(std::vector<int>* arr, const int* w, int n) {
 }  // namespace
 
 CAIRN_API int MPI_Dist_graph_create_adjacent(MPI_Comm comm, int indeg, const int sources[],
-                                             const int sweights[], int outdeg,
-                                             const int dests[], const int dweights[],
-                                             MPI_Info info, int reorder, MPI_Comm* newcomm) {
+                                             const int sweights[], int outdeg, const int dests[],
+                                             const int dweights[], MPI_Info info, int reorder,
+                                             MPI_Comm* newcomm) {
   if (FromLower()) {
-    return CAIRN_REAL(MPI_Dist_graph_create_adjacent)(comm, indeg, sources, sweights, outdeg,
-                                                      dests, dweights, info, reorder, newcomm);
+    return CAIRN_REAL(MPI_Dist_graph_create_adjacent)(comm, indeg, sources, sweights, outdeg, dests,
+                                                      dweights, info, reorder, newcomm);
   }
   Call c;
   MPI_Comm real = MPI_COMM_NULL;
@@ -146,14 +147,14 @@ CAIRN_API int MPI_Dist_graph_create_adjacent(MPI_Comm comm, int indeg, const int
   arr.insert(arr.end(), dests, dests + outdeg);
   AddWeights(&arr, dweights, outdeg);
   const int flags = WeightFlag(sweights) | WeightFlag(dweights) << 2;
-  return MakeComm(RecipeOp::kDistGraphAdjacent, comm, real, newcomm, indeg, outdeg, 0,
-                  arr.data(), arr.size() * sizeof(int), KeyMode::kParent, reorder, flags);
+  return MakeComm(RecipeOp::kDistGraphAdjacent, comm, real, newcomm, indeg, outdeg, 0, arr.data(),
+                  arr.size() * sizeof(int), KeyMode::kParent, reorder, flags);
 }
 CAIRN_PMPI(MPI_Dist_graph_create_adjacent)
 
-CAIRN_API int MPI_Dist_graph_create(MPI_Comm comm, int n, const int sources[],
-                                    const int degrees[], const int dests[], const int weights[],
-                                    MPI_Info info, int reorder, MPI_Comm* newcomm) {
+CAIRN_API int MPI_Dist_graph_create(MPI_Comm comm, int n, const int sources[], const int degrees[],
+                                    const int dests[], const int weights[], MPI_Info info,
+                                    int reorder, MPI_Comm* newcomm) {
   if (FromLower()) {
     return CAIRN_REAL(MPI_Dist_graph_create)(comm, n, sources, degrees, dests, weights, info,
                                              reorder, newcomm);
@@ -180,14 +181,12 @@ CAIRN_PMPI(MPI_Dist_graph_create)
 CAIRN_API int MPI_Intercomm_create(MPI_Comm local, int local_leader, MPI_Comm peer,
                                    int remote_leader, int tag, MPI_Comm* newcomm) {
   if (FromLower()) {
-    return CAIRN_REAL(MPI_Intercomm_create)(local, local_leader, peer, remote_leader, tag,
-                                            newcomm);
+    return CAIRN_REAL(MPI_Intercomm_create)(local, local_leader, peer, remote_leader, tag, newcomm);
   }
   Call c;
   MPI_Comm real = MPI_COMM_NULL;
   const int rc = CollectiveCreate(local, &real, [&](MPI_Comm* r) {
-    return CAIRN_REAL(MPI_Intercomm_create)(C(local), local_leader, C(peer), remote_leader, tag,
-                                            r);
+    return CAIRN_REAL(MPI_Intercomm_create)(C(local), local_leader, C(peer), remote_leader, tag, r);
   });
   if (rc != MPI_SUCCESS) return rc;
   return MakeComm(RecipeOp::kIntercommCreate, local, real, newcomm, local_leader, remote_leader,
@@ -304,15 +303,13 @@ int Ranges(RecipeOp op, MPI_Group group, int n, int ranges[][3], MPI_Group* out,
 
 CAIRN_API int MPI_Group_range_incl(MPI_Group group, int n, int ranges[][3], MPI_Group* out) {
   if (FromLower()) return CAIRN_REAL(MPI_Group_range_incl)(group, n, ranges, out);
-  return Ranges(RecipeOp::kGroupRangeIncl, group, n, ranges, out,
-                CAIRN_REAL(MPI_Group_range_incl));
+  return Ranges(RecipeOp::kGroupRangeIncl, group, n, ranges, out, CAIRN_REAL(MPI_Group_range_incl));
 }
 CAIRN_PMPI(MPI_Group_range_incl)
 
 CAIRN_API int MPI_Group_range_excl(MPI_Group group, int n, int ranges[][3], MPI_Group* out) {
   if (FromLower()) return CAIRN_REAL(MPI_Group_range_excl)(group, n, ranges, out);
-  return Ranges(RecipeOp::kGroupRangeExcl, group, n, ranges, out,
-                CAIRN_REAL(MPI_Group_range_excl));
+  return Ranges(RecipeOp::kGroupRangeExcl, group, n, ranges, out, CAIRN_REAL(MPI_Group_range_excl));
 }
 CAIRN_PMPI(MPI_Group_range_excl)
 

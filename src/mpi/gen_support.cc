@@ -25,8 +25,8 @@ std::mutex g_coll_lock;
 
 }  // namespace
 
-long AddRequest(RequestInfo::Kind kind, MPI_Request real, void* buf, int count,
-                MPI_Datatype vtype, int peer, int tag, MPI_Comm vcomm) {
+long AddRequest(RequestInfo::Kind kind, MPI_Request real, void* buf, int count, MPI_Datatype vtype,
+                int peer, int tag, MPI_Comm vcomm) {
   std::lock_guard<std::mutex> g(g_req_lock);
   long i = Requests().Add(real);
   if (i < 0) return -1;
@@ -201,8 +201,8 @@ MPI_Errhandler OutErrh(MPI_Errhandler real, const char* fn, bool created) {
 
 MPI_Request OutRequest(MPI_Request real, const char* fn) {
   if (real == MPI_REQUEST_NULL) return real;
-  long i = AddRequest(RequestInfo::kOther, real, nullptr, 0, MPI_DATATYPE_NULL, 0, 0,
-                      MPI_COMM_NULL);
+  long i =
+      AddRequest(RequestInfo::kOther, real, nullptr, 0, MPI_DATATYPE_NULL, 0, 0, MPI_COMM_NULL);
   if (i < 0) {
     NoteUnsupported(fn);
     return real;

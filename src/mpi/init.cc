@@ -35,7 +35,7 @@ int InitLowerHalf(int required, int* provided, Fn&& init) {
   // The MPI library and its own companions: the language bindings (which need libopen-pal
   // and friends too, and would otherwise make them look like the program's) and the runtime.
   static const char* const kRoots[] = {
-      "libmpi.so",      "libmpi_mpifh.so", "libmpi_usempi", "libmpi_cxx.so", "libopen-pal.so",
+      "libmpi.so",      "libmpi_mpifh.so", "libmpi_usempi",   "libmpi_cxx.so",  "libopen-pal.so",
       "libopen-rte.so", "libmpich.so",     "libmpichfort.so", "libmpichcxx.so", nullptr};
   const bool active = cairn_preload_ckpt_dir() != nullptr;
   if (active) cairn_lower_snapshot_libs(kRoots);
@@ -106,8 +106,8 @@ CAIRN_API int MPI_Abort(MPI_Comm comm, int code) {
 }
 CAIRN_PMPI(MPI_Abort)
 
-CAIRN_API int MPI_Pack(const void* in, int count, MPI_Datatype type, void* out, int size,
-                       int* pos, MPI_Comm comm) {
+CAIRN_API int MPI_Pack(const void* in, int count, MPI_Datatype type, void* out, int size, int* pos,
+                       MPI_Comm comm) {
   if (FromLower()) return CAIRN_REAL(MPI_Pack)(in, count, type, out, size, pos, comm);
   Call c;
   Lower l;

@@ -57,14 +57,30 @@ enum LocalKind { kLocalNone = -1, kLocalGroup = 0, kLocalType = 1, kLocalOp = 2 
 
 LocalKind MadeKind(Op op) {
   switch (op) {
-    case Op::kCommGroup: case Op::kGroupIncl: case Op::kGroupExcl: case Op::kCommRemoteGroup:
-    case Op::kGroupUnion: case Op::kGroupIntersection: case Op::kGroupDifference:
-    case Op::kGroupRangeIncl: case Op::kGroupRangeExcl:
+    case Op::kCommGroup:
+    case Op::kGroupIncl:
+    case Op::kGroupExcl:
+    case Op::kCommRemoteGroup:
+    case Op::kGroupUnion:
+    case Op::kGroupIntersection:
+    case Op::kGroupDifference:
+    case Op::kGroupRangeIncl:
+    case Op::kGroupRangeExcl:
       return kLocalGroup;
-    case Op::kTypeContiguous: case Op::kTypeVector: case Op::kTypeHvector: case Op::kTypeResized:
-    case Op::kTypeIndexed: case Op::kTypeHindexed: case Op::kTypeIndexedBlock:
-    case Op::kTypeHindexedBlock: case Op::kTypeStruct: case Op::kTypeDup: case Op::kTypeSubarray:
-    case Op::kTypeDarray: case Op::kTypeF90Integer: case Op::kTypeF90Real:
+    case Op::kTypeContiguous:
+    case Op::kTypeVector:
+    case Op::kTypeHvector:
+    case Op::kTypeResized:
+    case Op::kTypeIndexed:
+    case Op::kTypeHindexed:
+    case Op::kTypeIndexedBlock:
+    case Op::kTypeHindexedBlock:
+    case Op::kTypeStruct:
+    case Op::kTypeDup:
+    case Op::kTypeSubarray:
+    case Op::kTypeDarray:
+    case Op::kTypeF90Integer:
+    case Op::kTypeF90Real:
     case Op::kTypeF90Complex:
       return kLocalType;
     case Op::kOpCreate:
@@ -76,10 +92,15 @@ LocalKind MadeKind(Op op) {
 
 LocalKind TouchedKind(Op op) {  // commits and frees of local objects
   switch (op) {
-    case Op::kGroupFree: return kLocalGroup;
-    case Op::kTypeCommit: case Op::kTypeFree: return kLocalType;
-    case Op::kOpFree: return kLocalOp;
-    default: return kLocalNone;
+    case Op::kGroupFree:
+      return kLocalGroup;
+    case Op::kTypeCommit:
+    case Op::kTypeFree:
+      return kLocalType;
+    case Op::kOpFree:
+      return kLocalOp;
+    default:
+      return kLocalNone;
   }
 }
 
@@ -94,9 +115,17 @@ void Inputs(const Recipe& r, std::vector<std::pair<int, size_t>>* in) {
     if (SlotOf(g_groups, FromBits<MPI_Group>(b), &i)) in->push_back({kLocalGroup, i});
   };
   switch (r.op) {
-    case Op::kTypeContiguous: case Op::kTypeVector: case Op::kTypeHvector: case Op::kTypeResized:
-    case Op::kTypeIndexed: case Op::kTypeHindexed: case Op::kTypeIndexedBlock:
-    case Op::kTypeHindexedBlock: case Op::kTypeDup: case Op::kTypeSubarray: case Op::kTypeDarray:
+    case Op::kTypeContiguous:
+    case Op::kTypeVector:
+    case Op::kTypeHvector:
+    case Op::kTypeResized:
+    case Op::kTypeIndexed:
+    case Op::kTypeHindexed:
+    case Op::kTypeIndexedBlock:
+    case Op::kTypeHindexedBlock:
+    case Op::kTypeDup:
+    case Op::kTypeSubarray:
+    case Op::kTypeDarray:
       type(r.h[0]);
       break;
     case Op::kTypeStruct: {
@@ -109,14 +138,20 @@ void Inputs(const Recipe& r, std::vector<std::pair<int, size_t>>* in) {
       }
       break;
     }
-    case Op::kGroupIncl: case Op::kGroupExcl: case Op::kGroupRangeIncl: case Op::kGroupRangeExcl:
+    case Op::kGroupIncl:
+    case Op::kGroupExcl:
+    case Op::kGroupRangeIncl:
+    case Op::kGroupRangeExcl:
       group(r.h[0]);
       break;
-    case Op::kGroupUnion: case Op::kGroupIntersection: case Op::kGroupDifference:
+    case Op::kGroupUnion:
+    case Op::kGroupIntersection:
+    case Op::kGroupDifference:
       group(r.h[0]);
       group(r.h[1]);
       break;
-    case Op::kCommCreate: case Op::kCommCreateGroup:
+    case Op::kCommCreate:
+    case Op::kCommCreateGroup:
       group(r.h[1]);
       break;
     default:
@@ -130,7 +165,7 @@ void Compact() {
   cur[kLocalGroup].assign(g_groups.Limit(), -1);
   cur[kLocalType].assign(g_types.Limit(), -1);
   cur[kLocalOp].assign(g_ops.Limit(), -1);
-  std::vector<int64_t> owner(n, -1);   // commits/frees: the creation they belong to
+  std::vector<int64_t> owner(n, -1);  // commits/frees: the creation they belong to
   std::vector<char> freed(n, 0), needed(n, 0);
   std::vector<std::vector<int64_t>> deps(n);
   std::vector<std::pair<int, size_t>> in;
@@ -242,8 +277,8 @@ void NewCommKey(MPI_Comm parent_v, uint32_t child, size_t index, MPI_Comm real, 
     std::vector<char> theirs(static_cast<size_t>(remote) * sizeof s.name[0]);
     char mine[sizeof s.name[0]] = {};
     std::snprintf(mine, sizeof mine, "%.47s", name);
-    CAIRN_REAL(MPI_Allgather)(mine, sizeof mine, MPI_CHAR, theirs.data(), sizeof mine, MPI_CHAR,
-                              real);
+    CAIRN_REAL(MPI_Allgather)
+    (mine, sizeof mine, MPI_CHAR, theirs.data(), sizeof mine, MPI_CHAR, real);
     theirs[sizeof mine - 1] = '\0';
     const char* a = mine;
     const char* b = theirs.data();
@@ -298,8 +333,7 @@ void CountCollective(MPI_Comm v) {
   // During a round, a collective beyond the round's target waits for the round's end.
   for (;;) {
     const uint32_t epoch = s.freeze_epoch.load();
-    if (!s.pending.load() ||
-        (s.targets_known.load() && s.started[k].load() < s.target[k])) {
+    if (!s.pending.load() || (s.targets_known.load() && s.started[k].load() < s.target[k])) {
       break;
     }
     if (!s.targets_known.load() || s.started[k].load() >= s.target[k]) {
@@ -389,23 +423,22 @@ bool ReplayObjects(char* err, size_t err_len) {
       }
       case Op::kCommSplit: {
         MPI_Comm c = MPI_COMM_NULL;
-        rc = CAIRN_REAL(MPI_Comm_split)(RComm(r.h[0]),
-                                        static_cast<int>(r.v[0]), static_cast<int>(r.v[1]), &c);
+        rc = CAIRN_REAL(MPI_Comm_split)(RComm(r.h[0]), static_cast<int>(r.v[0]),
+                                        static_cast<int>(r.v[1]), &c);
         g_comms.SetReal(r.out, c);
         break;
       }
       case Op::kCommCreate: {
         MPI_Comm c = MPI_COMM_NULL;
-        rc = CAIRN_REAL(MPI_Comm_create)(RComm(r.h[0]),
-                                         RGroup(r.h[1]), &c);
+        rc = CAIRN_REAL(MPI_Comm_create)(RComm(r.h[0]), RGroup(r.h[1]), &c);
         g_comms.SetReal(r.out, c);
         break;
       }
       case Op::kCartCreate: {
         MPI_Comm c = MPI_COMM_NULL;
         const int nd = static_cast<int>(r.v[0]);
-        rc = CAIRN_REAL(MPI_Cart_create)(RComm(r.h[0]), nd, arr,
-                                         arr + nd, static_cast<int>(r.v[1]), &c);
+        rc = CAIRN_REAL(MPI_Cart_create)(RComm(r.h[0]), nd, arr, arr + nd, static_cast<int>(r.v[1]),
+                                         &c);
         g_comms.SetReal(r.out, c);
         break;
       }
@@ -424,8 +457,7 @@ bool ReplayObjects(char* err, size_t err_len) {
       case Op::kGroupExcl: {
         MPI_Group gr = MPI_GROUP_NULL;
         auto fn = r.op == Op::kGroupIncl ? CAIRN_REAL(MPI_Group_incl) : CAIRN_REAL(MPI_Group_excl);
-        rc = fn(RGroup(r.h[0]), static_cast<int>(r.arr_len), arr,
-                &gr);
+        rc = fn(RGroup(r.h[0]), static_cast<int>(r.arr_len), arr, &gr);
         g_groups.SetReal(r.out, gr);
         break;
       }
@@ -436,31 +468,27 @@ bool ReplayObjects(char* err, size_t err_len) {
       }
       case Op::kTypeContiguous: {
         MPI_Datatype t = MPI_DATATYPE_NULL;
-        rc = CAIRN_REAL(MPI_Type_contiguous)(static_cast<int>(r.v[0]),
-                                             RType(r.h[0]), &t);
+        rc = CAIRN_REAL(MPI_Type_contiguous)(static_cast<int>(r.v[0]), RType(r.h[0]), &t);
         g_types.SetReal(r.out, t);
         break;
       }
       case Op::kTypeVector: {
         MPI_Datatype t = MPI_DATATYPE_NULL;
         rc = CAIRN_REAL(MPI_Type_vector)(static_cast<int>(r.v[0]), static_cast<int>(r.v[1]),
-                                         static_cast<int>(r.v[2]),
-                                         RType(r.h[0]), &t);
+                                         static_cast<int>(r.v[2]), RType(r.h[0]), &t);
         g_types.SetReal(r.out, t);
         break;
       }
       case Op::kTypeHvector: {
         MPI_Datatype t = MPI_DATATYPE_NULL;
-        rc = CAIRN_REAL(MPI_Type_create_hvector)(
-            static_cast<int>(r.v[0]), static_cast<int>(r.v[1]), static_cast<MPI_Aint>(r.v[2]),
-            RType(r.h[0]), &t);
+        rc = CAIRN_REAL(MPI_Type_create_hvector)(static_cast<int>(r.v[0]), static_cast<int>(r.v[1]),
+                                                 static_cast<MPI_Aint>(r.v[2]), RType(r.h[0]), &t);
         g_types.SetReal(r.out, t);
         break;
       }
       case Op::kTypeResized: {
         MPI_Datatype t = MPI_DATATYPE_NULL;
-        rc = CAIRN_REAL(MPI_Type_create_resized)(RType(r.h[0]),
-                                                 static_cast<MPI_Aint>(r.v[0]),
+        rc = CAIRN_REAL(MPI_Type_create_resized)(RType(r.h[0]), static_cast<MPI_Aint>(r.v[0]),
                                                  static_cast<MPI_Aint>(r.v[1]), &t);
         g_types.SetReal(r.out, t);
         break;
@@ -524,12 +552,16 @@ bool ReplayObjects(char* err, size_t err_len) {
         const int* dst = Ints(&cur, outd);
         const int* dstw = Ints(&cur, outd);
         const int64_t f = r.v[3];
-        rc = CAIRN_REAL(MPI_Dist_graph_create_adjacent)(
-            RComm(r.h[0]), static_cast<int>(in), src,
-            (f & 1) ? MPI_UNWEIGHTED : (f & 2) ? MPI_WEIGHTS_EMPTY : srcw,
-            static_cast<int>(outd), dst,
-            (f & 4) ? MPI_UNWEIGHTED : (f & 8) ? MPI_WEIGHTS_EMPTY : dstw, MPI_INFO_NULL,
-            static_cast<int>(r.v[2]), &c);
+        rc =
+            CAIRN_REAL(MPI_Dist_graph_create_adjacent)(RComm(r.h[0]), static_cast<int>(in), src,
+                                                       (f & 1)   ? MPI_UNWEIGHTED
+                                                       : (f & 2) ? MPI_WEIGHTS_EMPTY
+                                                                 : srcw,
+                                                       static_cast<int>(outd), dst,
+                                                       (f & 4)   ? MPI_UNWEIGHTED
+                                                       : (f & 8) ? MPI_WEIGHTS_EMPTY
+                                                                 : dstw,
+                                                       MPI_INFO_NULL, static_cast<int>(r.v[2]), &c);
         g_comms.SetReal(r.out, c);
         break;
       }
@@ -541,10 +573,11 @@ bool ReplayObjects(char* err, size_t err_len) {
         const int* dst = Ints(&cur, total);
         const int* w = Ints(&cur, total);
         const int64_t f = r.v[2];
-        rc = CAIRN_REAL(MPI_Dist_graph_create)(
-            RComm(r.h[0]), static_cast<int>(nn), src, deg, dst,
-            (f & 1) ? MPI_UNWEIGHTED : (f & 2) ? MPI_WEIGHTS_EMPTY : w, MPI_INFO_NULL,
-            static_cast<int>(r.v[1]), &c);
+        rc = CAIRN_REAL(MPI_Dist_graph_create)(RComm(r.h[0]), static_cast<int>(nn), src, deg, dst,
+                                               (f & 1)   ? MPI_UNWEIGHTED
+                                               : (f & 2) ? MPI_WEIGHTS_EMPTY
+                                                         : w,
+                                               MPI_INFO_NULL, static_cast<int>(r.v[1]), &c);
         g_comms.SetReal(r.out, c);
         break;
       }
@@ -611,18 +644,16 @@ bool ReplayObjects(char* err, size_t err_len) {
       }
       case Op::kTypeIndexedBlock: {
         MPI_Datatype t = MPI_DATATYPE_NULL;
-        rc = CAIRN_REAL(MPI_Type_create_indexed_block)(static_cast<int>(r.v[0]),
-                                                       static_cast<int>(r.v[1]), arr,
-                                                       RType(r.h[0]), &t);
+        rc = CAIRN_REAL(MPI_Type_create_indexed_block)(
+            static_cast<int>(r.v[0]), static_cast<int>(r.v[1]), arr, RType(r.h[0]), &t);
         g_types.SetReal(r.out, t);
         break;
       }
       case Op::kTypeHindexedBlock: {
         MPI_Datatype t = MPI_DATATYPE_NULL;
         const std::vector<MPI_Aint> dp = Aints(&cur, static_cast<size_t>(r.v[0]));
-        rc = CAIRN_REAL(MPI_Type_create_hindexed_block)(static_cast<int>(r.v[0]),
-                                                        static_cast<int>(r.v[1]), dp.data(),
-                                                        RType(r.h[0]), &t);
+        rc = CAIRN_REAL(MPI_Type_create_hindexed_block)(
+            static_cast<int>(r.v[0]), static_cast<int>(r.v[1]), dp.data(), RType(r.h[0]), &t);
         g_types.SetReal(r.out, t);
         break;
       }
@@ -632,8 +663,8 @@ bool ReplayObjects(char* err, size_t err_len) {
         const int* bl = Ints(&cur, cnt);
         const std::vector<MPI_Aint> dp = Aints(&cur, cnt);
         const std::vector<MPI_Datatype> ty = TypesAt(&cur, cnt);
-        rc = CAIRN_REAL(MPI_Type_create_struct)(static_cast<int>(cnt), bl, dp.data(), ty.data(),
-                                                &t);
+        rc =
+            CAIRN_REAL(MPI_Type_create_struct)(static_cast<int>(cnt), bl, dp.data(), ty.data(), &t);
         g_types.SetReal(r.out, t);
         break;
       }
@@ -646,8 +677,9 @@ bool ReplayObjects(char* err, size_t err_len) {
       case Op::kTypeSubarray: {
         MPI_Datatype t = MPI_DATATYPE_NULL;
         const auto cnt = static_cast<size_t>(r.v[0]);
-        rc = CAIRN_REAL(MPI_Type_create_subarray)(static_cast<int>(cnt), arr, arr + cnt, arr + 2 * cnt,
-                                                  static_cast<int>(r.v[1]), RType(r.h[0]), &t);
+        rc = CAIRN_REAL(MPI_Type_create_subarray)(static_cast<int>(cnt), arr, arr + cnt,
+                                                  arr + 2 * cnt, static_cast<int>(r.v[1]),
+                                                  RType(r.h[0]), &t);
         g_types.SetReal(r.out, t);
         break;
       }
@@ -685,8 +717,7 @@ bool ReplayObjects(char* err, size_t err_len) {
                  ? CAIRN_REAL(MPI_Add_error_class)(&got)
                  : CAIRN_REAL(MPI_Add_error_code)(static_cast<int>(r.v[0]), &got);
         if (rc == MPI_SUCCESS && got != static_cast<int>(r.v[1])) {
-          std::snprintf(err, err_len,
-                        "the new MPI library gave the user error %s %d instead of %d",
+          std::snprintf(err, err_len, "the new MPI library gave the user error %s %d instead of %d",
                         r.op == Op::kAddErrorClass ? "class" : "code", got,
                         static_cast<int>(r.v[1]));
           return false;
@@ -770,8 +801,8 @@ int MakeGroup(RecipeOp op, MPI_Group real, MPI_Group* out, uint64_t h0, uint64_t
   return MPI_SUCCESS;
 }
 
-int MakeType(RecipeOp op, MPI_Datatype real, MPI_Datatype* out, uint64_t h0, int64_t v0,
-             int64_t v1, int64_t v2, int64_t v3, const void* data, size_t bytes) {
+int MakeType(RecipeOp op, MPI_Datatype real, MPI_Datatype* out, uint64_t h0, int64_t v0, int64_t v1,
+             int64_t v2, int64_t v3, const void* data, size_t bytes) {
   std::lock_guard<std::recursive_mutex> g(g_lock);
   long i = g_types.Add(real);
   if (i < 0) return MPI_ERR_INTERN;
@@ -889,13 +920,13 @@ CAIRN_API int MPI_Comm_free(MPI_Comm* comm) {
 CAIRN_PMPI(MPI_Comm_free)
 
 // Queries: translate and pass through.
-#define CAIRN_COMM_QUERY(name, T)                          \
-  CAIRN_API int name(MPI_Comm comm, T out) {               \
-    if (FromLower()) return CAIRN_REAL(name)(comm, out);   \
-    Call c;                                                \
-    Lower l;                                               \
-    return CAIRN_REAL(name)(g_comms.ToReal(comm), out);    \
-  }                                                        \
+#define CAIRN_COMM_QUERY(name, T)                        \
+  CAIRN_API int name(MPI_Comm comm, T out) {             \
+    if (FromLower()) return CAIRN_REAL(name)(comm, out); \
+    Call c;                                              \
+    Lower l;                                             \
+    return CAIRN_REAL(name)(g_comms.ToReal(comm), out);  \
+  }                                                      \
   CAIRN_PMPI(name)
 
 CAIRN_COMM_QUERY(MPI_Comm_rank, int*)
@@ -1060,8 +1091,7 @@ CAIRN_API int MPI_Group_rank(MPI_Group group, int* rank) {
 }
 CAIRN_PMPI(MPI_Group_rank)
 
-CAIRN_API int MPI_Group_translate_ranks(MPI_Group a, int n, const int ra[], MPI_Group b,
-                                        int rb[]) {
+CAIRN_API int MPI_Group_translate_ranks(MPI_Group a, int n, const int ra[], MPI_Group b, int rb[]) {
   if (FromLower()) return CAIRN_REAL(MPI_Group_translate_ranks)(a, n, ra, b, rb);
   Call c;
   Lower l;
@@ -1110,8 +1140,8 @@ CAIRN_API int MPI_Type_vector(int count, int blocklength, int stride, MPI_Dataty
 }
 CAIRN_PMPI(MPI_Type_vector)
 
-CAIRN_API int MPI_Type_create_hvector(int count, int blocklength, MPI_Aint stride,
-                                      MPI_Datatype old, MPI_Datatype* out) {
+CAIRN_API int MPI_Type_create_hvector(int count, int blocklength, MPI_Aint stride, MPI_Datatype old,
+                                      MPI_Datatype* out) {
   if (FromLower()) return CAIRN_REAL(MPI_Type_create_hvector)(count, blocklength, stride, old, out);
   Call c;
   std::lock_guard<std::recursive_mutex> g(g_lock);
@@ -1119,8 +1149,8 @@ CAIRN_API int MPI_Type_create_hvector(int count, int blocklength, MPI_Aint strid
   int rc;
   {
     Lower l;
-    rc = CAIRN_REAL(MPI_Type_create_hvector)(count, blocklength, stride, g_types.ToReal(old),
-                                             &real);
+    rc =
+        CAIRN_REAL(MPI_Type_create_hvector)(count, blocklength, stride, g_types.ToReal(old), &real);
   }
   if (rc != MPI_SUCCESS) return rc;
   return NewType(Op::kTypeHvector, old, real, out, count, blocklength, stride);
@@ -1246,8 +1276,12 @@ CAIRN_API int MPI_Op_create(MPI_User_function* fn, int commute, MPI_Op* op) {
   if (rc != MPI_SUCCESS) return rc;
   long i = g_ops.Add(real);
   if (i < 0) return MPI_ERR_INTERN;
-  Log({Op::kOpCreate, static_cast<uint32_t>(i), {0, 0},
-       {static_cast<int64_t>(reinterpret_cast<intptr_t>(fn)), commute, 0, 0}, 0, 0});
+  Log({Op::kOpCreate,
+       static_cast<uint32_t>(i),
+       {0, 0},
+       {static_cast<int64_t>(reinterpret_cast<intptr_t>(fn)), commute, 0, 0},
+       0,
+       0});
   *op = g_ops.Virtual(static_cast<size_t>(i));
   return MPI_SUCCESS;
 }

@@ -67,8 +67,8 @@ void EmptyStatus(MPI_Status* st) {
   CAIRN_REAL(MPI_Status_set_cancelled)(st, 0);
 }
 
-long NewRequest(RequestInfo::Kind kind, void* buf, int count, MPI_Datatype type, int peer,
-                int tag, MPI_Comm comm) {
+long NewRequest(RequestInfo::Kind kind, void* buf, int count, MPI_Datatype type, int peer, int tag,
+                MPI_Comm comm) {
   std::lock_guard<std::recursive_mutex> g(g_p2p_lock);
   long i = g_requests.Add(MPI_REQUEST_NULL);
   if (i < 0) return -1;
@@ -234,10 +234,10 @@ bool StoreDrained(MPI_Comm vcomm, MPI_Comm rcomm, const MPI_Status& probe, char*
   }
   const size_t len = (static_cast<size_t>(bytes) + 4095) & ~size_t{4095};
   // A raw mmap: the drain runs inside the lower half, whose mmap()s are not saved.
-  void* p = len == 0 ? nullptr
-                     : reinterpret_cast<void*>(::syscall(SYS_mmap, nullptr, len,
-                                                         PROT_READ | PROT_WRITE,
-                                                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+  void* p = len == 0
+                ? nullptr
+                : reinterpret_cast<void*>(::syscall(SYS_mmap, nullptr, len, PROT_READ | PROT_WRITE,
+                                                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   if (p == MAP_FAILED) {
     std::snprintf(err, err_len, "no memory for a drained message of %d bytes", bytes);
     return false;
@@ -292,7 +292,8 @@ bool SettleRequests(bool cancel_receives, bool finish_sends, char* err, size_t e
       continue;
     }
     if (r.kind == RequestInfo::kSend) {
-      rc = finish_sends ? CAIRN_REAL(MPI_Wait)(&real, &st) : CAIRN_REAL(MPI_Test)(&real, &flag, &st);
+      rc =
+          finish_sends ? CAIRN_REAL(MPI_Wait)(&real, &st) : CAIRN_REAL(MPI_Test)(&real, &flag, &st);
       if (rc != MPI_SUCCESS) {
         std::snprintf(err, err_len, "completing a pending send failed (%d)", rc);
         return false;
@@ -335,8 +336,8 @@ CAIRN_API int MPI_Issend(const void* buf, int count, MPI_Datatype type, int dest
 }
 CAIRN_PMPI(MPI_Issend)
 
-CAIRN_API int MPI_Irecv(void* buf, int count, MPI_Datatype type, int source, int tag,
-                        MPI_Comm comm, MPI_Request* request) {
+CAIRN_API int MPI_Irecv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm,
+                        MPI_Request* request) {
   if (FromLower()) return CAIRN_REAL(MPI_Irecv)(buf, count, type, source, tag, comm, request);
   Call c;
   return Irecv(buf, count, type, source, tag, comm, request);
@@ -368,8 +369,8 @@ CAIRN_API int MPI_Ssend(const void* buf, int count, MPI_Datatype type, int dest,
 }
 CAIRN_PMPI(MPI_Ssend)
 
-CAIRN_API int MPI_Recv(void* buf, int count, MPI_Datatype type, int source, int tag,
-                       MPI_Comm comm, MPI_Status* status) {
+CAIRN_API int MPI_Recv(void* buf, int count, MPI_Datatype type, int source, int tag, MPI_Comm comm,
+                       MPI_Status* status) {
   if (FromLower()) return CAIRN_REAL(MPI_Recv)(buf, count, type, source, tag, comm, status);
   Call c;
   MPI_Request v;
@@ -506,7 +507,7 @@ CAIRN_API int MPI_Testall(int n, MPI_Request reqs[], int* flag, MPI_Status stats
     if (f) {
       Requests().SetReal(i, MPI_REQUEST_NULL);
       // (By the posted peer: MPICH reports source 0 for a receive from MPI_PROC_NULL.)
-  if (r.kind == RequestInfo::kRecv && r.peer != MPI_PROC_NULL) g_received.fetch_add(1);
+      if (r.kind == RequestInfo::kRecv && r.peer != MPI_PROC_NULL) g_received.fetch_add(1);
       r.completed = true;
       r.status = st;
     } else {

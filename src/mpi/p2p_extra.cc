@@ -33,8 +33,8 @@ int TrackedSend(const void* buf, int count, MPI_Datatype type, int dest, int tag
     rc = fn(buf, count, T(type), dest, tag, C(comm), &real);
   }
   if (rc != MPI_SUCCESS) return rc;
-  long i = AddRequest(RequestInfo::kSend, real, const_cast<void*>(buf), count, type, dest, tag,
-                      comm);
+  long i =
+      AddRequest(RequestInfo::kSend, real, const_cast<void*>(buf), count, type, dest, tag, comm);
   if (i < 0) {
     NoteUnsupported("(more MPI requests than the shim's table holds)");
     *request = real;
@@ -205,8 +205,12 @@ CAIRN_API int MPI_Buffer_attach(void* buf, int size) {
     rc = CAIRN_REAL(MPI_Buffer_attach)(buf, size);
   }
   if (rc == MPI_SUCCESS) {
-    LogRecipe({RecipeOp::kBufferAttach, 0, {0, 0},
-               {static_cast<int64_t>(reinterpret_cast<intptr_t>(buf)), size, 0, 0}, 0, 0});
+    LogRecipe({RecipeOp::kBufferAttach,
+               0,
+               {0, 0},
+               {static_cast<int64_t>(reinterpret_cast<intptr_t>(buf)), size, 0, 0},
+               0,
+               0});
   }
   return rc;
 }
@@ -266,7 +270,8 @@ CAIRN_API int MPI_Cancel(MPI_Request* request) {
     Requests().SetReal(i, MPI_REQUEST_NULL);
     r.completed = true;
     r.status = st;
-    if (!flag && r.peer != MPI_PROC_NULL) g_received.fetch_add(1);  // MPICH 4.0: no PROC_NULL source
+    if (!flag && r.peer != MPI_PROC_NULL)
+      g_received.fetch_add(1);  // MPICH 4.0: no PROC_NULL source
     return MPI_SUCCESS;
   }
   if (r.kind == RequestInfo::kSend) NoteUnsupported("MPI_Cancel (of a send)");
@@ -343,8 +348,7 @@ CAIRN_API int MPI_Improbe(int source, int tag, MPI_Comm comm, int* flag, MPI_Mes
 }
 CAIRN_PMPI(MPI_Improbe)
 
-CAIRN_API int MPI_Mprobe(int source, int tag, MPI_Comm comm, MPI_Message* msg,
-                         MPI_Status* status) {
+CAIRN_API int MPI_Mprobe(int source, int tag, MPI_Comm comm, MPI_Message* msg, MPI_Status* status) {
   if (FromLower()) return CAIRN_REAL(MPI_Mprobe)(source, tag, comm, msg, status);
   Call c;
   if (source == MPI_PROC_NULL) {

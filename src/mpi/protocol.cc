@@ -1,6 +1,8 @@
 // The rank's side of a coordinated checkpoint (coord/protocol.h) and of a restart: the
 // collective run-forward, the freeze, the drain, the image, the commit; at restart a new
 // lower half and the replay of every object (shim.h, docs/mpi.md).
+#include "coord/protocol.h"
+
 #include <dirent.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -16,7 +18,6 @@
 
 #include "common/log.h"
 #include "coord/participant.h"
-#include "coord/protocol.h"
 #include "mpi/protocol_state.h"
 #include "mpi/shim.h"
 #include "transparent/launcher_env.h"
@@ -49,8 +50,8 @@ void Join() {
   if (dir == nullptr) return;
   auto p = coord::Participant::Join(dir, transparent::LauncherJobKey(), g_rank, 120000);
   if (!p.ok()) {
-    log::Error("mpi: rank ", g_rank, ": cannot join the job's coordinator: ",
-               p.status().ToString(), "; this job cannot be checkpointed");
+    log::Error("mpi: rank ", g_rank, ": cannot join the job's coordinator: ", p.status().ToString(),
+               "; this job cannot be checkpointed");
     return;
   }
   g_participant = p.value().release();
@@ -112,7 +113,7 @@ Status WaitLocal(uint64_t round, const std::function<bool()>& ok, const char* wh
     if (m.value().type() == coord::kAbort &&
         static_cast<uint64_t>(m.value().GetInt(coord::kFRound, -1)) == round) {
       return Status::FailedPrecondition("aborted by the coordinator: " +
-                             m.value().GetOr(coord::kFReason, "?"));
+                                        m.value().GetOr(coord::kFReason, "?"));
     }
     const uint32_t seen = g_state.active_changes.load();
     if (!ok()) preload::FutexWait(&g_state.active_changes, seen, 10);
@@ -223,8 +224,8 @@ void Round(uint64_t round) {
   if (m.value().type() != coord::kDrain) return fail(Status::FailedPrecondition("aborted"));
   g_state.frozen = true;
   BumpEpoch();
-  st = WaitLocal(round, [] { return g_state.active.load() == 0; },
-                 "the program's threads to leave MPI");
+  st = WaitLocal(
+      round, [] { return g_state.active.load() == 0; }, "the program's threads to leave MPI");
   if (!st.ok()) return fail(st);
   st = DrainMessages();
   if (!st.ok()) return fail(st);
@@ -281,8 +282,7 @@ void TakeLauncherEnvironment() {
   size_t n = 0;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) ++n;
   for (ssize_t i = 0; i < got; ++i) n += block[i] == '\0';
-  char** env = static_cast<char**>(::mmap(nullptr, (n + 1) * sizeof(char*),
-                                          PROT_READ | PROT_WRITE,
+  char** env = static_cast<char**>(::mmap(nullptr, (n + 1) * sizeof(char*), PROT_READ | PROT_WRITE,
                                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   if (env == MAP_FAILED) return;
   size_t k = 0;
@@ -372,7 +372,8 @@ void OnCoordinator(int fd) {
     cairn_preload_watch_fd(-1, nullptr);
     return;
   }
-  if (m.value().type() == coord::kPrepare) Round(static_cast<uint64_t>(m.value().GetInt(coord::kFRound, 0)));
+  if (m.value().type() == coord::kPrepare)
+    Round(static_cast<uint64_t>(m.value().GetInt(coord::kFRound, 0)));
 }
 
 void OnInit(int world_rank, int world_size) {

@@ -29,10 +29,10 @@
 namespace cairn::mpi {
 
 // The real functions, looked up with dlsym(RTLD_NEXT) (the library behind this shim).
-#define CAIRN_REAL(name)                                                      \
-  ([] {                                                                       \
+#define CAIRN_REAL(name)                                                                \
+  ([] {                                                                                 \
     static auto real_fn_ = reinterpret_cast<decltype(&P##name)>(RealSymbol("P" #name)); \
-    return real_fn_;                                                                 \
+    return real_fn_;                                                                    \
   }())
 void* RealSymbol(const char* name);
 

@@ -50,16 +50,15 @@ int Construct(RecipeOp op, MPI_Datatype* out, uint64_t h0, int64_t v0, int64_t v
 
 }  // namespace
 
-CAIRN_API int MPI_Type_indexed(int count, const int blens[], const int displs[],
-                               MPI_Datatype old, MPI_Datatype* out) {
+CAIRN_API int MPI_Type_indexed(int count, const int blens[], const int displs[], MPI_Datatype old,
+                               MPI_Datatype* out) {
   if (FromLower()) return CAIRN_REAL(MPI_Type_indexed)(count, blens, displs, old, out);
   Blob b;
   b.Add(blens, static_cast<size_t>(count));
   b.Add(displs, static_cast<size_t>(count));
-  return Construct(RecipeOp::kTypeIndexed, out, Bits(old), count, 0, 0, 0, b,
-                   [&](MPI_Datatype* r) {
-                     return CAIRN_REAL(MPI_Type_indexed)(count, blens, displs, T(old), r);
-                   });
+  return Construct(RecipeOp::kTypeIndexed, out, Bits(old), count, 0, 0, 0, b, [&](MPI_Datatype* r) {
+    return CAIRN_REAL(MPI_Type_indexed)(count, blens, displs, T(old), r);
+  });
 }
 CAIRN_PMPI(MPI_Type_indexed)
 
@@ -83,11 +82,10 @@ CAIRN_API int MPI_Type_create_indexed_block(int count, int blen, const int displ
   }
   Blob b;
   b.Add(displs, static_cast<size_t>(count));
-  return Construct(RecipeOp::kTypeIndexedBlock, out, Bits(old), count, blen, 0, 0, b,
-                   [&](MPI_Datatype* r) {
-                     return CAIRN_REAL(MPI_Type_create_indexed_block)(count, blen, displs,
-                                                                      T(old), r);
-                   });
+  return Construct(
+      RecipeOp::kTypeIndexedBlock, out, Bits(old), count, blen, 0, 0, b, [&](MPI_Datatype* r) {
+        return CAIRN_REAL(MPI_Type_create_indexed_block)(count, blen, displs, T(old), r);
+      });
 }
 CAIRN_PMPI(MPI_Type_create_indexed_block)
 
@@ -98,11 +96,10 @@ CAIRN_API int MPI_Type_create_hindexed_block(int count, int blen, const MPI_Aint
   }
   Blob b;
   b.Add(displs, static_cast<size_t>(count));
-  return Construct(RecipeOp::kTypeHindexedBlock, out, Bits(old), count, blen, 0, 0, b,
-                   [&](MPI_Datatype* r) {
-                     return CAIRN_REAL(MPI_Type_create_hindexed_block)(count, blen, displs,
-                                                                       T(old), r);
-                   });
+  return Construct(
+      RecipeOp::kTypeHindexedBlock, out, Bits(old), count, blen, 0, 0, b, [&](MPI_Datatype* r) {
+        return CAIRN_REAL(MPI_Type_create_hindexed_block)(count, blen, displs, T(old), r);
+      });
 }
 CAIRN_PMPI(MPI_Type_create_hindexed_block)
 
@@ -163,9 +160,8 @@ CAIRN_API int MPI_Type_create_darray(int size, int rank, int ndims, const int gs
   b.Add(psizes, n);
   return Construct(RecipeOp::kTypeDarray, out, Bits(old), size, rank, ndims, order, b,
                    [&](MPI_Datatype* r) {
-                     return CAIRN_REAL(MPI_Type_create_darray)(size, rank, ndims, gsizes,
-                                                               distribs, dargs, psizes, order,
-                                                               T(old), r);
+                     return CAIRN_REAL(MPI_Type_create_darray)(size, rank, ndims, gsizes, distribs,
+                                                               dargs, psizes, order, T(old), r);
                    });
 }
 CAIRN_PMPI(MPI_Type_create_darray)
@@ -195,9 +191,8 @@ CAIRN_PMPI(MPI_Type_create_f90_complex)
 // The datatypes it returns are the program's own (the library may return its own handles of
 // them, or new references the program must free): predefined ones as they are, the program's
 // virtual handle when the library's object is one, else a virtual dup of it (a recipe).
-CAIRN_API int MPI_Type_get_contents(MPI_Datatype type, int max_ints, int max_addrs,
-                                    int max_types, int ints[], MPI_Aint addrs[],
-                                    MPI_Datatype types[]) {
+CAIRN_API int MPI_Type_get_contents(MPI_Datatype type, int max_ints, int max_addrs, int max_types,
+                                    int ints[], MPI_Aint addrs[], MPI_Datatype types[]) {
   if (FromLower()) {
     return CAIRN_REAL(MPI_Type_get_contents)(type, max_ints, max_addrs, max_types, ints, addrs,
                                              types);
@@ -208,7 +203,8 @@ CAIRN_API int MPI_Type_get_contents(MPI_Datatype type, int max_ints, int max_add
     Lower l;
     rc = CAIRN_REAL(MPI_Type_get_contents)(T(type), max_ints, max_addrs, max_types, ints, addrs,
                                            types);
-    if (rc == MPI_SUCCESS) rc = CAIRN_REAL(MPI_Type_get_envelope)(T(type), &ni, &na, &nd, &combiner);
+    if (rc == MPI_SUCCESS)
+      rc = CAIRN_REAL(MPI_Type_get_envelope)(T(type), &ni, &na, &nd, &combiner);
   }
   if (rc != MPI_SUCCESS) return rc;
   // Map the library's handles back: by the real handles of the table.

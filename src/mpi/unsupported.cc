@@ -28,19 +28,29 @@ std::atomic<long> g_marked[kObjKinds];
 
 const char** Marks(ObjKind k, size_t* n) {
   switch (k) {
-    case kObjComm: *n = kMaxComms; return g_comm_marks;
-    case kObjGroup: *n = kMaxGroups; return g_group_marks;
-    case kObjType: *n = kMaxTypes; return g_type_marks;
-    case kObjOp: *n = kMaxOps; return g_op_marks;
-    default: *n = kMaxErrhs; return g_errh_marks;
+    case kObjComm:
+      *n = kMaxComms;
+      return g_comm_marks;
+    case kObjGroup:
+      *n = kMaxGroups;
+      return g_group_marks;
+    case kObjType:
+      *n = kMaxTypes;
+      return g_type_marks;
+    case kObjOp:
+      *n = kMaxOps;
+      return g_op_marks;
+    default:
+      *n = kMaxErrhs;
+      return g_errh_marks;
   }
 }
 
 // Live objects of the kinds the shim passes through, and the last function that made one.
 std::atomic<long> g_live[gen::kLiveKinds];
 std::atomic<const char*> g_live_fn[gen::kLiveKinds];
-const char* const kLiveNames[gen::kLiveKinds] = {"MPI_Win", "MPI_File", "MPI_Info",
-                                                 "MPI_Message", "MPI_Session"};
+const char* const kLiveNames[gen::kLiveKinds] = {"MPI_Win", "MPI_File", "MPI_Info", "MPI_Message",
+                                                 "MPI_Session"};
 
 void Append(char* msg, size_t len, size_t* used, int* listed, const char* s) {
   if (*used >= len) return;

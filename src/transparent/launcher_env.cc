@@ -43,8 +43,8 @@ std::string LauncherJobKey() {
 }
 
 bool LauncherVariable(std::string_view n) {
-  for (std::string_view p : {"OMPI_", "PMIX_", "PMI_", "HYDRA_", "HYDI_", "MPIR_", "OPAL_",
-                             "ORTE_", "SLURM_", "PALS_", "MPI_LOCAL"}) {
+  for (std::string_view p : {"OMPI_", "PMIX_", "PMI_", "HYDRA_", "HYDI_", "MPIR_", "OPAL_", "ORTE_",
+                             "SLURM_", "PALS_", "MPI_LOCAL"}) {
     if (n.starts_with(p)) return true;
   }
   return false;

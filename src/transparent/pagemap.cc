@@ -95,8 +95,7 @@ PagemapReader::~PagemapReader() {
 }
 
 Status PagemapReader::Scan(uint64_t start, uint64_t end, std::vector<PageRun>* present,
-                           std::vector<PageRun>* swapped, PageScanStats* stats,
-                           bool private_only) {
+                           std::vector<PageRun>* swapped, PageScanStats* stats, bool private_only) {
   present->clear();
   swapped->clear();
   const uint64_t ps = PageSize();
@@ -215,8 +214,7 @@ Result<std::vector<PageRun>> DataRuns(uint64_t start, uint64_t end, bool check_z
 
 namespace cairn::transparent {
 
-Result<std::vector<PageRun>> PrivateCopyRuns(PagemapReader& reader, uint64_t start,
-                                             uint64_t end) {
+Result<std::vector<PageRun>> PrivateCopyRuns(PagemapReader& reader, uint64_t start, uint64_t end) {
   std::vector<PageRun> present, swapped;
   CAIRN_RETURN_IF_ERROR(reader.Scan(start, end, &present, &swapped, nullptr, true));
   present.insert(present.end(), swapped.begin(), swapped.end());

@@ -146,9 +146,9 @@ namespace {
 
 constexpr size_t kMaxLibs = 512;
 struct PristineLib {
-  char name[256];      // the loaded object's path
-  uintptr_t base;      // dlpi_addr
-  uintptr_t start;     // the writable bytes after RELRO
+  char name[256];   // the loaded object's path
+  uintptr_t base;   // dlpi_addr
+  uintptr_t start;  // the writable bytes after RELRO
   size_t len;
   unsigned char* copy;  // mmap()ed: part of every image
 };
@@ -318,9 +318,9 @@ void RecordCopyRelocations(const std::vector<Obj>& objs) {
     for (void* h : handles) lower = lower || ::dlsym(h, name) != nullptr;
     if (!lower || sym.st_size == 0 || g_nlibs == kMaxLibs) continue;
     const uintptr_t start = exe->addr + rela[k].r_offset;
-    void* copy = reinterpret_cast<void*>(::syscall(SYS_mmap, nullptr, sym.st_size,
-                                                   PROT_READ | PROT_WRITE,
-                                                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    void* copy =
+        reinterpret_cast<void*>(::syscall(SYS_mmap, nullptr, sym.st_size, PROT_READ | PROT_WRITE,
+                                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     if (copy == MAP_FAILED) continue;
     std::memcpy(copy, reinterpret_cast<const void*>(start), sym.st_size);
     PristineLib& l = g_libs[g_nlibs++];
@@ -338,13 +338,9 @@ void RecordCopyRelocations(const std::vector<Obj>& objs) {
 
 namespace lw = cairn::preload::lower;
 
-extern "C" __attribute__((visibility("default"))) void cairn_lower_enter(void) {
-  ++lw::tl_inside;
-}
+extern "C" __attribute__((visibility("default"))) void cairn_lower_enter(void) { ++lw::tl_inside; }
 
-extern "C" __attribute__((visibility("default"))) void cairn_lower_exit(void) {
-  --lw::tl_inside;
-}
+extern "C" __attribute__((visibility("default"))) void cairn_lower_exit(void) { --lw::tl_inside; }
 
 extern "C" __attribute__((visibility("default"))) void cairn_preload_set_internal(int on) {
   cairn::preload::gate::SetInternalThread(on != 0);
@@ -354,8 +350,8 @@ extern "C" __attribute__((visibility("default"))) int cairn_lower_inside(void) {
   return lw::Inside() ? 1 : 0;
 }
 
-extern "C" __attribute__((visibility("default"))) void cairn_lower_mark_fds_since(
-    const int* before, size_t n) {
+extern "C" __attribute__((visibility("default"))) void cairn_lower_mark_fds_since(const int* before,
+                                                                                  size_t n) {
   DIR* d = ::opendir("/proc/self/fd");
   if (d == nullptr) return;
   const int dfd = ::dirfd(d);
@@ -434,10 +430,10 @@ void Classify(std::vector<Obj>& objs, const char* const* roots) {
 // constructors, at load time) goes to this arena; the snapshot keeps a copy of it and a reset
 // brings it back, so the libraries' pristine data and what it points to stay consistent.
 heap::Arena g_pristine;
-heap::Arena g_pristine_meta;          // the arena's bookkeeping as it was at the snapshot
+heap::Arena g_pristine_meta;  // the arena's bookkeeping as it was at the snapshot
 unsigned char* g_pristine_copy = nullptr;
 size_t g_pristine_len = 0;
-std::atomic<int> g_early{0};     // 0 unknown, 1 computing/off, 2 on (text ranges known)
+std::atomic<int> g_early{0};  // 0 unknown, 1 computing/off, 2 on (text ranges known)
 __thread int tl_early_busy __attribute__((tls_model("initial-exec"))) = 0;
 const char* g_early_roots[16];
 char g_early_roots_buf[256];

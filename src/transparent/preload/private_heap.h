@@ -19,8 +19,8 @@
 //     aborts. Free(nullptr) is a no-op. Owns(p) tells whether p came from here.
 #pragma once
 
-#include <cstddef>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace cairn::preload::heap {

@@ -60,7 +60,7 @@ struct StartArgs {
   void* (*fn)(void*);
   void* arg;
   bool internal;
-  bool lower;  // started from inside a lower half (lower_half.h)
+  bool lower;                   // started from inside a lower half (lower_half.h)
   std::atomic<uint32_t> state;  // 0 starting, 1 registered, 2 registration failed
 };
 
@@ -115,7 +115,7 @@ size_t RealUsableSize(void* p) {
 
 // Whether an allocation made from `ret` belongs to the private heap: an internal thread's, or
 // a lower half's own (lower_half.h).
-#define CAIRN_PRIVATE_ALLOC() \
+#define CAIRN_PRIVATE_ALLOC()  \
   (gate::IsInternalThread() || \
    (lower::Inside() && lower::CallerIsLower(__builtin_return_address(0))))
 
