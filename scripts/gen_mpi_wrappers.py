@@ -16,7 +16,7 @@ except:
 Every generated wrapper (see `emit`):
   - from inside the lower half, calls the real function untouched;
   - otherwise enters the shim (Call), translates the program's virtual handles (Comm, Group,
-    Datatype, Op, Request, Errhandler; arrays element-wise, lengths from LENGTHS, into copies
+    Datatype, Op, Request, Errhandler, File, Info; arrays element-wise, lengths from LENGTHS, into copies
     that live as long as the request for nonblocking calls), counts the call when it is a
     collective on a communicator (COLLECTIVES: CountCollective / CompleteCollective; a
     nonblocking one is complete for the count once started, and the drain completes it), calls
@@ -25,7 +25,10 @@ Every generated wrapper (see `emit`):
     requests of kind kOther);
   - records the function for good with the unsupported registry when a restart could not
     rebuild what it did (`sticky`), or counts the live objects of the kinds the shim does not
-    virtualize (Win, File, Info, Message, Session: gen::Live, +1 when made, -1 when freed);
+    virtualize (Win, Message, Session: gen::Live, +1 when made, -1 when freed);
+  - MPI-IO (io.h): collective file operations are counted on the file's own key (FileKey),
+    uses of the shared file pointer and split collectives are noted, and I/O requests are
+    completed by the drain (gen::OutCollRequest without a communicator);
   - an array of handles whose length the generator does not know: the wrapper refuses
     (gen::Fail: MPI_ERR_OTHER and an stderr line naming the function).
 Functions MPI removed that a header still declares (ALIASES) call the hand-written wrapper of
@@ -44,16 +47,19 @@ VIRTUAL = {
     'MPI_Op': 'Ops()',
     'MPI_Request': 'Requests()',
     'MPI_Errhandler': 'Errhs()',
+    'MPI_File': 'Files()',
+    'MPI_Info': 'Infos()',
 }
 OUT_FN = {
     'MPI_Comm': 'gen::OutComm',
     'MPI_Group': 'gen::OutGroup',
     'MPI_Datatype': 'gen::OutType',
     'MPI_Op': 'gen::OutOp',
+    'MPI_Info': 'gen::OutInfo',
 }
-UNTRACKED = {'MPI_Win': 'kWin', 'MPI_File': 'kFile', 'MPI_Info': 'kInfo',
+UNTRACKED = {'MPI_Win': 'kWin',
              'MPI_Message': 'kMessage', 'MPI_Session': 'kSession'}
-NULLS = {'MPI_Win': 'MPI_WIN_NULL', 'MPI_File': 'MPI_FILE_NULL', 'MPI_Info': 'MPI_INFO_NULL',
+NULLS = {'MPI_Win': 'MPI_WIN_NULL',
          'MPI_Message': 'MPI_MESSAGE_NULL', 'MPI_Session': 'MPI_SESSION_NULL'}
 
 # Blocking collectives on a communicator (the names without MPI_, without a large-count _c);
@@ -64,6 +70,31 @@ COLLECTIVES = {
     'Reduce_scatter_block', 'Scan', 'Exscan', 'Neighbor_allgather', 'Neighbor_allgatherv',
     'Neighbor_alltoall', 'Neighbor_alltoallv', 'Neighbor_alltoallw',
 }
+
+# Collective operations on a file (the names without MPI_File_, without a large-count _c): counted
+# on the file's own key (io.cc: FileKey), like a collective on a communicator. MPI_File_open,
+# _close, _set_view and _set_atomicity are hand-written (io.cc).
+FILE_COLLECTIVES = {
+    'set_size', 'preallocate', 'set_info', 'sync', 'seek_shared',
+    'read_at_all', 'write_at_all', 'iread_at_all', 'iwrite_at_all',
+    'read_all', 'write_all', 'iread_all', 'iwrite_all', 'read_ordered', 'write_ordered',
+    'read_at_all_begin', 'read_at_all_end', 'write_at_all_begin', 'write_at_all_end',
+    'read_all_begin', 'read_all_end', 'write_all_begin', 'write_all_end',
+    'read_ordered_begin', 'read_ordered_end', 'write_ordered_begin', 'write_ordered_end',
+}
+
+
+def file_op(name):
+    """(collective?, uses the shared file pointer?, split: 'begin'/'end'/None) of MPI_File_X."""
+    if not name.startswith('MPI_File_'):
+        return None
+    n = name[len('MPI_File_'):]
+    if n.endswith('_c'):
+        n = n[:-2]
+    split = 'begin' if n.endswith('_begin') else 'end' if n.endswith('_end') else None
+    shared = 'shared' in n or 'ordered' in n
+    return (n in FILE_COLLECTIVES, shared, split)
+
 
 # Arrays of input handles: function (without a large-count _c) -> {parameter index: (length
 # expression, condition)}. `{pN}` is parameter N's name, `rcomm_` the translated communicator.
@@ -265,6 +296,19 @@ def emit(f, out, stats):
     failing = None
     if coll and comm_param is not None:
         pre.append('const MPI_Comm rcomm_ = Comms().ToReal(%s);' % comm_param.name)
+    file_param = next((p for p in f.params if p.base == 'MPI_File' and p.depth == 0), None)
+    fop = file_op(n) if file_param is not None else None
+    if fop is not None:
+        fcoll, fshared, fsplit = fop
+        if fshared:
+            pre.append('FileUsesSharedPointer(%s);' % file_param.name)
+        if fsplit:
+            pre.append('FileSplit(%s, %s);' % (file_param.name,
+                                               'true' if fsplit == 'begin' else 'false'))
+        if not fcoll:
+            fop = None
+        else:
+            pre.append('const size_t fkey_ = FileKey(%s);' % file_param.name)
     for p in f.params:
         i = p.index
         b = p.base
@@ -314,7 +358,12 @@ def emit(f, out, stats):
             if b == 'MPI_Request':
                 if n in ('MPI_Start',) or sticky(n):
                     continue  # persistent: the library's own handle
-                if coll == 'nonblocking':
+                if fop is not None or file_param is not None:
+                    # I/O: the drain waits for it (complete where it stands, or collective on
+                    # the file, which every rank of the file started alike).
+                    post.append('*%s = gen::OutCollRequest(*%s, MPI_COMM_NULL);' %
+                                (p.name, p.name))
+                elif coll == 'nonblocking':
                     post.append('*%s = gen::OutCollRequest(*%s, %s%s);' %
                                 (p.name, p.name, comm_param.name,
                                  ''.join(', ' + k for k in kept)))
@@ -333,7 +382,7 @@ def emit(f, out, stats):
             continue
         if b in UNTRACKED and p.depth == 1 and p.stars == 1 and not p.const:
             kind = UNTRACKED[b]
-            if n.endswith('_free') or n in ('MPI_File_close', 'MPI_Session_finalize'):
+            if n.endswith('_free') or n == 'MPI_Session_finalize':
                 pre.append('const bool live_ = *%s != %s;' % (p.name, NULLS[b]))
                 post.append('if (live_) gen::Live(gen::%s, "%s", -1);' % (kind, n))
             elif n in ('MPI_Mrecv', 'MPI_Imrecv', 'MPI_Mrecv_c', 'MPI_Imrecv_c'):
@@ -374,6 +423,9 @@ def emit(f, out, stats):
     if coll:
         stats.counted.append(n)
         lines.append('  CountCollective(%s);' % comm_param.name)
+    elif fop is not None:
+        stats.counted.append(n)
+        lines.append('  CountKey(fkey_);')
     lines.append('  int rc_;')
     lines.append('  {')
     lines.append('    Lower lower_;')
@@ -382,6 +434,8 @@ def emit(f, out, stats):
     if coll:
         # Nonblocking: counted complete once started; the drain finishes it (collective_req.cc).
         lines.append('  CompleteCollective(%s);' % comm_param.name)
+    elif fop is not None:
+        lines.append('  CompleteKey(fkey_);')
     if post:
         lines.append('  if (rc_ != MPI_SUCCESS) return rc_;')
         for s in post:
@@ -478,6 +532,7 @@ def main():
 #include <vector>
 
 #include "mpi/coverage.h"
+#include "mpi/io.h"
 #include "mpi/shim.h"
 
 using namespace cairn::mpi;  // NOLINT

@@ -41,7 +41,7 @@ CAIRN_API int MPI_Comm_split_type(MPI_Comm comm, int type, int key, MPI_Info inf
   Call c;
   MPI_Comm real = MPI_COMM_NULL;
   const int rc = CollectiveCreate(comm, &real, [&](MPI_Comm* r) {
-    return CAIRN_REAL(MPI_Comm_split_type)(C(comm), type, key, info, r);
+    return CAIRN_REAL(MPI_Comm_split_type)(C(comm), type, key, Infos().ToReal(info), r);
   });
   if (rc != MPI_SUCCESS) return rc;
   return MakeComm(RecipeOp::kCommSplitType, comm, real, newcomm, type, key);
@@ -53,7 +53,7 @@ CAIRN_API int MPI_Comm_dup_with_info(MPI_Comm comm, MPI_Info info, MPI_Comm* new
   Call c;
   MPI_Comm real = MPI_COMM_NULL;
   int rc = CollectiveCreate(comm, &real, [&](MPI_Comm* r) {
-    return CAIRN_REAL(MPI_Comm_dup_with_info)(C(comm), info, r);
+    return CAIRN_REAL(MPI_Comm_dup_with_info)(C(comm), Infos().ToReal(info), r);
   });
   if (rc != MPI_SUCCESS) return rc;
   rc = MakeComm(RecipeOp::kCommDup, comm, real, newcomm);  // the hints are not replayed
@@ -139,7 +139,8 @@ CAIRN_API int MPI_Dist_graph_create_adjacent(MPI_Comm comm, int indeg, const int
   MPI_Comm real = MPI_COMM_NULL;
   const int rc = CollectiveCreate(comm, &real, [&](MPI_Comm* r) {
     return CAIRN_REAL(MPI_Dist_graph_create_adjacent)(C(comm), indeg, sources, sweights, outdeg,
-                                                      dests, dweights, info, reorder, r);
+                                                      dests, dweights, Infos().ToReal(info),
+                                                      reorder, r);
   });
   if (rc != MPI_SUCCESS) return rc;
   std::vector<int> arr(sources, sources + indeg);
@@ -162,8 +163,8 @@ CAIRN_API int MPI_Dist_graph_create(MPI_Comm comm, int n, const int sources[], c
   Call c;
   MPI_Comm real = MPI_COMM_NULL;
   const int rc = CollectiveCreate(comm, &real, [&](MPI_Comm* r) {
-    return CAIRN_REAL(MPI_Dist_graph_create)(C(comm), n, sources, degrees, dests, weights, info,
-                                             reorder, r);
+    return CAIRN_REAL(MPI_Dist_graph_create)(C(comm), n, sources, degrees, dests, weights,
+                                             Infos().ToReal(info), reorder, r);
   });
   if (rc != MPI_SUCCESS) return rc;
   const int total = n > 0 ? std::accumulate(degrees, degrees + n, 0) : 0;

@@ -35,6 +35,7 @@ MPI_Comm OutComm(MPI_Comm real, const char* fn);
 MPI_Group OutGroup(MPI_Group real, const char* fn);
 MPI_Datatype OutType(MPI_Datatype real, const char* fn);
 MPI_Op OutOp(MPI_Op real, const char* fn);
+MPI_Info OutInfo(MPI_Info real, const char* fn);  // info.cc
 MPI_Errhandler OutErrh(MPI_Errhandler real, const char* fn, bool created);
 MPI_Request OutRequest(MPI_Request real, const char* fn);
 // `keep1`/`keep2`: arrays from KeptTypes that the library may read until the request
@@ -44,7 +45,7 @@ MPI_Request OutCollRequest(MPI_Request real, MPI_Comm vcomm, MPI_Datatype* keep1
 // An array of n handles for a translated argument of a nonblocking or persistent call.
 MPI_Datatype* KeptTypes(int n);
 
-enum LiveKind { kWin, kFile, kInfo, kMessage, kSession, kLiveKinds };
+enum LiveKind { kWin, kMessage, kSession, kLiveKinds };
 void Live(LiveKind k, const char* fn, int delta);
 
 // Lengths of per-peer arrays on a (real) communicator.

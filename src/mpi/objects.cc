@@ -326,9 +326,11 @@ void InitCommKeys(int world_size) {
   s.counted[kMaxComms + 1] = false;
 }
 
-void CountCollective(MPI_Comm v) {
+void CountCollective(MPI_Comm v) { CountKey(CommKey(v)); }
+void CompleteCollective(MPI_Comm v) { CompleteKey(CommKey(v)); }
+
+void CountKey(size_t k) {
   ProtocolState& s = State();
-  const size_t k = CommKey(v);
   if (!s.counted[k]) return;
   // During a round, a collective beyond the round's target waits for the round's end.
   for (;;) {
@@ -347,9 +349,8 @@ void CountCollective(MPI_Comm v) {
   s.started[k].fetch_add(1);
 }
 
-void CompleteCollective(MPI_Comm v) {
+void CompleteKey(size_t k) {
   ProtocolState& s = State();
-  const size_t k = CommKey(v);
   if (!s.counted[k]) return;
   s.completed[k].fetch_add(1);
   // Only a checkpoint round waits for this (a futex wake is a system call: not on every call).
@@ -357,6 +358,21 @@ void CompleteCollective(MPI_Comm v) {
     s.active_changes.fetch_add(1);
     preload::FutexWakeAll(&s.active_changes);
   }
+}
+
+void NewFileKey(MPI_Comm parent_v, size_t key, int size) {
+  std::lock_guard<std::recursive_mutex> g(g_lock);
+  ProtocolState& s = State();
+  // Every member of the parent opens the file (a collective on it): all take the same number.
+  const uint32_t child = g_children[CommKey(parent_v)]++;
+  char name[sizeof s.name[0] + 24];
+  std::snprintf(name, sizeof name, "%s.f%u", s.name[CommKey(parent_v)], child);
+  SetKey(key, name, size > 1);
+}
+
+void DropFileKey(size_t key) {
+  ProtocolState& s = State();
+  s.counted[key] = false;
 }
 
 namespace {

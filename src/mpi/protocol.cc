@@ -18,7 +18,9 @@
 
 #include "common/log.h"
 #include "coord/participant.h"
+#include "mpi/io.h"
 #include "mpi/protocol_state.h"
+#include "mpi/recipes.h"
 #include "mpi/shim.h"
 #include "transparent/launcher_env.h"
 #include "transparent/preload/futex.h"
@@ -130,7 +132,7 @@ Status DrainMessages() {
     ~Internal() { cairn_preload_set_internal(1); }
   } internal_again;
   Lower l;
-  char err[256] = {};
+  char err[1024] = {};
   // Nonblocking collectives every rank started (the run-forward made them the same) first.
   if (!FinishCollectiveRequests(err, sizeof err)) return Status::Internal(err);
   if (!SettleRequests(true, false, err, sizeof err)) return Status::Internal(err);
@@ -171,6 +173,9 @@ Status DrainMessages() {
     if (Now() > deadline) return Status::Unavailable("messages in flight did not arrive");
   }
   if (!SettleRequests(false, true, err, sizeof err)) return Status::Internal(err);
+  // Open files: pointers, sizes, and the bytes written so far on disk.
+  if (!SaveFiles(err, sizeof err)) return Status::FailedPrecondition(err);
+  if (!SaveInfos(err, sizeof err)) return Status::Internal(err);
   return Status::Ok();
 }
 
@@ -335,12 +340,13 @@ void AfterRestart() {
     ::syscall(SYS_exit_group, 1);
   }
   Trace("MPI initialized");
-  char err[256] = {};
+  char err[1024] = {};
   bool ok;
   {
     Lower l;
     CAIRN_REAL(MPI_Comm_dup)(MPI_COMM_WORLD, &g_ctl);
-    ok = ReplayObjects(err, sizeof err);
+    ok = ReplayObjects(err, sizeof err) && ReplayInfos(err, sizeof err) &&
+         ReplayFiles(err, sizeof err);
   }
   if (!ok) {
     std::fprintf(stderr, "cairn restart: rank %d: %s\n", g_rank, err);

@@ -16,7 +16,10 @@
 
 namespace cairn::mpi {
 
-inline constexpr size_t kMaxCommKeys = 4096 + 2;
+// Keys: communicators by table index, then MPI_COMM_WORLD and MPI_COMM_SELF, then open files
+// (io.cc: FileKey; collective I/O is counted per file).
+inline constexpr size_t kMaxFiles = 1024;
+inline constexpr size_t kMaxCommKeys = 4096 + 2 + kMaxFiles;
 
 struct ProtocolState {
   std::atomic<bool> pending{false};

@@ -144,4 +144,13 @@ inline constexpr size_t kMaxErrhs = 1024;
 using ErrhTable = Table<MPI_Errhandler, 7, kMaxErrhs>;
 ErrhTable& Errhs();
 
+// MPI_Info objects (info.cc): virtual (kind 9), made by the generated wrappers (gen::OutInfo).
+// SaveInfos (checkpoint thread, after the drain, inside the lower half) reads every live
+// info's keys and values; ReplayInfos (restart) makes each again with them.
+inline constexpr size_t kMaxInfos = 4096;
+using InfoTable = Table<MPI_Info, 9, kMaxInfos>;
+InfoTable& Infos();
+bool SaveInfos(char* err, size_t err_len);
+bool ReplayInfos(char* err, size_t err_len);
+
 }  // namespace cairn::mpi

@@ -80,6 +80,13 @@ std::recursive_mutex& ObjectLock();
 size_t CommKey(MPI_Comm v);
 void CountCollective(MPI_Comm v);  // also waits if a checkpoint holds collectives back
 void CompleteCollective(MPI_Comm v);
+// The same by key (files have keys of their own: io.cc).
+void CountKey(size_t key);
+void CompleteKey(size_t key);
+// A file opened on `parent_v` takes key `key` (named like a child of the parent; counted when
+// the file's group has more than one rank); dropped when it is closed.
+void NewFileKey(MPI_Comm parent_v, size_t key, int size);
+void DropFileKey(size_t key);
 void InitCommKeys(int world_size);
 
 // Replays every recorded object creation on the new library (restart). Empty Status string

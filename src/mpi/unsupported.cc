@@ -49,8 +49,7 @@ const char** Marks(ObjKind k, size_t* n) {
 // Live objects of the kinds the shim passes through, and the last function that made one.
 std::atomic<long> g_live[gen::kLiveKinds];
 std::atomic<const char*> g_live_fn[gen::kLiveKinds];
-const char* const kLiveNames[gen::kLiveKinds] = {"MPI_Win", "MPI_File", "MPI_Info", "MPI_Message",
-                                                 "MPI_Session"};
+const char* const kLiveNames[gen::kLiveKinds] = {"MPI_Win", "MPI_Message", "MPI_Session"};
 
 void Append(char* msg, size_t len, size_t* used, int* listed, const char* s) {
   if (*used >= len) return;

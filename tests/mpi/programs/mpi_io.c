@@ -6,19 +6,31 @@
  * (s+1) rows, so a file grown by a killed run past the checkpoint must be dealt with),
  * MPI_File_read_at_all of an earlier block, every 10th step a byte view of the whole row read
  * back by every rank, MPI_File_write_all with the individual pointer checked by
- * MPI_File_get_position, MPI_File_get_amode, MPI_File_get_group, MPI_File_close; at the end
- * rank 0 checks and hashes both files with stdio. */
+ * MPI_File_get_position, MPI_File_get_amode, MPI_File_get_group, MPI_File_close; an MPI_Info
+ * with hints, passed to MPI_File_open and kept alive (its keys checked every 10th step); at the
+ * end rank 0 checks and hashes both files with stdio. */
 #include "mt.h"
 
 #define B 64
 
 static int32_t val(int s, int q, int i) { return mt_val(s, q, i) ^ 0x1234; }
 
-static MPI_File open_file(const char* path, MPI_Datatype filetype, int r) {
+static void check_info(MPI_Info info, int s) {
+  int nkeys = -1, len = -1, flag = 0;
+  char value[64] = {0};
+  MT_MPI(MPI_Info_get_nkeys(info, &nkeys));
+  MT_CHECK(nkeys == 2, "step %d: the info has %d keys", s, nkeys);
+  MT_MPI(MPI_Info_get_valuelen(info, "cairn_test_key", &len, &flag));
+  MT_CHECK(flag && len == 9, "step %d: cairn_test_key: flag %d length %d", s, flag, len);
+  MT_MPI(MPI_Info_get(info, "cairn_test_key", (int)sizeof value - 1, value, &flag));
+  MT_CHECK(flag && strcmp(value, "kept-42!x") == 0, "step %d: cairn_test_key = '%s'", s, value);
+}
+
+static MPI_File open_file(const char* path, MPI_Datatype filetype, int r, MPI_Info info) {
   MPI_File fh;
-  MT_MPI(MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_CREATE | MPI_MODE_RDWR, MPI_INFO_NULL, &fh));
-  MT_MPI(MPI_File_set_view(fh, (MPI_Offset)r * B * 4, MPI_INT32_T, filetype, "native",
-                           MPI_INFO_NULL));
+  MT_MPI(MPI_File_open(MPI_COMM_WORLD, path, MPI_MODE_CREATE | MPI_MODE_RDWR, info, &fh));
+  MT_MPI(
+      MPI_File_set_view(fh, (MPI_Offset)r * B * 4, MPI_INT32_T, filetype, "native", MPI_INFO_NULL));
   return fh;
 }
 
@@ -54,8 +66,12 @@ int main(int argc, char** argv) {
   MT_MPI(MPI_Type_contiguous(B, MPI_INT32_T, &block));
   MT_MPI(MPI_Type_create_resized(block, 0, (MPI_Aint)n * B * 4, &filetype));
   MT_MPI(MPI_Type_commit(&filetype));
-  MPI_File fh = open_file(path, filetype, r);
-  MPI_File seq = open_file(seq_path, filetype, r);
+  MPI_Info info;
+  MT_MPI(MPI_Info_create(&info));
+  MT_MPI(MPI_Info_set(info, "cairn_test_key", "kept-42!x"));
+  MT_MPI(MPI_Info_set(info, "access_style", "read_mostly"));
+  MPI_File fh = open_file(path, filetype, r, info);
+  MPI_File seq = open_file(seq_path, filetype, r, MPI_INFO_NULL);
   int amode = 0;
   MT_MPI(MPI_File_get_amode(fh, &amode));
   MT_CHECK(amode == (MPI_MODE_CREATE | MPI_MODE_RDWR), "amode %d", amode);
@@ -117,11 +133,15 @@ int main(int argc, char** argv) {
       MT_MPI(MPI_Group_size(g, &gs));
       MT_CHECK(gs == n, "step %d: file group of %d", s, gs);
       MT_MPI(MPI_Group_free(&g));
+      check_info(info, s);
     }
     mt_step_sleep();
   }
   MT_MPI(MPI_File_close(&fh));
   MT_MPI(MPI_File_close(&seq));
+  check_info(info, mt_steps);
+  MT_MPI(MPI_Info_free(&info));
+  MT_CHECK(info == MPI_INFO_NULL, "Info_free");
   MT_CHECK(fh == MPI_FILE_NULL, "File_close");
   MT_MPI(MPI_Barrier(MPI_COMM_WORLD));
   if (r == 0) {
