@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Split-process MPI checkpointing (docs/mpi.md), against native runs in the same session:
 #   - run-time overhead without checkpoints: 8-byte and 4 MiB ping-pong (2 ranks), an
-#     allreduce loop (4 ranks), native mpirun vs `cairn launch --mpi`;
+#     allreduce loop (4 ranks), native mpirun vs `cairn launch --mpi`; LAMMPS (`lmp`, package
+#     lammps, when installed: the Lennard-Jones melt on 4 ranks, wall time);
 #   - checkpoint of 4 ranks x MIB MiB (`cairn checkpoint --wait`, manifest committed) against
 #     4 raw writers of the same bytes (pwrite + fdatasync) to the same directory;
 #   - restart until every rank runs again (`mpirun cairn restart --mpi` until the next step)
@@ -63,6 +64,38 @@ for t in "pingpong 8 200000:2" "pingpong 4194304 200:2" "allreduce 1 20000:4" "a
       done | best)
   printf '%-28s %12s %12s %8s\n' "$args ($np ranks)" "$n" "$c" "$(ratio "$n" "$c")"
 done
+if lmp_bin=$(command -v lmp) && [ "$mpi" = ompi ]; then
+  cat > "$work/in.melt" << 'IN'
+units           lj
+atom_style      atomic
+lattice         fcc 0.8442
+region          box block 0 12 0 12 0 12
+create_box      1 box
+create_atoms    1 box
+mass            1 1.0
+velocity        all create 3.0 87287 loop geom
+pair_style      lj/cut 2.5
+pair_coeff      1 1 1.0 1.0 2.5
+neighbor        0.3 bin
+neigh_modify    every 20 delay 0 check no
+fix             1 all nve
+thermo          1000
+run             6000
+IN
+  lmp_usec() {  # wall time of one run, in microseconds
+    local t0 t1
+    t0=$(date +%s%N)
+    (cd "$work" && timeout -s KILL 600 "$@" > /dev/null 2>&1) || { echo 0; return; }
+    t1=$(date +%s%N)
+    echo $(((t1 - t0) / 1000))
+  }
+  n=$(for i in $(seq "$reps"); do lmp_usec $run -np 4 "$lmp_bin" -in in.melt -log none; done | best)
+  c=$(for i in $(seq "$reps"); do
+        lmp_usec $run -np 4 "$cairn" launch --mpi --ckpt-dir "$work/ck-overhead" -- "$lmp_bin" \
+          -in in.melt -log none
+      done | best)
+  printf '%-28s %12s %12s %8s\n' "lmp melt 12^3 (4 ranks)" "$n" "$c" "$(ratio "$n" "$c")"
+fi
 fi
 [ "$only" = overhead ] && exit 0
 

@@ -90,10 +90,21 @@ void FreeRequest(size_t i) {
   g_requests.Free(i);
 }
 
-// Tests request i once: true when complete (status filled, entry freed).
+// Tests request i once: true when complete (status filled, entry freed; a persistent request
+// becomes inactive instead, and an inactive one is complete with an empty status).
 int TestOne(size_t i, int* flag, MPI_Status* status) {
   RequestInfo& r = g_info[i];
   *flag = 0;
+  if (r.kind == RequestInfo::kPersistent) {
+    if (r.child < 0) {
+      *flag = 1;
+      EmptyStatus(status);
+      return MPI_SUCCESS;
+    }
+    const int rc = TestOne(static_cast<size_t>(r.child), flag, status);
+    if (rc == MPI_SUCCESS && *flag) r.child = -1;
+    return rc;
+  }
   if (r.repost) {
     int rc = PostRecv(i);
     if (rc != MPI_SUCCESS) return rc;
@@ -167,7 +178,21 @@ int WaitOne(size_t i, MPI_Status* status) {
 
 bool IsOurs(MPI_Request v, size_t* i) { return g_requests.Index(v, i); }
 
+// After request i (the program's handle *v) completed: MPI_REQUEST_NULL, unless persistent.
+void Done(MPI_Request* v, size_t i) {
+  if (g_info[i].kind != RequestInfo::kPersistent) *v = MPI_REQUEST_NULL;
+}
+
+bool Inactive(size_t i) {
+  return g_info[i].kind == RequestInfo::kPersistent && g_info[i].child < 0;
+}
+
 }  // namespace
+
+bool InactivePersistent(MPI_Request v) {
+  size_t i;
+  return IsOurs(v, &i) && Inactive(i);
+}
 
 RequestTable& Requests() { return g_requests; }
 RequestInfo& Info(size_t i) { return g_info[i]; }
@@ -456,7 +481,7 @@ CAIRN_API int MPI_Test(MPI_Request* request, int* flag, MPI_Status* status) {
     return CAIRN_REAL(MPI_Test)(request, flag, status);
   }
   int rc = TestOne(i, flag, status);
-  if (rc == MPI_SUCCESS && *flag) *request = MPI_REQUEST_NULL;
+  if (rc == MPI_SUCCESS && *flag) Done(request, i);
   return rc;
 }
 CAIRN_PMPI(MPI_Test)
@@ -474,7 +499,7 @@ CAIRN_API int MPI_Wait(MPI_Request* request, MPI_Status* status) {
     return CAIRN_REAL(MPI_Wait)(request, status);
   }
   int rc = WaitOne(i, status);
-  if (rc == MPI_SUCCESS) *request = MPI_REQUEST_NULL;
+  if (rc == MPI_SUCCESS) Done(request, i);
   return rc;
 }
 CAIRN_PMPI(MPI_Wait)
@@ -488,6 +513,10 @@ CAIRN_API int MPI_Testall(int n, MPI_Request reqs[], int* flag, MPI_Status stats
   for (int k = 0; k < n; ++k) {
     size_t i;
     if (!IsOurs(reqs[k], &i)) continue;
+    if (Info(i).kind == RequestInfo::kPersistent) {  // its operation, if started
+      if (Info(i).child < 0) continue;
+      i = static_cast<size_t>(Info(i).child);
+    }
     RequestInfo& r = Info(i);
     if (r.completed) continue;
     int f = 0;
@@ -525,7 +554,7 @@ CAIRN_API int MPI_Testall(int n, MPI_Request reqs[], int* flag, MPI_Status stats
     }
     int f;
     TestOne(i, &f, st);
-    reqs[k] = MPI_REQUEST_NULL;
+    Done(&reqs[k], i);
   }
   return MPI_SUCCESS;
 }
@@ -548,7 +577,7 @@ CAIRN_API int MPI_Waitall(int n, MPI_Request reqs[], MPI_Status stats[]) {
     }
     int rc = WaitOne(i, st);
     if (rc != MPI_SUCCESS) return rc;
-    reqs[k] = MPI_REQUEST_NULL;
+    Done(&reqs[k], i);
   }
   return MPI_SUCCESS;
 }
@@ -562,13 +591,13 @@ CAIRN_API int MPI_Testany(int n, MPI_Request reqs[], int* index, int* flag, MPI_
   bool any_active = false;
   for (int k = 0; k < n; ++k) {
     size_t i;
-    if (!IsOurs(reqs[k], &i)) continue;
+    if (!IsOurs(reqs[k], &i) || Inactive(i)) continue;
     any_active = true;
     int rc = TestOne(i, flag, status);
     if (rc != MPI_SUCCESS) return rc;
     if (*flag) {
       *index = k;
-      reqs[k] = MPI_REQUEST_NULL;
+      Done(&reqs[k], i);
       return MPI_SUCCESS;
     }
   }
@@ -601,12 +630,17 @@ CAIRN_API int MPI_Request_free(MPI_Request* request) {
     Lower l;
     return CAIRN_REAL(MPI_Request_free)(request);
   }
-  MPI_Request real = Requests().Real(i);
-  if (real != MPI_REQUEST_NULL) {
-    Lower l;
-    CAIRN_REAL(MPI_Request_free)(&real);
+  // A started persistent request: its operation goes on (MPI), its entry is freed with it.
+  const long child = g_info[i].kind == RequestInfo::kPersistent ? g_info[i].child : -1;
+  for (size_t e : {child >= 0 ? static_cast<size_t>(child) : i, i}) {
+    MPI_Request real = Requests().Real(e);
+    if (real != MPI_REQUEST_NULL) {
+      Lower l;
+      CAIRN_REAL(MPI_Request_free)(&real);
+    }
+    FreeRequest(e);
+    if (child < 0) break;
   }
-  FreeRequest(i);
   *request = MPI_REQUEST_NULL;
   return MPI_SUCCESS;
 }
@@ -665,3 +699,79 @@ CAIRN_API MPI_Request MPI_Request_f2c(MPI_Fint f) {
 }
 CAIRN_PMPI(MPI_Request_f2c)
 #endif
+
+// ------------------------------------------------------------------ persistent requests
+// (shim.h: RequestInfo::kPersistent.) A buffered or ready persistent send is started as a
+// standard one: both are correct implementations of the modes.
+namespace {
+
+int MakePersistent(RequestInfo::Op op, const void* buf, int count, MPI_Datatype type, int peer,
+                   int tag, MPI_Comm comm, MPI_Request* request) {
+  Call c;
+  long i =
+      NewRequest(RequestInfo::kPersistent, const_cast<void*>(buf), count, type, peer, tag, comm);
+  if (i < 0) return MPI_ERR_INTERN;
+  g_info[i].pop = op;
+  g_info[i].child = -1;
+  *request = g_requests.Virtual(static_cast<size_t>(i));
+  return MPI_SUCCESS;
+}
+
+int StartOne(MPI_Request* request) {
+  size_t i;
+  if (!IsOurs(*request, &i) || g_info[i].kind != RequestInfo::kPersistent) {
+    Lower l;  // a persistent collective or partitioned request: the library's own
+    return CAIRN_REAL(MPI_Start)(request);
+  }
+  RequestInfo& r = g_info[i];
+  if (r.child >= 0) return MPI_ERR_REQUEST;  // already active
+  MPI_Request child = MPI_REQUEST_NULL;
+  const int rc = r.pop == RequestInfo::kPRecv
+                     ? Irecv(r.buf, r.count, r.type, r.peer, r.tag, r.comm, &child)
+                     : Isend(r.buf, r.count, r.type, r.peer, r.tag, r.comm, &child,
+                             r.pop == RequestInfo::kPSsend);
+  if (rc != MPI_SUCCESS) return rc;
+  size_t ci;
+  if (IsOurs(child, &ci)) r.child = static_cast<long>(ci);
+  return MPI_SUCCESS;
+}
+
+}  // namespace
+
+#define CAIRN_PERSISTENT_SEND(name, op)                                                   \
+  CAIRN_API int name(const void* buf, int count, MPI_Datatype type, int dest, int tag,    \
+                     MPI_Comm comm, MPI_Request* request) {                               \
+    if (FromLower()) return CAIRN_REAL(name)(buf, count, type, dest, tag, comm, request); \
+    return MakePersistent(RequestInfo::op, buf, count, type, dest, tag, comm, request);   \
+  }                                                                                       \
+  CAIRN_PMPI(name)
+CAIRN_PERSISTENT_SEND(MPI_Send_init, kPSend)
+CAIRN_PERSISTENT_SEND(MPI_Bsend_init, kPSend)
+CAIRN_PERSISTENT_SEND(MPI_Rsend_init, kPSend)
+CAIRN_PERSISTENT_SEND(MPI_Ssend_init, kPSsend)
+#undef CAIRN_PERSISTENT_SEND
+
+CAIRN_API int MPI_Recv_init(void* buf, int count, MPI_Datatype type, int source, int tag,
+                            MPI_Comm comm, MPI_Request* request) {
+  if (FromLower()) return CAIRN_REAL(MPI_Recv_init)(buf, count, type, source, tag, comm, request);
+  return MakePersistent(RequestInfo::kPRecv, buf, count, type, source, tag, comm, request);
+}
+CAIRN_PMPI(MPI_Recv_init)
+
+CAIRN_API int MPI_Start(MPI_Request* request) {
+  if (FromLower()) return CAIRN_REAL(MPI_Start)(request);
+  Call c;
+  return StartOne(request);
+}
+CAIRN_PMPI(MPI_Start)
+
+CAIRN_API int MPI_Startall(int n, MPI_Request reqs[]) {
+  if (FromLower()) return CAIRN_REAL(MPI_Startall)(n, reqs);
+  Call c;
+  for (int k = 0; k < n; ++k) {
+    const int rc = StartOne(&reqs[k]);
+    if (rc != MPI_SUCCESS) return rc;
+  }
+  return MPI_SUCCESS;
+}
+CAIRN_PMPI(MPI_Startall)

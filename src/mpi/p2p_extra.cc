@@ -239,6 +239,11 @@ CAIRN_API int MPI_Cancel(MPI_Request* request) {
     Lower l;
     return CAIRN_REAL(MPI_Cancel)(request);
   }
+  if (Info(i).kind == RequestInfo::kPersistent) {  // its operation, if started
+    if (Info(i).child < 0) return MPI_SUCCESS;
+    MPI_Request child = Requests().Virtual(static_cast<size_t>(Info(i).child));
+    return MPI_Cancel(&child);
+  }
   RequestInfo& r = Info(i);
   if (r.completed) return MPI_SUCCESS;  // too late: it completes normally
   if (r.repost) {
@@ -284,6 +289,22 @@ CAIRN_API int MPI_Request_get_status(MPI_Request request, int* flag, MPI_Status*
   if (FromLower()) return CAIRN_REAL(MPI_Request_get_status)(request, flag, status);
   Call c;
   size_t i;
+  if (Requests().Index(request, &i) && Info(i).kind == RequestInfo::kPersistent) {
+    if (Info(i).child < 0) {  // inactive: complete, with an empty status
+      *flag = 1;
+      if (status != MPI_STATUS_IGNORE) {
+        status->MPI_SOURCE = MPI_ANY_SOURCE;
+        status->MPI_TAG = MPI_ANY_TAG;
+        status->MPI_ERROR = MPI_SUCCESS;
+        Lower l;
+        CAIRN_REAL(MPI_Status_set_elements)(status, MPI_BYTE, 0);
+        CAIRN_REAL(MPI_Status_set_cancelled)(status, 0);
+      }
+      return MPI_SUCCESS;
+    }
+    return MPI_Request_get_status(Requests().Virtual(static_cast<size_t>(Info(i).child)), flag,
+                                  status);
+  }
   if (Requests().Index(request, &i)) {
     RequestInfo& r = Info(i);
     if (r.completed) {
@@ -309,7 +330,7 @@ CAIRN_API int MPI_Testsome(int n, MPI_Request reqs[], int* outcount, int indices
   *outcount = 0;
   bool active = false;
   for (int k = 0; k < n; ++k) {
-    if (reqs[k] == MPI_REQUEST_NULL) continue;
+    if (reqs[k] == MPI_REQUEST_NULL || InactivePersistent(reqs[k])) continue;
     active = true;
     int flag = 0;
     MPI_Status* st = stats == MPI_STATUSES_IGNORE ? MPI_STATUS_IGNORE : &stats[*outcount];

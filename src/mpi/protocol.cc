@@ -401,6 +401,7 @@ void OnInit(int world_rank, int world_size) {
 void OnFinalize() {
   if (g_finalized) return;
   g_finalized = true;
+
   cairn_preload_watch_fd(-1, nullptr);
   // Leaving: the coordinator sees the connection close.
   if (g_participant != nullptr) g_participant->Close();

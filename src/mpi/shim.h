@@ -95,7 +95,7 @@ bool ReplayObjects(char* err, size_t err_len);
 
 // --- point to point (p2p.cc)
 struct RequestInfo {
-  enum Kind : uint8_t { kNone, kSend, kRecv, kOther } kind = kNone;
+  enum Kind : uint8_t { kNone, kSend, kRecv, kOther, kPersistent } kind = kNone;
   bool repost = false;     // cancelled by a drain: post again before use
   bool completed = false;  // completed by a drain / from the drain store: `status` holds it
   void* buf = nullptr;
@@ -108,9 +108,17 @@ struct RequestInfo {
   // kOther: a nonblocking collective on `comm` (coverage.h: counted complete when started; the
   // drain completes it, FinishCollectiveRequests).
   bool collective = false;
+  // kPersistent (MPI_Send_init, _Ssend_init, _Rsend_init, _Bsend_init, _Recv_init): the
+  // program's handle, never a real request; MPI_Start posts the operation as an ordinary
+  // request of the table (`child`, -1 while inactive), which the drain treats like any other.
+  // Completion makes it inactive again instead of freeing it.
+  enum Op : uint8_t { kPSend, kPSsend, kPRecv } pop = kPSend;
+  long child = -1;
 };
 RequestTable& Requests();
 RequestInfo& Info(size_t i);
+// A persistent request that is not started (MPI: ignored by Testany/Testsome/Waitany).
+bool InactivePersistent(MPI_Request v);
 // A receive that a drained message can satisfy: copies it, fills status, true.
 // (`rc` gets MPI_Unpack's result.)
 bool TakeDrained(void* buf, int count, MPI_Datatype rtype, int source, int tag, MPI_Comm rcomm,
