@@ -18,8 +18,6 @@
 namespace cairn::mpi {
 namespace {
 
-// Serializes AddRequest with itself (p2p.cc's NewRequest has its own lock: see the report).
-std::mutex g_req_lock;
 // Serializes the tests of nonblocking collectives' real requests by the shim itself.
 std::mutex g_coll_lock;
 
@@ -27,7 +25,7 @@ std::mutex g_coll_lock;
 
 long AddRequest(RequestInfo::Kind kind, MPI_Request real, void* buf, int count, MPI_Datatype vtype,
                 int peer, int tag, MPI_Comm vcomm) {
-  std::lock_guard<std::mutex> g(g_req_lock);
+  std::lock_guard<std::recursive_mutex> g(RequestLock());  // the lock p2p.cc adds and frees with
   long i = Requests().Add(real);
   if (i < 0) return -1;
   RequestInfo& r = Info(static_cast<size_t>(i));

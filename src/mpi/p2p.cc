@@ -195,6 +195,7 @@ bool InactivePersistent(MPI_Request v) {
 }
 
 RequestTable& Requests() { return g_requests; }
+std::recursive_mutex& RequestLock() { return g_p2p_lock; }
 RequestInfo& Info(size_t i) { return g_info[i]; }
 
 bool PeekDrained(int source, int tag, MPI_Comm vcomm, MPI_Status* status) {

@@ -117,6 +117,8 @@ struct RequestInfo {
 };
 RequestTable& Requests();
 RequestInfo& Info(size_t i);
+// Held while an entry of the request table is added or freed (any thread may).
+std::recursive_mutex& RequestLock();
 // A persistent request that is not started (MPI: ignored by Testany/Testsome/Waitany).
 bool InactivePersistent(MPI_Request v);
 // A receive that a drained message can satisfy: copies it, fills status, true.
