@@ -26,8 +26,9 @@ Lower::~Lower() { cairn_lower_exit(); }
 bool FromLower() { return cairn_lower_inside() != 0; }
 
 namespace {
-__thread int tl_calls = 0;
-}
+// Initial-exec: the shim is LD_PRELOADed, so its TLS is static (no __tls_get_addr per call).
+__thread int tl_calls __attribute__((tls_model("initial-exec"))) = 0;
+}  // namespace
 
 Call::Call() {
   if (tl_calls++ > 0) return;

@@ -323,8 +323,7 @@ void AfterRestart() {
   int provided = 0, rc;
   {
     Lower l;
-    const int level =
-        g_required_level < MPI_THREAD_SERIALIZED ? MPI_THREAD_SERIALIZED : g_required_level;
+    const int level = g_required_level;  // as at the first MPI_Init (init.cc)
     rc = CAIRN_REAL(MPI_Init_thread)(nullptr, nullptr, level, &provided);
     if (rc == MPI_SUCCESS) {
       CAIRN_REAL(MPI_Comm_rank)(MPI_COMM_WORLD, &g_rank);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real MPI applications packaged by Debian under split-process checkpointing (ctest label
-# "mpi_apps"): apps.sh <cairn binary> <lmp|hpcc> <workdir>
+# "mpi_apps"): apps.sh <cairn binary> <lmp|hpcc|pw> <workdir>
 #   lmp:  LAMMPS (package lammps), the classic 3-D Lennard-Jones melt on 4 ranks, scaled to
 #         about 25 s; two cycles of checkpoint, kill -9 of mpirun and every rank, restart under
 #         a new mpirun; the thermodynamic output of every step printed must equal an
@@ -8,6 +8,10 @@
 #   hpcc: HPC Challenge (package hpcc), 4 ranks, N=3000; the same two cycles; the final
 #         hpccoutf.txt must report the same tests passed and failed (Success/Failure and the
 #         per-test pass flags) as an uninterrupted run.
+#   pw:   Quantum ESPRESSO's pw.x (packages quantum-espresso, quantum-espresso-data for the
+#         pseudopotentials), Born-Oppenheimer molecular dynamics of 8 silicon atoms on 4
+#         ranks; the same two cycles; the total energy and temperature of every MD step must
+#         equal an uninterrupted run's.
 # Exit 77 (skipped) when the application is not installed.
 set -u
 CAIRN=$1
@@ -18,10 +22,12 @@ export OMPI_MCA_btl_tcp_if_include=lo OMPI_MCA_oob_tcp_if_include=lo
 case $APP in
   lmp) BIN=$(command -v lmp) ;;
   hpcc) BIN=$(command -v hpcc) ;;
-  *) echo "usage: $0 <cairn> <lmp|hpcc> <workdir>" >&2; exit 2 ;;
+  pw) BIN=$(command -v pw.x) ;;
+  *) echo "usage: $0 <cairn> <lmp|hpcc|pw> <workdir>" >&2; exit 2 ;;
 esac
-if [ -z "$BIN" ]; then
-  echo "SKIP: $APP is not installed (Debian package ${APP/lmp/lammps})"
+PSEUDO=/usr/share/espresso/pseudo
+if [ -z "$BIN" ] || { [ "$APP" = pw ] && [ ! -f "$PSEUDO/Si.pz-vbc.UPF" ]; }; then
+  echo "SKIP: $APP is not installed (Debian package $(echo "$APP" | sed 's/^lmp$/lammps/;s/^pw$/quantum-espresso quantum-espresso-data/'))"
   exit 77
 fi
 rm -rf "$W"
@@ -63,6 +69,40 @@ run             ${steps}
 IN
   ARGS=(-in "$W/in.melt" -log none)
   extract() { grep -hE '^ +[0-9]+ +[-0-9.]+ +[-0-9.]+ ' "$@" | sort -u -k1,1n; }
+elif [ "$APP" = pw ]; then
+  cat > "$W/si.in" << IN
+&control
+  calculation = 'md', prefix = 'si', pseudo_dir = '$PSEUDO', outdir = './tmp',
+  nstep = 60, dt = 20, disk_io = 'none'
+/
+&system
+  ibrav = 1, celldm(1) = 10.26, nat = 8, ntyp = 1, ecutwfc = 12.0, nosym = .true.
+/
+&electrons
+  conv_thr = 1.0d-8
+/
+&ions
+/
+ATOMIC_SPECIES
+Si 28.086 Si.pz-vbc.UPF
+ATOMIC_POSITIONS alat
+Si 0.00 0.00 0.00
+Si 0.52 0.50 0.00
+Si 0.50 0.00 0.50
+Si 0.00 0.50 0.50
+Si 0.25 0.25 0.25
+Si 0.75 0.75 0.25
+Si 0.75 0.25 0.75
+Si 0.25 0.75 0.75
+K_POINTS gamma
+IN
+  ARGS=(-in "$W/si.in")
+  # Per MD step: the step number, then the total energy and the temperature.
+  extract() {
+    awk '/Entering Dynamics/ {it = $NF} /^!    total energy/ {e[it] = $5}
+         /temperature           =/ {t[it] = $3}
+         END {for (i in e) printf "%6d %s %s\n", i, e[i], t[i]}' "$@" | sort -n
+  }
 else
   sed -e '6s/^[0-9]* /3000 /' /usr/share/doc/hpcc/examples/_hpccinf.txt > "$W/ref/hpccinf.txt" ||
     fail "no hpcc input example"
@@ -85,8 +125,10 @@ D=$W/run/ck
 step_wait=$((dur / 3 + 1))
 # Waits until the run has made progress: LAMMPS prints its step; hpcc only its files (time).
 progress() {  # fraction-of-the-run (in thirds) to reach, then returns
-  if [ "$APP" = lmp ]; then
-    local want=$((12000 * $1 / 3)) end=$((SECONDS + 4 * dur + 60))
+  if [ "$APP" = lmp ] || [ "$APP" = pw ]; then
+    local total=12000
+    [ "$APP" = pw ] && total=60
+    local want=$((total * $1 / 3)) end=$((SECONDS + 4 * dur + 60))
     while [ $SECONDS -lt $end ]; do
       last=$(extract seg*.out 2> /dev/null | tail -1 | awk '{print $1}')
       [ -n "$last" ] && [ "$last" -ge "$want" ] && return 0
