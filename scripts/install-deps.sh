@@ -17,7 +17,7 @@ OPTIONAL_PKGS=(slurmctld slurmd slurm-client munge)
 
 # Optional: real MPI applications for the mpi_apps tests (tests/mpi/apps.sh). A failure to
 # install them only warns; those tests then skip and say why.
-APP_PKGS=(lammps hpcc)
+APP_PKGS=(lammps hpcc quantum-espresso quantum-espresso-data)
 
 missing=()
 for p in "${PKGS[@]}"; do

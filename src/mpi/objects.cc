@@ -271,6 +271,19 @@ void NewCommKey(MPI_Comm parent_v, uint32_t child, size_t index, MPI_Comm real, 
     CAIRN_REAL(MPI_Bcast)(mine, sizeof mine, MPI_CHAR, 0, real);
     mine[sizeof mine - 1] = '\0';
     std::snprintf(name, sizeof name, "%s", mine);
+  } else if (mode == KeyMode::kParent && !inter && size > 1) {
+    // One call on the parent can make several communicators (split by color, split_type,
+    // create with disjoint groups): each is named also by its rank 0's rank in
+    // MPI_COMM_WORLD, which its members share and the others' do not.
+    MPI_Group g = MPI_GROUP_NULL, wg = MPI_GROUP_NULL;
+    int zero = 0, wr0 = -1;
+    CAIRN_REAL(MPI_Comm_group)(real, &g);
+    CAIRN_REAL(MPI_Comm_group)(MPI_COMM_WORLD, &wg);
+    CAIRN_REAL(MPI_Group_translate_ranks)(g, 1, &zero, wg, &wr0);
+    CAIRN_REAL(MPI_Group_free)(&g);
+    CAIRN_REAL(MPI_Group_free)(&wg);
+    const size_t at = std::strlen(name);
+    std::snprintf(name + at, sizeof name - at, "r%d", wr0);
   } else if (mode == KeyMode::kIntercomm && inter) {
     int remote = 1;
     CAIRN_REAL(MPI_Comm_remote_size)(real, &remote);
@@ -286,6 +299,10 @@ void NewCommKey(MPI_Comm parent_v, uint32_t child, size_t index, MPI_Comm real, 
     std::snprintf(name, sizeof name, "x%016llx",
                   static_cast<unsigned long long>(Fnv(b, Fnv("|", Fnv(a)))));
     size += remote;
+  }
+  // Deep nesting: a hash of the whole name rather than a truncated (maybe shared) one.
+  if (std::strlen(name) >= sizeof s.name[0]) {
+    std::snprintf(name, sizeof name, "h%016llx", static_cast<unsigned long long>(Fnv(name)));
   }
   SetKey(index, name, size > 1);
 }
@@ -367,6 +384,9 @@ void NewFileKey(MPI_Comm parent_v, size_t key, int size) {
   const uint32_t child = g_children[CommKey(parent_v)]++;
   char name[sizeof s.name[0] + 24];
   std::snprintf(name, sizeof name, "%s.f%u", s.name[CommKey(parent_v)], child);
+  if (std::strlen(name) >= sizeof s.name[0]) {
+    std::snprintf(name, sizeof name, "h%016llx", static_cast<unsigned long long>(Fnv(name)));
+  }
   SetKey(key, name, size > 1);
 }
 

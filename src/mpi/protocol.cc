@@ -94,6 +94,22 @@ coord::Counters MyCounts() {
   return c;
 }
 
+// The communicators whose collectives are not where the round needs them, for a message:
+// "w.3: 12 started, 11 complete, target 12".
+std::string NotQuiet() {
+  std::string out;
+  int listed = 0;
+  for (size_t k = 0; k < kMaxCommKeys && listed < 4; ++k) {
+    if (!g_state.counted[k]) continue;
+    const uint64_t st = g_state.started[k].load(), done = g_state.completed[k].load();
+    if (st == g_state.target[k] && done == st) continue;
+    out += (listed++ > 0 ? "; " : "") + std::string(g_state.name[k]) + ": " + std::to_string(st) +
+           " started, " + std::to_string(done) + " complete, target " +
+           std::to_string(g_state.target[k]);
+  }
+  return out;
+}
+
 bool CollectivesQuiet() {
   for (size_t k = 0; k < kMaxCommKeys; ++k) {
     if (!g_state.counted[k]) continue;
@@ -221,6 +237,10 @@ void Round(uint64_t round) {
   g_state.targets_known = true;
   BumpEpoch();
   st = WaitLocal(round, CollectivesQuiet, "the collectives in progress to complete");
+  if (!st.ok()) {  // say where this rank's collectives were
+    const std::string where = NotQuiet();
+    log::Error("mpi: rank ", g_rank, ": collectives not complete: ", where.empty() ? "-" : where);
+  }
   if (!st.ok()) return fail(st);
   st = g_participant->SendQuiet(round);
   if (!st.ok()) return fail(st);

@@ -73,13 +73,13 @@ elif [ "$APP" = pw ]; then
   cat > "$W/si.in" << IN
 &control
   calculation = 'md', prefix = 'si', pseudo_dir = '$PSEUDO', outdir = './tmp',
-  nstep = 60, dt = 20, disk_io = 'none'
+  nstep = 150, dt = 10, disk_io = 'none'
 /
 &system
   ibrav = 1, celldm(1) = 10.26, nat = 8, ntyp = 1, ecutwfc = 12.0, nosym = .true.
 /
 &electrons
-  conv_thr = 1.0d-8
+  conv_thr = 1.0d-8, mixing_beta = 0.4, electron_maxstep = 300
 /
 &ions
 /
@@ -127,7 +127,7 @@ step_wait=$((dur / 3 + 1))
 progress() {  # fraction-of-the-run (in thirds) to reach, then returns
   if [ "$APP" = lmp ] || [ "$APP" = pw ]; then
     local total=12000
-    [ "$APP" = pw ] && total=60
+    [ "$APP" = pw ] && total=150
     local want=$((total * $1 / 3)) end=$((SECONDS + 4 * dur + 60))
     while [ $SECONDS -lt $end ]; do
       last=$(extract seg*.out 2> /dev/null | tail -1 | awk '{print $1}')
