@@ -67,23 +67,7 @@ for t in "pingpong 8 200000:2" "pingpong 4194304 200:2" "allreduce 1 20000:4" "a
   printf '%-28s %12s %12s %8s\n' "$args ($np ranks)" "$n" "$c" "$(ratio "$n" "$c")"
 done
 if lmp_bin=$(command -v lmp) && [ "$mpi" = ompi ]; then
-  cat > "$work/in.melt" << 'IN'
-units           lj
-atom_style      atomic
-lattice         fcc 0.8442
-region          box block 0 12 0 12 0 12
-create_box      1 box
-create_atoms    1 box
-mass            1 1.0
-velocity        all create 3.0 87287 loop geom
-pair_style      lj/cut 2.5
-pair_coeff      1 1 1.0 1.0 2.5
-neighbor        0.3 bin
-neigh_modify    every 20 delay 0 check no
-fix             1 all nve
-thermo          1000
-run             6000
-IN
+  cp "$(dirname "$src")/../../tests/mpi/inputs/in.melt" "$work/in.melt"
   lmp_usec() {  # wall time of one run, in microseconds
     local t0 t1
     t0=$(date +%s%N)
@@ -91,10 +75,11 @@ IN
     t1=$(date +%s%N)
     echo $(((t1 - t0) / 1000))
   }
-  n=$(for i in $(seq "$reps"); do lmp_usec $run -np 4 "$lmp_bin" -in in.melt -log none; done | best)
+  lmp_args=(-in in.melt -log none -var n 12 -var steps 6000)
+  n=$(for i in $(seq "$reps"); do lmp_usec $run -np 4 "$lmp_bin" "${lmp_args[@]}"; done | best)
   c=$(for i in $(seq "$reps"); do
         lmp_usec $run -np 4 "$cairn" launch --mpi --ckpt-dir "$work/ck-overhead" -- "$lmp_bin" \
-          -in in.melt -log none
+          "${lmp_args[@]}"
       done | best)
   printf '%-28s %12s %12s %8s\n' "lmp melt 12^3 (4 ranks)" "$n" "$c" "$(ratio "$n" "$c")"
 fi

@@ -132,6 +132,22 @@ std::vector<size_t> OpenOrder() {
   return order;
 }
 
+// A collective on file `fh` (counted on its key) that `call` makes with the library's handle;
+// *index: the file's table index (false: not a file of the table).
+template <typename Fn>
+int FileCollective(MPI_File fh, size_t* index, bool* known, Fn&& call) {
+  *known = g_files.Index(fh, index);
+  const size_t key = FileKey(fh);
+  CountKey(key);
+  int rc;
+  {
+    Lower l;
+    rc = call(g_files.ToReal(fh));
+  }
+  CompleteKey(key);
+  return rc;
+}
+
 }  // namespace
 
 FileTable& Files() { return g_files; }
@@ -334,16 +350,11 @@ CAIRN_API int MPI_File_set_view(MPI_File fh, MPI_Offset disp, MPI_Datatype etype
   if (FromLower()) return CAIRN_REAL(MPI_File_set_view)(fh, disp, etype, filetype, datarep, info);
   Call c;
   size_t i = 0;
-  const bool known = g_files.Index(fh, &i);
-  const size_t key = FileKey(fh);
-  CountKey(key);
-  int rc;
-  {
-    Lower l;
-    rc = CAIRN_REAL(MPI_File_set_view)(g_files.ToReal(fh), disp, Types().ToReal(etype),
-                                       Types().ToReal(filetype), datarep, Infos().ToReal(info));
-  }
-  CompleteKey(key);
+  bool known = false;
+  const int rc = FileCollective(fh, &i, &known, [&](MPI_File real) {
+    return CAIRN_REAL(MPI_File_set_view)(real, disp, Types().ToReal(etype),
+                                         Types().ToReal(filetype), datarep, Infos().ToReal(info));
+  });
   if (rc != MPI_SUCCESS || !known) return rc;
   std::lock_guard<std::recursive_mutex> g(ObjectLock());
   FileRec& f = g_recs[i];
@@ -365,15 +376,10 @@ CAIRN_API int MPI_File_set_atomicity(MPI_File fh, int flag) {
   if (FromLower()) return CAIRN_REAL(MPI_File_set_atomicity)(fh, flag);
   Call c;
   size_t i = 0;
-  const bool known = g_files.Index(fh, &i);
-  const size_t key = FileKey(fh);
-  CountKey(key);
-  int rc;
-  {
-    Lower l;
-    rc = CAIRN_REAL(MPI_File_set_atomicity)(g_files.ToReal(fh), flag);
-  }
-  CompleteKey(key);
+  bool known = false;
+  const int rc = FileCollective(fh, &i, &known, [&](MPI_File real) {
+    return CAIRN_REAL(MPI_File_set_atomicity)(real, flag);
+  });
   if (rc == MPI_SUCCESS && known) {
     g_recs[i].atomic_set = true;
     g_recs[i].atomic = flag;

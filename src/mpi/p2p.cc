@@ -57,16 +57,6 @@ void FillStatus(MPI_Status* st, const Drained& d) {
   CAIRN_REAL(MPI_Status_set_cancelled)(st, 0);
 }
 
-void EmptyStatus(MPI_Status* st) {
-  if (st == MPI_STATUS_IGNORE) return;
-  st->MPI_SOURCE = MPI_ANY_SOURCE;
-  st->MPI_TAG = MPI_ANY_TAG;
-  st->MPI_ERROR = MPI_SUCCESS;
-  Lower l;
-  CAIRN_REAL(MPI_Status_set_elements)(st, MPI_BYTE, 0);
-  CAIRN_REAL(MPI_Status_set_cancelled)(st, 0);
-}
-
 long NewRequest(RequestInfo::Kind kind, void* buf, int count, MPI_Datatype type, int peer, int tag,
                 MPI_Comm comm) {
   std::lock_guard<std::recursive_mutex> g(g_p2p_lock);
@@ -192,6 +182,16 @@ bool Inactive(size_t i) {
 bool InactivePersistent(MPI_Request v) {
   size_t i;
   return IsOurs(v, &i) && Inactive(i);
+}
+
+void EmptyStatus(MPI_Status* st) {
+  if (st == MPI_STATUS_IGNORE) return;
+  st->MPI_SOURCE = MPI_ANY_SOURCE;
+  st->MPI_TAG = MPI_ANY_TAG;
+  st->MPI_ERROR = MPI_SUCCESS;
+  Lower l;
+  CAIRN_REAL(MPI_Status_set_elements)(st, MPI_BYTE, 0);
+  CAIRN_REAL(MPI_Status_set_cancelled)(st, 0);
 }
 
 RequestTable& Requests() { return g_requests; }

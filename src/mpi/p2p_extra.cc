@@ -292,14 +292,7 @@ CAIRN_API int MPI_Request_get_status(MPI_Request request, int* flag, MPI_Status*
   if (Requests().Index(request, &i) && Info(i).kind == RequestInfo::kPersistent) {
     if (Info(i).child < 0) {  // inactive: complete, with an empty status
       *flag = 1;
-      if (status != MPI_STATUS_IGNORE) {
-        status->MPI_SOURCE = MPI_ANY_SOURCE;
-        status->MPI_TAG = MPI_ANY_TAG;
-        status->MPI_ERROR = MPI_SUCCESS;
-        Lower l;
-        CAIRN_REAL(MPI_Status_set_elements)(status, MPI_BYTE, 0);
-        CAIRN_REAL(MPI_Status_set_cancelled)(status, 0);
-      }
+      EmptyStatus(status);
       return MPI_SUCCESS;
     }
     return MPI_Request_get_status(Requests().Virtual(static_cast<size_t>(Info(i).child)), flag,

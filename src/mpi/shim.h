@@ -119,6 +119,8 @@ RequestTable& Requests();
 RequestInfo& Info(size_t i);
 // Held while an entry of the request table is added or freed (any thread may).
 std::recursive_mutex& RequestLock();
+// The status of an inactive or null request (MPI: source and tag ANY, no elements).
+void EmptyStatus(MPI_Status* st);
 // A persistent request that is not started (MPI: ignored by Testany/Testsome/Waitany).
 bool InactivePersistent(MPI_Request v);
 // A receive that a drained message can satisfy: copies it, fills status, true.

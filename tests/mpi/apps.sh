@@ -48,25 +48,7 @@ fail() {
 }
 
 if [ "$APP" = lmp ]; then
-  cat > "$W/in.melt" << 'IN'
-variable        n index 10
-variable        steps index 12000
-units           lj
-atom_style      atomic
-lattice         fcc 0.8442
-region          box block 0 ${n} 0 ${n} 0 ${n}
-create_box      1 box
-create_atoms    1 box
-mass            1 1.0
-velocity        all create 3.0 87287 loop geom
-pair_style      lj/cut 2.5
-pair_coeff      1 1 1.0 1.0 2.5
-neighbor        0.3 bin
-neigh_modify    every 20 delay 0 check no
-fix             1 all nve
-thermo          250
-run             ${steps}
-IN
+  cp "$(dirname "$0")/inputs/in.melt" "$W/in.melt" || fail "no in.melt"
   ARGS=(-in "$W/in.melt" -log none)
   extract() { grep -hE '^ +[0-9]+ +[-0-9.]+ +[-0-9.]+ ' "$@" | sort -u -k1,1n; }
 elif [ "$APP" = pw ]; then
