@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -33,7 +34,8 @@ struct Drained {
 };
 constexpr size_t kMaxDrained = 1 << 14;
 Drained g_drained[kMaxDrained];
-size_t g_ndrained = 0;  // high-water mark of used slots
+size_t g_ndrained = 0;    // high-water mark of used slots
+uint64_t g_post_seq = 0;  // RequestInfo::seq (under g_p2p_lock)
 std::recursive_mutex g_p2p_lock;
 
 uint64_t Bits(MPI_Comm c) {
@@ -64,6 +66,7 @@ long NewRequest(RequestInfo::Kind kind, void* buf, int count, MPI_Datatype type,
   if (i < 0) return -1;
   RequestInfo& r = g_info[i];
   r = RequestInfo{};
+  r.seq = ++g_post_seq;
   r.kind = kind;
   r.buf = buf;
   r.count = count;
@@ -339,9 +342,13 @@ bool SettleRequests(bool cancel_receives, bool finish_sends, char* err, size_t e
 
 void RepostReceives() {
   std::lock_guard<std::recursive_mutex> g(g_p2p_lock);
+  std::vector<size_t> again;
   for (size_t i = 0; i < g_requests.Limit(); ++i) {
-    if (g_requests.Used(i) && g_info[i].repost) (void)PostRecv(i);
+    if (g_requests.Used(i) && g_info[i].repost) again.push_back(i);
   }
+  std::sort(again.begin(), again.end(),
+            [](size_t a, size_t b) { return g_info[a].seq < g_info[b].seq; });
+  for (size_t i : again) (void)PostRecv(i);
 }
 
 }  // namespace cairn::mpi

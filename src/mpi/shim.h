@@ -114,6 +114,9 @@ struct RequestInfo {
   // Completion makes it inactive again instead of freeing it.
   enum Op : uint8_t { kPSend, kPSsend, kPRecv } pop = kPSend;
   long child = -1;
+  // Posting order (p2p.cc): cancelled receives are posted again in it, so that the one the
+  // program posted first still matches first (MPI's ordering), not the lowest table slot.
+  uint64_t seq = 0;
 };
 RequestTable& Requests();
 RequestInfo& Info(size_t i);
