@@ -22,7 +22,8 @@
 namespace cairn::mpi {
 
 // A request in the request table, made outside p2p.cc: kind, real handle, and for kSend the
-// message it carries (counted for the drain). Entry index or -1.
+// message it carries (counted for the drain). Entry index or -1. (p2p.cc: one definition for
+// every request the shim makes, under RequestLock.)
 long AddRequest(RequestInfo::Kind kind, MPI_Request real, void* buf, int count, MPI_Datatype vtype,
                 int peer, int tag, MPI_Comm vcomm);
 // Tests the real requests of nonblocking collectives once, marking the complete ones

@@ -23,23 +23,6 @@ std::mutex g_coll_lock;
 
 }  // namespace
 
-long AddRequest(RequestInfo::Kind kind, MPI_Request real, void* buf, int count, MPI_Datatype vtype,
-                int peer, int tag, MPI_Comm vcomm) {
-  std::lock_guard<std::recursive_mutex> g(RequestLock());  // the lock p2p.cc adds and frees with
-  long i = Requests().Add(real);
-  if (i < 0) return -1;
-  RequestInfo& r = Info(static_cast<size_t>(i));
-  r = RequestInfo{};
-  r.kind = kind;
-  r.buf = buf;
-  r.count = count;
-  r.type = vtype;
-  r.peer = peer;
-  r.tag = tag;
-  r.comm = vcomm;
-  return i;
-}
-
 void ProgressCollectiveRequests() {
   std::unique_lock<std::mutex> g(g_coll_lock, std::try_to_lock);
   if (!g.owns_lock()) return;

@@ -15,31 +15,48 @@ namespace {
 
 InfoTable g_infos;
 // The keys and values of each live info at the last checkpoint.
-std::vector<std::pair<std::string, std::string>> g_contents[kMaxInfos];
+InfoPairs g_contents[kMaxInfos];
 
 }  // namespace
 
 InfoTable& Infos() { return g_infos; }
 
+int InfoContents(MPI_Info real, InfoPairs* kv) {
+  kv->clear();
+  int nkeys = 0;
+  int rc = CAIRN_REAL(MPI_Info_get_nkeys)(real, &nkeys);
+  for (int k = 0; rc == MPI_SUCCESS && k < nkeys; ++k) {
+    char key[MPI_MAX_INFO_KEY + 1] = {};
+    int len = 0, flag = 0;
+    rc = CAIRN_REAL(MPI_Info_get_nthkey)(real, k, key);
+    if (rc == MPI_SUCCESS) rc = CAIRN_REAL(MPI_Info_get_valuelen)(real, key, &len, &flag);
+    if (rc != MPI_SUCCESS || !flag) continue;
+    std::string value(static_cast<size_t>(len) + 1, '\0');
+    rc = CAIRN_REAL(MPI_Info_get)(real, key, len + 1, value.data(), &flag);
+    value.resize(static_cast<size_t>(len));
+    if (rc == MPI_SUCCESS && flag) kv->emplace_back(key, value);
+  }
+  return rc;
+}
+
+int MakeInfo(const InfoPairs& kv, MPI_Info* real) {
+  *real = MPI_INFO_NULL;
+  int rc = CAIRN_REAL(MPI_Info_create)(real);
+  if (rc != MPI_SUCCESS) {
+    *real = MPI_INFO_NULL;
+    return rc;
+  }
+  for (auto& [k, v] : kv) {  // every key; the first error is the result
+    const int set = CAIRN_REAL(MPI_Info_set)(*real, k.c_str(), v.c_str());
+    if (rc == MPI_SUCCESS) rc = set;
+  }
+  return rc;
+}
+
 bool SaveInfos(char* err, size_t err_len) {
   for (size_t i = 0; i < g_infos.Limit(); ++i) {
     if (!g_infos.Used(i)) continue;
-    auto& kv = g_contents[i];
-    kv.clear();
-    const MPI_Info real = g_infos.Real(i);
-    int nkeys = 0;
-    int rc = CAIRN_REAL(MPI_Info_get_nkeys)(real, &nkeys);
-    for (int k = 0; rc == MPI_SUCCESS && k < nkeys; ++k) {
-      char key[MPI_MAX_INFO_KEY + 1] = {};
-      int len = 0, flag = 0;
-      rc = CAIRN_REAL(MPI_Info_get_nthkey)(real, k, key);
-      if (rc == MPI_SUCCESS) rc = CAIRN_REAL(MPI_Info_get_valuelen)(real, key, &len, &flag);
-      if (rc != MPI_SUCCESS || !flag) continue;
-      std::string value(static_cast<size_t>(len) + 1, '\0');
-      rc = CAIRN_REAL(MPI_Info_get)(real, key, len + 1, value.data(), &flag);
-      value.resize(static_cast<size_t>(len));
-      if (rc == MPI_SUCCESS && flag) kv.emplace_back(key, value);
-    }
+    const int rc = InfoContents(g_infos.Real(i), &g_contents[i]);
     if (rc != MPI_SUCCESS) {
       std::snprintf(err, err_len, "reading an MPI_Info object's keys failed (%d)", rc);
       return false;
@@ -52,10 +69,7 @@ bool ReplayInfos(char* err, size_t err_len) {
   for (size_t i = 0; i < g_infos.Limit(); ++i) {
     if (!g_infos.Used(i)) continue;
     MPI_Info real = MPI_INFO_NULL;
-    int rc = CAIRN_REAL(MPI_Info_create)(&real);
-    for (auto& [k, v] : g_contents[i]) {
-      if (rc == MPI_SUCCESS) rc = CAIRN_REAL(MPI_Info_set)(real, k.c_str(), v.c_str());
-    }
+    const int rc = MakeInfo(g_contents[i], &real);
     if (rc != MPI_SUCCESS) {
       std::snprintf(err, err_len, "making an MPI_Info object again failed (%d)", rc);
       return false;

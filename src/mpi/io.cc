@@ -30,7 +30,7 @@ struct FileRec {
   std::string name;               // as reopened: the prefix, then the absolute path
   std::string path;               // the file system's path (stat, fsync)
   int amode = 0;
-  std::vector<std::pair<std::string, std::string>> hints;
+  InfoPairs hints;
   bool has_view = false;
   MPI_Offset disp = 0;
   MPI_Datatype etype = MPI_DATATYPE_NULL;     // held: a dup of ours, or predefined
@@ -77,19 +77,7 @@ void Record(FileRec* f, MPI_Comm comm, const char* filename, int amode, MPI_Info
   f->name = std::string(filename, pre) + path;
   if (info == MPI_INFO_NULL) return;
   Lower l;
-  int nkeys = 0;
-  if (CAIRN_REAL(MPI_Info_get_nkeys)(info, &nkeys) != MPI_SUCCESS) return;
-  for (int k = 0; k < nkeys; ++k) {
-    char key[MPI_MAX_INFO_KEY + 1] = {};
-    int len = 0, flag = 0;
-    if (CAIRN_REAL(MPI_Info_get_nthkey)(info, k, key) != MPI_SUCCESS) continue;
-    if (CAIRN_REAL(MPI_Info_get_valuelen)(info, key, &len, &flag) != MPI_SUCCESS || !flag) continue;
-    std::string value(static_cast<size_t>(len) + 1, '\0');
-    if (CAIRN_REAL(MPI_Info_get)(info, key, len + 1, value.data(), &flag) != MPI_SUCCESS || !flag)
-      continue;
-    value.resize(std::strlen(value.c_str()));
-    f->hints.emplace_back(key, value);
-  }
+  (void)InfoContents(info, &f->hints);  // hints only: a reopen works without them
 }
 
 // A datatype the view keeps: predefined ones as they are, the program's as a dup of ours.
@@ -221,9 +209,7 @@ bool ReplayFiles(char* err, size_t err_len) {
     FileRec& f = g_recs[i];
     const MPI_Comm comm = Comms().ToReal(f.comm);
     MPI_Info info = MPI_INFO_NULL;
-    if (!f.hints.empty() && CAIRN_REAL(MPI_Info_create)(&info) == MPI_SUCCESS) {
-      for (auto& [k, v] : f.hints) (void)CAIRN_REAL(MPI_Info_set)(info, k.c_str(), v.c_str());
-    }
+    if (!f.hints.empty()) (void)MakeInfo(f.hints, &info);  // hints only: the keys it could set
     MPI_File real = MPI_FILE_NULL;
     const int amode = f.amode & ~(MPI_MODE_CREATE | MPI_MODE_EXCL);
     const int orc = CAIRN_REAL(MPI_File_open)(comm, f.name.c_str(), amode, info, &real);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <vector>
 
+#include "mpi/coverage.h"
 #include "mpi/protocol_state.h"
 #include "mpi/shim.h"
 
@@ -61,20 +62,7 @@ void FillStatus(MPI_Status* st, const Drained& d) {
 
 long NewRequest(RequestInfo::Kind kind, void* buf, int count, MPI_Datatype type, int peer, int tag,
                 MPI_Comm comm) {
-  std::lock_guard<std::recursive_mutex> g(g_p2p_lock);
-  long i = g_requests.Add(MPI_REQUEST_NULL);
-  if (i < 0) return -1;
-  RequestInfo& r = g_info[i];
-  r = RequestInfo{};
-  r.seq = ++g_post_seq;
-  r.kind = kind;
-  r.buf = buf;
-  r.count = count;
-  r.type = type;
-  r.peer = peer;
-  r.tag = tag;
-  r.comm = comm;
-  return i;
+  return AddRequest(kind, MPI_REQUEST_NULL, buf, count, type, peer, tag, comm);
 }
 
 void FreeRequest(size_t i) {
@@ -195,6 +183,24 @@ void EmptyStatus(MPI_Status* st) {
   Lower l;
   CAIRN_REAL(MPI_Status_set_elements)(st, MPI_BYTE, 0);
   CAIRN_REAL(MPI_Status_set_cancelled)(st, 0);
+}
+
+long AddRequest(RequestInfo::Kind kind, MPI_Request real, void* buf, int count, MPI_Datatype vtype,
+                int peer, int tag, MPI_Comm vcomm) {
+  std::lock_guard<std::recursive_mutex> g(g_p2p_lock);
+  long i = g_requests.Add(real);
+  if (i < 0) return -1;
+  RequestInfo& r = g_info[i];
+  r = RequestInfo{};
+  r.seq = ++g_post_seq;
+  r.kind = kind;
+  r.buf = buf;
+  r.count = count;
+  r.type = vtype;
+  r.peer = peer;
+  r.tag = tag;
+  r.comm = vcomm;
+  return i;
 }
 
 RequestTable& Requests() { return g_requests; }

@@ -19,6 +19,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "mpi/shim.h"
 
@@ -152,5 +155,11 @@ using InfoTable = Table<MPI_Info, 9, kMaxInfos>;
 InfoTable& Infos();
 bool SaveInfos(char* err, size_t err_len);
 bool ReplayInfos(char* err, size_t err_len);
+// An info's keys and values (of the library's handle, inside the lower half), and a new
+// library info made from them (MPI_INFO_NULL when it cannot be made; every key is tried);
+// MPI error codes.
+using InfoPairs = std::vector<std::pair<std::string, std::string>>;
+int InfoContents(MPI_Info real, InfoPairs* kv);
+int MakeInfo(const InfoPairs& kv, MPI_Info* real);
 
 }  // namespace cairn::mpi
