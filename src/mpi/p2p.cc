@@ -220,6 +220,24 @@ bool PeekDrained(int source, int tag, MPI_Comm vcomm, MPI_Status* status) {
   return false;
 }
 
+int UnpackReceived(const void* data, int bytes, void* buf, int count, MPI_Datatype rtype,
+                   MPI_Comm rcomm) {
+  Lower l;
+  int size = 0;
+  int rc = CAIRN_REAL(MPI_Type_size)(rtype, &size);
+  if (rc != MPI_SUCCESS) return rc;
+  const long capacity = static_cast<long>(size) * count;
+  // Whole elements only: a message that ends inside an element (the sender used another
+  // type) leaves that element's part unset.
+  const int n = size > 0 ? static_cast<int>(std::min<long>(count, bytes / size)) : 0;
+  int pos = 0;
+  if (n > 0) {
+    rc = CAIRN_REAL(MPI_Unpack)(const_cast<void*>(data), bytes, &pos, buf, n, rtype, rcomm);
+  }
+  if (rc == MPI_SUCCESS && bytes > capacity) rc = MPI_ERR_TRUNCATE;
+  return rc;
+}
+
 bool TakeDrained(void* buf, int count, MPI_Datatype rtype, int source, int tag, MPI_Comm rcomm,
                  MPI_Comm vcomm, MPI_Status* status, int* rc) {
   if (g_ndrained == 0) return false;  // (see PeekDrained)
@@ -227,11 +245,7 @@ bool TakeDrained(void* buf, int count, MPI_Datatype rtype, int source, int tag, 
   for (size_t k = 0; k < g_ndrained; ++k) {
     Drained& d = g_drained[k];
     if (!Matches(d, source, tag, vcomm)) continue;
-    int pos = 0;
-    {
-      Lower l;
-      *rc = CAIRN_REAL(MPI_Unpack)(d.data, d.bytes, &pos, buf, count, rtype, rcomm);
-    }
+    *rc = UnpackReceived(d.data, d.bytes, buf, count, rtype, rcomm);
     FillStatus(status, d);
     ::munmap(d.data, d.map_len);
     d = Drained{};

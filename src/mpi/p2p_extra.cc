@@ -135,21 +135,7 @@ int ReceiveMessage(size_t i, void* buf, int count, MPI_Datatype type, MPI_Status
     g_msg[i] = Message{};
     g_msgs.Free(i);
   }
-  int size = 0, rc;
-  {
-    Lower l;
-    rc = CAIRN_REAL(MPI_Type_size)(T(type), &size);
-  }
-  if (rc == MPI_SUCCESS) {
-    const long capacity = static_cast<long>(size) * count;
-    const int n = size > 0 ? static_cast<int>(std::min<long>(count, m.bytes / size)) : 0;
-    int pos = 0;
-    if (n > 0) {
-      Lower l;
-      rc = CAIRN_REAL(MPI_Unpack)(m.data, m.bytes, &pos, buf, n, T(type), C(m.comm));
-    }
-    if (rc == MPI_SUCCESS && m.bytes > capacity) rc = MPI_ERR_TRUNCATE;
-  }
+  const int rc = UnpackReceived(m.data, m.bytes, buf, count, T(type), C(m.comm));
   StatusOf(m, status);
   if (status != MPI_STATUS_IGNORE) status->MPI_ERROR = rc;
   std::free(m.data);

@@ -126,8 +126,15 @@ std::recursive_mutex& RequestLock();
 void EmptyStatus(MPI_Status* st);
 // A persistent request that is not started (MPI: ignored by Testany/Testsome/Waitany).
 bool InactivePersistent(MPI_Request v);
+// Delivers `bytes` bytes received as MPI_PACKED (a drained or matched message) into a
+// receive of (buf, count, real type rtype), as a receive of the message itself would: a
+// message shorter than the buffer fills its first elements (MPI_Unpack of `count` elements
+// would fail with MPI_ERR_TRUNCATE), a longer one fills the buffer and returns
+// MPI_ERR_TRUNCATE. Caller is inside the lower half or takes it.
+int UnpackReceived(const void* data, int bytes, void* buf, int count, MPI_Datatype rtype,
+                   MPI_Comm rcomm);
 // A receive that a drained message can satisfy: copies it, fills status, true.
-// (`rc` gets MPI_Unpack's result.)
+// (`rc` gets UnpackReceived's result.)
 bool TakeDrained(void* buf, int count, MPI_Datatype rtype, int source, int tag, MPI_Comm rcomm,
                  MPI_Comm vcomm, MPI_Status* status, int* rc);
 bool PeekDrained(int source, int tag, MPI_Comm vcomm, MPI_Status* status);

@@ -27,7 +27,10 @@
  *     the rest of the process needs. Call it before the lower half is initialized; call it
  *     again after a dlopen() from inside the lower half (new objects are added).
  *     cairn_lower_reset_libs() copies the pristine data back (at restart, before the lower
- *     half is initialized again). Returns the number of libraries recorded / reset, or -1.
+ *     half is initialized again) and forgets the old process's lower half: the ranges it had
+ *     mapped (a restart did not map them again, so the program's new mappings may land there
+ *     and must be saved) and its descriptors. Returns the number of libraries recorded /
+ *     reset, or -1.
  *   - cairn_preload_watch_fd(fd, fn): the checkpoint thread polls `fd` beside its control
  *     socket and calls fn(fd) on it when readable (one watched descriptor; 0 on success).
  *   - cairn_preload_capture(): on the checkpoint thread only: stops every upper-half thread

@@ -126,6 +126,12 @@ void FilterMaps(std::vector<transparent::MapRegion>* maps) {
   maps->erase(std::remove_if(maps->begin(), maps->end(), inside), maps->end());
 }
 
+void ForgetOldProcess() {
+  SpinGuard g;
+  g_nranges = 0;
+  for (auto& bits : g_fd_bits) bits.store(0, std::memory_order_relaxed);
+}
+
 void NoteFd(int fd, bool inside) {
   if (fd < 0 || fd >= kMaxFd) return;
   const uint64_t bit = uint64_t{1} << (fd % 64);
@@ -519,6 +525,7 @@ extern "C" __attribute__((visibility("default"))) int cairn_lower_snapshot_libs(
 }
 
 extern "C" __attribute__((visibility("default"))) int cairn_lower_reset_libs(void) {
+  lw::ForgetOldProcess();
   if (lw::g_pristine_copy != nullptr) {
     std::memcpy(reinterpret_cast<void*>(lw::g_pristine.Base()), lw::g_pristine_copy,
                 lw::g_pristine_len);

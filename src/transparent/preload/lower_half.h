@@ -48,6 +48,9 @@ heap::Arena& PristineArena();
 
 void NoteMap(const void* addr, size_t len);
 void NoteUnmap(const void* addr, size_t len);
+// At restart: the recorded ranges and descriptors were the old process's lower half, which
+// the restart did not bring back; forgets them all (new ones are recorded from here on).
+void ForgetOldProcess();
 void FilterMaps(std::vector<transparent::MapRegion>* maps);
 
 void NoteFd(int fd, bool inside);

@@ -5,15 +5,20 @@
  * MPI_Test loops. Every 10th message is large (rendezvous protocol). Also: a second pair of
  * requests (MPI_Irecv / MPI_Isend, posted at step s, completed at s+1), an MPI_Isend
  * freed with MPI_Request_free once it is known to have completed, and an MPI_Irecv that never
- * matches, cancelled two steps after it was posted (MPI_Cancel, MPI_Test_cancelled). */
+ * matches, cancelled two steps after it was posted (MPI_Cancel, MPI_Test_cancelled). And a
+ * late receive: a short message (1..5 ints) sent at step s is received only at step s+2, into
+ * a buffer of LATE_CAP ints, so one always waits unreceived at a checkpoint (the drain stores
+ * it) and is then delivered into a receive larger than the message. */
 #include "mt.h"
 
 #define NSLOT 4
 #define LAG 3
 #define SMALL 200
 #define BIG 200000
+#define LATE_CAP 16
 
 static int msg_len(int s, int sender) { return s % 10 == 7 ? BIG : 1 + (s * 13 + sender) % SMALL; }
+static int late_len(int s, int sender) { return 1 + (s * 7 + sender) % 5; }
 
 int main(int argc, char** argv) {
   mt_init(&argc, &argv, "p2p_nonblocking", 200, 35);
@@ -112,15 +117,36 @@ int main(int argc, char** argv) {
       MT_CHECK(count == want, "step %d: message of step %d has %d ints, want %d", s, t, count,
                want);
       MT_CHECK(st[0].MPI_SOURCE == left && st[0].MPI_TAG == 100 + t % 500,
-               "step %d: message of step %d from %d tag %d", s, t, st[0].MPI_SOURCE,
-               st[0].MPI_TAG);
+               "step %d: message of step %d from %d tag %d", s, t, st[0].MPI_SOURCE, st[0].MPI_TAG);
       const int stride = count > 1000 ? 101 : 1;
       for (int i = 0; i < count; i += stride)
-        MT_CHECK(recvbuf[slot][i] == mt_val(t, left, i), "step %d: msg of step %d [%d] = %d", s,
-                 t, i, recvbuf[slot][i]);
+        MT_CHECK(recvbuf[slot][i] == mt_val(t, left, i), "step %d: msg of step %d [%d] = %d", s, t,
+                 i, recvbuf[slot][i]);
       h = mt_hash(h, recvbuf[slot], (size_t)count * sizeof(int32_t));
     }
+    /* 1b. The late receive of the message sent at step s-2. */
+    if (s >= 2 && s - 2 < mt_steps) {
+      const int t = s - 2, want = late_len(t, left);
+      int32_t late[LATE_CAP];
+      MPI_Status st;
+      memset(late, 0xff, sizeof late);
+      MT_MPI(MPI_Recv(late, LATE_CAP, MPI_INT32_T, left, 70, MPI_COMM_WORLD, &st));
+      int count = -1;
+      MT_MPI(MPI_Get_count(&st, MPI_INT32_T, &count));
+      MT_CHECK(count == want, "step %d: late message of step %d has %d ints, want %d", s, t, count,
+               want);
+      for (int i = 0; i < LATE_CAP; ++i)
+        MT_CHECK(late[i] == (i < want ? mt_val(t, left, 2000 + i) : -1),
+                 "step %d: late message of step %d [%d] = %d", s, t, i, late[i]);
+      h = mt_hash(h, late, (size_t)want * sizeof(int32_t));
+    }
     if (s >= mt_steps) continue;
+    {
+      int32_t late[LATE_CAP];
+      const int len = late_len(s, r);
+      for (int i = 0; i < len; ++i) late[i] = mt_val(s, r, 2000 + i);
+      MT_MPI(MPI_Send(late, len, MPI_INT32_T, right, 70, MPI_COMM_WORLD));
+    }
 
     /* 2. Post this step's transfers. */
     {

@@ -1,7 +1,13 @@
 /* Blocking point-to-point: a token passed around the ring with MPI_Send / MPI_Recv from
  * MPI_ANY_SOURCE (status source, tag and MPI_Get_count checked), MPI_Sendrecv with a partner
  * distance that changes every step, MPI_Sendrecv_replace of a buffer shifted around the ring,
- * and every 10th step a large (rendezvous-sized) message. */
+ * and every 10th step a large (rendezvous-sized) message. Beside MPI, every step maps one
+ * anonymous page (mmap), fills it and keeps it to the end (read-only on even steps, so that
+ * neighbouring pages stay separate mappings), checking them all each step: the pages a
+ * restarted rank maps often land where the old process's MPI library had its mappings, and
+ * the next checkpoint must save them like any other. */
+#include <sys/mman.h>
+
 #include "mt.h"
 
 #define MAXLEN 64
@@ -17,6 +23,8 @@ int main(int argc, char** argv) {
   MT_CHECK(big != NULL, "malloc");
   double shifted[16];
   for (int i = 0; i < 16; ++i) shifted[i] = (double)(r * 100 + i);
+  int32_t** pages = (int32_t**)calloc((size_t)mt_steps, sizeof *pages);
+  MT_CHECK(pages != NULL, "calloc");
 
   for (int s = 0; s < mt_steps; ++s) {
     mt_progress(s);
@@ -87,8 +95,22 @@ int main(int argc, char** argv) {
         h = mt_hash(h, big, BIGLEN * sizeof *big);
       }
     }
+    /* 5. This step's page; every page so far still holds what its step wrote. */
+    pages[s] =
+        (int32_t*)mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    MT_CHECK(pages[s] != MAP_FAILED, "step %d: mmap: %s", s, strerror(errno));
+    for (int i = 0; i < 1024; ++i) pages[s][i] = mt_val(s, r, 5000 + i);
+    if (s % 2 == 0) MT_CHECK(mprotect(pages[s], 4096, PROT_READ) == 0, "step %d: mprotect", s);
+    for (int t = 0; t <= s; ++t)
+      for (int i = 0; i < 1024; i += 255)
+        MT_CHECK(pages[t][i] == mt_val(t, r, 5000 + i), "step %d: page of step %d [%d]", s, t, i);
     mt_step_sleep();
   }
+  for (int t = 0; t < mt_steps; ++t) {
+    h = mt_hash(h, pages[t], 4096);
+    munmap(pages[t], 4096);
+  }
+  free(pages);
   h = mt_hash(h, shifted, sizeof shifted);
   free(big);
   mt_finish(h);

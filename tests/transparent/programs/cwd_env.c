@@ -1,6 +1,10 @@
 /* Working directory and environment: chdir into WORKDIR/sub, then every step a relative
  * file (counter.txt) is read, rewritten and read back through the relative path, getcwd is checked,
- * and setenv/unsetenv change variables (getenv checked, environ walked). */
+ * and setenv/unsetenv change variables (getenv checked, environ walked). counter.txt is rewritten
+ * in place without truncation, a fixed-width line in one write(): the test kills the process with
+ * -9 at an arbitrary moment after a checkpoint, and a rewrite killed between a truncation and its
+ * write would leave an empty file that no restart can bring back (the file is not open across
+ * steps, and a file open at the checkpoint must still exist at restart, so no rename either). */
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -48,11 +52,13 @@ int main(int argc, char** argv) {
       setenv("MX_ODD", "yes", 1);
     else
       unsetenv("MX_ODD");
-    FILE* f = fopen("counter.txt", "w");
-    MX_CHECK(f != NULL, "write counter");
-    fprintf(f, "%d\n", s);
-    fclose(f);
-    f = fopen("counter.txt", "r");
+    int fd = open("counter.txt", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    MX_CHECK(fd >= 0, "open counter.txt for writing");
+    char line[16];
+    int len = snprintf(line, sizeof line, "%10d\n", s);
+    MX_CHECK(write(fd, line, (size_t)len) == len, "write counter.txt");
+    MX_CHECK(close(fd) == 0, "close counter.txt");
+    FILE* f = fopen("counter.txt", "r");
     int back = -1;
     MX_CHECK(f != NULL && fscanf(f, "%d", &back) == 1 && back == s,
              "step %d: counter.txt read back %d", s, back);
