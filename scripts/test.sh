@@ -17,7 +17,7 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 echo "== release build: $prefix"
 cmake -S . -B "$prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$prefix" -j"$jobs"
-# Everything but the label mpi_slow (the MPICH programs beyond a core set, hpcc): the suite
+# Everything but the label mpi_slow (the MPICH programs beyond a core set): the suite
 # stays under 30 minutes on 2 cores. `ctest -L mpi` in the build directory runs them all.
 (cd "$prefix" && ctest --output-on-failure -j1 -LE mpi_slow)
 
