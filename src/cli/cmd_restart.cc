@@ -155,40 +155,6 @@ Result<int> SharedMemoryObject(const tr::Region& r, int min_fd,
   return high;
 }
 
-// Starts a process that hashes every page batch of the image (ReadPages) and writes '1' (or
-// '0' and a message on stderr) to a pipe; returns the pipe's read end, placed at >= min_fd
-// and kept across exec. A double fork: the verifier is nobody's child once the restored
-// program runs (no SIGCHLD, nothing for its wait() to find).
-Result<int> StartVerifier(tr::ImageReader* reader, const std::string& path, int min_fd) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return Status::FromErrno("pipe for the page verifier", errno);
-  std::cout.flush();
-  std::cerr.flush();
-  const pid_t a = ::fork();
-  if (a < 0) {
-    int e = errno;
-    ::close(p[0]);
-    ::close(p[1]);
-    return Status::FromErrno("fork of the page verifier", e);
-  }
-  if (a == 0) {
-    if (::fork() != 0) ::_exit(0);
-    ::close(p[0]);
-    Status st = reader->ReadPages([](uint64_t, const void*, uint64_t) { return Status::Ok(); });
-    if (!st.ok()) {
-      const std::string msg = "cairn restart: '" + path + "': " + st.ToString() + "\n";
-      (void)!::write(2, msg.data(), msg.size());
-    }
-    const char verdict = st.ok() ? '1' : '0';
-    (void)!::write(p[1], &verdict, 1);
-    ::_exit(0);
-  }
-  ::close(p[1]);
-  while (::waitpid(a, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  return MoveFdAbove(p[0], min_fd);
-}
-
 // An image that cannot be restored here (vDSO, architecture, no restart information) is a
 // failed check (1), like a corrupt one.
 int Fail(Context& ctx, const Status& st) {
@@ -383,54 +349,57 @@ int Run(const Args& args, Context& ctx) {
     break;
   }
 
-  // Page data: every batch is verified (hash) here, before anything changes. The restorer
-  // then reads uncompressed runs straight from the image file; decoded (compressed) runs
-  // are laid out in a memfd. Runs are merged when contiguous in memory and in the source.
+  // Page data. Uncompressed: the restorer reads the runs straight from the image file and
+  // checks each batch's hash as it reads (plan.h), so the data is read once and what is
+  // verified is what lands in memory; here only the layout is walked. Compressed: decoded,
+  // and so verified, here into a memfd the restorer reads. Runs are merged when contiguous
+  // in memory and in the source (within one batch when batches are checked).
   const bool from_image = !reader->compressed();
   int data_fd = from_image ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC)
                            : ::memfd_create("cairn-pages", MFD_CLOEXEC);
   if (data_fd < 0) return Fail(ctx, Status::FromErrno("opening the page data source", errno));
   std::vector<CairnPlanRun> runs;
+  std::vector<CairnPlanBatch> batches;
   uint64_t cursor = 0;
-  auto add_run = [&runs](uint64_t addr, uint64_t len, uint64_t at) {
-    if (!runs.empty() && runs.back().addr + runs.back().len == addr &&
+  auto add_run = [&](uint64_t addr, uint64_t len, uint64_t at, uint64_t flags) {
+    const size_t batch_first = batches.empty() ? 0 : batches.back().first_run;
+    if (runs.size() > batch_first && runs.back().flags == flags &&
+        runs.back().addr + runs.back().len == addr &&
         runs.back().data_offset + runs.back().len == at) {
       runs.back().len += len;
     } else {
-      runs.push_back({addr, len, at});
+      runs.push_back({addr, len, at, flags});
+      if (!batches.empty()) ++batches.back().nruns;
     }
   };
-  auto on_run = [&](uint64_t addr, const void* data, uint64_t len, uint64_t file_offset) -> Status {
-    if (addr >= rb && addr < re) return Status::Ok();
-    // Read-only shared file mappings show the file's own content.
+  // Runs the restorer must not store: those in its own range (the reservation), and those
+  // of read-only shared file mappings, which show the file's own content.
+  auto hash_only = [&](uint64_t addr) {
+    if (addr >= rb && addr < re) return true;
     auto in = std::upper_bound(regions.begin(), regions.end(), addr,
                                [](uint64_t a, const CairnPlanRegion& g) { return a < g.start; });
-    if (in != regions.begin() && (std::prev(in)->flags & CAIRN_REGION_FINAL_PROT) != 0 &&
-        addr < std::prev(in)->end) {
-      return Status::Ok();
-    }
+    return in != regions.begin() && (std::prev(in)->flags & CAIRN_REGION_FINAL_PROT) != 0 &&
+           addr < std::prev(in)->end;
+  };
+  auto on_batch = [&](uint64_t table_offset, uint64_t table_len, uint64_t digest_offset) {
+    if (runs.size() > UINT32_MAX) return Status::FailedPrecondition("too many page runs");
+    batches.push_back(
+        {table_offset, table_len, digest_offset, static_cast<uint32_t>(runs.size()), 0u});
+    return Status::Ok();
+  };
+  auto on_run = [&](uint64_t addr, const void* data, uint64_t len, uint64_t file_offset) -> Status {
     if (from_image) {  // (ReadPageLayout refuses compressed batches)
-      add_run(addr, len, file_offset);
+      add_run(addr, len, file_offset, hash_only(addr) ? CAIRN_RUN_HASH_ONLY : 0u);
       return Status::Ok();
     }
+    if (hash_only(addr)) return Status::Ok();
     CAIRN_RETURN_IF_ERROR(WriteAll(data_fd, data, len, static_cast<off_t>(cursor)));
-    add_run(addr, len, cursor);
+    add_run(addr, len, cursor, 0u);
     cursor += len;
     return Status::Ok();
   };
-  // Uncompressed: the layout now, the page hashes checked by a verifier process while the
-  // restorer reads the same pages into place (one pass over the image; the restorer waits for
-  // its verdict before anything runs). Compressed: decoded, and so verified, here.
-  int verdict_fd = -1;
-  Status st = from_image ? reader->ReadPageLayout(on_run) : reader->ReadPageLocations(on_run);
-  if (st.ok() && from_image) {
-    auto v = StartVerifier(reader.get(), path, max_fd + 1);
-    if (v.ok()) {
-      verdict_fd = v.value();
-    } else {
-      st = v.status();
-    }
-  }
+  Status st =
+      from_image ? reader->ReadPageLayout(on_batch, on_run) : reader->ReadPageLocations(on_run);
   if (!st.ok()) return Fail(ctx, st);
   // Regions of 4 MiB or more that the saved pages mostly fill are restored on huge pages:
   // 512 times fewer page faults while they are copied in, no bloat for sparse ones.
@@ -441,6 +410,7 @@ int Run(const Args& args, Context& ctx) {
     std::sort(sorted.begin(), sorted.end(),
               [](const CairnPlanRun& a, const CairnPlanRun& b) { return a.addr < b.addr; });
     for (const auto& u : sorted) {
+      if ((u.flags & CAIRN_RUN_HASH_ONLY) != 0) continue;
       while (ri < regions.size() && regions[ri].end <= u.addr) ++ri;
       if (ri < regions.size() && u.addr >= regions[ri].start) covered[ri] += u.len;
     }
@@ -453,12 +423,11 @@ int Run(const Args& args, Context& ctx) {
   }
 
   CairnPlan plan{};
-  plan.verdict_fd = verdict_fd;
   std::snprintf(plan.image_path, sizeof plan.image_path, "%s", path.c_str());
   plan.magic = CAIRN_PLAN_MAGIC;
   plan.version = CAIRN_PLAN_VERSION;
-  plan.total_bytes =
-      sizeof plan + regions.size() * sizeof(CairnPlanRegion) + runs.size() * sizeof(CairnPlanRun);
+  plan.total_bytes = sizeof plan + regions.size() * sizeof(CairnPlanRegion) +
+                     runs.size() * sizeof(CairnPlanRun) + batches.size() * sizeof(CairnPlanBatch);
   if (plan.total_bytes > CAIRN_PLAN_MAX_BYTES) {
     return Fail(ctx, Status::FailedPrecondition("'" + path + "': too many regions to restore"));
   }
@@ -471,6 +440,7 @@ int Run(const Args& args, Context& ctx) {
   plan.fs_base = ckpt_thread->fs_base;
   plan.nregions = regions.size();
   plan.nruns = runs.size();
+  plan.nbatches = batches.size();
   for (const auto& f : reader->files()) {
     if (f.fd > 2 && (f.fd_flags & FD_CLOEXEC) != 0 && plan.ncloexec < CAIRN_PLAN_MAX_CLOEXEC) {
       plan.cloexec_fds[plan.ncloexec++] = f.fd;
@@ -482,9 +452,13 @@ int Run(const Args& args, Context& ctx) {
   if (st.ok() && !regions.empty()) {
     st = WriteAll(plan_fd, regions.data(), regions.size() * sizeof(CairnPlanRegion), sizeof plan);
   }
+  const off_t runs_at = static_cast<off_t>(sizeof plan + regions.size() * sizeof(CairnPlanRegion));
   if (st.ok() && !runs.empty()) {
-    st = WriteAll(plan_fd, runs.data(), runs.size() * sizeof(CairnPlanRun),
-                  static_cast<off_t>(sizeof plan + regions.size() * sizeof(CairnPlanRegion)));
+    st = WriteAll(plan_fd, runs.data(), runs.size() * sizeof(CairnPlanRun), runs_at);
+  }
+  if (st.ok() && !batches.empty()) {
+    st = WriteAll(plan_fd, batches.data(), batches.size() * sizeof(CairnPlanBatch),
+                  runs_at + static_cast<off_t>(runs.size() * sizeof(CairnPlanRun)));
   }
   if (!st.ok()) return Fail(ctx, st);
 
@@ -513,9 +487,8 @@ int Run(const Args& args, Context& ctx) {
     if (!moved.ok()) return Fail(ctx, moved.status());
     keep.push_back(moved.value());
   }
-  if (verdict_fd >= 0) keep.push_back(verdict_fd);
   keep.insert(keep.end(), region_fds.begin(), region_fds.end());
-  int top_fd = std::max({plan_fd, data_fd, verdict_fd});
+  int top_fd = std::max(plan_fd, data_fd);
   for (int fd : keep) top_fd = std::max(top_fd, fd);
   for (int fd : region_fds) top_fd = std::max(top_fd, fd);
   auto installed = files.Install(top_fd + 1);

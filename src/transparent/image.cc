@@ -1595,12 +1595,13 @@ Status ImageReader::ReadPageLocations(const PageLocationFn& fn) {
   return Status::Ok();
 }
 
-Status ImageReader::ReadPageLayout(const PageLocationFn& fn) {
-  for (const PagesInfo& p : pages_) CAIRN_RETURN_IF_ERROR(WalkPages(p, fn, false));
+Status ImageReader::ReadPageLayout(const BatchFn& on_batch, const PageLocationFn& fn) {
+  for (const PagesInfo& p : pages_) CAIRN_RETURN_IF_ERROR(WalkPages(p, fn, false, &on_batch));
   return Status::Ok();
 }
 
-Status ImageReader::WalkPages(const PagesInfo& info, const PageLocationFn& fn, bool with_data) {
+Status ImageReader::WalkPages(const PagesInfo& info, const PageLocationFn& fn, bool with_data,
+                              const BatchFn* on_batch) {
   if (info.section >= sections_.size() ||
       sections_[info.section].type != static_cast<uint32_t>(SectionType::kPages)) {
     return Status::InvalidArgument("image '" + path_ + "': not a PAGES section of this image");
@@ -1643,6 +1644,8 @@ Status ImageReader::WalkPages(const PagesInfo& info, const PageLocationFn& fn, b
                       header_.page_size, &check_next);
       if (!err.empty()) return Corrupt(bwhere + err);
       next = check_next;
+      if (on_batch != nullptr)
+        CAIRN_RETURN_IF_ERROR((*on_batch)(at, table.size(), data_at + stored));
       uint64_t file_at = data_at;
       for (uint32_t i = 0; i < b.runs; ++i) {
         const char* r = table.data() + kBatchHeaderSize + kRunSize * i;

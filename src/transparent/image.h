@@ -446,8 +446,13 @@ class ImageReader {
   Status ReadPageLocations(const PageLocationFn& fn);
   // The same walk over batch headers and run tables only: no page data is read or hashed
   // (`data` is null). kInvalidArgument for a compressed image. A caller that restores from
-  // the layout must verify the pages separately (ReadPages) before trusting them.
-  Status ReadPageLayout(const PageLocationFn& fn);
+  // the layout must verify the pages itself before trusting them: `on_batch` is called
+  // before each batch's runs with what its hash covers (docs/image-format.md): the bytes
+  // [table_offset, table_offset + table_len) (batch header and run table), then the runs'
+  // bytes in order; the expected XXH3-64 is the 8 bytes little-endian at `digest_offset`.
+  using BatchFn =
+      std::function<Status(uint64_t table_offset, uint64_t table_len, uint64_t digest_offset)>;
+  Status ReadPageLayout(const BatchFn& on_batch, const PageLocationFn& fn);
   // The payload of any section, hash-checked (e.g. an optional section).
   Result<std::string> ReadSection(const SectionInfo& s) const;
 
@@ -458,7 +463,8 @@ class ImageReader {
   Status ParseHeader(uint64_t* end);
   Status ParseMeta(const SectionInfo& s, const std::string& payload);
   Status ScanPages(const SectionInfo& s, PagesInfo* info);
-  Status WalkPages(const PagesInfo& info, const PageLocationFn& fn, bool with_data);
+  Status WalkPages(const PagesInfo& info, const PageLocationFn& fn, bool with_data,
+                   const BatchFn* on_batch = nullptr);
   Status Corrupt(const std::string& msg) const;
 
   std::string path_;

@@ -1,14 +1,22 @@
 /* The restore plan: plain data that `cairn restart` hands to the restorer (restorer.c).
  *
  * Contract:
- *   - `cairn restart` writes one CairnPlan followed by `nregions` CairnPlanRegion and `nruns`
- *     CairnPlanRun records into a memfd (the plan fd), and the page data into another memfd
- *     (the data fd), then execs the restorer with both fd numbers as argv[1] and argv[2].
+ *   - `cairn restart` writes one CairnPlan followed by `nregions` CairnPlanRegion, `nruns`
+ *     CairnPlanRun and `nbatches` CairnPlanBatch records into a memfd (the plan fd), then
+ *     execs the restorer with the plan fd and the data fd as argv[1] and argv[2]. The data fd
+ *     is the image file itself (uncompressed image: the runs are where the image stores
+ *     them) or a memfd of decoded pages (compressed image, verified while decoding).
  *   - The restorer maps the plan at CAIRN_PLAN_SCRATCH, unmaps everything but itself and the
  *     vDSO/vvar areas, maps each region (MAP_FIXED; anonymous, or MAP_SHARED of the file
  *     descriptor `cairn restart` opened for a shared file mapping), preads the runs from the
  *     data fd, sets protections, moves vDSO/vvar to their saved addresses, sets the FS base
  *     and jumps to `entry` on `stack_top` (rdi = the plan's `entry_arg`).
+ *   - Batches (uncompressed images): the runs of batch i are runs[first_run, first_run +
+ *     nruns), in the image's order. The restorer hashes (XXH3-64) the batch's table bytes,
+ *     then each run's bytes as it reads them (CAIRN_RUN_HASH_ONLY runs go to a scratch
+ *     buffer, not to memory), and compares with the digest stored in the image; a mismatch
+ *     ends it (exit 1, a message naming the image) before anything of the program runs.
+ *     So the page data is read once, and what is verified is what lands in memory.
  *   - C and C++ share this header: fixed-width fields only, no padding surprises.
  */
 #ifndef CAIRN_TRANSPARENT_RESTORE_PLAN_H_
@@ -26,7 +34,7 @@
 #define CAIRN_VDSO_SCRATCH (CAIRN_RESERVE_BASE + (56ULL << 20))
 
 #define CAIRN_PLAN_MAGIC 0x4e414c504e524143ULL /* "CARNPLAN" */
-#define CAIRN_PLAN_VERSION 3
+#define CAIRN_PLAN_VERSION 4
 #define CAIRN_PLAN_MAX_CLOEXEC 64
 
 /* Optional image section written by the preload library: where to resume. */
@@ -71,10 +79,22 @@ struct CairnPlanRegion {
   uint64_t offset; /* file offset when fd >= 0 */
 };
 
+/* CairnPlanRun.flags */
+#define CAIRN_RUN_HASH_ONLY 1u /* read and hash, do not store (the batch's hash covers it) */
+
 struct CairnPlanRun {
   uint64_t addr;
   uint64_t len;
   uint64_t data_offset; /* in the data fd */
+  uint64_t flags;       /* CAIRN_RUN_* */
+};
+
+struct CairnPlanBatch {
+  uint64_t table_offset; /* in the data fd: the batch header and run table, hashed first */
+  uint64_t table_len;
+  uint64_t digest_offset; /* the expected XXH3-64, 8 bytes little-endian */
+  uint32_t first_run;
+  uint32_t nruns;
 };
 
 struct CairnPlan {
@@ -90,14 +110,13 @@ struct CairnPlan {
   uint64_t fs_base;
   uint64_t nregions;
   uint64_t nruns;
+  uint64_t nbatches; /* 0: no hashes to check here (the data fd holds verified pages) */
   uint32_t ncloexec;
   int32_t cloexec_fds[CAIRN_PLAN_MAX_CLOEXEC]; /* fds to mark FD_CLOEXEC before the jump */
-  /* >= 0: the page data is verified concurrently by another process, which writes one byte
-   * here: '1' the image is intact; anything else (or end of file) refuses the restart. */
-  int32_t verdict_fd;
-  char image_path[512]; /* for messages */
   uint32_t pad;
-  /* CairnPlanRegion regions[nregions]; CairnPlanRun runs[nruns]; */
+  char image_path[512]; /* for messages */
+  /* CairnPlanRegion regions[nregions]; CairnPlanRun runs[nruns];
+   * CairnPlanBatch batches[nbatches]; */
 };
 
 #endif /* CAIRN_TRANSPARENT_RESTORE_PLAN_H_ */

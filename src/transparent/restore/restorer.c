@@ -4,7 +4,8 @@
  *
  * Steps: parse argv (plan fd, data fd) on the kernel's stack, switch to a stack in .bss, map
  * the plan, move vDSO/vvar to a scratch place in the reserved range, unmap everything below
- * and above the reserved range, map every saved region, read its page runs, set protections,
+ * and above the reserved range, map every saved region, read its page runs (hashing each
+ * batch of an uncompressed image as it is read: restorer_hash.c), set protections,
  * move vDSO/vvar to the saved addresses, close the fds, set the FS base and jump to the
  * library's restart entry. Any failure: a message on fd 2 and exit status 111.
  */
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #include "transparent/restore/plan.h"
+#include "transparent/restore/restorer_hash.h"
 
 #define SYS_READ 0
 #define SYS_WRITE 1
@@ -194,6 +196,53 @@ static void move_areas(uint64_t from_base, uint64_t to_base) {
 static char g_stack[STACK_SIZE] __attribute__((aligned(16)));
 static long g_plan_fd, g_data_fd;
 
+/* Batch verification: the running hash, and where bytes that are hashed but not stored go. */
+static char g_hash[CAIRN_RHASH_STATE_BYTES] __attribute__((aligned(64)));
+#define SCRATCH_SIZE (256 * 1024)
+static char g_scratch[SCRATCH_SIZE] __attribute__((aligned(64)));
+/* Pieces this large are hashed right after their read, while they are still in the cache. */
+#define HASH_PIECE (256 * 1024)
+
+static void pread_all(char* to, uint64_t len, uint64_t at) {
+  uint64_t done = 0;
+  while (done < len) {
+    long r = sys6(SYS_PREAD64, g_data_fd, (long)(to + done), (long)(len - done), (long)(at + done),
+                  0, 0);
+    if (bad(r) || r == 0) die("reading page data", r, (uint64_t)(to + done));
+    done += (uint64_t)r;
+  }
+}
+
+/* Hashes `len` bytes of the data fd at `at` through the scratch buffer. */
+static void hash_file(uint64_t at, uint64_t len) {
+  while (len > 0) {
+    const uint64_t n = len < SCRATCH_SIZE ? len : SCRATCH_SIZE;
+    pread_all(g_scratch, n, at);
+    cairn_rhash_update(g_hash, g_scratch, n);
+    at += n;
+    len -= n;
+  }
+}
+
+/* Reads run `u` into place (a hash-only run: through the scratch buffer); with `hash`, feeds
+ * its bytes to the batch hash piece by piece as they arrive. */
+static void read_run(const struct CairnPlanRun* u, int hash) {
+  if (u->flags & CAIRN_RUN_HASH_ONLY) {
+    if (hash) hash_file(u->data_offset, u->len);
+    return;
+  }
+  if (!hash) {
+    pread_all((char*)u->addr, u->len, u->data_offset);
+    return;
+  }
+  for (uint64_t done = 0; done < u->len;) {
+    const uint64_t n = u->len - done < HASH_PIECE ? u->len - done : HASH_PIECE;
+    pread_all((char*)(u->addr + done), n, u->data_offset + done);
+    cairn_rhash_update(g_hash, (const char*)(u->addr + done), n);
+    done += n;
+  }
+}
+
 void restorer_main(void) __attribute__((noreturn, used));
 void restorer_main(void) {
   long r;
@@ -239,29 +288,29 @@ void restorer_main(void) {
   for (uint64_t i = 0; i < plan->nregions; ++i) {
     if (regions[i].fd >= 0) SYS3(SYS_CLOSE, regions[i].fd, 0, 0);
   }
-  for (uint64_t i = 0; i < plan->nruns; ++i) {
-    const struct CairnPlanRun* u = &runs[i];
-    uint64_t done = 0;
-    while (done < u->len) {
-      r = sys6(SYS_PREAD64, g_data_fd, (long)(u->addr + done), (long)(u->len - done),
-               (long)(u->data_offset + done), 0, 0);
-      if (bad(r) || r == 0) die("reading page data", r, u->addr + done);
-      done += (uint64_t)r;
+  if (plan->nbatches == 0) {
+    for (uint64_t i = 0; i < plan->nruns; ++i) read_run(&runs[i], 0);
+  } else {
+    const struct CairnPlanBatch* batches = (const struct CairnPlanBatch*)(runs + plan->nruns);
+    for (uint64_t b = 0; b < plan->nbatches; ++b) {
+      const struct CairnPlanBatch* t = &batches[b];
+      if ((uint64_t)t->first_run + t->nruns > plan->nruns) die("bad plan batch", 0, b);
+      cairn_rhash_reset(g_hash);
+      hash_file(t->table_offset, t->table_len);
+      for (uint32_t k = 0; k < t->nruns; ++k) read_run(&runs[t->first_run + k], 1);
+      uint64_t want = 0;
+      r = sys6(SYS_PREAD64, g_data_fd, (long)&want, 8, (long)t->digest_offset, 0, 0);
+      if (r != 8) die("reading a batch digest", r, t->digest_offset);
+      if (cairn_rhash_digest(g_hash) != want) {
+        /* Nothing of the program has run: the process ends here. */
+        puts2("cairn restart: '");
+        puts2(plan->image_path);
+        puts2("': the page data failed verification (batch at offset ");
+        putnum(t->table_offset);
+        puts2("); the program was not restarted\n");
+        sys6(SYS_EXIT_GROUP, 1, 0, 0, 0, 0, 0);
+      }
     }
-  }
-  if (plan->verdict_fd >= 0) {
-    /* The verifier has been hashing the same image meanwhile: nothing runs before it agrees. */
-    char verdict = 0;
-    do {
-      r = SYS3(SYS_READ, plan->verdict_fd, &verdict, 1);
-    } while (r == -4 /* EINTR */);
-    if (r != 1 || verdict != '1') {
-      puts2("cairn restart: '");
-      puts2(plan->image_path);
-      puts2("': the page data failed verification; the program was not restarted\n");
-      sys6(SYS_EXIT_GROUP, 1, 0, 0, 0, 0, 0);
-    }
-    SYS3(SYS_CLOSE, plan->verdict_fd, 0, 0);
   }
   for (uint64_t i = 0; i < plan->nregions; ++i) {
     const struct CairnPlanRegion* g = &regions[i];

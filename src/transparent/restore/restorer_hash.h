@@ -1,0 +1,16 @@
+/* Streaming XXH3-64 inside cairn-restorer (no libc, no allocation): the caller owns the
+ * state, CAIRN_RHASH_STATE_BYTES aligned to 64. reset, then update with any split of the
+ * input, then digest: equal to Hash64() (common/hash.h) of the concatenation. */
+#ifndef CAIRN_TRANSPARENT_RESTORE_RESTORER_HASH_H_
+#define CAIRN_TRANSPARENT_RESTORE_RESTORER_HASH_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CAIRN_RHASH_STATE_BYTES 1024
+
+void cairn_rhash_reset(void* state);
+void cairn_rhash_update(void* state, const void* data, size_t len);
+uint64_t cairn_rhash_digest(const void* state);
+
+#endif /* CAIRN_TRANSPARENT_RESTORE_RESTORER_HASH_H_ */
