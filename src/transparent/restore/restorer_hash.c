@@ -1,25 +1,47 @@
-/* XXH3-64 for cairn-restorer, the same hash the image writer uses (common/hash.h): the
- * header-only xxhash, every function static inline, compiled apart from restorer.c so that the
- * compiler may inline its fixed-size memcpy()s (restorer.c is built with -fno-builtin).
- * Needs no libc: the restorer's own memcpy/memset serve the few variable-size copies. */
-#include <string.h>
-
-#define memcpy(d, s, n) __builtin_memcpy((d), (s), (n))
-#define memset(d, c, n) __builtin_memset((d), (c), (n))
-#define XXH_INLINE_ALL
-#define XXH_STATIC_LINKING_ONLY
-#include <xxhash.h>
-
+/* cairn-restorer's XXH3-64 (restorer_hash.h): the AVX2 build where the CPU has AVX2 and the
+ * kernel saves the AVX state (cpuid, xgetbv), else the SSE2 build. Both give the same hash. */
 #include "transparent/restore/restorer_hash.h"
 
-_Static_assert(sizeof(XXH3_state_t) <= CAIRN_RHASH_STATE_BYTES, "hash state too large");
+#include <cpuid.h>
 
-void cairn_rhash_reset(void* state) { XXH3_64bits_reset((XXH3_state_t*)state); }
+void cairn_rhash_reset_sse2(void* state);
+void cairn_rhash_update_sse2(void* state, const void* data, size_t len);
+uint64_t cairn_rhash_digest_sse2(const void* state);
+void cairn_rhash_reset_avx2(void* state);
+void cairn_rhash_update_avx2(void* state, const void* data, size_t len);
+uint64_t cairn_rhash_digest_avx2(const void* state);
+
+static int g_avx2 = -1;
+
+static int has_avx2(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+  const unsigned osxsave = 1u << 27, avx = 1u << 28;
+  if ((c & (osxsave | avx)) != (osxsave | avx)) return 0;
+  unsigned lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & 6u) != 6u) return 0; /* XMM and YMM state enabled by the kernel */
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+  return (b & (1u << 5)) != 0;
+}
+
+void cairn_rhash_reset(void* state) {
+  if (g_avx2 < 0) g_avx2 = has_avx2();
+  if (g_avx2) {
+    cairn_rhash_reset_avx2(state);
+  } else {
+    cairn_rhash_reset_sse2(state);
+  }
+}
 
 void cairn_rhash_update(void* state, const void* data, size_t len) {
-  XXH3_64bits_update((XXH3_state_t*)state, data, len);
+  if (g_avx2 > 0) {
+    cairn_rhash_update_avx2(state, data, len);
+  } else {
+    cairn_rhash_update_sse2(state, data, len);
+  }
 }
 
 uint64_t cairn_rhash_digest(const void* state) {
-  return XXH3_64bits_digest((const XXH3_state_t*)state);
+  return g_avx2 > 0 ? cairn_rhash_digest_avx2(state) : cairn_rhash_digest_sse2(state);
 }

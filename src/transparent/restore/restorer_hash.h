@@ -1,6 +1,7 @@
 /* Streaming XXH3-64 inside cairn-restorer (no libc, no allocation): the caller owns the
  * state, CAIRN_RHASH_STATE_BYTES aligned to 64. reset, then update with any split of the
- * input, then digest: equal to Hash64() (common/hash.h) of the concatenation. */
+ * input, then digest: equal to Hash64() (common/hash.h) of the concatenation. The first
+ * reset picks the AVX2 or the SSE2 build (restorer_hash.c). */
 #ifndef CAIRN_TRANSPARENT_RESTORE_RESTORER_HASH_H_
 #define CAIRN_TRANSPARENT_RESTORE_RESTORER_HASH_H_
 
