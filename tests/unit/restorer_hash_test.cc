@@ -10,15 +10,6 @@
 
 #include "common/hash.h"
 
-extern "C" {
-void cairn_rhash_reset_sse2(void* state);
-void cairn_rhash_update_sse2(void* state, const void* data, size_t len);
-uint64_t cairn_rhash_digest_sse2(const void* state);
-void cairn_rhash_reset_avx2(void* state);
-void cairn_rhash_update_avx2(void* state, const void* data, size_t len);
-uint64_t cairn_rhash_digest_avx2(const void* state);
-}
-
 namespace {
 
 struct Variant {

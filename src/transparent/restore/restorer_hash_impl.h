@@ -21,10 +21,6 @@
 
 _Static_assert(sizeof(XXH3_state_t) <= CAIRN_RHASH_STATE_BYTES, "hash state too large");
 
-void CAIRN_RHASH_NAME(reset)(void* state);
-void CAIRN_RHASH_NAME(update)(void* state, const void* data, size_t len);
-uint64_t CAIRN_RHASH_NAME(digest)(const void* state);
-
 void CAIRN_RHASH_NAME(reset)(void* state) { XXH3_64bits_reset((XXH3_state_t*)state); }
 
 void CAIRN_RHASH_NAME(update)(void* state, const void* data, size_t len) {
