@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -41,6 +42,17 @@ Status Place(int fd, int target) {
   }
   ::close(fd);
   return Status::Ok();
+}
+
+// One end of a new UNIX stream socket pair whose other end is closed, placed at `target`:
+// what a program holding a connection sees after its peer reset it.
+Status InstallClosedConnection(int target) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    return Status::FromErrno("socketpair", errno);
+  }
+  ::close(sv[1]);
+  return Place(sv[0], target);
 }
 
 bool Writable(const tr::FileState& f) { return (f.open_flags & O_ACCMODE) != O_RDONLY; }
@@ -232,7 +244,14 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
     }
     const bool device = f.kind == tr::FileKind::kOther && f.path.starts_with("/dev/");
     if (f.kind != tr::FileKind::kRegular && f.kind != tr::FileKind::kDirectory && !device) {
-      warnings_.push_back(Describe(f) + ", a " + tr::FileKindName(f.kind) + ", is not restored");
+      // Not restored, but its number stays taken: a thread may still use it, and the next
+      // descriptor the program opens must not silently become it.
+      Status st = InstallClosedConnection(f.fd);
+      warnings_.push_back(Describe(f) + " (" + tr::FileKindName(f.kind) + ") is not restored" +
+                          (st.ok() ? "; it is a closed connection now (reads see end of file, "
+                                     "writes fail with EPIPE)"
+                                   : ": " + st.ToString()));
+      if (st.ok()) installed.push_back(f.fd);
       continue;
     }
     Status st = InstallRegular(f);

@@ -17,7 +17,11 @@
 //     with flock(LOCK_EX|LOCK_NB); if another process holds it the image's process still
 //     runs and the restart is refused (kFailedPrecondition) before anything changed.
 //   - Directories and /dev character devices are reopened; sockets, FIFOs and other kinds
-//     are not restored (warning). Descriptors 0, 1 and 2 stay the restart command's.
+//     are not restored (warning), but their numbers stay taken: each becomes one end of a
+//     UNIX stream socket pair whose other end is closed (reads see end of file, writes fail
+//     with EPIPE: a connection its peer reset), so the program never finds its next open()
+//     landing on a number it, or one of its threads, still uses for the lost object.
+//     Descriptors 0, 1 and 2 stay the restart command's.
 // Check() changes nothing on disk (it only takes the lock); Install() does the rest.
 #pragma once
 
