@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "coord/protocol.h"
 #include "ipc/tcp.h"
 #include "ipc/wire.h"
+#include "transparent/procfs.h"
 
 namespace cairn::cli {
 namespace {
@@ -114,6 +116,43 @@ std::optional<int> CheckpointThroughCoordinator(const coord::CoordinatorAddress&
   return kExitOk;
 }
 
+// Sends CHECKPOINT to every control socket of `sock_dir` that accepts a connection.
+std::vector<Target> RequestAll(const std::string& sock_dir, bool kill, Env* env) {
+  std::vector<Target> targets;
+  auto names = env->ListDir(sock_dir);
+  if (!names.ok()) return targets;
+  std::sort(names.value().begin(), names.value().end());
+  for (const auto& n : names.value()) {
+    if (n.size() <= 5 || n.substr(n.size() - 5) != ".sock") continue;
+    Target t{JoinPath(sock_dir, n), -1};
+    auto fd = ipc::Connect(t.sock);
+    if (!fd.ok()) continue;  // stale: the process is gone
+    ipc::Message m("CHECKPOINT");
+    m.Add("kill", kill ? 1LL : 0LL);
+    Status st = ipc::SendMessage(fd.value(), m);
+    if (!st.ok()) {
+      ::close(fd.value());
+      continue;  // died meanwhile
+    }
+    t.fd = fd.value();
+    targets.push_back(t);
+  }
+  return targets;
+}
+
+// Whether a process holds one of the lineage locks (*.lock) of `sock_dir`: a running program,
+// or a `cairn restart` loading its image (transparent/preload/control.h).
+bool LineageLocked(const std::string& sock_dir, Env* env) {
+  auto names = env->ListDir(sock_dir);
+  if (!names.ok()) return false;
+  for (const auto& n : names.value()) {
+    if (n.size() <= 5 || n.substr(n.size() - 5) != ".lock") continue;
+    auto st = env->Stat(JoinPath(sock_dir, n));
+    if (st.ok() && transparent::FlockHeld(st.value().device, st.value().inode)) return true;
+  }
+  return false;
+}
+
 int Run(const Args& args, Context& ctx) {
   auto dir_opt = args.Get("ckpt-dir");
   if (!dir_opt || dir_opt->empty()) {
@@ -144,27 +183,21 @@ int Run(const Args& args, Context& ctx) {
     PrintError(ctx, kName, "ignoring the coordinator: " + coordinator.status().message());
   }
   const std::string sock_dir = JoinPath(*dir_opt, ".cairn");
-  auto names = ctx.env->ListDir(sock_dir);
-  if (!names.ok()) {
-    PrintError(ctx, kName, "no launched process found: " + names.status().message());
+  if (!ctx.env->Exists(sock_dir)) {
+    PrintError(ctx, kName, "no launched process found: no '" + sock_dir + "'");
     return kExitNotFound;
   }
-  std::sort(names.value().begin(), names.value().end());
-  std::vector<Target> targets;
-  for (const auto& n : names.value()) {
-    if (n.size() <= 5 || n.substr(n.size() - 5) != ".sock") continue;
-    Target t{JoinPath(sock_dir, n), -1};
-    auto fd = ipc::Connect(t.sock);
-    if (!fd.ok()) continue;  // stale: the process is gone
-    ipc::Message m("CHECKPOINT");
-    m.Add("kill", kill ? 1LL : 0LL);
-    Status st = ipc::SendMessage(fd.value(), m);
-    if (!st.ok()) {
-      ::close(fd.value());
-      continue;  // died meanwhile
+  std::vector<Target> targets = RequestAll(sock_dir, kill, ctx.env);
+  // None answers, but a lineage is locked: a restart is still loading its image (it takes
+  // the lock before, and opens its socket after). Wait for it rather than fail.
+  if (targets.empty() && LineageLocked(sock_dir, ctx.env)) {
+    ctx.err << "cairn checkpoint: a restart is still loading; waiting for it\n";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+    while (targets.empty() && std::chrono::steady_clock::now() < deadline &&
+           LineageLocked(sock_dir, ctx.env)) {
+      ::usleep(50 * 1000);
+      targets = RequestAll(sock_dir, kill, ctx.env);
     }
-    t.fd = fd.value();
-    targets.push_back(t);
   }
   if (targets.empty()) {
     PrintError(ctx, kName, "no running process under '" + *dir_opt + "'");
@@ -208,7 +241,8 @@ const Command& CheckpointCommand() {
       "image of itself to DIR now. Without --wait the request is only sent. With --wait\n"
       "the command waits for each image to be committed and prints its path; the exit\n"
       "status is 1 if any checkpoint failed. --kill ends each process once its image is\n"
-      "committed.\n"
+      "committed. A process that `cairn restart` is still loading is waited for (up to\n"
+      "--timeout) instead of being missed.\n"
       "\n"
       "When the job has a coordinator ('cairn coordinator', DIR/.cairn/coordinator), the\n"
       "request goes to it: every participant writes its image and the coordinator commits\n"

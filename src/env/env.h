@@ -44,6 +44,7 @@ struct FileInfo {
   uint64_t size = 0;
   int64_t mtime_ns = 0;
   uint64_t inode = 0;
+  uint64_t device = 0;  // st_dev
   uint32_t mode = 0;
   bool is_dir = false;
 };

@@ -169,6 +169,7 @@ class PosixEnv final : public Env {
     fi.size = static_cast<uint64_t>(st.st_size);
     fi.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
     fi.inode = st.st_ino;
+    fi.device = st.st_dev;
     fi.mode = st.st_mode & 07777;
     fi.is_dir = S_ISDIR(st.st_mode);
     return fi;

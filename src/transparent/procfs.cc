@@ -3,7 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+
+#include <cstdio>
+#include <sstream>
 
 namespace cairn::transparent {
 
@@ -36,6 +40,24 @@ std::string ProcField(const std::string& text, const std::string& key) {
     pos = eol + 1;
   }
   return "";
+}
+
+bool FlockHeld(uint64_t device, uint64_t inode) {
+  // "1: FLOCK  ADVISORY  WRITE 4242 fd:01:123456 0 EOF" (a waiter's line has "->" after
+  // the number; it does not hold the lock). The device is MAJOR:MINOR in hex.
+  std::istringstream in(ReadProcText("/proc/locks"));
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string num, kind, mode, access, pid, id;
+    if (!(f >> num >> kind) || kind != "FLOCK") continue;
+    if (!(f >> mode >> access >> pid >> id)) continue;
+    unsigned major = 0, minor = 0;
+    unsigned long long ino = 0;
+    if (std::sscanf(id.c_str(), "%x:%x:%llu", &major, &minor, &ino) != 3) continue;
+    if (ino == inode && ::makedev(major, minor) == device) return true;
+  }
+  return false;
 }
 
 }  // namespace cairn::transparent

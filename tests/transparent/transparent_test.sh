@@ -10,7 +10,8 @@
 # corrupted images are refused), refuse_running (an image whose process, or a restart of
 # it, still runs is refused; a data file that vanished refuses the restart, changing
 # nothing), fork (restart cycles of a program launched with --fork), status (cairn status
-# --ckpt-dir, text and JSON, live and stale).
+# --ckpt-dir, text and JSON, live and stale), ckpt_while_loading (a checkpoint requested
+# while `cairn restart` still loads the image waits for it: a restorer that sleeps 2 s first).
 set -u
 MODE=$1 CAIRN=$2 CHECK=$3 APP=$4 WORK=$5
 fail() { echo "FAIL ($MODE): $*" >&2; [ -n "${PID:-}" ] && kill -9 "$PID" 2>/dev/null; exit 1; }
@@ -238,6 +239,27 @@ case "$MODE" in
     grep -q "still runs" "$WORK/r4.err" || fail "unclear refusal: $(cat "$WORK/r4.err")"
     for _ in $(seq 600); do [ -s "$WORK/r3.out" ] && break; sleep 0.05; done
     [ -s "$WORK/r3.out" ] || fail "the restarted program printed nothing"
+    kill -9 "$PID"
+    wait "$PID" 2>/dev/null
+    PID=
+    ;;
+  ckpt_while_loading)
+    seq -f "%07g" 1000 > "$WORK/data"
+    start_restart_app 2000
+    ckpt_kill
+    printf '#!/bin/sh\n/bin/sleep 2\nexec %s "$@"\n' "$(dirname "$CAIRN")/cairn-restorer" \
+      > "$WORK/slow-restorer"
+    chmod +x "$WORK/slow-restorer"
+    CAIRN_RESTORER=$WORK/slow-restorer "$CAIRN" restart --ckpt-dir "$CK" > "$WORK/r.out" \
+      2> "$WORK/r.err" &
+    PID=$!
+    sleep 0.5
+    [ -S "$CK/.cairn/$PID.sock" ] && fail "the restart is not loading any more: nothing to show"
+    kill -0 "$PID" 2>/dev/null || fail "the restart died: $(cat "$WORK/r.err")"
+    ckpt
+    grep -q "still loading" "$WORK/ckpt.err" || fail "the checkpoint did not wait: $(cat "$WORK/ckpt.err")"
+    [ -S "$CK/.cairn/$PID.sock" ] || fail "the image '$IMAGE' is not of the restarted process"
+    case "$IMAGE" in *.v2.cimg) ;; *) fail "image '$IMAGE' is not the lineage's second" ;; esac
     kill -9 "$PID"
     wait "$PID" 2>/dev/null
     PID=
