@@ -145,10 +145,11 @@ std::vector<Target> RequestAll(const std::string& sock_dir, bool kill, Env* env)
 bool LineageLocked(const std::string& sock_dir, Env* env) {
   auto names = env->ListDir(sock_dir);
   if (!names.ok()) return false;
+  const auto held = transparent::HeldFlocks();
   for (const auto& n : names.value()) {
     if (n.size() <= 5 || n.substr(n.size() - 5) != ".lock") continue;
     auto st = env->Stat(JoinPath(sock_dir, n));
-    if (st.ok() && transparent::FlockHeld(st.value().device, st.value().inode)) return true;
+    if (st.ok() && held.count({st.value().device, st.value().inode}) != 0) return true;
   }
   return false;
 }

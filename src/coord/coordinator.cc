@@ -103,7 +103,8 @@ struct Coordinator::Impl {
   bool kill = false;
   int64_t deadline = 0;
   std::set<int> answered;
-  Counters merged;
+  Counters merged;   // the round's targets
+  uint64_t gen = 0;  // how often WANTs raised them this round (TARGETS/QUIET `gen`)
   std::vector<ManifestImage> images;
 
   ~Impl() {
@@ -130,6 +131,8 @@ struct Coordinator::Impl {
   void Commit();
   void Abort(const std::string& reason, Code code);
   void Broadcast(const ipc::Message& m);
+  void BroadcastTargets();
+  void OnWant(Conn& c, const ipc::Message& m);
   void SendToClient(const ipc::Message& m);
   void CloseConn(int fd);
   void LoseParticipant(int fd, const std::string& why);
@@ -409,6 +412,7 @@ void Coordinator::Impl::StartRound() {
   round = next_round++;
   last_round = round;
   merged.clear();
+  gen = 0;
   images.clear();
   log::Info("coordinator: round ", round, " starts");
   EnterPhase(Phase::kPrepare, "preparing");
@@ -435,6 +439,10 @@ void Coordinator::Impl::OnParticipantMessage(Conn& c, const ipc::Message& m) {
     }());
     return;
   }
+  if (t == kWant) {
+    OnWant(c, m);
+    return;
+  }
   const char* expected = phase == Phase::kPrepare ? kPrepared
                          : phase == Phase::kQuiet ? kQuiet
                                                   : kWritten;
@@ -456,6 +464,11 @@ void Coordinator::Impl::OnParticipantMessage(Conn& c, const ipc::Message& m) {
     MergeCountersMax(merged, state.value());
     c.state = "prepared";
   } else if (t == kQuiet) {
+    if (m.GetInt(kFGen, -1) != static_cast<long long>(gen)) {
+      log::Debug("coordinator: ignoring a QUIET of targets gen ", m.GetOr(kFGen, "?"), " from ",
+                 who, " (gen ", gen, " is newest)");
+      return;
+    }
     c.state = "quiet";
   } else {
     ManifestImage im;
@@ -479,9 +492,7 @@ void Coordinator::Impl::OnParticipantMessage(Conn& c, const ipc::Message& m) {
   // Everyone answered this phase: next one.
   if (phase == Phase::kPrepare) {
     EnterPhase(Phase::kQuiet, "prepared");
-    ipc::Message tm(kTargets);
-    tm.Add(kFRound, static_cast<long long>(round)).Add(kFTargets, FormatCounters(merged));
-    Broadcast(tm);
+    BroadcastTargets();
   } else if (phase == Phase::kQuiet) {
     EnterPhase(Phase::kWrite, "quiet");
     ipc::Message dm(kDrain);
@@ -490,6 +501,44 @@ void Coordinator::Impl::OnParticipantMessage(Conn& c, const ipc::Message& m) {
   } else {
     Commit();
   }
+}
+
+void Coordinator::Impl::BroadcastTargets() {
+  ipc::Message tm(kTargets);
+  tm.Add(kFRound, static_cast<long long>(round))
+      .Add(kFGen, static_cast<long long>(gen))
+      .Add(kFTargets, FormatCounters(merged));
+  Broadcast(tm);
+}
+
+// A rank cannot reach the targets without starting a collective beyond one of them: raise
+// those targets and start the quiet phase's answers anew (the phase keeps its deadline, so a
+// run-forward that never settles still ends in bounded time).
+void Coordinator::Impl::OnWant(Conn& c, const ipc::Message& m) {
+  const std::string who = "rank " + std::to_string(c.rank);
+  if (phase != Phase::kQuiet) {
+    log::Debug("coordinator: ignoring a WANT from ", who, " outside the quiet phase");
+    return;
+  }
+  auto wants = ParseCounters(m.GetOr(kFWants, ""));
+  if (!wants.ok()) {
+    Abort(who + " sent bad wants: " + wants.status().message(), Code::kInternal);
+    return;
+  }
+  std::string raised;
+  for (const auto& [key, v] : wants.value()) {
+    auto it = merged.find(key);
+    if (it != merged.end() && it->second >= v) continue;
+    merged[key] = v;
+    raised += (raised.empty() ? "" : ",") + key + "=" + std::to_string(v);
+  }
+  if (raised.empty()) return;  // another rank's WANT raised them already
+  ++gen;
+  answered.clear();
+  for (auto& [rank, fd] : by_rank) conns[fd].state = "prepared";
+  log::Info("coordinator: round ", round, ": ", who, " needs ", raised,
+            " first; targets raised (gen ", gen, ")");
+  BroadcastTargets();
 }
 
 void Coordinator::Impl::Commit() {

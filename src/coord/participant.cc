@@ -130,9 +130,17 @@ Status Participant::SendPrepared(uint64_t round, const Counters& state) {
   return Send(m);
 }
 
-Status Participant::SendQuiet(uint64_t round) {
+Status Participant::SendWant(uint64_t round, uint64_t gen, const Counters& wants) {
+  ipc::Message m(kWant);
+  m.Add(kFRound, static_cast<long long>(round))
+      .Add(kFGen, static_cast<long long>(gen))
+      .Add(kFWants, FormatCounters(wants));
+  return Send(m);
+}
+
+Status Participant::SendQuiet(uint64_t round, uint64_t gen) {
   ipc::Message m(kQuiet);
-  m.Add(kFRound, static_cast<long long>(round));
+  m.Add(kFRound, static_cast<long long>(round)).Add(kFGen, static_cast<long long>(gen));
   return Send(m);
 }
 

@@ -11,9 +11,18 @@
 //   One checkpoint round k (every message carries round=k):
 //   <- PREPARE    {round}
 //   -> PREPARED   {round, state}            state: counters "key=value,..." (see below)
-//   <- TARGETS    {round, targets}          targets: per key the max over participants
-//   -> QUIET      {round}                   reached the targets, nothing in flight
-//   <- DRAIN      {round}                   write the image now
+//   <- TARGETS    {round, gen, targets}     targets: per key the max over participants
+//   -> WANT       {round, gen, wants}       (only while not quiet) the rank cannot reach the
+//                                              targets: a thread waits to start collective
+//                                              number v on key k, beyond its target (wants:
+//                                              counters k=v). The coordinator raises those
+//                                              targets (max) and, if any grew, sends TARGETS
+//                                              again with gen+1; QUIETs of older gens no longer
+//                                              count. Targets only grow within a round.
+//   -> QUIET      {round, gen}              reached the targets of `gen`, nothing in flight;
+//                                              a QUIET of another gen than the newest is ignored
+//   <- DRAIN      {round}                   write the image now (every rank is QUIET at the
+//                                              newest gen)
 //   -> WRITTEN    {round, path, bytes, hash}  image durable; path absolute
 //   <- COMMITTED  {round, version, manifest, kill}  manifest committed (kill=1: exit now)
 //   -> FAILED     {round, message[, code]}  the participant cannot go on with this round
@@ -48,6 +57,7 @@ inline constexpr char kRefused[] = "REFUSED";
 inline constexpr char kPrepare[] = "PREPARE";
 inline constexpr char kPrepared[] = "PREPARED";
 inline constexpr char kTargets[] = "TARGETS";
+inline constexpr char kWant[] = "WANT";
 inline constexpr char kQuiet[] = "QUIET";
 inline constexpr char kDrain[] = "DRAIN";
 inline constexpr char kWritten[] = "WRITTEN";
@@ -71,6 +81,8 @@ inline constexpr char kFReason[] = "reason";
 inline constexpr char kFRound[] = "round";
 inline constexpr char kFState[] = "state";
 inline constexpr char kFTargets[] = "targets";
+inline constexpr char kFGen[] = "gen";
+inline constexpr char kFWants[] = "wants";
 inline constexpr char kFPath[] = "path";
 inline constexpr char kFBytes[] = "bytes";
 inline constexpr char kFHash[] = "hash";
@@ -87,7 +99,7 @@ inline constexpr char kRefusedToken[] = "token";
 inline constexpr char kRefusedRank[] = "rank";
 inline constexpr char kRefusedDuplicate[] = "duplicate";
 
-// --- counters: the PREPARED `state` and TARGETS `targets` values ---
+// --- counters: the PREPARED `state`, TARGETS `targets` and WANT `wants` values ---
 // "key=value" pairs separated by ','; keys non-empty without '=' or ','; values
 // non-negative decimal integers (uint64). "" is the empty set.
 using Counters = std::map<std::string, uint64_t>;

@@ -14,14 +14,20 @@
 #include "transparent/preload/futex.h"
 
 namespace cairn::mpi {
+namespace detail {
+CommTable comms;
+GroupTable groups;
+TypeTable types;
+OpTable ops;
+}  // namespace detail
 namespace {
 
 using Op = RecipeOp;
 
-CommTable g_comms;
-GroupTable g_groups;
-TypeTable g_types;
-OpTable g_ops;
+CommTable& g_comms = detail::comms;
+GroupTable& g_groups = detail::groups;
+TypeTable& g_types = detail::types;
+OpTable& g_ops = detail::ops;
 std::recursive_mutex g_lock;
 
 // The recipe log: every creation and free, in program order, with its arguments. Handles are
@@ -244,6 +250,9 @@ void SetKey(size_t index, const char* name, bool counted) {
   s.counted[index] = counted;
   s.started[index] = 0;
   s.completed[index] = 0;
+  // A communicator made during a round's run-forward: its first collective is beyond target.
+  s.target[index] = 0;
+  s.wanted[index] = 0;
   g_children[index] = 0;
 }
 
@@ -322,10 +331,6 @@ MPI_Comm AddComm(MPI_Comm parent_v, uint32_t child, MPI_Comm real, KeyMode mode)
 
 }  // namespace
 
-CommTable& Comms() { return g_comms; }
-GroupTable& Groups() { return g_groups; }
-TypeTable& Types() { return g_types; }
-OpTable& Ops() { return g_ops; }
 std::recursive_mutex& ObjectLock() { return g_lock; }
 
 size_t CommKey(MPI_Comm v) {
@@ -349,6 +354,10 @@ void CompleteCollective(MPI_Comm v) { CompleteKey(CommKey(v)); }
 void CountKey(size_t k) {
   ProtocolState& s = State();
   if (!s.counted[k]) return;
+  if (!s.pending.load(std::memory_order_relaxed)) {  // no round: the common case
+    BumpCount(s.started[k]);
+    return;
+  }
   // During a round, a collective beyond the round's target waits for the round's end.
   for (;;) {
     const uint32_t epoch = s.freeze_epoch.load();
@@ -356,6 +365,10 @@ void CountKey(size_t k) {
       break;
     }
     if (!s.targets_known.load() || s.started[k].load() >= s.target[k]) {
+      if (s.targets_known.load()) {  // tell the checkpoint thread what this thread waits for
+        const uint64_t need = s.started[k].load() + 1;
+        if (s.wanted[k].load() < need) s.wanted[k].store(need);
+      }
       SafePoint();
       if (!s.pending.load()) break;
       // Other ranks may wait for nonblocking collectives that need this rank's progress.
@@ -363,13 +376,13 @@ void CountKey(size_t k) {
       preload::FutexWait(&s.freeze_epoch, epoch, 20);
     }
   }
-  s.started[k].fetch_add(1);
+  BumpCount(s.started[k]);
 }
 
 void CompleteKey(size_t k) {
   ProtocolState& s = State();
   if (!s.counted[k]) return;
-  s.completed[k].fetch_add(1);
+  BumpCount(s.completed[k]);
   // Only a checkpoint round waits for this (a futex wake is a system call: not on every call).
   if (s.pending.load(std::memory_order_relaxed)) {
     s.active_changes.fetch_add(1);

@@ -17,8 +17,6 @@
 
 namespace cairn::mpi {
 
-std::atomic<uint64_t> g_sent{0}, g_received{0};
-
 namespace {
 
 RequestTable g_requests;
@@ -106,7 +104,7 @@ int TestOne(size_t i, int* flag, MPI_Status* status) {
   if (rc != MPI_SUCCESS) return rc;
   if (!*flag) return MPI_SUCCESS;
   // (By the posted peer: MPICH reports source 0 for a receive from MPI_PROC_NULL.)
-  if (r.kind == RequestInfo::kRecv && r.peer != MPI_PROC_NULL) g_received.fetch_add(1);
+  if (r.kind == RequestInfo::kRecv && r.peer != MPI_PROC_NULL) CountReceived();
   if (status != MPI_STATUS_IGNORE) *status = st;
   FreeRequest(i);
   return MPI_SUCCESS;
@@ -127,7 +125,7 @@ int Isend(const void* buf, int count, MPI_Datatype type, int dest, int tag, MPI_
     FreeRequest(static_cast<size_t>(i));
     return rc;
   }
-  if (dest != MPI_PROC_NULL) g_sent.fetch_add(1);
+  if (dest != MPI_PROC_NULL) CountSent();
   g_requests.SetReal(static_cast<size_t>(i), real);
   *request = g_requests.Virtual(static_cast<size_t>(i));
   return MPI_SUCCESS;
@@ -308,7 +306,7 @@ bool StoreDrained(MPI_Comm vcomm, MPI_Comm rcomm, const MPI_Status& probe, char*
   d.bytes = bytes;
   d.data = static_cast<char*>(p);
   d.map_len = len;
-  g_received.fetch_add(1);
+  CountReceived();
   return true;
 }
 
@@ -339,7 +337,7 @@ bool SettleRequests(bool cancel_receives, bool finish_sends, char* err, size_t e
       } else {
         r.completed = true;
         r.status = st;
-        if (r.peer != MPI_PROC_NULL) g_received.fetch_add(1);
+        if (r.peer != MPI_PROC_NULL) CountReceived();
       }
       continue;
     }
@@ -417,7 +415,7 @@ static int SendBlocking(const void* buf, int count, MPI_Datatype type, int dest,
       }
     }
     if (rc != MPI_SUCCESS) return rc;
-    if (dest != MPI_PROC_NULL) g_sent.fetch_add(1);
+    if (dest != MPI_PROC_NULL) CountSent();
     if (flag) return MPI_SUCCESS;
     const long i =
         NewRequest(RequestInfo::kSend, const_cast<void*>(buf), count, type, dest, tag, comm);
@@ -471,7 +469,7 @@ CAIRN_API int MPI_Recv(void* buf, int count, MPI_Datatype type, int source, int 
     }
     if (rc != MPI_SUCCESS) return rc;
     if (flag) {
-      if (source != MPI_PROC_NULL) g_received.fetch_add(1);
+      if (source != MPI_PROC_NULL) CountReceived();
       if (status != MPI_STATUS_IGNORE) *status = st;
       return MPI_SUCCESS;
     }
@@ -618,7 +616,7 @@ CAIRN_API int MPI_Testall(int n, MPI_Request reqs[], int* flag, MPI_Status stats
     if (f) {
       Requests().SetReal(i, MPI_REQUEST_NULL);
       // (By the posted peer: MPICH reports source 0 for a receive from MPI_PROC_NULL.)
-      if (r.kind == RequestInfo::kRecv && r.peer != MPI_PROC_NULL) g_received.fetch_add(1);
+      if (r.kind == RequestInfo::kRecv && r.peer != MPI_PROC_NULL) CountReceived();
       r.completed = true;
       r.status = st;
     } else {

@@ -40,7 +40,7 @@ int TrackedSend(const void* buf, int count, MPI_Datatype type, int dest, int tag
     *request = real;
     return MPI_SUCCESS;
   }
-  if (dest != MPI_PROC_NULL) g_sent.fetch_add(1);
+  if (dest != MPI_PROC_NULL) CountSent();
   *request = Requests().Virtual(static_cast<size_t>(i));
   return MPI_SUCCESS;
 }
@@ -109,7 +109,7 @@ int ImprobeOnce(int source, int tag, MPI_Comm comm, int* flag, MPI_Message* msg,
       std::free(m.data);
       return rc;
     }
-    if (st.MPI_SOURCE != MPI_PROC_NULL) g_received.fetch_add(1);
+    if (st.MPI_SOURCE != MPI_PROC_NULL) CountReceived();
   }
   m.source = st.MPI_SOURCE;
   m.tag = st.MPI_TAG;
@@ -261,8 +261,7 @@ CAIRN_API int MPI_Cancel(MPI_Request* request) {
     Requests().SetReal(i, MPI_REQUEST_NULL);
     r.completed = true;
     r.status = st;
-    if (!flag && r.peer != MPI_PROC_NULL)
-      g_received.fetch_add(1);  // MPICH 4.0: no PROC_NULL source
+    if (!flag && r.peer != MPI_PROC_NULL) CountReceived();  // MPICH 4.0: no PROC_NULL source
     return MPI_SUCCESS;
   }
   if (r.kind == RequestInfo::kSend) NoteUnsupported("MPI_Cancel (of a send)");

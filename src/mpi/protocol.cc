@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -30,9 +31,11 @@ extern char** environ;
 
 namespace cairn::mpi {
 
+ProtocolState g_protocol_state;
+
 namespace {
 
-ProtocolState g_state;
+ProtocolState& g_state = g_protocol_state;
 MPI_Comm g_ctl = MPI_COMM_NULL;  // the library's dup of MPI_COMM_WORLD, for the drain
 int g_rank = 0, g_size = 1;
 bool g_finalized = false;
@@ -69,6 +72,7 @@ void Resume(bool stopped) {
   g_state.frozen = false;
   g_state.pending = false;
   g_state.targets_known = false;
+  for (auto& w : g_state.wanted) w.store(0, std::memory_order_relaxed);
   BumpEpoch();
 }
 
@@ -102,12 +106,50 @@ std::string NotQuiet() {
   for (size_t k = 0; k < kMaxCommKeys && listed < 4; ++k) {
     if (!g_state.counted[k]) continue;
     const uint64_t st = g_state.started[k].load(), done = g_state.completed[k].load();
-    if (st == g_state.target[k] && done == st) continue;
+    const uint64_t want = g_state.wanted[k].load();
+    if (st == g_state.target[k] && done == st && want <= g_state.target[k]) continue;
     out += (listed++ > 0 ? "; " : "") + std::string(g_state.name[k]) + ": " + std::to_string(st) +
            " started, " + std::to_string(done) + " complete, target " +
            std::to_string(g_state.target[k]);
+    if (want > g_state.target[k]) out += ", a thread waits to start " + std::to_string(want);
   }
   return out;
+}
+
+// The collectives this rank's threads wait to start beyond their targets and has not asked
+// the coordinator for yet (`asked`: what it asked for this round).
+coord::Counters NewWants(const coord::Counters& asked) {
+  coord::Counters out;
+  for (size_t k = 0; k < kMaxCommKeys; ++k) {
+    if (!g_state.counted[k]) continue;
+    // A waiting thread's next collective, or one counted just as the round began.
+    const uint64_t want = std::max(g_state.wanted[k].load(), g_state.started[k].load());
+    if (want <= g_state.target[k]) continue;
+    auto it = asked.find(g_state.name[k]);
+    if (it == asked.end() || it->second < want) out[g_state.name[k]] = want;
+  }
+  return out;
+}
+
+// Takes the targets of a TARGETS message; returns its gen. A key the message does not name
+// stays where this rank is (gen 0: nobody else counts it) or where it was (later gens).
+Result<uint64_t> ApplyTargets(const ipc::Message& m) {
+  auto targets = coord::ParseCounters(m.GetOr(coord::kFTargets, ""));
+  if (!targets.ok()) return targets.status();
+  const long long gen = m.GetInt(coord::kFGen, 0);
+  if (gen < 0) return Status::InvalidArgument("TARGETS with a negative gen");
+  for (size_t k = 0; k < kMaxCommKeys; ++k) {
+    if (!g_state.counted[k]) continue;
+    auto it = targets.value().find(g_state.name[k]);
+    if (it != targets.value().end()) {
+      g_state.target[k] = it->second;
+    } else if (gen == 0) {
+      g_state.target[k] = g_state.started[k].load();
+    }
+  }
+  g_state.targets_known = true;
+  BumpEpoch();
+  return static_cast<uint64_t>(gen);
 }
 
 bool CollectivesQuiet() {
@@ -117,6 +159,62 @@ bool CollectivesQuiet() {
     if (g_state.completed[k].load() != g_state.started[k].load()) return false;
   }
   return true;
+}
+
+// Runs this rank forward from the targets of `gen` until it is QUIET at the coordinator's
+// newest targets and DRAIN arrives. While not quiet it asks (WANT) for the collectives its
+// threads wait to start beyond their targets; every new TARGETS (a higher gen) starts the
+// answer anew. Bounded: the phase timeout, counted again once QUIET is sent.
+Status RunForward(uint64_t round, uint64_t gen) {
+  coord::Counters asked;
+  bool quiet_sent = false;
+  int64_t deadline = Now() + g_phase_timeout_ms;
+  for (;;) {
+    const bool quiet = CollectivesQuiet();
+    if (quiet && !quiet_sent) {
+      Status st = g_participant->SendQuiet(round, gen);
+      if (!st.ok()) return st;
+      quiet_sent = true;
+      deadline = Now() + g_phase_timeout_ms;
+    }
+    if (!quiet) {
+      const coord::Counters wants = NewWants(asked);
+      if (!wants.empty()) {
+        Log("needs " + coord::FormatCounters(wants) + " before it can reach the targets");
+        Status st = g_participant->SendWant(round, gen, wants);
+        if (!st.ok()) return st;
+        coord::MergeCountersMax(asked, wants);
+      }
+    }
+    if (Now() > deadline) {
+      return Status::Unavailable(quiet_sent
+                                     ? "the coordinator did not answer QUIET in time"
+                                     : "timed out waiting for the collectives in progress to "
+                                       "complete");
+    }
+    auto m = g_participant->Receive(quiet ? 10 : 0);
+    if (!m.ok()) return m.status();
+    const std::string t = m.value().type();
+    if (!t.empty() && static_cast<uint64_t>(m.value().GetInt(coord::kFRound, -1)) == round) {
+      if (t == coord::kAbort) {
+        return Status::FailedPrecondition("aborted by the coordinator: " +
+                                          m.value().GetOr(coord::kFReason, "?"));
+      }
+      if (t == coord::kDrain && quiet_sent) return Status::Ok();
+      if (t != coord::kTargets) {
+        return Status::FailedPrecondition("the coordinator sent " + t + " during the run-forward");
+      }
+      auto g = ApplyTargets(m.value());
+      if (!g.ok()) return g.status();
+      gen = g.value();
+      quiet_sent = false;
+      continue;
+    }
+    if (!quiet) {
+      const uint32_t seen = g_state.active_changes.load();
+      if (!CollectivesQuiet()) preload::FutexWait(&g_state.active_changes, seen, 10);
+    }
+  }
 }
 
 // Waits (bounded) until `ok()`, watching the coordinator for an ABORT of `round`.
@@ -172,8 +270,8 @@ Status DrainMessages() {
       }
     }
     if (!SettleRequests(false, false, err, sizeof err)) return Status::Internal(err);
-    long long local[2] = {static_cast<long long>(g_sent.load()),
-                          static_cast<long long>(g_received.load())};
+    long long local[2] = {static_cast<long long>(TotalSent()),
+                          static_cast<long long>(TotalReceived())};
     long long global[2] = {0, 0};
     MPI_Request req;
     CAIRN_REAL(MPI_Iallreduce)(local, global, 2, MPI_LONG_LONG, MPI_SUM, g_ctl, &req);
@@ -227,30 +325,19 @@ void Round(uint64_t round) {
   auto m = Next(round);
   if (!m.ok()) return fail(m.status());
   if (m.value().type() != coord::kTargets) return fail(Status::FailedPrecondition("aborted"));
-  auto targets = coord::ParseCounters(m.value().GetOr(coord::kFTargets, ""));
-  if (!targets.ok()) return fail(targets.status());
-  for (size_t k = 0; k < kMaxCommKeys; ++k) {
-    if (!g_state.counted[k]) continue;
-    auto it = targets.value().find(g_state.name[k]);
-    g_state.target[k] = it == targets.value().end() ? g_state.started[k].load() : it->second;
-  }
-  g_state.targets_known = true;
-  BumpEpoch();
-  st = WaitLocal(round, CollectivesQuiet, "the collectives in progress to complete");
+  auto gen = ApplyTargets(m.value());
+  if (!gen.ok()) return fail(gen.status());
+  st = RunForward(round, gen.value());
   if (!st.ok()) {  // say where this rank's collectives were
     const std::string where = NotQuiet();
     log::Error("mpi: rank ", g_rank, ": collectives not complete: ", where.empty() ? "-" : where);
+    return fail(st);
   }
-  if (!st.ok()) return fail(st);
-  st = g_participant->SendQuiet(round);
-  if (!st.ok()) return fail(st);
-  m = Next(round);
-  if (!m.ok()) return fail(m.status());
-  if (m.value().type() != coord::kDrain) return fail(Status::FailedPrecondition("aborted"));
   g_state.frozen = true;
   BumpEpoch();
+  FreezeBarrier();
   st = WaitLocal(
-      round, [] { return g_state.active.load() == 0; }, "the program's threads to leave MPI");
+      round, [] { return ThreadsInside() == 0; }, "the program's threads to leave MPI");
   if (!st.ok()) return fail(st);
   st = DrainMessages();
   if (!st.ok()) return fail(st);
@@ -333,6 +420,7 @@ void Trace(const char* what) {
 
 void AfterRestart() {
   Trace("restart hook");
+  (void)RegisterGate();           // a new process: membarrier is registered anew
   cairn_preload_set_internal(0);  // allocate like a program thread (lower_api.h)
   const int n = cairn_lower_reset_libs();
   Trace(("libraries reset: " + std::to_string(n)).c_str());
@@ -380,8 +468,6 @@ void AfterRestart() {
 
 }  // namespace
 
-ProtocolState& State() { return g_state; }
-
 void BumpEpoch() {
   g_state.freeze_epoch.fetch_add(1);
   preload::FutexWakeAll(&g_state.freeze_epoch);
@@ -404,6 +490,9 @@ void OnCoordinator(int fd) {
 void OnInit(int world_rank, int world_size) {
   g_rank = world_rank;
   g_size = world_size;
+  if (!RegisterGate()) {
+    log::Info("mpi: rank ", g_rank, ": no private expedited membarrier; MPI calls fence");
+  }
   InitCommKeys(world_size);
   if (const char* t = std::getenv("CAIRN_CKPT_TIMEOUT")) {
     const int s = std::atoi(t);

@@ -69,10 +69,16 @@ using GroupTable = Table<MPI_Group, 2, kMaxGroups>;
 using TypeTable = Table<MPI_Datatype, 3, kMaxTypes>;
 using OpTable = Table<MPI_Op, 6, kMaxOps>;
 using RequestTable = Table<MPI_Request, 11, kMaxRequests>;
-CommTable& Comms();
-GroupTable& Groups();
-TypeTable& Types();
-OpTable& Ops();
+namespace detail {  // objects.cc; inline accessors: they are on the path of every call
+extern CommTable comms;
+extern GroupTable groups;
+extern TypeTable types;
+extern OpTable ops;
+}  // namespace detail
+inline CommTable& Comms() { return detail::comms; }
+inline GroupTable& Groups() { return detail::groups; }
+inline TypeTable& Types() { return detail::types; }
+inline OpTable& Ops() { return detail::ops; }
 std::recursive_mutex& ObjectLock();
 
 // Collective counts per communicator: index kMaxComms stands for MPI_COMM_WORLD, kMaxComms+1
@@ -150,8 +156,12 @@ bool SettleRequests(bool cancel_receives, bool finish_sends, char* err, size_t e
 void RepostReceives();
 size_t DrainedCount();
 
-// Message counts for the drain's termination test.
-extern std::atomic<uint64_t> g_sent, g_received;
+// Message counts for the drain's termination test (gate.cc: per thread, plain stores; a thread
+// without a slot of its own, like the checkpoint thread, counts in a shared atomic).
+void CountSent();
+void CountReceived();
+uint64_t TotalSent();
+uint64_t TotalReceived();
 
 // --- checkpoint protocol (protocol.cc)
 void OnInit(int world_rank, int world_size);  // after the real MPI_Init*

@@ -42,9 +42,10 @@ std::string ProcField(const std::string& text, const std::string& key) {
   return "";
 }
 
-bool FlockHeld(uint64_t device, uint64_t inode) {
+std::set<std::pair<uint64_t, uint64_t>> HeldFlocks() {
   // "1: FLOCK  ADVISORY  WRITE 4242 fd:01:123456 0 EOF" (a waiter's line has "->" after
   // the number; it does not hold the lock). The device is MAJOR:MINOR in hex.
+  std::set<std::pair<uint64_t, uint64_t>> out;
   std::istringstream in(ReadProcText("/proc/locks"));
   std::string line;
   while (std::getline(in, line)) {
@@ -55,9 +56,9 @@ bool FlockHeld(uint64_t device, uint64_t inode) {
     unsigned major = 0, minor = 0;
     unsigned long long ino = 0;
     if (std::sscanf(id.c_str(), "%x:%x:%llu", &major, &minor, &ino) != 3) continue;
-    if (ino == inode && ::makedev(major, minor) == device) return true;
+    out.emplace(::makedev(major, minor), ino);
   }
-  return false;
+  return out;
 }
 
 }  // namespace cairn::transparent

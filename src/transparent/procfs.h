@@ -4,16 +4,19 @@
 // treat missing information as absent); ProcField returns the value after "<key>:" on the
 // line that starts with it in a /proc status-style text (leading blanks removed), or "".
 // Neither allocates anything but the returned string; both are safe in the checkpoint thread.
-// FlockHeld(device, inode) tells whether some process holds an flock() on that file (a line of
-// /proc/locks), without touching the lock itself.
+// HeldFlocks() lists the files some process holds an flock() on, as (device, inode) pairs, from
+// one read of /proc/locks (waiters are not holders); looking never touches a lock.
 #pragma once
 
+#include <cstdint>
+#include <set>
 #include <string>
+#include <utility>
 
 namespace cairn::transparent {
 
 std::string ReadProcText(const std::string& path);
 std::string ProcField(const std::string& text, const std::string& key);
-bool FlockHeld(uint64_t device, uint64_t inode);
+std::set<std::pair<uint64_t, uint64_t>> HeldFlocks();
 
 }  // namespace cairn::transparent

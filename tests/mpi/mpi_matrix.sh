@@ -29,7 +29,9 @@
 # MPI_MATRIX_KILL_DELAY, MPI_MATRIX_FINAL_TIMEOUT, MPI_MATRIX_KEEP=1 (keep W/ckpt after a
 # pass; it is removed otherwise), MPI_MATRIX_LAUNCH (replaces
 # "CAIRN launch --mpi --ckpt-dir W/ckpt --" by a word list, e.g. "env" to check the harness
-# itself without cairn: then set MPI_MATRIX_STAGES=1 or 2).
+# itself without cairn: then set MPI_MATRIX_STAGES=1 or 2), MPI_MATRIX_EXPECT_LOG (an extended
+# regular expression: cairn logs at level info into W/cairn.log, which must match it at the
+# end; a test that a path of the protocol was taken).
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=mpi_lib.sh
@@ -83,6 +85,9 @@ for tool in timeout ps grep awk; do
   command -v $tool > /dev/null || { echo "FAIL: $tool not found" >&2; exit 1; }
 done
 read -r -a ENV <<< "$(mpi_env)"
+if [ -n "${MPI_MATRIX_EXPECT_LOG:-}" ]; then
+  ENV+=("CAIRN_LOG=info" "CAIRN_LOG_FILE=$W/cairn.log")
+fi
 
 # A stale run in the same directory (an earlier, interrupted harness) is killed first.
 if [ -d "$W" ]; then
@@ -275,6 +280,12 @@ FINAL_RESULT=$(result_of "$W/final.out")
 grep -aq '^OK$' "$W/final.out" || fail "the last segment printed no OK"
 [ "$(grep -ac '^RESULT ' "$W/run.out")" -eq 1 ] ||
   fail "RESULT printed more than once: $(grep -a '^RESULT ' "$W/run.out" | tr '\n' ';')"
+
+if [ -n "${MPI_MATRIX_EXPECT_LOG:-}" ]; then
+  grep -aEq -- "$MPI_MATRIX_EXPECT_LOG" "$W/cairn.log" 2> /dev/null ||
+    fail "cairn's log ($W/cairn.log) never says '$MPI_MATRIX_EXPECT_LOG'"
+  say "log: $(grep -aEc -- "$MPI_MATRIX_EXPECT_LOG" "$W/cairn.log") lines match '$MPI_MATRIX_EXPECT_LOG'"
+fi
 
 # --- 5. Nothing left behind.
 wait_job_gone 15 > "$W/leftover.txt" || fail "processes left behind: $(cat "$W/leftover.txt")"

@@ -49,9 +49,11 @@ class SimRank {
       : dir_(std::move(dir)), rank_(rank), state_(std::move(state)) {}
   ~SimRank() { Stop(); }
 
-  int close_at_round = 0;   // closes its socket when PREPARE of this round arrives
-  int silent_at_round = 0;  // never answers PREPARE of this round
-  int fail_at_round = 0;    // answers FAILED to PREPARE of this round
+  int close_at_round = 0;    // closes its socket when PREPARE of this round arrives
+  int silent_at_round = 0;   // never answers PREPARE of this round
+  int fail_at_round = 0;     // answers FAILED to PREPARE of this round
+  std::string want;          // answers TARGETS gen 0 with WANT {want} instead of QUIET
+  bool stale_quiet = false;  // sends a QUIET of the previous gen before each QUIET of gen > 0
 
   void Start() {
     th_ = std::thread([this] { Run(); });
@@ -125,8 +127,18 @@ class SimRank {
         EXPECT_TRUE(c.ok());
         EXPECT_TRUE(p.value()->SendPrepared(round, c.value()).ok());
       } else if (t == kTargets) {
-        Note("TARGETS " + m.value().GetOr(kFTargets, "?"));
-        EXPECT_TRUE(p.value()->SendQuiet(round).ok());
+        const long long gen = m.value().GetInt(kFGen, -1);
+        Note("TARGETS " + std::to_string(gen) + " " + m.value().GetOr(kFTargets, "?"));
+        if (gen == 0 && !want.empty()) {  // sent as it is, parsable or not
+          ipc::Message wm(kWant);
+          wm.Add(kFRound, static_cast<long long>(round)).Add(kFGen, 0LL).Add(kFWants, want);
+          EXPECT_TRUE(p.value()->Send(wm).ok());
+          continue;
+        }
+        if (gen > 0 && stale_quiet) {
+          EXPECT_TRUE(p.value()->SendQuiet(round, static_cast<uint64_t>(gen - 1)).ok());
+        }
+        EXPECT_TRUE(p.value()->SendQuiet(round, static_cast<uint64_t>(gen)).ok());
       } else if (t == kDrain) {
         const std::string path =
             dir_ + "/r" + std::to_string(rank_) + ".v" + std::to_string(round) + ".cimg";
@@ -292,7 +304,7 @@ TEST(CoordRound, FullRoundCommitsManifest) {
   EXPECT_EQ(manifest, ManifestPath(dir.path(), 1));
 
   for (SimRank* r : {&r0, &r1, &r2}) {
-    EXPECT_EQ(r->WaitFor("TARGETS"), "TARGETS c0=20,c3=9,c5=1");  // max per key
+    EXPECT_EQ(r->WaitFor("TARGETS"), "TARGETS 0 c0=20,c3=9,c5=1");  // max per key
     EXPECT_EQ(r->WaitFor("COMMITTED"), "COMMITTED 1 " + manifest + " kill=0");
     EXPECT_EQ(r->WaitFor("ABORT", 0), "");
   }
@@ -329,6 +341,65 @@ TEST(CoordRound, FullRoundCommitsManifest) {
   for (SimRank* r : {&r0, &r1, &r2}) r->Stop();
   EXPECT_TRUE(c.value()->WaitFinished(2000));
   EXPECT_EQ(ReadAddressFile(dir.path()).status().code(), Code::kNotFound);
+}
+
+// A rank that cannot get quiet without a collective beyond its target asks for it (WANT):
+// the coordinator raises that target once (a second WANT for the same is no news), sends
+// TARGETS gen 1 to every rank, ignores QUIETs of gen 0 from then on, and commits once every
+// rank is QUIET at gen 1.
+TEST(CoordRound, WantRaisesTargetsAndOldQuietsNoLongerCount) {
+  TempDir dir;
+  auto c = Coordinator::Start(Options(dir.path(), 3));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  SimRank r0(dir.path(), 0, "c0=17,c3=4"), r1(dir.path(), 1, "c0=20"),
+      r2(dir.path(), 2, "c3=9,c5=1");
+  r0.want = "c3=10";
+  r2.want = "c3=10,c5=1";  // c5=1 is no raise
+  r1.stale_quiet = true;
+  for (SimRank* r : {&r0, &r1, &r2}) r->Start();
+  for (SimRank* r : {&r0, &r1, &r2}) ASSERT_TRUE(r->WaitJoined());
+
+  auto done = Checkpoint(dir.path());
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done.value().GetInt(kFCode, -1), 0) << done.value().GetOr(kFMessage, "");
+  for (SimRank* r : {&r0, &r1, &r2}) {
+    std::vector<std::string> targets;
+    for (const std::string& l : r->Log()) {
+      if (l.rfind("TARGETS", 0) == 0) targets.push_back(l);
+    }
+    EXPECT_EQ(targets, (std::vector<std::string>{"TARGETS 0 c0=20,c3=9,c5=1",
+                                                 "TARGETS 1 c0=20,c3=10,c5=1"}));
+    EXPECT_NE(r->WaitFor("COMMITTED 1 "), "");
+    EXPECT_EQ(r->WaitFor("ABORT", 0), "");
+  }
+}
+
+// A WANT that raises nothing leaves the round waiting for that rank's QUIET: the quiet phase
+// ends by its deadline, naming the rank. A WANT that cannot be parsed aborts at once.
+TEST(CoordRound, WantWithoutRaiseTimesOutAndBadWantAborts) {
+  TempDir dir;
+  auto c = Coordinator::Start(Options(dir.path(), 2, 500));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  SimRank r0(dir.path(), 0, "c0=1"), r1(dir.path(), 1, "c0=1");
+  r0.want = "c0=1";  // the target already
+  for (SimRank* r : {&r0, &r1}) r->Start();
+  for (SimRank* r : {&r0, &r1}) ASSERT_TRUE(r->WaitJoined());
+  auto done = Checkpoint(dir.path());
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_NE(done.value().GetInt(kFCode, 0), 0);
+  EXPECT_NE(done.value().GetOr(kFMessage, "").find("rank 0 did not answer TARGETS"),
+            std::string::npos)
+      << done.value().GetOr(kFMessage, "");
+  EXPECT_NE(r0.WaitFor("ABORT"), "");
+
+  r0.want = "c0=x";
+  const auto t0 = Clock::now();
+  done = Checkpoint(dir.path());
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_NE(done.value().GetOr(kFMessage, "").find("rank 0 sent bad wants"), std::string::npos)
+      << done.value().GetOr(kFMessage, "");
+  EXPECT_LT(MsSince(t0), 450);  // at once, not by the phase timeout
+  EXPECT_EQ(ListManifests(dir.path()).value().size(), 0u);
 }
 
 TEST(CoordRefuse, WrongToken) {

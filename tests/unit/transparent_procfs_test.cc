@@ -1,4 +1,4 @@
-// transparent/procfs.h: FlockHeld reads /proc/locks without touching the lock.
+// transparent/procfs.h: HeldFlocks reads /proc/locks without touching the locks.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/file.h>
@@ -13,7 +13,9 @@
 namespace cairn::transparent {
 namespace {
 
-TEST(Procfs, FlockHeldSeesAnFlockAndItsRelease) {
+bool FlockHeld(uint64_t device, uint64_t inode) { return HeldFlocks().count({device, inode}) != 0; }
+
+TEST(Procfs, HeldFlocksSeesAnFlockAndItsRelease) {
   char path[] = "/tmp/cairn-procfs-test-XXXXXX";
   const int fd = ::mkstemp(path);
   ASSERT_GE(fd, 0);

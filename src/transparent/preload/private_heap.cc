@@ -36,21 +36,45 @@ struct Lock {
 };
 
 int ClassFor(size_t total) {
-  int c = kMinClass;
-  while (c <= kMaxClass && (size_t{1} << c) < total) ++c;
-  return c;
+  if (total <= (size_t{1} << kMinClass)) return kMinClass;
+  return 64 - __builtin_clzll(static_cast<unsigned long long>(total - 1));  // > kMaxClass: too big
 }
+
+// Per-thread free lists of small blocks, so that the allocations an MPI library makes on every
+// call take no lock: at most kCacheDepth blocks of each class up to kCacheMaxClass, for one
+// arena (the first the thread frees into) and one epoch of it (Reset() makes them stale).
+constexpr int kCacheMaxClass = 12;  // 4 KiB
+constexpr int kCacheDepth = 8;
+struct ThreadCache {
+  const Arena* arena;
+  uint64_t epoch;
+  FreeBlock* head[kCacheMaxClass + 1];
+  uint8_t count[kCacheMaxClass + 1];
+};
+__thread ThreadCache tl_cache __attribute__((tls_model("initial-exec")));
 
 Header* HeaderOf(const void* p) {
   return reinterpret_cast<Header*>(const_cast<char*>(static_cast<const char*>(p)) - kHeader);
 }
 
 Arena g_private;
+// Epochs are unique over every arena of the process, so that a thread cache never mistakes a
+// new arena at a dead one's address, or a Reset() arena, for the one it holds blocks of.
+std::atomic<uint64_t> g_next_epoch{1};
 
 }  // namespace
 
 // A block of class c (2^c bytes, aligned to min(2^c, 4096)).
 char* Arena::TakeBlock(int c) {
+  if (c <= kCacheMaxClass) {
+    ThreadCache& tc = tl_cache;
+    if (tc.arena == this && tc.epoch == epoch_ && tc.head[c] != nullptr) {
+      FreeBlock* b = tc.head[c];
+      tc.head[c] = b->next;
+      --tc.count[c];
+      return reinterpret_cast<char*>(b);
+    }
+  }
   Lock lock(&lock_);
   if (void* b = free_[c]; b != nullptr) {
     free_[c] = static_cast<FreeBlock*>(b)->next;
@@ -65,6 +89,30 @@ char* Arena::TakeBlock(int c) {
 }
 
 void Arena::GiveBlock(char* block, int c) {
+  if (c <= kCacheMaxClass) {
+    ThreadCache& tc = tl_cache;
+    if (tc.arena != this || tc.epoch != epoch_) {
+      // Rebind the cache to this arena when it holds nothing of value: never used, of an
+      // older epoch of this arena, or empty.
+      bool drop = tc.arena == nullptr || tc.arena == this;
+      if (!drop) {
+        drop = true;
+        for (int k = 0; drop && k <= kCacheMaxClass; ++k) drop = tc.count[k] == 0;
+      }
+      if (drop) {
+        std::memset(&tc, 0, sizeof tc);
+        tc.arena = this;
+        tc.epoch = epoch_;
+      }
+    }
+    if (tc.arena == this && tc.epoch == epoch_ && tc.count[c] < kCacheDepth) {
+      auto* b = reinterpret_cast<FreeBlock*>(block);
+      b->next = tc.head[c];
+      tc.head[c] = b;
+      ++tc.count[c];
+      return;
+    }
+  }
   const size_t size = size_t{1} << c;
   if (size >= kReleaseFrom) ::madvise(block, size, MADV_DONTNEED);
   Lock lock(&lock_);
@@ -80,6 +128,7 @@ bool Arena::Init(size_t reserve) {
   if (p == MAP_FAILED) return false;
   base_ = static_cast<char*>(p);
   reserve_ = reserve;
+  epoch_ = g_next_epoch.fetch_add(1);
   return true;
 }
 
@@ -134,7 +183,24 @@ bool Arena::Owns(const void* p) const {
   return base_ != nullptr && a >= b && a < b + reserve_;
 }
 
+void Arena::FlushThreadCache() {
+  ThreadCache& tc = tl_cache;
+  if (tc.arena != this) return;
+  if (tc.epoch == epoch_) {
+    Lock lock(&lock_);
+    for (int c = 0; c <= kCacheMaxClass; ++c) {
+      while (FreeBlock* b = tc.head[c]) {
+        tc.head[c] = b->next;
+        b->next = static_cast<FreeBlock*>(free_[c]);
+        free_[c] = b;
+      }
+    }
+  }
+  std::memset(&tc, 0, sizeof tc);
+}
+
 void Arena::Reset() {
+  epoch_ = g_next_epoch.fetch_add(1);  // every thread's cached blocks are stale
   lock_.clear();
   used_ = 0;
   for (auto& f : free_) f = nullptr;
@@ -150,5 +216,6 @@ bool Owns(const void* p) { return g_private.Owns(p); }
 uintptr_t Base() { return g_private.Base(); }
 size_t Size() { return g_private.Size(); }
 void ResetAfterRestart() { g_private.Reset(); }
+void FlushThreadCache() { g_private.FlushThreadCache(); }
 
 }  // namespace cairn::preload::heap

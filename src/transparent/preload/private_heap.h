@@ -10,7 +10,10 @@
 //   - Init() (library constructor) reserves kReserveBytes of address space (MAP_NORESERVE);
 //     pages cost memory only once touched. Blocks are power-of-two size classes (16 B ..
 //     512 MiB) carved from the reserve and kept on per-class free lists; freed blocks of
-//     1 MiB and more give their pages back (MADV_DONTNEED). Thread-safe (a spin lock).
+//     1 MiB and more give their pages back (MADV_DONTNEED). Thread-safe (a spin lock); a
+//     thread keeps up to 8 freed blocks of each class up to 4 KiB for itself (no lock), for
+//     one arena; FlushThreadCache() gives them back (the preload calls it when a registered
+//     thread exits) and Reset() makes every thread's cached blocks stale.
 //   - Its contents are never saved in an image (capture skips [Base(), Base() + Size())):
 //     after a restart the region is zero and ResetAfterRestart() empties the heap. Library
 //     state that lives across a restart must therefore not point into it (see restart.cc,
@@ -44,7 +47,8 @@ class Arena {
   uintptr_t Base() const { return reinterpret_cast<uintptr_t>(base_); }
   size_t Size() const { return base_ == nullptr ? 0 : reserve_; }
   size_t Used() const { return used_; }
-  void Reset();  // empty (after a restart)
+  void Reset();             // empty (after a restart)
+  void FlushThreadCache();  // the calling thread's cached blocks back to the lists
 
  private:
   char* TakeBlock(int c);
@@ -53,6 +57,7 @@ class Arena {
   size_t reserve_ = 0;
   size_t used_ = 0;  // bytes of the reserve carved so far
   void* free_[kClasses] = {};
+  uint64_t epoch_ = 0;  // unique per Init()/Reset(); a thread cache of another epoch is stale
   std::atomic_flag lock_ = ATOMIC_FLAG_INIT;
 };
 
@@ -66,5 +71,6 @@ bool Owns(const void* p);
 uintptr_t Base();
 size_t Size();
 void ResetAfterRestart();
+void FlushThreadCache();  // the calling thread's cached blocks (of the private heap)
 
 }  // namespace cairn::preload::heap

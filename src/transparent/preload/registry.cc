@@ -9,6 +9,7 @@
 
 #include "common/log.h"
 #include "transparent/preload/gate.h"
+#include "transparent/preload/private_heap.h"
 
 namespace cairn::preload {
 namespace {
@@ -31,6 +32,7 @@ bool g_exit_key_ok = false;
 
 void OnThreadExit(void*) {
   gate::Guard g;
+  heap::FlushThreadCache();  // its cached private-heap blocks back to the shared lists
   UnregisterCurrentThread();
 }
 

@@ -196,12 +196,11 @@ static void move_areas(uint64_t from_base, uint64_t to_base) {
 static char g_stack[STACK_SIZE] __attribute__((aligned(16)));
 static long g_plan_fd, g_data_fd;
 
-/* Batch verification: the running hash, and where bytes that are hashed but not stored go. */
+/* Batch verification: the running hash, and where bytes that are hashed but not stored go.
+ * Pieces of this size are hashed right after their read, while they are still in the cache. */
 static char g_hash[CAIRN_RHASH_STATE_BYTES] __attribute__((aligned(64)));
-#define SCRATCH_SIZE (256 * 1024)
-static char g_scratch[SCRATCH_SIZE] __attribute__((aligned(64)));
-/* Pieces this large are hashed right after their read, while they are still in the cache. */
 #define HASH_PIECE (256 * 1024)
+static char g_scratch[HASH_PIECE] __attribute__((aligned(64)));
 
 static void pread_all(char* to, uint64_t len, uint64_t at) {
   uint64_t done = 0;
@@ -213,34 +212,26 @@ static void pread_all(char* to, uint64_t len, uint64_t at) {
   }
 }
 
-/* Hashes `len` bytes of the data fd at `at` through the scratch buffer. */
-static void hash_file(uint64_t at, uint64_t len) {
-  while (len > 0) {
-    const uint64_t n = len < SCRATCH_SIZE ? len : SCRATCH_SIZE;
-    pread_all(g_scratch, n, at);
-    cairn_rhash_update(g_hash, g_scratch, n);
-    at += n;
-    len -= n;
+/* Reads `len` bytes of the data fd at `at` into `dst` (NULL: through the scratch buffer, for
+ * bytes that are only hashed) and feeds them to the batch hash, piece by piece. */
+static void read_hashed(char* dst, uint64_t len, uint64_t at) {
+  for (uint64_t done = 0; done < len;) {
+    const uint64_t n = len - done < HASH_PIECE ? len - done : HASH_PIECE;
+    char* to = dst != 0 ? dst + done : g_scratch;
+    pread_all(to, n, at + done);
+    cairn_rhash_update(g_hash, to, n);
+    done += n;
   }
 }
 
-/* Reads run `u` into place (a hash-only run: through the scratch buffer); with `hash`, feeds
- * its bytes to the batch hash piece by piece as they arrive. */
+/* Reads run `u` into place; with `hash`, through read_hashed (a hash-only run is not stored). */
 static void read_run(const struct CairnPlanRun* u, int hash) {
-  if (u->flags & CAIRN_RUN_HASH_ONLY) {
-    if (hash) hash_file(u->data_offset, u->len);
-    return;
-  }
+  const int store = !(u->flags & CAIRN_RUN_HASH_ONLY);
   if (!hash) {
-    pread_all((char*)u->addr, u->len, u->data_offset);
+    if (store) pread_all((char*)u->addr, u->len, u->data_offset);
     return;
   }
-  for (uint64_t done = 0; done < u->len;) {
-    const uint64_t n = u->len - done < HASH_PIECE ? u->len - done : HASH_PIECE;
-    pread_all((char*)(u->addr + done), n, u->data_offset + done);
-    cairn_rhash_update(g_hash, (const char*)(u->addr + done), n);
-    done += n;
-  }
+  read_hashed(store ? (char*)u->addr : 0, u->len, u->data_offset);
 }
 
 void restorer_main(void) __attribute__((noreturn, used));
@@ -296,7 +287,7 @@ void restorer_main(void) {
       const struct CairnPlanBatch* t = &batches[b];
       if ((uint64_t)t->first_run + t->nruns > plan->nruns) die("bad plan batch", 0, b);
       cairn_rhash_reset(g_hash);
-      hash_file(t->table_offset, t->table_len);
+      read_hashed(0, t->table_len, t->table_offset);
       for (uint32_t k = 0; k < t->nruns; ++k) read_run(&runs[t->first_run + k], 1);
       uint64_t want = 0;
       r = sys6(SYS_PREAD64, g_data_fd, (long)&want, 8, (long)t->digest_offset, 0, 0);
