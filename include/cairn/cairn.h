@@ -175,11 +175,16 @@ CAIRN_EXPORT cairn_status_t cairn_should_exit(cairn_client_t* c, int* flag);
 CAIRN_EXPORT cairn_status_t cairn_restart_latest(cairn_client_t* c, const char* name,
                                                  long long max_version, long long* version_out);
 
-/* Finds, without restoring, the version cairn_restart_latest would start from. */
+/* Finds, without restoring, the version cairn_restart_latest would try first: the newest one
+ * whose files are all there and intact in structure on every rank (its data is verified as a
+ * restart reads it, in the same pass). */
 CAIRN_EXPORT cairn_status_t cairn_restart_test(cairn_client_t* c, const char* name,
                                                long long max_version, long long* version_out);
 
-/* Restores exactly version `version` of `name` (begin + recover all + end). */
+/* Restores exactly version `version` of `name` (begin + recover all + end), verifying every
+ * region as it is read; a copy that fails is passed over for another copy of the same version
+ * (persistent, an L2 rebuild). CAIRN_E_CORRUPT when no copy verifies: the regions then
+ * hold undefined data (cairn_restart_latest goes on to older versions instead). */
 CAIRN_EXPORT cairn_status_t cairn_restart(cairn_client_t* c, const char* name, long long version);
 
 /* The steps of a restart. cairn_recover_size: bytes saved under `id` in the checkpoint being

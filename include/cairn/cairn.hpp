@@ -209,7 +209,7 @@ class Client {
     if (!e.ok()) return e;
     return v;
   }
-  // The version restart_latest would start from, without restoring it.
+  // The version restart_latest would try first, without restoring it (cairn_restart_test).
   Expected<long long> restart_test(const std::string& name,
                                    long long max_version = CAIRN_ANY_VERSION) {
     long long v = -1;
@@ -217,7 +217,7 @@ class Client {
     if (!e.ok()) return e;
     return v;
   }
-  // Restores exactly `version`.
+  // Restores exactly `version`, verified as it is read (cairn_restart).
   Error restart(const std::string& name, long long version) {
     return check(cairn_restart(c_, name.c_str(), version));
   }

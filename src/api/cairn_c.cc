@@ -145,6 +145,8 @@ cairn_status_t Open(const char* fn, const char* cfg, cairn_client_t** out,
       return r.status().Annotate(path.empty() ? std::string("configuration from the environment")
                                               : "configuration '" + path + "'");
     }
+    // cairn's API restarts at read speed: the data is verified as it is read (client.h).
+    r.value()->SetVerifyBeforeRestore(false);
     auto c = std::make_unique<cairn_client>();
     c->engine = std::move(r).value();
     c->serial = g_next_serial.fetch_add(1);
@@ -350,9 +352,10 @@ cairn_status_t cairn_restart_latest(cairn_client_t* c, const char* name, long lo
         }
         v = r.value();
       }
-      Status st = e.Restart(name, v);
+      long long restored = v;
+      Status st = e.Restart(name, v, -1, /*older_ok=*/true, &restored);
       if (st.ok()) {
-        if (version_out != nullptr) *version_out = v;
+        if (version_out != nullptr) *version_out = restored;
         if (!last.ok()) {
           cairn::log::Warn("cairn_restart_latest: restarted '", name, "' from older version ", v,
                            " because a newer one could not be restored: ", last.ToString());

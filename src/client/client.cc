@@ -6,16 +6,16 @@ namespace cairn {
 
 // Every public entry point: lock, then delegate. Exceptions (std::bad_alloc, or one
 // thrown by application callbacks outside the engine's own handlers) become kInternal.
-#define CAIRN_GUARDED(expr)                                    \
-  do {                                                         \
-    std::lock_guard<std::mutex> lock(mu_);                     \
-    try {                                                      \
-      return expr;                                             \
-    } catch (const std::exception& ex) {                       \
+#define CAIRN_GUARDED(expr)                                            \
+  do {                                                                 \
+    std::lock_guard<std::mutex> lock(mu_);                             \
+    try {                                                              \
+      return expr;                                                     \
+    } catch (const std::exception& ex) {                               \
       return Status::Internal(std::string("exception: ") + ex.what()); \
-    } catch (...) {                                            \
-      return Status::Internal("unknown exception");            \
-    }                                                          \
+    } catch (...) {                                                    \
+      return Status::Internal("unknown exception");                    \
+    }                                                                  \
   } while (0)
 
 Result<std::unique_ptr<Client>> Client::Create(std::unique_ptr<Comm> comm,
@@ -74,6 +74,10 @@ Result<long long> Client::RestartTest(const std::string& name, long long max_ver
                                       int target_rank) {
   CAIRN_GUARDED(engine_->RestartTest(name, max_version, target_rank));
 }
+void Client::SetVerifyBeforeRestore(bool on) {
+  std::lock_guard<std::mutex> g(mu_);
+  engine_->SetVerifyBeforeRestore(on);
+}
 Status Client::RestartBegin(const std::string& name, long long version, int target_rank) {
   CAIRN_GUARDED(engine_->RestartBegin(name, version, target_rank));
 }
@@ -82,8 +86,9 @@ Status Client::RecoverMem(Select sel, const std::set<int>& ids) {
   CAIRN_GUARDED(engine_->RecoverMem(sel, ids));
 }
 Status Client::RestartEnd(bool success) { CAIRN_GUARDED(engine_->RestartEnd(success)); }
-Status Client::Restart(const std::string& name, long long version, int target_rank) {
-  CAIRN_GUARDED(engine_->Restart(name, version, target_rank));
+Status Client::Restart(const std::string& name, long long version, int target_rank, bool older_ok,
+                       long long* restored) {
+  CAIRN_GUARDED(engine_->Restart(name, version, target_rank, older_ok, restored));
 }
 Status Client::RegisterObserver(int type, Observer fn) {
   CAIRN_GUARDED(engine_->RegisterObserver(type, std::move(fn)));

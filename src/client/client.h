@@ -89,11 +89,25 @@ class Client {
   // none. target_rank >= 0 reads that rank's checkpoint instead of this rank's.
   Result<long long> RestartTest(const std::string& name, long long max_version,
                                 int target_rank = -1);
+  // On (the default, VeloC's contract): RestartTest and RestartBegin read and hash a copy's
+  // data before anything is restored, so the version RestartTest answers restores and a
+  // failed restore writes nothing; the restore then reads the data again. Off (cairn's
+  // API): they check the structure and stored files only, and RecoverMem verifies each
+  // entry as it reads it into memory (one pass: restart at read speed); a copy that fails
+  // is marked bad (RestartTest passes over it) and the regions hold undefined data until a
+  // version is restored.
+  void SetVerifyBeforeRestore(bool on);
   Status RestartBegin(const std::string& name, long long version, int target_rank = -1);
   Result<long long> RecoverSize(int id);
   Status RecoverMem(Select sel, const std::set<int>& ids);
   Status RestartEnd(bool success);
-  Status Restart(const std::string& name, long long version, int target_rank = -1);
+  // RestartBegin + RecoverMem(all) + RestartEnd, every entry verified as it is read; a
+  // copy that fails is passed over for another copy of the version (scratch, persistent,
+  // an L2 rebuild). With `older_ok`, when no copy of `version` verifies on some rank, the
+  // ranks restore the newest older version they all can instead (logged); *restored (if
+  // given) says which version the regions now hold. Without it that is kCorruption.
+  Status Restart(const std::string& name, long long version, int target_rank = -1,
+                 bool older_ok = false, long long* restored = nullptr);
 
   // type 0 = VELOC_OBSERVE_CKPT_END: called after a version is committed. A new
   // observer replaces the previous one (VeloC). It runs with the client's lock held:

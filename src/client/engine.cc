@@ -30,8 +30,9 @@ Result<std::unique_ptr<Engine>> Engine::Create(std::unique_ptr<Comm> comm,
   if (cfg.value().mode == Mode::kSync &&
       (cfg.value().compress != "none" || cfg.value().scratch_compress != "none" ||
        cfg.value().scratch_capacity != 0)) {
-    log::Warn("compress, scratch_compress and scratch_capacity apply to mode = async only; "
-              "this synchronous client writes uncompressed to scratch");
+    log::Warn(
+        "compress, scratch_compress and scratch_capacity apply to mode = async only; "
+        "this synchronous client writes uncompressed to scratch");
   }
   std::unique_ptr<Engine> e(new Engine(std::move(cfg.value()), std::move(comm), env));
   // Every rank prepares its directories; in collective mode the ranks agree so that
@@ -46,7 +47,8 @@ Result<std::unique_ptr<Engine>> Engine::Create(std::unique_ptr<Comm> comm,
   }
   if (e->cfg_.ec_scheme != "none") {
     if (!e->comm_->collective()) {
-      log::Warn("ec_scheme = ", e->cfg_.ec_scheme, " needs collective mode (VELOC_Init with an MPI "
+      log::Warn("ec_scheme = ", e->cfg_.ec_scheme,
+                " needs collective mode (VELOC_Init with an MPI "
                 "communicator); this independent client keeps L1 and L3 only");
     } else {
       // Collective: every rank runs it, whatever happened above, to stay in step.
@@ -323,10 +325,12 @@ Status Engine::CheckpointBegin(const std::string& name, long long version) {
     // Written from memory in parallel with scratch; End copies instead if this fails.
     Status ms = persistent_->PrepareVersion(name, version);
     if (ms.ok()) {
-      auto m = env_->NewWritableFile(persistent_->layout().RankFile(name, version, rank()) +
-                                     kTmpSuffix);
-      if (m.ok()) mirror = std::move(m.value());
-      else ms = m.status();
+      auto m =
+          env_->NewWritableFile(persistent_->layout().RankFile(name, version, rank()) + kTmpSuffix);
+      if (m.ok())
+        mirror = std::move(m.value());
+      else
+        ms = m.status();
     }
     if (!ms.ok()) log::Warn(Describe(name, version), ": persistent copy: ", ms.ToString());
   }
@@ -334,8 +338,8 @@ Status Engine::CheckpointBegin(const std::string& name, long long version) {
     auto f = env_->NewWritableFile(scratch_.layout().RankFile(name, version, rank()) + kTmpSuffix);
     if (f.ok()) {
       p.writer = std::make_unique<format::CheckpointFileWriter>(
-          std::move(f.value()), std::move(mirror), name, rank(),
-          comm_->collective() ? size() : 0, version, cfg_.chksum);
+          std::move(f.value()), std::move(mirror), name, rank(), comm_->collective() ? size() : 0,
+          version, cfg_.chksum);
     } else {
       st = f.status();
     }
@@ -370,8 +374,8 @@ Status Engine::CheckpointMem(Select sel, const std::set<int>& ids) {
   if (chosen.empty() && !p.routed.empty()) return Status::Ok();  // file-mode checkpoint
   if (chosen.empty()) {
     return p.error = Status::InvalidArgument(
-               "nothing to checkpoint: no protected region matches the selection for '" +
-               p.name + "'");
+               "nothing to checkpoint: no protected region matches the selection for '" + p.name +
+               "'");
   }
   if (async_ != nullptr) return p.error = StageRegions(p, chosen);
   for (const auto& [id, r] : chosen) {
@@ -389,8 +393,7 @@ Status Engine::CheckpointMem(Select sel, const std::set<int>& ids) {
                                           " threw: " + ex.what());
       }
       if (!os) {
-        return p.error =
-                   Status::Internal("serializer of region " + std::to_string(id) + " failed");
+        return p.error = Status::Internal("serializer of region " + std::to_string(id) + " failed");
       }
       std::string bytes = std::move(os).str();
       st = p.writer->AddBuffer(format::EntryKind::kSerialized, id, bytes.data(), bytes.size());
@@ -528,8 +531,10 @@ Status Engine::CheckpointEndImpl(bool success) {
   if (due.value()) {
     pers = CopyToPersistent(p);
     auto all_pers = comm_->AllTrue(pers.ok());
-    if (!all_pers.ok()) pers = all_pers.status();
-    else if (pers.ok() && !all_pers.value()) pers = Status::Unavailable("failed on another rank");
+    if (!all_pers.ok())
+      pers = all_pers.status();
+    else if (pers.ok() && !all_pers.value())
+      pers = Status::Unavailable("failed on another rank");
     if (!pers.ok()) RemoveTemporaries(*persistent_, p);
   }
 
@@ -709,8 +714,8 @@ Status Engine::StageRegions(PendingCheckpoint& p,
       try {
         r->ser(os);
       } catch (const std::exception& ex) {
-        return Status::Internal("serializer of region " + std::to_string(id) + " threw: " +
-                                ex.what());
+        return Status::Internal("serializer of region " + std::to_string(id) +
+                                " threw: " + ex.what());
       }
       bytes = std::move(os).str();
       src = bytes.data();
@@ -753,7 +758,8 @@ Status Engine::CheckpointEndAsync(PendingCheckpoint& p, Status local) {
     DeferredL2 d = *deferred_l2_;
     deferred_l2_.reset();
     l2 = EncodeRedundancy(d.name, d.version, d.seq);
-    if (!l2.ok()) log::Warn("redundancy encoding of '", d.name, "' version ", d.version, ": ", l2.ToString());
+    if (!l2.ok())
+      log::Warn("redundancy encoding of '", d.name, "' version ", d.version, ": ", l2.ToString());
   }
   // Every rank takes part in every collective below, whatever happened locally.
   auto all = comm_->AllTrue(local.ok());
@@ -789,7 +795,9 @@ Status Engine::CheckpointEndAsync(PendingCheckpoint& p, Status local) {
   if (!st.ok()) return st.Annotate(what + ": not handed over to the async backend");
   handed_over_ = true;
   if (due.value()) last_persistent_ = std::chrono::steady_clock::now();
-  return l2.ok() ? Status::Ok() : l2.Annotate(what + ": handed over, but the redundancy of the previous version failed");
+  return l2.ok() ? Status::Ok()
+                 : l2.Annotate(what +
+                               ": handed over, but the redundancy of the previous version failed");
 }
 
 // ---------------------------------------------------------------- restart
@@ -806,7 +814,8 @@ bool Engine::Unchanged(const Located& loc) const {
 }
 
 Result<Engine::Located> Engine::VerifyAt(const Level& level, const std::string& name,
-                                         long long version, int r, bool collective_check) {
+                                         long long version, int r, bool collective_check,
+                                         bool verify_data) {
   Located loc;
   loc.level = level.kind();
   loc.path = level.layout().RankFile(name, version, r);
@@ -833,20 +842,36 @@ Result<Engine::Located> Engine::VerifyAt(const Level& level, const std::string& 
     if (!info.ok()) return info.status();
     loc.files.emplace_back(p, info.value());
   }
-  CAIRN_RETURN_IF_ERROR(reader.value()->VerifyData());
+  if (verify_data) {
+    CAIRN_RETURN_IF_ERROR(reader.value()->VerifyData());
+    loc.data_verified = true;
+  } else {
+    CAIRN_RETURN_IF_ERROR(reader.value()->VerifyStoredFiles());
+  }
   loc.reader = std::move(reader.value());
   return loc;
 }
 
 Result<Engine::Located> Engine::Locate(const std::string& name, long long version, int r,
-                                       bool collective_check, Where where) {
+                                       bool collective_check, Where where, bool verify_data) {
   auto key = std::make_tuple(name, version, r);
   auto it = verified_.find(key);
   if (it != verified_.end()) {
     const bool on_persistent = it->second.level == LevelKind::kPersistent;
-    const bool wanted = where == Where::kAll ||
-                        (where == Where::kPersistent) == on_persistent;
+    const bool wanted = where == Where::kAll || (where == Where::kPersistent) == on_persistent;
     if (!Unchanged(it->second)) {
+      verified_.erase(it);
+    } else if (wanted && verify_data && !it->second.data_verified) {
+      Status st = it->second.reader->VerifyData();
+      if (st.ok()) {
+        it->second.data_verified = true;
+        return it->second;
+      }
+      log::Warn(Describe(name, version), " on ", LevelName(it->second.level),
+                " cannot be restored: ", st.ToString());
+      if (auto info = env_->Stat(it->second.path); info.ok()) {
+        bad_copies_[it->second.path] = info.value();
+      }
       verified_.erase(it);
     } else if (wanted) {
       return it->second;
@@ -861,11 +886,24 @@ Result<Engine::Located> Engine::Locate(const std::string& name, long long versio
   Status last = Status::NotFound(Describe(name, version) + " of rank " + std::to_string(r) +
                                  " is on no level");
   for (const Level* level : levels) {
-    if (!env_->Exists(level->layout().RankFile(name, version, r))) continue;
-    auto loc = VerifyAt(*level, name, version, r, collective_check);
+    const std::string path = level->layout().RankFile(name, version, r);
+    if (!env_->Exists(path)) continue;
+    if (auto bad = bad_copies_.find(path); bad != bad_copies_.end()) {
+      auto now = env_->Stat(path);
+      if (now.ok() && now.value().inode == bad->second.inode &&
+          now.value().size == bad->second.size && now.value().mtime_ns == bad->second.mtime_ns) {
+        last = Status::Corruption("'" + path + "' failed verification when it was restored");
+        continue;
+      }
+      bad_copies_.erase(bad);  // replaced since (an L2 rebuild, a new checkpoint)
+    }
+    auto loc = VerifyAt(*level, name, version, r, collective_check, verify_data);
     if (loc.ok()) {
       verified_[key] = loc.value();
       return loc;
+    }
+    if (loc.status().code() == Code::kCorruption) {  // also a structure-only Locate skips it
+      if (auto info = env_->Stat(path); info.ok()) bad_copies_[path] = info.value();
     }
     log::Warn(Describe(name, version), " on ", LevelName(level->kind()),
               " cannot be restored: ", loc.status().ToString());
@@ -876,6 +914,7 @@ Result<Engine::Located> Engine::Locate(const std::string& name, long long versio
 
 Result<long long> Engine::RestartTest(const std::string& name, long long max_version,
                                       int target_rank) {
+  const bool verify_data = verify_first_;
   CAIRN_RETURN_IF_ERROR(CheckName(name));
   if (max_version < 0) {
     return Status::InvalidArgument("Restart_test: max version " + std::to_string(max_version) +
@@ -918,14 +957,16 @@ Result<long long> Engine::RestartTest(const std::string& name, long long max_ver
     const long long v = m.value();
     const bool listed = std::find(cand.begin(), cand.end(), v) != cand.end();
     // Own scratch copy (L1), rebuild from the set (L2), persistent copy (L3).
-    bool l1 = listed && Locate(name, v, r, collective_check, Where::kScratchTiers).ok();
+    bool l1 =
+        listed && Locate(name, v, r, collective_check, Where::kScratchTiers, verify_data).ok();
     bool l2 = l1;
     if (use_l2) {
       auto a = l2_->Assess(name, v, l1);
       if (!a.ok()) return a.status();
       l2 = a.value();
     }
-    bool l3 = !l1 && !l2 && listed && Locate(name, v, r, collective_check, Where::kPersistent).ok();
+    bool l3 = !l1 && !l2 && listed &&
+              Locate(name, v, r, collective_check, Where::kPersistent, verify_data).ok();
     auto all = comm_->AllTrue(l1 || l2 || l3);
     if (!all.ok()) return all.status();
     if (all.value()) {
@@ -950,7 +991,8 @@ Status Engine::RestartBegin(const std::string& name, long long version, int targ
     return Status::FailedPrecondition("Restart_begin while a restart is open: call Restart_end");
   }
   DrainAsync();
-  auto loc = Locate(name, version, RankFor(target_rank), target_rank < 0 && comm_->collective());
+  auto loc = Locate(name, version, RankFor(target_rank), target_rank < 0 && comm_->collective(),
+                    Where::kAll, verify_first_);
   auto all = comm_->AllTrue(loc.ok());
   if (!loc.ok()) return loc.status().Annotate("Restart_begin");
   if (!all.ok()) return all.status();
@@ -960,6 +1002,7 @@ Status Engine::RestartBegin(const std::string& name, long long version, int targ
   Restoring r;
   r.name = name;
   r.version = version;
+  r.rank = RankFor(target_rank);
   r.source = loc.value();
   restoring_ = std::move(r);
   return Status::Ok();
@@ -1013,16 +1056,27 @@ Status Engine::RecoverMem(Select sel, const std::set<int>& ids) {
     }
     work.emplace_back(&e, &r);
   }
-  // The source was fully verified by Locate(); if none of its files changed since,
-  // one read pass suffices. Otherwise every entry is re-verified while it is read.
-  const bool verify = !Unchanged(restoring_->source);
+  // Every entry is verified while it is read (one pass); data that fails marks this copy
+  // bad, so that Locate (and Restart's fallback) passes over it.
+  const bool verify = !restoring_->source.data_verified || !Unchanged(restoring_->source);
+  auto read = [&](const format::Entry& e, void* into) {
+    Status st = reader.ReadEntry(e, into, verify);
+    if (st.code() == Code::kCorruption) {
+      auto info = env_->Stat(restoring_->source.path);
+      if (info.ok()) bad_copies_[restoring_->source.path] = info.value();
+      verified_.erase({restoring_->name, restoring_->version, restoring_->rank});
+      log::Warn(what, " on ", LevelName(restoring_->source.level),
+                " failed verification while restored: ", st.ToString());
+    }
+    return st;
+  };
   for (const auto& [e, r] : work) {
     if (!r->serialized()) {
-      CAIRN_RETURN_IF_ERROR(reader.ReadEntry(*e, r->ptr, verify));
+      CAIRN_RETURN_IF_ERROR(read(*e, r->ptr));
       continue;
     }
     std::string bytes(e->size, '\0');
-    CAIRN_RETURN_IF_ERROR(reader.ReadEntry(*e, bytes.data()));
+    CAIRN_RETURN_IF_ERROR(read(*e, bytes.data()));
     std::istringstream is(std::move(bytes), std::ios::binary);
     bool ok = false;
     try {
@@ -1050,19 +1104,71 @@ Status Engine::RestartEnd(bool success) {
   return Status::Ok();
 }
 
-Status Engine::Restart(const std::string& name, long long version, int target_rank) {
-  CAIRN_RETURN_IF_ERROR(RestartBegin(name, version, target_rank));
-  Status st = RecoverMem(Select::kAll, {});
-  Status end = RestartEnd(st.ok());
-  // The ranks leave together: one rank's failure fails the restart everywhere, so
-  // that a caller that then tries an older version does so on every rank.
-  auto all = comm_->AllTrue(st.ok());
+Status Engine::RestoreOnce(const std::string& name, long long version, int target_rank,
+                           bool* data_failed) {
+  // kCorruption: this rank's copies of `version` failed verification (now, or before).
+  Status st = RestartBegin(name, version, target_rank);
+  *data_failed = st.code() == Code::kCorruption;
   if (!st.ok()) return st;
-  if (!all.ok()) return all.status();
-  if (!all.value()) {
-    return Status::Unavailable(Describe(name, version) + ": restart failed on another rank");
+  st = RecoverMem(Select::kAll, {});
+  *data_failed = st.code() == Code::kCorruption;
+  Status end = RestartEnd(st.ok());
+  return st.ok() ? end : st;
+}
+
+Status Engine::Restart(const std::string& name, long long version, int target_rank, bool older_ok,
+                       long long* restored) {
+  // A version is tried at most twice (its first copy, then another copy or an L2 rebuild)
+  // before the ranks look below it.
+  constexpr int kTriesPerVersion = 2;
+  long long v = version;
+  int tries = 0;
+  for (;;) {
+    bool data_failed = false;
+    Status st = RestoreOnce(name, v, target_rank, &data_failed);
+    ++tries;
+    // The ranks leave together: one rank's failure fails the restart everywhere, so that
+    // every rank then takes the same way.
+    auto all = comm_->AllTrue(st.ok());
+    if (!all.ok()) return all.status();
+    if (all.value()) {
+      if (v != version) {
+        log::Warn(Describe(name, version), " failed verification; restored version ", v,
+                  " instead");
+      }
+      if (restored != nullptr) *restored = v;
+      return Status::Ok();
+    }
+    auto none_bad = comm_->AllTrue(!data_failed);
+    if (!none_bad.ok()) return none_bad.status();
+    if (none_bad.value()) {  // no data failed verification: an error as it is
+      if (!st.ok()) return st;
+      return Status::Unavailable(Describe(name, v) + ": restart failed on another rank");
+    }
+    // Some rank's copy failed verification (it is marked bad): the ranks agree on what to
+    // restore instead, as Restart_test does.
+    const long long bound = tries < kTriesPerVersion ? v : v - 1;
+    if (bound < v && !older_ok) {
+      return Status::Corruption(Describe(name, v) +
+                                " failed verification and no other copy of it verifies");
+    }
+    if (bound < 1) {
+      return Status::Corruption(Describe(name, v) +
+                                " failed verification and no older version is left");
+    }
+    if (bound < v) tries = 0;
+    auto next = RestartTest(name, bound, target_rank);
+    if (next.ok() && next.value() != v && !older_ok) {
+      return Status::Corruption(Describe(name, v) +
+                                " failed verification and no other copy of it verifies");
+    }
+    if (!next.ok()) {
+      return Status::Corruption(Describe(name, v) + " failed verification and nothing else " +
+                                "can be restored: " + next.status().message());
+    }
+    if (next.value() != v) tries = 0;
+    v = next.value();
   }
-  return end;
 }
 
 }  // namespace cairn

@@ -17,9 +17,18 @@
 // Restart data path:
 //   Test       candidates = versions with a committed file of this rank on scratch or
 //              persistent; ranks propose their newest, take the minimum, each checks
-//              (open + verify every hash, scratch first, then persistent), all agree or
-//              step below and repeat. A failed check logs a warning.
-//   Begin/Mem  read each selected entry straight into the region, verifying its hash
+//              (open: header, table, footer and their hashes, every entry inside the file;
+//              stored files hashed; scratch first, then persistent), all agree or step
+//              below and repeat. A failed check logs a warning. The data itself is read
+//              here (and by Begin) only when verify_first_ (the VeloC API's contract: the
+//              version answered is restorable, and a failed restore writes nothing);
+//              else (cairn's API) a restart reads it once.
+//   Begin/Mem  read each selected entry straight into the region, verifying its hash in
+//              the same pass. A copy whose data fails is marked bad (Locate skips it from
+//              then on) and RecoverMem fails. Restart() then falls back by itself: the
+//              ranks agree again (Test with the same version as the bound: another copy
+//              of it, an L2 rebuild, or an older version) and restore that one; the
+//              program never sees data that failed verification as restored.
 #pragma once
 
 #include <chrono>
@@ -68,11 +77,17 @@ class Engine {
   Status Checkpoint(const std::string& name, long long version);
 
   Result<long long> RestartTest(const std::string& name, long long max_version, int target_rank);
+  // Client::SetVerifyBeforeRestore (client.h).
+  void SetVerifyBeforeRestore(bool on) { verify_first_ = on; }
   Status RestartBegin(const std::string& name, long long version, int target_rank);
   Result<long long> RecoverSize(int id);
   Status RecoverMem(Select sel, const std::set<int>& ids);
   Status RestartEnd(bool success);
-  Status Restart(const std::string& name, long long version, int target_rank);
+  // Restores `version` (another copy of it when one fails verification); with `older_ok`,
+  // when no copy of it verifies on some rank, the newest older version every rank can
+  // restore instead. *restored (if given) is the version restored.
+  Status Restart(const std::string& name, long long version, int target_rank, bool older_ok,
+                 long long* restored);
 
   Status RegisterObserver(int type, Observer fn);
   void Notify(const std::string& name, long long version);
@@ -109,11 +124,14 @@ class Engine {
     std::string path;
     // Every file it consists of (rank file + stored files) as stat'ed when verified.
     std::vector<std::pair<std::string, FileInfo>> files;
+    // Whether the memory entries' data was hashed too (else a restore verifies it).
+    bool data_verified = false;
     std::shared_ptr<format::CheckpointFileReader> reader;
   };
   struct Restoring {
     std::string name;
     long long version = 0;
+    int rank = 0;  // whose checkpoint (RankFor(target_rank))
     Located source;
   };
 
@@ -125,7 +143,8 @@ class Engine {
   int RankFor(int target_rank) const { return target_rank >= 0 ? target_rank : rank(); }
 
   // Async mode (async_ != nullptr): the snapshot into staging, the hand-over.
-  Status StageRegions(PendingCheckpoint& p, const std::vector<std::pair<int, const Region*>>& chosen);
+  Status StageRegions(PendingCheckpoint& p,
+                      const std::vector<std::pair<int, const Region*>>& chosen);
   Status CheckpointEndAsync(PendingCheckpoint& p, Status local);
   // CheckpointEnd without the policy's bookkeeping.
   Status CheckpointEndImpl(bool success);
@@ -152,14 +171,19 @@ class Engine {
   std::vector<std::string> FinalPaths(const Level& level, const PendingCheckpoint& p) const;
   void RemoveTemporaries(const Level& level, const PendingCheckpoint& p) const;
 
-  // Finds and fully verifies (name, version) for rank r: scratch first, then
-  // persistent. Caches the result while the file stays unchanged.
+  // Finds and verifies (name, version) for rank r (its structure and stored files; the
+  // memory data is verified as a restore reads it): scratch first, then persistent,
+  // skipping copies marked bad. Caches the result while the file stays unchanged.
   enum class Where { kAll, kScratchTiers, kPersistent };
   Result<Located> Locate(const std::string& name, long long version, int r, bool collective_check,
-                         Where where = Where::kAll);
+                         Where where = Where::kAll, bool verify_data = false);
   bool Unchanged(const Located& loc) const;
   Result<Located> VerifyAt(const Level& level, const std::string& name, long long version, int r,
-                           bool collective_check);
+                           bool collective_check, bool verify_data);
+  // RestartBegin + RecoverMem(all) + RestartEnd; sets *data_failed when this rank's copy
+  // failed verification (it is marked bad then) or every copy it has is known bad.
+  Status RestoreOnce(const std::string& name, long long version, int target_rank,
+                     bool* data_failed);
 
   Config cfg_;
   std::unique_ptr<Comm> comm_;
@@ -172,12 +196,16 @@ class Engine {
   std::optional<PendingCheckpoint> pending_;
   std::optional<Restoring> restoring_;
   std::map<std::tuple<std::string, long long, int>, Located> verified_;
+  // Copies whose data failed verification while restored (path, as stat'ed then): skipped
+  // by Locate while unchanged.
+  std::map<std::string, FileInfo> bad_copies_;
   std::optional<std::chrono::steady_clock::time_point> last_persistent_;
   bool finalized_ = false;
   std::thread retention_;  // deletes versions past scratch_versions/max_versions
   std::unique_ptr<AsyncChannel> async_;
   std::unique_ptr<redundancy::RedundancyLevel> l2_;  // ec_scheme != none, collective mode
-  long long seq_ = 0;  // checkpoints begun by this client
+  long long seq_ = 0;                                // checkpoints begun by this client
+  bool verify_first_ = true;  // Restart_test / Restart_begin hash the data before a restore
   std::optional<std::chrono::steady_clock::time_point> last_l2_;
   // Async mode: the version to L2-encode at the next collective point (its scratch file
   // is written by the backend after the call that made it returned).

@@ -1,5 +1,9 @@
 #include "format/reader.h"
 
+#include <algorithm>
+#include <atomic>
+#include <system_error>
+#include <thread>
 #include <vector>
 
 #include "common/hash.h"
@@ -9,10 +13,68 @@
 namespace cairn::format {
 namespace {
 constexpr uint64_t kChunk = 256u << 10;  // read + hash while in L2
+// ReadHashed of this many bytes or more overlaps: this thread reads piece k+1 while a helper
+// hashes piece k (in order: the hash is one stream).
+constexpr uint64_t kPiece = 1u << 20;
+constexpr uint64_t kOverlapFrom = 4 * kPiece;
+
+// Reads then hashes, piece by piece (each piece hashed while it is still in cache).
+Status ReadHashedInTurn(const RandomAccessFile& file, uint64_t offset, char* p, uint64_t n,
+                        Hasher& h) {
+  for (uint64_t at = 0; at < n; at += kChunk) {
+    const size_t len = static_cast<size_t>(std::min(kChunk, n - at));
+    CAIRN_RETURN_IF_ERROR(file.ReadAt(offset + at, p + at, len));
+    h.Update(p + at, len);
+  }
+  return Status::Ok();
+}
+
+// Reads n bytes at `offset` of `file` into `p`; *digest = their hash.
+Status ReadHashed(const RandomAccessFile& file, uint64_t offset, char* p, uint64_t n,
+                  uint64_t* digest) {
+  Hasher h;
+  const uint64_t pieces = (n + kPiece - 1) / kPiece;
+  constexpr uint64_t kStop = ~uint64_t{0};
+  std::atomic<uint64_t> ready{0};  // pieces read so far, or kStop
+  std::thread hasher;
+  if (n >= kOverlapFrom) {
+    try {
+      hasher = std::thread([&] {
+        for (uint64_t k = 0; k < pieces; ++k) {
+          uint64_t r = ready.load(std::memory_order_acquire);
+          while (r <= k) {
+            ready.wait(r, std::memory_order_acquire);
+            r = ready.load(std::memory_order_acquire);
+          }
+          if (r == kStop) return;
+          const uint64_t at = k * kPiece;
+          h.Update(p + at, std::min(kPiece, n - at));
+        }
+      });
+    } catch (const std::system_error&) {
+      // No thread to be had: in turn below.
+    }
+  }
+  if (!hasher.joinable()) {
+    CAIRN_RETURN_IF_ERROR(ReadHashedInTurn(file, offset, p, n, h));
+    *digest = h.Digest();
+    return Status::Ok();
+  }
+  Status st;
+  for (uint64_t k = 0; k < pieces && st.ok(); ++k) {
+    const uint64_t at = k * kPiece;
+    st = file.ReadAt(offset + at, p + at, static_cast<size_t>(std::min(kPiece, n - at)));
+    ready.store(st.ok() ? k + 1 : kStop, std::memory_order_release);
+    ready.notify_one();
+  }
+  hasher.join();
+  if (st.ok()) *digest = h.Digest();
+  return st;
+}
 }  // namespace
 
 Result<std::unique_ptr<CheckpointFileReader>> CheckpointFileReader::Open(Env* env,
-                                                                        const std::string& path) {
+                                                                         const std::string& path) {
   auto f = env->NewRandomAccessFile(path);
   if (!f.ok()) return f.status();
   std::unique_ptr<CheckpointFileReader> r(
@@ -32,8 +94,8 @@ Result<std::unique_ptr<CheckpointFileReader>> CheckpointFileReader::Open(Env* en
   m.header = h.value();
   if (m.header.file_size != size) {
     return Status::Corruption("'" + path + "' has " + std::to_string(size) +
-                              " bytes but its header says " +
-                              std::to_string(m.header.file_size) + " (truncated or extended)");
+                              " bytes but its header says " + std::to_string(m.header.file_size) +
+                              " (truncated or extended)");
   }
   char fbuf[kFooterSize];
   CAIRN_RETURN_IF_ERROR(file.ReadAt(size - kFooterSize, fbuf, sizeof(fbuf)));
@@ -51,8 +113,8 @@ Result<std::unique_ptr<CheckpointFileReader>> CheckpointFileReader::Open(Env* en
   if (FileHash(m.header.header_hash, m.footer.table_hash) != m.footer.file_hash) {
     return Status::Corruption("'" + path + "': file checksum mismatch");
   }
-  CAIRN_RETURN_IF_ERROR(DecodeTable(table.data(), table.size(), "'" + path + "'", &m.name,
-                                    &m.entries));
+  CAIRN_RETURN_IF_ERROR(
+      DecodeTable(table.data(), table.size(), "'" + path + "'", &m.name, &m.entries));
   if (m.entries.size() != m.header.entry_count) {
     return Status::Corruption("'" + path + "': entry count does not match the table");
   }
@@ -85,19 +147,24 @@ std::string CheckpointFileReader::StoredPath(const Entry& e) const {
   return JoinPath(DirName(path_), e.stored);
 }
 
+Status CheckpointFileReader::VerifyStoredFiles() const {
+  for (const Entry& e : m_.entries) {
+    if (e.kind != EntryKind::kFile) continue;
+    auto d = DigestFile(env_, StoredPath(e));
+    if (!d.ok()) return d.status().Annotate("file entry '" + e.name + "' of '" + path_ + "'");
+    if (d.value().size != e.size || (checksums() && d.value().hash != e.hash)) {
+      return Status::Corruption("stored file '" + StoredPath(e) + "' (for '" + e.name +
+                                "') does not match its checksum");
+    }
+  }
+  return Status::Ok();
+}
+
 Status CheckpointFileReader::VerifyData() const {
+  CAIRN_RETURN_IF_ERROR(VerifyStoredFiles());
   std::vector<char> buf;
   for (const Entry& e : m_.entries) {
-    if (e.kind == EntryKind::kFile) {
-      auto d = DigestFile(env_, StoredPath(e));
-      if (!d.ok()) return d.status().Annotate("file entry '" + e.name + "' of '" + path_ + "'");
-      if (d.value().size != e.size || (checksums() && d.value().hash != e.hash)) {
-        return Status::Corruption("stored file '" + StoredPath(e) + "' (for '" + e.name +
-                                  "') does not match its checksum");
-      }
-      continue;
-    }
-    if (!checksums()) continue;
+    if (e.kind == EntryKind::kFile || !checksums()) continue;
     if (buf.empty()) buf.resize(kChunk);
     Hasher h;
     for (uint64_t off = 0; off < e.stored_size;) {
@@ -128,14 +195,9 @@ Status CheckpointFileReader::ReadEntry(const Entry& e, void* buf, bool verify) c
         .Annotate("'" + path_ + "': region " + std::to_string(e.id));
   }
   if (!verify) return file_->ReadAt(e.offset, p, e.size);
-  Hasher h;
-  for (uint64_t off = 0; off < e.size;) {
-    size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, e.size - off));
-    CAIRN_RETURN_IF_ERROR(file_->ReadAt(e.offset + off, p + off, n));
-    h.Update(p + off, n);
-    off += n;
-  }
-  if (h.Digest() != e.hash) {
+  uint64_t digest = 0;
+  CAIRN_RETURN_IF_ERROR(ReadHashed(*file_, e.offset, p, e.size, &digest));
+  if (digest != e.hash) {
     return Status::Corruption("'" + path_ + "': region " + std::to_string(e.id) +
                               " checksum mismatch while reading");
   }

@@ -3,7 +3,9 @@
 // Open() reads header, table and footer and checks magic, format version, byte
 // order, sizes and the header/table/file hashes: cheap, constant in the data size.
 // VerifyData() additionally hashes every entry (and every stored file beside it);
-// ReadEntry() reads one entry into memory, verifying its hash in the same pass.
+// VerifyStoredFiles() only the stored files (what a restart hands over by path);
+// ReadEntry() reads one entry into memory, verifying its hash in the same pass (the
+// hashing of one piece overlaps the read of the next on a second thread).
 // A reader never modifies the file.
 #pragma once
 
@@ -31,6 +33,8 @@ class CheckpointFileReader {
 
   // Hashes every entry's data and stored file. kCorruption names the first bad one.
   Status VerifyData() const;
+  // Hashes the stored files (file entries) only.
+  Status VerifyStoredFiles() const;
   // Reads entry `e` (memory/serialized) into buf[0..e.size), verifying its hash unless
   // `verify` is false (the caller has verified this unchanged file already).
   Status ReadEntry(const Entry& e, void* buf, bool verify = true) const;

@@ -24,8 +24,8 @@ class EngineTest : public ::testing::Test {
  protected:
   std::unique_ptr<Client> Open(const std::string& extra = "", int rank = 0) {
     std::string cfg = dir_ / "cfg";
-    EXPECT_TRUE(WriteText(cfg, "scratch = " + scratch() + "\npersistent = " + persistent() +
-                                   "\n" + extra));
+    EXPECT_TRUE(
+        WriteText(cfg, "scratch = " + scratch() + "\npersistent = " + persistent() + "\n" + extra));
     auto c = Client::Create(MakeSingleComm(rank), cfg);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return c.ok() ? std::move(c.value()) : nullptr;
@@ -154,6 +154,61 @@ TEST_F(EngineTest, CorruptNewestEverywhereFallsBackToOlderVersion) {
   Fill(0);
   EXPECT_FALSE(c->Restart("heat", 3).ok());
   EXPECT_TRUE(HoldsVersion(0));
+}
+
+// Restart at read speed: Restart_test checks the structure only and Restart verifies the data
+// as it reads it. A copy whose data fails is passed over for another copy of the same version.
+TEST_F(EngineTest, OnePassRestartTakesAnotherCopyOfTheSameVersion) {
+  {
+    auto c = Open();
+    Protect(*c);
+    CheckpointVersions(*c, 2);
+  }
+  ASSERT_TRUE(FlipByte(ScratchFile(2), 4096));  // data: the structure is intact
+  auto c = Open();
+  c->SetVerifyBeforeRestore(false);
+  Protect(*c);
+  Fill(0);
+  ASSERT_EQ(c->RestartTest("heat", 0).value(), 2);
+  long long restored = -1;
+  ASSERT_TRUE(c->Restart("heat", 2, -1, /*older_ok=*/false, &restored).ok());
+  EXPECT_EQ(restored, 2);
+  EXPECT_TRUE(HoldsVersion(2));  // from persistent
+}
+
+// When no copy of the version verifies: the exact restart fails (kCorruption), Restart_test
+// then passes over the bad copy, and a restart that accepts older versions takes the newest
+// one that verifies, saying which.
+TEST_F(EngineTest, OnePassRestartFallsBackOnlyWhenAllowed) {
+  {
+    auto c = Open();
+    Protect(*c);
+    CheckpointVersions(*c, 3);
+  }
+  ASSERT_TRUE(FlipByte(ScratchFile(3), 4096));     // data
+  ASSERT_TRUE(FlipByte(PersistentFile(3), 5000));  // data
+  auto c = Open();
+  c->SetVerifyBeforeRestore(false);
+  Protect(*c);
+  Fill(0);
+  ASSERT_EQ(c->RestartTest("heat", 0).value(), 3);
+  EXPECT_EQ(c->Restart("heat", 3).code(), Code::kCorruption);
+  EXPECT_FALSE(HoldsVersion(3));
+  EXPECT_EQ(c->RestartTest("heat", 0).value(), 2);  // the bad copies are known
+  Fill(0);
+  long long restored = -1;
+  ASSERT_TRUE(c->Restart("heat", 3, -1, /*older_ok=*/true, &restored).ok());
+  EXPECT_EQ(restored, 2);
+  EXPECT_TRUE(HoldsVersion(2));
+  // A fresh client (a new run) finds the same: structure intact, data not.
+  auto c2 = Open();
+  c2->SetVerifyBeforeRestore(false);
+  Protect(*c2);
+  Fill(0);
+  restored = -1;
+  ASSERT_TRUE(c2->Restart("heat", 3, -1, true, &restored).ok());
+  EXPECT_EQ(restored, 2);
+  EXPECT_TRUE(HoldsVersion(2));
 }
 
 TEST_F(EngineTest, CorruptionAfterTestIsCaughtWhileReading) {
@@ -319,7 +374,9 @@ TEST_F(EngineTest, SerializedRegions) {
   words = {"x"};
   ASSERT_TRUE(c->Restart("heat", 1).ok());
   EXPECT_EQ(words, (std::vector<std::string>{"alpha", "beta", "gamma"}));
-  ASSERT_TRUE(c->ProtectSerialized(0, ser, [](std::istream&) { return false; }, "").ok());
+  ASSERT_TRUE(c->ProtectSerialized(
+                   0, ser, [](std::istream&) { return false; }, "")
+                  .ok());
   EXPECT_FALSE(c->Restart("heat", 1).ok());
 }
 
@@ -380,9 +437,9 @@ TEST_F(EngineTest, ObserversSeeCommits) {
   Protect(*c);
   std::vector<long long> seen;
   ASSERT_TRUE(c->RegisterObserver(0, [&](const std::string& n, long long v) {
-                   EXPECT_EQ(n, "heat");
-                   seen.push_back(v);
-                 }).ok());
+                 EXPECT_EQ(n, "heat");
+                 seen.push_back(v);
+               }).ok());
   EXPECT_FALSE(c->RegisterObserver(7, [](const std::string&, long long) {}).ok());
   CheckpointVersions(*c, 2);
   EXPECT_EQ(seen, (std::vector<long long>{1, 2}));
