@@ -14,7 +14,8 @@
 //
 // Every figure is the best of --reps repetitions after one untimed warm-up; raw and cairn
 // repetitions are interleaved (and their order alternates) so that they share the noise.
-// Goal (from the issue): raw/cairn >= 0.9 for checkpoint and for restart.
+// Goals (from the issues): raw/cairn >= 0.9 for checkpoint; restart at most 1.1x a raw read
+// (raw/cairn >= 1/1.1).
 //
 // When a goal is missed (or with --profile) a phase breakdown follows: the engine driven
 // step by step over a timing Env (which system calls take the time, the rest being hashing
@@ -59,8 +60,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kName = "bench";
-constexpr double kGoal = 0.9;
-constexpr size_t kChunk = 4u << 20;  // the engine's hashing/IO chunk
+constexpr double kGoal = 0.9;               // checkpoint
+constexpr double kRestartGoal = 1.0 / 1.1;  // restart: at most 1.1x a raw read
+constexpr size_t kChunk = 4u << 20;         // the engine's hashing/IO chunk
 
 // ---------------------------------------------------------------- failure handling
 
@@ -270,6 +272,7 @@ struct Row {
   std::vector<double> baseline;  // seconds per rep (empty: none)
   std::vector<double> cairn;
   bool has_goal = false;
+  double goal = kGoal;  // raw/cairn at least this, when has_goal
 };
 
 double Ratio(const Row& r) {
@@ -626,7 +629,7 @@ struct Bench {
     double a, b;
     RawRestart();  // warm-up
     CairnRestart(&a, &b);
-    Row total{"restart (test + verified read)", "pread scratch", {}, {}, true};
+    Row total{"restart (test + verified read)", "pread scratch", {}, {}, true, kRestartGoal};
     Row test{"  RestartTest (structure)", "pread scratch", {}, {}, false};
     Row read{"  Restart (read + verify)", "pread scratch", {}, {}, false};
     Row veloc{"restart, VeloC contract (verify, read)", "pread scratch", {}, {}, false};
@@ -668,7 +671,7 @@ struct Bench {
 
   bool GoalsMet() const {
     for (const Row& r : rows) {
-      if (r.has_goal && Ratio(r) < kGoal) return false;
+      if (r.has_goal && Ratio(r) < r.goal) return false;
     }
     return true;
   }
@@ -1020,8 +1023,8 @@ struct Bench {
         std::snprintf(ratio, sizeof(ratio), "%.3f", Ratio(r));
       }
       if (r.has_goal) {
-        std::snprintf(goal, sizeof(goal), ">=%.1f", kGoal);
-        std::snprintf(verdict, sizeof(verdict), "%s", Ratio(r) >= kGoal ? "met" : "MISSED");
+        std::snprintf(goal, sizeof(goal), ">=%.2f", r.goal);
+        std::snprintf(verdict, sizeof(verdict), "%s", Ratio(r) >= r.goal ? "met" : "MISSED");
       }
       std::printf("%-24s %12.4f %12s %10s %7s %9.2f %10s  %s\n", r.op.c_str(), Best(r.baseline), cb,
                   ratio, goal, GBps(size, Best(r.baseline)), cg, verdict);
@@ -1078,8 +1081,8 @@ struct Bench {
         j << ", \"cairn_best_s\": null, \"cairn_gbps\": null, \"ratio_raw_over_cairn\": null";
       }
       if (r.has_goal) {
-        j << ", \"goal\": " << Num(kGoal)
-          << ", \"goal_met\": " << (Ratio(r) >= kGoal ? "true" : "false");
+        j << ", \"goal\": " << Num(r.goal)
+          << ", \"goal_met\": " << (Ratio(r) >= r.goal ? "true" : "false");
       } else {
         j << ", \"goal\": null, \"goal_met\": null";
       }

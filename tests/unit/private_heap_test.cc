@@ -15,6 +15,7 @@ namespace {
 
 TEST(PrivateHeap, AThreadReusesWhatItFreedAndOthersGetOnlyTheOverflow) {
   Arena a;
+  a.EnableThreadCache();
   ASSERT_TRUE(a.Init(size_t{1} << 20));
   std::vector<void*> blocks;
   for (int i = 0; i < 9; ++i) blocks.push_back(a.Alloc(100));
@@ -40,6 +41,7 @@ TEST(PrivateHeap, AThreadReusesWhatItFreedAndOthersGetOnlyTheOverflow) {
 
 TEST(PrivateHeap, ResetMakesCachedBlocksStale) {
   Arena a;
+  a.EnableThreadCache();
   ASSERT_TRUE(a.Init(size_t{1} << 20));
   void* first = a.Alloc(50);
   void* second = a.Alloc(50);
@@ -51,6 +53,8 @@ TEST(PrivateHeap, ResetMakesCachedBlocksStale) {
 
 TEST(PrivateHeap, ACacheServesOneArena) {
   Arena a, b;
+  a.EnableThreadCache();
+  b.EnableThreadCache();
   ASSERT_TRUE(a.Init(size_t{1} << 20));
   ASSERT_TRUE(b.Init(size_t{1} << 20));
   void* pa = a.Alloc(64);
@@ -62,6 +66,16 @@ TEST(PrivateHeap, ACacheServesOneArena) {
   EXPECT_TRUE(b.Owns(again));
   EXPECT_EQ(again, pb);
   EXPECT_EQ(a.Alloc(64), pa);
+}
+
+TEST(PrivateHeap, WithoutTheCacheEveryBlockIsShared) {
+  Arena a;
+  ASSERT_TRUE(a.Init(size_t{1} << 20));
+  void* p = a.Alloc(100);
+  a.Free(p);
+  void* other = nullptr;
+  std::thread([&] { other = a.Alloc(100); }).join();
+  EXPECT_EQ(other, p);
 }
 
 TEST(PrivateHeap, SizesAlignmentAndForeignPointers) {

@@ -68,12 +68,24 @@ __thread int tl_loading __attribute__((tls_model("initial-exec"))) = 0;
 void BeginLoading() { ++tl_loading; }
 void EndLoading() { --tl_loading; }
 
+namespace {
+// The range the calling thread's last lower-half caller was in: most calls come from the
+// same library (the MPI library's own allocations, call after call).
+__thread size_t tl_last_text __attribute__((tls_model("initial-exec"))) = 0;
+}  // namespace
+
 bool CallerIsLower(const void* ret) {
   if (tl_loading > 0) return false;
   const auto a = reinterpret_cast<uintptr_t>(ret);
   const size_t n = g_ntext.load(std::memory_order_acquire);
+  if (const size_t last = tl_last_text; last < n) {
+    if (a >= g_text[last].start && a < g_text[last].end) return true;
+  }
   for (size_t i = 0; i < n; ++i) {
-    if (a >= g_text[i].start && a < g_text[i].end) return true;
+    if (a >= g_text[i].start && a < g_text[i].end) {
+      tl_last_text = i;
+      return true;
+    }
   }
   return false;
 }

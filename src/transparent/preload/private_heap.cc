@@ -66,7 +66,7 @@ std::atomic<uint64_t> g_next_epoch{1};
 
 // A block of class c (2^c bytes, aligned to min(2^c, 4096)).
 char* Arena::TakeBlock(int c) {
-  if (c <= kCacheMaxClass) {
+  if (c <= kCacheMaxClass && thread_cache_) {
     ThreadCache& tc = tl_cache;
     if (tc.arena == this && tc.epoch == epoch_ && tc.head[c] != nullptr) {
       FreeBlock* b = tc.head[c];
@@ -89,7 +89,7 @@ char* Arena::TakeBlock(int c) {
 }
 
 void Arena::GiveBlock(char* block, int c) {
-  if (c <= kCacheMaxClass) {
+  if (c <= kCacheMaxClass && thread_cache_) {
     ThreadCache& tc = tl_cache;
     if (tc.arena != this || tc.epoch != epoch_) {
       // Rebind the cache to this arena when it holds nothing of value: never used, of an
@@ -206,7 +206,10 @@ void Arena::Reset() {
   for (auto& f : free_) f = nullptr;
 }
 
-bool Init() { return g_private.Init(kReserveBytes); }
+bool Init() {
+  g_private.EnableThreadCache();  // the lower half's allocations on every MPI call
+  return g_private.Init(kReserveBytes);
+}
 void* AllocAligned(size_t alignment, size_t n) { return g_private.AllocAligned(alignment, n); }
 void* Alloc(size_t n) { return g_private.Alloc(n); }
 void Free(void* p) { g_private.Free(p); }

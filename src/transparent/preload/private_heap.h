@@ -10,10 +10,11 @@
 //   - Init() (library constructor) reserves kReserveBytes of address space (MAP_NORESERVE);
 //     pages cost memory only once touched. Blocks are power-of-two size classes (16 B ..
 //     512 MiB) carved from the reserve and kept on per-class free lists; freed blocks of
-//     1 MiB and more give their pages back (MADV_DONTNEED). Thread-safe (a spin lock); a
-//     thread keeps up to 8 freed blocks of each class up to 4 KiB for itself (no lock), for
-//     one arena; FlushThreadCache() gives them back (the preload calls it when a registered
-//     thread exits) and Reset() makes every thread's cached blocks stale.
+//     1 MiB and more give their pages back (MADV_DONTNEED). Thread-safe (a spin lock). With
+//     EnableThreadCache() (the private heap) a thread keeps up to 8 freed blocks of each
+//     class up to 4 KiB for itself (no lock), for one arena; FlushThreadCache() gives them
+//     back (the preload calls it when a registered thread exits) and Reset() makes every
+//     thread's cached blocks stale.
 //   - Its contents are never saved in an image (capture skips [Base(), Base() + Size())):
 //     after a restart the region is zero and ResetAfterRestart() empties the heap. Library
 //     state that lives across a restart must therefore not point into it (see restart.cc,
@@ -49,6 +50,7 @@ class Arena {
   size_t Used() const { return used_; }
   void Reset();             // empty (after a restart)
   void FlushThreadCache();  // the calling thread's cached blocks back to the lists
+  void EnableThreadCache() { thread_cache_ = true; }
 
  private:
   char* TakeBlock(int c);
@@ -58,6 +60,7 @@ class Arena {
   size_t used_ = 0;  // bytes of the reserve carved so far
   void* free_[kClasses] = {};
   uint64_t epoch_ = 0;  // unique per Init()/Reset(); a thread cache of another epoch is stale
+  bool thread_cache_ = false;
   std::atomic_flag lock_ = ATOMIC_FLAG_INIT;
 };
 
