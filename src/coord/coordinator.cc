@@ -49,6 +49,10 @@ std::string RankList(const std::vector<int>& ranks) {
 
 enum class Phase { kIdle, kJoin, kPrepare, kQuiet, kWrite };
 
+// How long the quiet phase waits, with some ranks quiet but holding threads back at
+// collectives beyond their targets, before it grants those too (RaiseStalled).
+constexpr int64_t kStallMs = 200;
+
 // The command a phase waits an answer to (for timeout messages).
 const char* PhaseCommand(Phase p) {
   switch (p) {
@@ -103,8 +107,10 @@ struct Coordinator::Impl {
   bool kill = false;
   int64_t deadline = 0;
   std::set<int> answered;
-  Counters merged;   // the round's targets
-  uint64_t gen = 0;  // how often WANTs raised them this round (TARGETS/QUIET `gen`)
+  Counters merged;        // the round's targets
+  uint64_t gen = 0;       // how often WANTs raised them this round (TARGETS/QUIET `gen`)
+  int64_t gen_since = 0;  // when TARGETS of this gen went out
+  std::map<int, Counters> quiet_wants;  // by rank: what its waiting threads want (QUIET)
   std::vector<ManifestImage> images;
 
   ~Impl() {
@@ -133,6 +139,8 @@ struct Coordinator::Impl {
   void Broadcast(const ipc::Message& m);
   void BroadcastTargets();
   void OnWant(Conn& c, const ipc::Message& m);
+  bool RaiseTargets(const Counters& wants, const std::string& who);
+  void RaiseStalled(int64_t now);
   void SendToClient(const ipc::Message& m);
   void CloseConn(int fd);
   void LoseParticipant(int fd, const std::string& why);
@@ -175,6 +183,9 @@ void Coordinator::Impl::Run() {
     const int64_t now = NowMs();
     int64_t next = now + 1000;
     if (phase != Phase::kIdle) next = std::min(next, deadline);
+    if (phase == Phase::kQuiet && !quiet_wants.empty()) {
+      next = std::min(next, gen_since + kStallMs);
+    }
     // Periodic rounds (no client waits for them; their result is logged and in STATUS).
     if (opts.interval_ms > 0 && phase == Phase::kIdle && Joined() == opts.participants) {
       if (next_periodic == 0) next_periodic = now + opts.interval_ms;
@@ -469,6 +480,12 @@ void Coordinator::Impl::OnParticipantMessage(Conn& c, const ipc::Message& m) {
                  who, " (gen ", gen, " is newest)");
       return;
     }
+    auto wants = ParseCounters(m.GetOr(kFWants, ""));
+    if (!wants.ok()) {
+      Abort(who + " sent bad wants: " + wants.status().message(), Code::kInternal);
+      return;
+    }
+    if (!wants.value().empty()) quiet_wants[c.rank] = wants.value();
     c.state = "quiet";
   } else {
     ManifestImage im;
@@ -504,6 +521,8 @@ void Coordinator::Impl::OnParticipantMessage(Conn& c, const ipc::Message& m) {
 }
 
 void Coordinator::Impl::BroadcastTargets() {
+  gen_since = NowMs();
+  quiet_wants.clear();
   ipc::Message tm(kTargets);
   tm.Add(kFRound, static_cast<long long>(round))
       .Add(kFGen, static_cast<long long>(gen))
@@ -525,20 +544,44 @@ void Coordinator::Impl::OnWant(Conn& c, const ipc::Message& m) {
     Abort(who + " sent bad wants: " + wants.status().message(), Code::kInternal);
     return;
   }
+  RaiseTargets(wants.value(), who);
+}
+
+// Raises the targets to `wants` (max); if any grew, a new gen: QUIETs so far no longer count
+// and every rank gets TARGETS again. False when nothing grew.
+bool Coordinator::Impl::RaiseTargets(const Counters& wants, const std::string& who) {
   std::string raised;
-  for (const auto& [key, v] : wants.value()) {
+  for (const auto& [key, v] : wants) {
     auto it = merged.find(key);
     if (it != merged.end() && it->second >= v) continue;
     merged[key] = v;
     raised += (raised.empty() ? "" : ",") + key + "=" + std::to_string(v);
   }
-  if (raised.empty()) return;  // another rank's WANT raised them already
+  if (raised.empty()) return false;  // another rank's WANT raised them already
   ++gen;
   answered.clear();
   for (auto& [rank, fd] : by_rank) conns[fd].state = "prepared";
   log::Info("coordinator: round ", round, ": ", who, " needs ", raised,
             " first; targets raised (gen ", gen, ")");
   BroadcastTargets();
+  return true;
+}
+
+// Some ranks are quiet with threads waiting beyond their targets while others have not got
+// quiet for kStallMs: the others may wait for them (a message the quiet ones send only after
+// their next collective), so the quiet ranks' wants are granted too.
+void Coordinator::Impl::RaiseStalled(int64_t now) {
+  if (phase != Phase::kQuiet || quiet_wants.empty() || now < gen_since + kStallMs) return;
+  if (answered.size() >= by_rank.size()) return;
+  Counters all;
+  std::string who = "quiet ranks";
+  for (const auto& [rank, w] : quiet_wants) {
+    MergeCountersMax(all, w);
+    who += " " + std::to_string(rank);
+  }
+  if (!RaiseTargets(all, who + " (others not quiet for " + std::to_string(kStallMs) + " ms)")) {
+    quiet_wants.clear();
+  }
 }
 
 void Coordinator::Impl::Commit() {
@@ -631,6 +674,7 @@ void Coordinator::Impl::LoseParticipant(int fd, const std::string& why) {
 
 void Coordinator::Impl::CheckDeadlines() {
   const int64_t now = NowMs();
+  RaiseStalled(now);
   std::vector<int> late;
   for (const auto& [fd, c] : conns) {
     if (!c.participant && now >= c.hello_deadline) late.push_back(fd);

@@ -21,7 +21,8 @@
 //     per key) -> TARGETS gen 0 -> all QUIET at the newest gen -> DRAIN -> all WRITTEN ->
 //     manifest job.v<k> written atomically -> COMMITTED {kill} to all -> Prune(dir, keep)
 //     -> DONE code 0. A WANT in the quiet phase that raises a target sends TARGETS again
-//     (gen+1) and forgets the QUIETs so far; the quiet phase keeps its one deadline.
+//     (gen+1) and forgets the QUIETs so far; so do the wants carried by QUIETs once the
+//     other ranks have stayed not quiet for 200 ms. The quiet phase keeps its one deadline.
 //   - A FAILED answer, a participant leaving, a bad message, a phase longer than
 //     phase_timeout_ms, or a manifest that cannot be written aborts the round: ABORT to
 //     every remaining participant, DONE with a nonzero cairn::Code and a message naming the

@@ -138,9 +138,10 @@ Status Participant::SendWant(uint64_t round, uint64_t gen, const Counters& wants
   return Send(m);
 }
 
-Status Participant::SendQuiet(uint64_t round, uint64_t gen) {
+Status Participant::SendQuiet(uint64_t round, uint64_t gen, const Counters& wants) {
   ipc::Message m(kQuiet);
   m.Add(kFRound, static_cast<long long>(round)).Add(kFGen, static_cast<long long>(gen));
+  if (!wants.empty()) m.Add(kFWants, FormatCounters(wants));
   return Send(m);
 }
 

@@ -53,7 +53,7 @@ class Participant {
   // The answers of a round, as protocol.h defines them.
   Status SendPrepared(uint64_t round, const Counters& state);
   Status SendWant(uint64_t round, uint64_t gen, const Counters& wants);
-  Status SendQuiet(uint64_t round, uint64_t gen);
+  Status SendQuiet(uint64_t round, uint64_t gen, const Counters& wants = {});
   Status SendWritten(uint64_t round, const std::string& path, uint64_t bytes,
                      const std::string& hash);
   Status SendFailed(uint64_t round, const std::string& message, Code code = Code::kInternal);

@@ -19,8 +19,13 @@
 //                                              targets (max) and, if any grew, sends TARGETS
 //                                              again with gen+1; QUIETs of older gens no longer
 //                                              count. Targets only grow within a round.
-//   -> QUIET      {round, gen}              reached the targets of `gen`, nothing in flight;
-//                                              a QUIET of another gen than the newest is ignored
+//   -> QUIET      {round, gen[, wants]}     reached the targets of `gen`, nothing in flight;
+//                                              a QUIET of another gen than the newest is ignored.
+//                                              wants: what its threads wait to start beyond the
+//                                              targets; when other ranks stay not quiet for
+//                                              200 ms (they may wait for a message sent after
+//                                              such a collective), the coordinator raises the
+//                                              targets to those wants too (gen+1)
 //   <- DRAIN      {round}                   write the image now (every rank is QUIET at the
 //                                              newest gen)
 //   -> WRITTEN    {round, path, bytes, hash}  image durable; path absolute

@@ -172,7 +172,9 @@ Status RunForward(uint64_t round, uint64_t gen) {
   for (;;) {
     const bool quiet = CollectivesQuiet();
     if (quiet && !quiet_sent) {
-      Status st = g_participant->SendQuiet(round, gen);
+      // With what its waiting threads want next: granted if other ranks do not get quiet
+      // (they may wait for a message this rank sends only after that collective).
+      Status st = g_participant->SendQuiet(round, gen, NewWants({}));
       if (!st.ok()) return st;
       quiet_sent = true;
       deadline = Now() + g_phase_timeout_ms;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -54,6 +55,8 @@ class SimRank {
   int fail_at_round = 0;     // answers FAILED to PREPARE of this round
   std::string want;          // answers TARGETS gen 0 with WANT {want} instead of QUIET
   bool stale_quiet = false;  // sends a QUIET of the previous gen before each QUIET of gen > 0
+  std::string quiet_wants;   // carried by its QUIET of gen 0
+  int quiet_from_gen = 0;    // answers no TARGETS of a lower gen (a rank that is not quiet)
 
   void Start() {
     th_ = std::thread([this] { Run(); });
@@ -87,6 +90,14 @@ class SimRank {
   std::vector<std::string> Log() {
     std::lock_guard<std::mutex> lk(mu_);
     return log_;
+  }
+  // The logged lines that start with `prefix`, in order.
+  std::vector<std::string> Lines(const std::string& prefix) {
+    std::vector<std::string> out;
+    for (const std::string& l : Log()) {
+      if (l.rfind(prefix, 0) == 0) out.push_back(l);
+    }
+    return out;
   }
 
  private:
@@ -133,6 +144,13 @@ class SimRank {
           ipc::Message wm(kWant);
           wm.Add(kFRound, static_cast<long long>(round)).Add(kFGen, 0LL).Add(kFWants, want);
           EXPECT_TRUE(p.value()->Send(wm).ok());
+          continue;
+        }
+        if (gen < quiet_from_gen) continue;
+        if (gen == 0 && !quiet_wants.empty()) {
+          auto w = ParseCounters(quiet_wants);
+          EXPECT_TRUE(w.ok());
+          EXPECT_TRUE(p.value()->SendQuiet(round, 0, w.value()).ok());
           continue;
         }
         if (gen > 0 && stale_quiet) {
@@ -343,6 +361,15 @@ TEST(CoordRound, FullRoundCommitsManifest) {
   EXPECT_EQ(ReadAddressFile(dir.path()).status().code(), Code::kNotFound);
 }
 
+// Starts the ranks, waits for their joins and asks for a checkpoint, which must commit.
+void CheckpointCommits(const std::string& dir, std::initializer_list<SimRank*> ranks) {
+  for (SimRank* r : ranks) r->Start();
+  for (SimRank* r : ranks) ASSERT_TRUE(r->WaitJoined());
+  auto done = Checkpoint(dir);
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  EXPECT_EQ(done.value().GetInt(kFCode, -1), 0) << done.value().GetOr(kFMessage, "");
+}
+
 // A rank that cannot get quiet without a collective beyond its target asks for it (WANT):
 // the coordinator raises that target once (a second WANT for the same is no news), sends
 // TARGETS gen 1 to every rank, ignores QUIETs of gen 0 from then on, and commits once every
@@ -356,21 +383,30 @@ TEST(CoordRound, WantRaisesTargetsAndOldQuietsNoLongerCount) {
   r0.want = "c3=10";
   r2.want = "c3=10,c5=1";  // c5=1 is no raise
   r1.stale_quiet = true;
-  for (SimRank* r : {&r0, &r1, &r2}) r->Start();
-  for (SimRank* r : {&r0, &r1, &r2}) ASSERT_TRUE(r->WaitJoined());
-
-  auto done = Checkpoint(dir.path());
-  ASSERT_TRUE(done.ok()) << done.status().ToString();
-  EXPECT_EQ(done.value().GetInt(kFCode, -1), 0) << done.value().GetOr(kFMessage, "");
+  CheckpointCommits(dir.path(), {&r0, &r1, &r2});
   for (SimRank* r : {&r0, &r1, &r2}) {
-    std::vector<std::string> targets;
-    for (const std::string& l : r->Log()) {
-      if (l.rfind("TARGETS", 0) == 0) targets.push_back(l);
-    }
-    EXPECT_EQ(targets, (std::vector<std::string>{"TARGETS 0 c0=20,c3=9,c5=1",
-                                                 "TARGETS 1 c0=20,c3=10,c5=1"}));
+    EXPECT_EQ(r->Lines("TARGETS"), (std::vector<std::string>{"TARGETS 0 c0=20,c3=9,c5=1",
+                                                             "TARGETS 1 c0=20,c3=10,c5=1"}));
     EXPECT_NE(r->WaitFor("COMMITTED 1 "), "");
     EXPECT_EQ(r->WaitFor("ABORT", 0), "");
+  }
+}
+
+// Ranks 0 and 1 are quiet with threads waiting beyond the targets; rank 2 does not get quiet
+// (it waits for a message they send after those collectives): after the stall time the
+// coordinator grants the quiet ranks' wants (gen 1), and the round completes.
+TEST(CoordRound, QuietRanksWantsAreGrantedWhenOthersStall) {
+  TempDir dir;
+  auto c = Coordinator::Start(Options(dir.path(), 3));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  SimRank r0(dir.path(), 0, "c0=5,c1=2"), r1(dir.path(), 1, "c0=5"), r2(dir.path(), 2, "c1=2");
+  r0.quiet_wants = "c0=6";
+  r1.quiet_wants = "c0=6";
+  r2.quiet_from_gen = 1;
+  CheckpointCommits(dir.path(), {&r0, &r1, &r2});
+  for (SimRank* r : {&r0, &r1, &r2}) {
+    EXPECT_EQ(r->Lines("TARGETS"),
+              (std::vector<std::string>{"TARGETS 0 c0=5,c1=2", "TARGETS 1 c0=6,c1=2"}));
   }
 }
 
