@@ -802,15 +802,21 @@ Status Engine::CheckpointEndAsync(PendingCheckpoint& p, Status local) {
 
 // ---------------------------------------------------------------- restart
 
+bool Engine::StillIs(const std::string& path, const FileInfo& before) const {
+  auto now = env_->Stat(path);
+  return now.ok() && now.value().inode == before.inode && now.value().size == before.size &&
+         now.value().mtime_ns == before.mtime_ns;
+}
+
 bool Engine::Unchanged(const Located& loc) const {
   for (const auto& [path, before] : loc.files) {
-    auto now = env_->Stat(path);
-    if (!now.ok() || now.value().inode != before.inode || now.value().size != before.size ||
-        now.value().mtime_ns != before.mtime_ns) {
-      return false;
-    }
+    if (!StillIs(path, before)) return false;
   }
   return true;
+}
+
+void Engine::MarkBad(const std::string& path) {
+  if (auto info = env_->Stat(path); info.ok()) bad_copies_[path] = info.value();
 }
 
 Result<Engine::Located> Engine::VerifyAt(const Level& level, const std::string& name,
@@ -869,9 +875,7 @@ Result<Engine::Located> Engine::Locate(const std::string& name, long long versio
       }
       log::Warn(Describe(name, version), " on ", LevelName(it->second.level),
                 " cannot be restored: ", st.ToString());
-      if (auto info = env_->Stat(it->second.path); info.ok()) {
-        bad_copies_[it->second.path] = info.value();
-      }
+      MarkBad(it->second.path);
       verified_.erase(it);
     } else if (wanted) {
       return it->second;
@@ -889,9 +893,7 @@ Result<Engine::Located> Engine::Locate(const std::string& name, long long versio
     const std::string path = level->layout().RankFile(name, version, r);
     if (!env_->Exists(path)) continue;
     if (auto bad = bad_copies_.find(path); bad != bad_copies_.end()) {
-      auto now = env_->Stat(path);
-      if (now.ok() && now.value().inode == bad->second.inode &&
-          now.value().size == bad->second.size && now.value().mtime_ns == bad->second.mtime_ns) {
+      if (StillIs(path, bad->second)) {
         last = Status::Corruption("'" + path + "' failed verification when it was restored");
         continue;
       }
@@ -902,9 +904,7 @@ Result<Engine::Located> Engine::Locate(const std::string& name, long long versio
       verified_[key] = loc.value();
       return loc;
     }
-    if (loc.status().code() == Code::kCorruption) {  // also a structure-only Locate skips it
-      if (auto info = env_->Stat(path); info.ok()) bad_copies_[path] = info.value();
-    }
+    if (loc.status().code() == Code::kCorruption) MarkBad(path);  // structure-only Locates too
     log::Warn(Describe(name, version), " on ", LevelName(level->kind()),
               " cannot be restored: ", loc.status().ToString());
     last = loc.status();
@@ -1062,8 +1062,7 @@ Status Engine::RecoverMem(Select sel, const std::set<int>& ids) {
   auto read = [&](const format::Entry& e, void* into) {
     Status st = reader.ReadEntry(e, into, verify);
     if (st.code() == Code::kCorruption) {
-      auto info = env_->Stat(restoring_->source.path);
-      if (info.ok()) bad_copies_[restoring_->source.path] = info.value();
+      MarkBad(restoring_->source.path);
       verified_.erase({restoring_->name, restoring_->version, restoring_->rank});
       log::Warn(what, " on ", LevelName(restoring_->source.level),
                 " failed verification while restored: ", st.ToString());
@@ -1156,7 +1155,6 @@ Status Engine::Restart(const std::string& name, long long version, int target_ra
       return Status::Corruption(Describe(name, v) +
                                 " failed verification and no older version is left");
     }
-    if (bound < v) tries = 0;
     auto next = RestartTest(name, bound, target_rank);
     if (next.ok() && next.value() != v && !older_ok) {
       return Status::Corruption(Describe(name, v) +

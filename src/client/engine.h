@@ -178,6 +178,10 @@ class Engine {
   Result<Located> Locate(const std::string& name, long long version, int r, bool collective_check,
                          Where where = Where::kAll, bool verify_data = false);
   bool Unchanged(const Located& loc) const;
+  // Whether `path` is still the file stat'ed as `before` (inode, size, mtime).
+  bool StillIs(const std::string& path, const FileInfo& before) const;
+  // Remembers `path`, as it is now, as a copy whose data failed verification.
+  void MarkBad(const std::string& path);
   Result<Located> VerifyAt(const Level& level, const std::string& name, long long version, int r,
                            bool collective_check, bool verify_data);
   // RestartBegin + RecoverMem(all) + RestartEnd; sets *data_failed when this rank's copy
