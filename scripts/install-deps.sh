@@ -9,6 +9,7 @@ PKGS=(
   openmpi-bin libopenmpi-dev mpich libmpich-dev gfortran python3
   libisal-dev libzstd-dev liblz4-dev libxxhash-dev
   clang-format
+  python3-dev python3-numpy python3-mpi4py pybind11-dev python3-pybind11 python3-venv python3-pip
 )
 
 # Optional: a one-node Slurm for the Slurm tests (tests/slurm). A failure to install these
