@@ -7,6 +7,7 @@
 #include "cli/command.h"
 #include "cli/json.h"
 #include "transparent/image.h"
+#include "transparent/objects/event_objects.h"
 
 namespace cairn::cli {
 namespace {
@@ -77,7 +78,11 @@ int InspectImage(const std::string& path, bool json, Context& ctx) {
     w.EndArray().Key("files").BeginArray();
     for (const auto& f : img.files()) {
       w.BeginObject().Field("fd", f.fd).Field("kind", transparent::FileKindName(f.kind));
-      w.Field("path", f.path).Field("offset", f.offset).EndObject();
+      w.Field("path", f.path).Field("offset", f.offset);
+      if (transparent::objects::IsEventObject(f.kind)) {
+        w.Field("state", transparent::objects::Summary(f));
+      }
+      w.EndObject();
     }
     w.EndArray().EndObject();
     w.Finish();
@@ -109,7 +114,10 @@ int InspectImage(const std::string& path, bool json, Context& ctx) {
   std::vector<std::vector<std::string>> files{{"FD", "KIND", "OFFSET", "PATH"}};
   for (const auto& f : img.files()) {
     files.push_back({std::to_string(f.fd), transparent::FileKindName(f.kind),
-                     f.offset < 0 ? "-" : std::to_string(f.offset), f.path});
+                     f.offset < 0 ? "-" : std::to_string(f.offset),
+                     transparent::objects::IsEventObject(f.kind)
+                         ? f.path + " (" + transparent::objects::Summary(f) + ")"
+                         : f.path});
   }
   PrintTable(ctx.out, files, {0, 2});
   return kExitOk;

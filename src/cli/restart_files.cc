@@ -13,10 +13,13 @@
 #include <cstring>
 #include <map>
 
+#include "transparent/objects/event_objects.h"
+
 namespace cairn::cli {
 namespace {
 
 namespace tr = cairn::transparent;
+namespace objects = cairn::transparent::objects;
 
 // Status flags that fcntl(F_SETFL) can restore.
 constexpr int kSettableFlags = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
@@ -242,6 +245,7 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
       if (!st.ok()) warnings_.push_back("pipe of " + Describe(f) + ": " + st.ToString());
       continue;
     }
+    if (objects::IsEventObject(f.kind)) continue;  // after the others: InstallEventObjects
     const bool device = f.kind == tr::FileKind::kOther && f.path.starts_with("/dev/");
     if (f.kind != tr::FileKind::kRegular && f.kind != tr::FileKind::kDirectory && !device) {
       // Not restored, but its number stays taken: a thread may still use it, and the next
@@ -262,7 +266,53 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
     }
     installed.push_back(f.fd);
   }
+  CAIRN_RETURN_IF_ERROR(InstallEventObjects(&installed));
   return installed;
+}
+
+// Eventfds, timerfds and signalfds first, then the epolls (their targets must be open; an
+// epoll watching another waits for it), then duplicates of any of them.
+Status RestoredFiles::InstallEventObjects(std::vector<int>* installed) {
+  std::vector<const tr::FileState*> epolls;
+  for (const auto& f : files_) {
+    if (f.fd <= 2 || !objects::IsEventObject(f.kind) || f.object.same_as >= 0) continue;
+    if (f.kind == tr::FileKind::kEpoll) {
+      epolls.push_back(&f);
+      continue;
+    }
+    auto fd = objects::Restore(f);
+    if (!fd.ok()) return fd.status();
+    CAIRN_RETURN_IF_ERROR(Place(fd.value(), f.fd));
+    installed->push_back(f.fd);
+  }
+  while (!epolls.empty()) {
+    auto ready = std::find_if(epolls.begin(), epolls.end(), [&](const tr::FileState* e) {
+      return std::none_of(
+          e->object.targets.begin(), e->object.targets.end(), [&](const tr::EpollTarget& t) {
+            return std::any_of(epolls.begin(), epolls.end(),
+                               [&](const tr::FileState* o) { return o != e && o->fd == t.fd; });
+          });
+    });
+    if (ready == epolls.end()) {
+      return Status::FailedPrecondition("cannot restore " + Describe(*epolls.front()) +
+                                        ": epoll instances watch each other in a cycle");
+    }
+    auto fd = objects::Restore(**ready);
+    if (!fd.ok()) return fd.status();
+    CAIRN_RETURN_IF_ERROR(Place(fd.value(), (*ready)->fd));
+    installed->push_back((*ready)->fd);
+    epolls.erase(ready);
+  }
+  for (const auto& f : files_) {
+    if (f.fd <= 2 || !objects::IsEventObject(f.kind) || f.object.same_as < 0) continue;
+    if (::dup2(f.object.same_as, f.fd) < 0) {
+      return Status::FromErrno("cannot restore " + Describe(f) + " as a duplicate of fd " +
+                                   std::to_string(f.object.same_as),
+                               errno);
+    }
+    installed->push_back(f.fd);
+  }
+  return Status::Ok();
 }
 
 }  // namespace cairn::cli

@@ -16,6 +16,9 @@
 //   - The lineage lock (<dir>/.cairn/*.lock, see transparent/preload/control.h) is taken
 //     with flock(LOCK_EX|LOCK_NB); if another process holds it the image's process still
 //     runs and the restart is refused (kFailedPrecondition) before anything changed.
+//   - Eventfds, timerfds, signalfds and epolls are created anew with their state
+//     (transparent/objects/event_objects.h), after every other descriptor; duplicates are
+//     dup()ed. One that cannot be restored refuses the restart with a message naming it.
 //   - Directories and /dev character devices are reopened; sockets, FIFOs and other kinds
 //     are not restored (warning), but their numbers stay taken: each becomes one end of a
 //     UNIX stream socket pair whose other end is closed (reads see end of file, writes fail
@@ -53,6 +56,7 @@ class RestoredFiles {
  private:
   Status InstallRegular(const transparent::FileState& f);
   Status InstallPipe(uint64_t pipe_id, int min_temp_fd, std::vector<int>* installed);
+  Status InstallEventObjects(std::vector<int>* installed);
 
   std::vector<transparent::FileState> files_;
   std::map<int, int> pipe_sizes_;

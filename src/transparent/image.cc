@@ -143,6 +143,7 @@ class Dec {
   }
   bool ok() const { return ok_; }
   size_t pos() const { return pos_; }
+  bool more() const { return ok_ && pos_ < n_; }  // trailing fields of a newer writer follow
 
  private:
   Dec(const char* p, size_t n, bool ok) : p_(p), n_(n), ok_(ok) {}
@@ -224,6 +225,34 @@ std::string CheckThreads(const std::vector<ThreadState>& threads) {
 }
 
 bool IsPipeLike(FileKind k) { return k == FileKind::kPipe || k == FileKind::kFifo; }
+bool IsEventObject(FileKind k) {
+  return k == FileKind::kEventfd || k == FileKind::kTimerfd || k == FileKind::kSignalfd ||
+         k == FileKind::kEpoll;
+}
+
+// `listed`: the descriptors listed so far, this one included.
+std::string CheckEventObject(const FileState& f, const std::set<int32_t>& listed) {
+  const EventObjectState& o = f.object;
+  if (!IsEventObject(f.kind)) {
+    return o == EventObjectState{} ? ""
+                                   : std::string("event-object state on a ") + FileKindName(f.kind);
+  }
+  if (o.same_as >= 0) {
+    if (o.same_as == f.fd || listed.count(o.same_as) == 0)
+      return "same as fd " + Num(o.same_as) + ", not listed before it";
+    return o == EventObjectState{o.same_as} ? "" : "both a duplicate and its own state";
+  }
+  if (o.same_as != -1) return "bad duplicate reference " + std::to_string(o.same_as);
+  if (f.kind != FileKind::kEpoll && !o.targets.empty())
+    return "epoll targets on a " + std::string(FileKindName(f.kind));
+  if (f.kind == FileKind::kTimerfd && (o.value_ns < 0 || o.interval_ns < 0))
+    return "negative timer";
+  if (f.kind == FileKind::kEventfd && o.count == ~0ULL) return "eventfd counter overflow";
+  for (const EpollTarget& t : o.targets) {
+    if (t.fd < 0) return "epoll target fd " + std::to_string(t.fd);
+  }
+  return "";
+}
 
 std::string CheckFiles(const std::vector<FileState>& files) {
   std::set<int32_t> fds;
@@ -232,7 +261,7 @@ std::string CheckFiles(const std::vector<FileState>& files) {
     if (f.fd < 0) return what + " is negative";
     if (!fds.insert(f.fd).second) return what + " appears twice";
     uint32_t k = static_cast<uint32_t>(f.kind);
-    if (k < 1 || k > 7) return what + " has unknown kind " + Num(k);
+    if (k < 1 || k > 11) return what + " has unknown kind " + Num(k);
     if (f.content_included && f.kind != FileKind::kRegular) {
       return what + ": content included for a file that is not regular";
     }
@@ -243,6 +272,7 @@ std::string CheckFiles(const std::vector<FileState>& files) {
     if (!IsPipeLike(f.kind) && (f.pipe_id != 0 || !f.pipe_data.empty())) {
       return what + ": pipe id or in-flight bytes on a " + FileKindName(f.kind);
     }
+    if (std::string bad = CheckEventObject(f, fds); !bad.empty()) return what + ": " + bad;
   }
   return "";
 }
@@ -436,6 +466,21 @@ std::string EncodeFiles(const std::vector<FileState>& v, bool* too_long) {
     e.U64(f.pipe_id);
     e.Blob64(f.pipe_data);
     e.Blob64(f.content);
+    const EventObjectState& o = f.object;  // trailing fields (revision 2 of version 1)
+    e.I32(o.same_as);
+    e.U64(o.count);
+    e.U32(o.flags);
+    e.U64(o.mask);
+    e.I64(o.value_ns);
+    e.I64(o.interval_ns);
+    e.Count(o.targets.size());
+    for (const EpollTarget& t : o.targets) {
+      size_t tat = e.BeginRecord();
+      e.I32(t.fd);
+      e.U32(t.events);
+      e.U64(t.data);
+      e.EndRecord(tat);
+    }
     e.EndRecord(at);
   }
   *too_long = e.too_long();
@@ -460,6 +505,24 @@ bool DecodeFiles(Dec* d, std::vector<FileState>* v, std::string* err) {
     f.pipe_id = r.U64();
     f.pipe_data = r.Blob64();
     f.content = r.Blob64();
+    if (r.more()) {  // revision 2: the event-object state
+      EventObjectState& o = f.object;
+      o.same_as = r.I32();
+      o.count = r.U64();
+      o.flags = r.U32();
+      o.mask = r.U64();
+      o.value_ns = r.I64();
+      o.interval_ns = r.I64();
+      for (uint32_t tn = r.Count(), j = 0; j < tn && r.ok(); ++j) {
+        Dec tr = r.Record();
+        EpollTarget t;
+        t.fd = tr.I32();
+        t.events = tr.U32();
+        t.data = tr.U64();
+        if (!tr.ok()) return false;
+        o.targets.push_back(t);
+      }
+    }
     if (!r.ok()) return false;
     if ((flags & ~kFileFlagContent) != 0) {
       *err = "fd " + std::to_string(f.fd) + " has unknown flags " + Hex(flags);
@@ -766,6 +829,14 @@ const char* FileKindName(FileKind k) {
       return "tty";
     case FileKind::kOther:
       return "other";
+    case FileKind::kEventfd:
+      return "eventfd";
+    case FileKind::kTimerfd:
+      return "timerfd";
+    case FileKind::kSignalfd:
+      return "signalfd";
+    case FileKind::kEpoll:
+      return "epoll";
   }
   return "unknown";
 }

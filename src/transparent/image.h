@@ -175,8 +175,32 @@ enum class FileKind : uint32_t {
   kSocket = 5,
   kTty = 6,
   kOther = 7,
+  kEventfd = 8,    // anon_inode:[eventfd]
+  kTimerfd = 9,    // anon_inode:[timerfd]
+  kSignalfd = 10,  // anon_inode:[signalfd]
+  kEpoll = 11,     // anon_inode:[eventpoll]
 };
 const char* FileKindName(FileKind k);
+
+// One descriptor an epoll instance watches (its interest list, from /proc/self/fdinfo).
+struct EpollTarget {
+  int32_t fd = -1;      // the watched descriptor's number
+  uint32_t events = 0;  // epoll_event.events as registered (EPOLLIN, EPOLLET, ...)
+  uint64_t data = 0;    // epoll_event.data, returned to the program as it gave it
+  bool operator==(const EpollTarget&) const = default;
+};
+
+// The state of an eventfd, timerfd, signalfd or epoll descriptor (src/transparent/objects/).
+struct EventObjectState {
+  int32_t same_as = -1;  // >= 0: the same open file as this lower descriptor (dup); no state here
+  uint64_t count = 0;    // eventfd: the counter; timerfd: expirations not yet read
+  uint32_t flags = 0;    // eventfd: 1 = EFD_SEMAPHORE; timerfd: the clock id
+  uint64_t mask = 0;     // signalfd: signals it takes, bit (signo - 1)
+  int64_t value_ns = 0;  // timerfd: time to the next expiration (0: disarmed)
+  int64_t interval_ns = 0;           // timerfd: period (0: one shot)
+  std::vector<EpollTarget> targets;  // epoll: the interest list
+  bool operator==(const EventObjectState&) const = default;
+};
 
 struct FileState {
   int32_t fd = -1;          // >= 0, unique in the section
@@ -195,6 +219,8 @@ struct FileState {
   // before the checkpoint, refilled after) are recorded on one end, normally the read end.
   uint64_t pipe_id = 0;
   std::string pipe_data;
+  // kEventfd, kTimerfd, kSignalfd, kEpoll (trailing fields of the record; zero for others):
+  EventObjectState object;
   bool operator==(const FileState&) const = default;
 };
 

@@ -209,6 +209,41 @@ Sample MakeSample(bool big = false) {
     g.path = std::string("object ") + FileKindName(kind);
     s.files.push_back(g);
   }
+  // Event objects (transparent/objects/): their state rides in the records' trailing fields.
+  f = FileState();
+  f.fd = 11;
+  f.kind = FileKind::kEventfd;
+  f.path = "anon_inode:[eventfd]";
+  f.object.count = 0xfffffffffffull;
+  f.object.flags = 1;
+  s.files.push_back(f);
+  f.fd = 12;
+  f.kind = FileKind::kTimerfd;
+  f.path = "anon_inode:[timerfd]";
+  f.object = EventObjectState{};
+  f.object.flags = 1;
+  f.object.count = 3;
+  f.object.value_ns = 4000001;
+  f.object.interval_ns = 5000000;
+  s.files.push_back(f);
+  f.fd = 13;
+  f.kind = FileKind::kSignalfd;
+  f.path = "anon_inode:[signalfd]";
+  f.object = EventObjectState{};
+  f.object.mask = (1ull << 9) | (1ull << 11);
+  s.files.push_back(f);
+  f.fd = 14;
+  f.kind = FileKind::kEpoll;
+  f.path = "anon_inode:[eventpoll]";
+  f.object = EventObjectState{};
+  f.object.targets = {{11, 0x80000001u, 0x1111}, {5, 1u, ~0ull}};
+  s.files.push_back(f);
+  f.fd = 15;
+  f.kind = FileKind::kEventfd;
+  f.path = "anon_inode:[eventfd]";
+  f.object = EventObjectState{};
+  f.object.same_as = 11;
+  s.files.push_back(f);
 
   s.signals.actions = {
       {2, Bytes(9, 152, false)}, {10, Bytes(10, 152, false)}, {34, Bytes(11, 152, false)}};
@@ -1078,6 +1113,31 @@ TEST(TransparentImage, WriterRejectsMisuseWithoutFailing) {
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
   files[0].pipe_id = 3;  // a tty
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  auto event_object = [&](FileKind k) -> FileState& {
+    for (FileState& f : files) {
+      if (f.kind == k && f.object.same_as < 0) return f;
+    }
+    ADD_FAILURE() << "no " << FileKindName(k) << " in the sample";
+    return files[0];
+  };
+  files = s.files;
+  files[1].object.count = 1;  // event-object state on a regular file
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  files.back().object.same_as = 99;  // a duplicate of a descriptor not listed
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  files.back().object.count = 1;  // a duplicate with state of its own
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  event_object(FileKind::kTimerfd).object.value_ns = -1;
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  event_object(FileKind::kEventfd).object.targets = {{3, 1, 1}};  // epoll targets elsewhere
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  event_object(FileKind::kEpoll).object.targets[0].fd = -2;
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   SignalState sig = s.signals;
   sig.actions[0].signo = 65;

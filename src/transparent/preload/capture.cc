@@ -34,6 +34,7 @@
 #include "format/codec.h"
 #include "transparent/image.h"
 #include "transparent/maps.h"
+#include "transparent/objects/event_objects.h"
 #include "transparent/pagemap.h"
 #include "transparent/preload/kernel_state.h"
 #include "transparent/preload/lower_half.h"
@@ -54,6 +55,7 @@ namespace cairn::preload {
 namespace {
 
 namespace tr = cairn::transparent;
+namespace objects = cairn::transparent::objects;
 
 constexpr uint64_t kMaxIncludedFileContent = 64u << 20;
 
@@ -171,6 +173,25 @@ void SavePipeData(std::vector<tr::FileState>* files) {
   }
 }
 
+// An eventfd, timerfd, signalfd or epoll (objects/event_objects.h): a duplicate of one listed
+// before it (`listed`) refers to it, else its state is captured. A failure is logged and the
+// descriptor kept as kind "other" (restored as a closed connection, never silently).
+void CaptureEventObject(int fd, const std::string& fdinfo, const std::vector<tr::FileState>& listed,
+                        tr::FileState* f) {
+  for (const tr::FileState& earlier : listed) {
+    if (earlier.kind == f->kind && objects::SameOpenFile(earlier.fd, fd)) {
+      f->object.same_as = earlier.object.same_as >= 0 ? earlier.object.same_as : earlier.fd;
+      return;
+    }
+  }
+  Status st = objects::Capture(fd, fdinfo, f);
+  if (!st.ok()) {
+    log::Warn("preload: ", st.ToString(), "; it will not be restored");
+    f->kind = tr::FileKind::kOther;
+    f->object = tr::EventObjectState{};
+  }
+}
+
 std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip) {
   std::vector<tr::FileState> out;
   DIR* d = ::opendir("/proc/self/fd");
@@ -212,7 +233,10 @@ std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip) {
     f.fd_flags = fdf < 0 ? 0 : static_cast<uint32_t>(fdf);
     const int64_t pos = static_cast<int64_t>(ParseU64(tr::ProcField(info, "pos"), 10));
     f.offset = -1;
-    if (S_ISREG(st.st_mode)) {
+    if (tr::FileKind k = objects::KindOfLink(f.path); k != tr::FileKind::kOther) {
+      f.kind = k;
+      CaptureEventObject(fd, info, out, &f);
+    } else if (S_ISREG(st.st_mode)) {
       f.kind = tr::FileKind::kRegular;
       f.offset = pos;
       f.size = static_cast<uint64_t>(st.st_size);

@@ -1,0 +1,180 @@
+// Capture and restore of eventfd, timerfd, signalfd and epoll (transparent/objects/), in this
+// process: each object is captured from its live descriptor and /proc/self/fdinfo, created
+// anew, and the new one must behave as the old one would have.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "transparent/objects/event_objects.h"
+#include "transparent/procfs.h"
+
+namespace cairn::transparent::objects {
+namespace {
+
+// Captures `fd` as FileState of the kind its /proc link names.
+FileState CaptureFd(int fd) {
+  FileState f;
+  f.fd = fd;
+  char link[256];
+  ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), link, sizeof link);
+  EXPECT_GT(n, 0);
+  f.path.assign(link, n > 0 ? static_cast<size_t>(n) : 0);
+  f.kind = KindOfLink(f.path);
+  const std::string info = ReadProcText("/proc/self/fdinfo/" + std::to_string(fd));
+  uint64_t flags = 0;
+  EXPECT_TRUE(FdinfoNumber(info, "flags", 8, &flags));
+  f.open_flags = static_cast<uint32_t>(flags);
+  Status st = Capture(fd, info, &f);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return f;
+}
+
+int RestoreOrDie(const FileState& f) {
+  auto r = Restore(f);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? r.value() : -1;
+}
+
+TEST(EventObjects, EventfdKeepsCounterModeAndFlags) {
+  int a = ::eventfd(0, EFD_SEMAPHORE | EFD_NONBLOCK);
+  ASSERT_GE(a, 0);
+  uint64_t big = 0x123456789ull;  // above UINT_MAX: eventfd()'s initial value cannot hold it
+  ASSERT_EQ(::write(a, &big, 8), 8);
+  FileState f = CaptureFd(a);
+  EXPECT_EQ(f.kind, FileKind::kEventfd);
+  EXPECT_EQ(f.object.count, big);
+  EXPECT_EQ(f.object.flags, 1u);
+  EXPECT_EQ(Summary(f), "counter 4886718345, semaphore");
+  int b = RestoreOrDie(f);
+  ASSERT_GE(b, 0);
+  EXPECT_NE(::fcntl(b, F_GETFD) & FD_CLOEXEC, 0);
+  EXPECT_NE(::fcntl(b, F_GETFL) & O_NONBLOCK, 0);
+  uint64_t v = 0;
+  ASSERT_EQ(::read(b, &v, 8), 8);
+  EXPECT_EQ(v, 1u);  // semaphore: one at a time
+  FileState again = CaptureFd(b);
+  EXPECT_EQ(again.object.count, big - 1);
+  ::close(a);
+  ::close(b);
+}
+
+TEST(EventObjects, TimerfdKeepsPeriodTimeLeftAndUnreadExpirations) {
+  int a = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+  ASSERT_GE(a, 0);
+  itimerspec spec{{0, 2000000}, {0, 1000000}};  // first in 1 ms, then every 2 ms
+  ASSERT_EQ(::timerfd_settime(a, 0, &spec, nullptr), 0);
+  ::usleep(20000);  // several expirations, unread
+  FileState f = CaptureFd(a);
+  EXPECT_EQ(f.kind, FileKind::kTimerfd);
+  EXPECT_EQ(f.object.flags, static_cast<uint32_t>(CLOCK_MONOTONIC));
+  EXPECT_EQ(f.object.interval_ns, 2000000);
+  EXPECT_GT(f.object.value_ns, 0);
+  EXPECT_LE(f.object.value_ns, 2000000);
+  EXPECT_GE(f.object.count, 5u);
+  int b = RestoreOrDie(f);
+  ASSERT_GE(b, 0);
+  uint64_t ticks = 0;
+  ASSERT_EQ(::read(b, &ticks, 8), 8);
+  EXPECT_GE(ticks, f.object.count);  // put back (plus any expired since)
+  itimerspec cur{};
+  ASSERT_EQ(::timerfd_gettime(b, &cur), 0);
+  EXPECT_EQ(cur.it_interval.tv_nsec, 2000000);
+  ::close(a);
+  ::close(b);
+
+  int c = ::timerfd_create(CLOCK_REALTIME, 0);  // disarmed
+  ASSERT_GE(c, 0);
+  FileState g = CaptureFd(c);
+  EXPECT_EQ(g.object.value_ns, 0);
+  int d = RestoreOrDie(g);
+  ASSERT_GE(d, 0);
+  ASSERT_EQ(::timerfd_gettime(d, &cur), 0);
+  EXPECT_EQ(cur.it_value.tv_sec + cur.it_value.tv_nsec, 0);
+  ::close(c);
+  ::close(d);
+}
+
+TEST(EventObjects, SignalfdKeepsItsMask) {
+  sigset_t set, old;
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR2);
+  sigaddset(&set, SIGRTMIN + 3);
+  ASSERT_EQ(::pthread_sigmask(SIG_BLOCK, &set, &old), 0);
+  int a = ::signalfd(-1, &set, SFD_NONBLOCK);
+  ASSERT_GE(a, 0);
+  FileState f = CaptureFd(a);
+  EXPECT_EQ(f.kind, FileKind::kSignalfd);
+  EXPECT_EQ(f.object.mask, (1ull << (SIGUSR2 - 1)) | (1ull << (SIGRTMIN + 3 - 1)));
+  int b = RestoreOrDie(f);
+  ASSERT_GE(b, 0);
+  ASSERT_EQ(::raise(SIGUSR2), 0);
+  signalfd_siginfo si{};
+  ASSERT_EQ(::read(b, &si, sizeof si), static_cast<ssize_t>(sizeof si));
+  EXPECT_EQ(si.ssi_signo, static_cast<uint32_t>(SIGUSR2));
+  ::close(a);
+  ::close(b);
+  ASSERT_EQ(::pthread_sigmask(SIG_SETMASK, &old, nullptr), 0);
+}
+
+TEST(EventObjects, EpollKeepsItsInterestListAndDuplicatesAreSeen) {
+  int ep = ::epoll_create1(0);
+  int e1 = ::eventfd(1, 0), e2 = ::eventfd(0, 0);
+  ASSERT_TRUE(ep >= 0 && e1 >= 0 && e2 >= 0);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.u64 = 0xabcdef0123456789ull;
+  ASSERT_EQ(::epoll_ctl(ep, EPOLL_CTL_ADD, e1, &ev), 0);
+  ev.events = EPOLLIN;
+  ev.data.u64 = 7;
+  ASSERT_EQ(::epoll_ctl(ep, EPOLL_CTL_ADD, e2, &ev), 0);
+  FileState f = CaptureFd(ep);
+  EXPECT_EQ(f.kind, FileKind::kEpoll);
+  ASSERT_EQ(f.object.targets.size(), 2u);  // in the kernel's order, not the program's
+  const bool e1_first = f.object.targets[0].fd == e1;
+  const EpollTarget& t1 = f.object.targets[e1_first ? 0 : 1];
+  const EpollTarget& t2 = f.object.targets[e1_first ? 1 : 0];
+  EXPECT_EQ(t1.fd, e1);
+  EXPECT_EQ(t1.events, static_cast<uint32_t>(EPOLLIN | EPOLLET));
+  EXPECT_EQ(t1.data, 0xabcdef0123456789ull);
+  EXPECT_EQ(t2.fd, e2);
+  EXPECT_EQ(t2.events, static_cast<uint32_t>(EPOLLIN));
+  EXPECT_EQ(t2.data, 7u);
+  int ep2 = RestoreOrDie(f);
+  ASSERT_GE(ep2, 0);
+  epoll_event out[4];
+  ASSERT_EQ(::epoll_wait(ep2, out, 4, 0), 1);  // e1 is readable, e2 is not
+  EXPECT_EQ(out[0].data.u64, 0xabcdef0123456789ull);
+
+  int dup_ep = ::dup(ep);
+  EXPECT_TRUE(SameOpenFile(ep, dup_ep));
+  EXPECT_FALSE(SameOpenFile(ep, ep2));
+
+  f.object.targets.push_back(EpollTarget{999, EPOLLIN, 1});  // not open
+  auto bad = Restore(f);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("watched fd 999"), std::string::npos)
+      << bad.status().ToString();
+  for (int fd : {ep, e1, e2, ep2, dup_ep}) ::close(fd);
+}
+
+TEST(EventObjects, KindsAndMissingFdinfoFields) {
+  EXPECT_EQ(KindOfLink("anon_inode:[eventfd]"), FileKind::kEventfd);
+  EXPECT_EQ(KindOfLink("anon_inode:[eventpoll]"), FileKind::kEpoll);
+  EXPECT_EQ(KindOfLink("anon_inode:[pidfd]"), FileKind::kOther);
+  FileState f;
+  f.kind = FileKind::kEventfd;
+  Status st = Capture(5, "pos:\t0\nflags:\t02\n", &f);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("fd 5 (eventfd)"), std::string::npos) << st.ToString();
+  f.kind = FileKind::kRegular;
+  EXPECT_FALSE(Capture(5, "", &f).ok());
+  EXPECT_FALSE(Restore(f).ok());
+}
+
+}  // namespace
+}  // namespace cairn::transparent::objects
