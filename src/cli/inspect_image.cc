@@ -8,9 +8,16 @@
 #include "cli/json.h"
 #include "transparent/image.h"
 #include "transparent/objects/event_objects.h"
+#include "transparent/objects/unix_socket.h"
 
 namespace cairn::cli {
 namespace {
+
+// The saved state of an event object or a socket in one line; "" for other kinds.
+std::string StateOf(const transparent::FileState& f) {
+  if (f.kind == transparent::FileKind::kSocket) return transparent::objects::SocketSummary(f);
+  return transparent::objects::Summary(f);
+}
 
 using transparent::ImageReader;
 
@@ -79,9 +86,7 @@ int InspectImage(const std::string& path, bool json, Context& ctx) {
     for (const auto& f : img.files()) {
       w.BeginObject().Field("fd", f.fd).Field("kind", transparent::FileKindName(f.kind));
       w.Field("path", f.path).Field("offset", f.offset);
-      if (transparent::objects::IsEventObject(f.kind)) {
-        w.Field("state", transparent::objects::Summary(f));
-      }
+      if (std::string state = StateOf(f); !state.empty()) w.Field("state", state);
       w.EndObject();
     }
     w.EndArray().EndObject();
@@ -115,9 +120,7 @@ int InspectImage(const std::string& path, bool json, Context& ctx) {
   for (const auto& f : img.files()) {
     files.push_back({std::to_string(f.fd), transparent::FileKindName(f.kind),
                      f.offset < 0 ? "-" : std::to_string(f.offset),
-                     transparent::objects::IsEventObject(f.kind)
-                         ? f.path + " (" + transparent::objects::Summary(f) + ")"
-                         : f.path});
+                     StateOf(f).empty() ? f.path : f.path + " (" + StateOf(f) + ")"});
   }
   PrintTable(ctx.out, files, {0, 2});
   return kExitOk;

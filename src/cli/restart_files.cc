@@ -14,6 +14,7 @@
 #include <map>
 
 #include "transparent/objects/event_objects.h"
+#include "transparent/objects/unix_socket.h"
 
 namespace cairn::cli {
 namespace {
@@ -227,8 +228,49 @@ Status RestoredFiles::InstallPipe(uint64_t pipe_id, int min_temp_fd, std::vector
   return st;
 }
 
+// A UNIX socket the process held (objects/unix_socket.h): a socket already re-created is
+// dup()ed; a pair is re-created whole, both ends placed; a listener or unconnected socket is
+// bound again. `sockets_at`: socket id -> the descriptor that holds it now.
+Status RestoredFiles::InstallUnixSocket(const tr::FileState& f, int min_temp_fd,
+                                        std::map<uint64_t, int>* sockets_at,
+                                        std::vector<int>* installed) {
+  auto Settle = [&](int fd, const tr::FileState& g) {
+    (void)::fcntl(fd, F_SETFL, static_cast<int>(g.open_flags) & kSettableFlags);
+    (*sockets_at)[g.socket.id] = fd;
+    installed->push_back(fd);
+  };
+  if (auto it = sockets_at->find(f.socket.id); it != sockets_at->end()) {
+    if (it->second == f.fd) return Status::Ok();  // placed with its peer
+    if (::dup2(it->second, f.fd) < 0) {
+      return Status::FromErrno("cannot restore " + Describe(f) + " as a duplicate", errno);
+    }
+    installed->push_back(f.fd);
+    return Status::Ok();
+  }
+  if (objects::Restorable(f, files_) == objects::SocketRestore::kPair) {
+    const tr::FileState* peer = objects::FindSocket(files_, f.socket.peer);
+    auto fds = objects::RestorePair(f, *peer, min_temp_fd);
+    if (!fds.ok()) return fds.status().Annotate("cannot restore the socket pair of " + Describe(f));
+    if (peer->fd <= 2) {  // the restart command's own: only this end comes back
+      ::close(fds.value().second);
+    } else {
+      CAIRN_RETURN_IF_ERROR(Place(fds.value().second, peer->fd));
+      Settle(peer->fd, *peer);
+    }
+    CAIRN_RETURN_IF_ERROR(Place(fds.value().first, f.fd));
+    Settle(f.fd, f);
+    return Status::Ok();
+  }
+  auto fd = objects::RestoreAlone(f, min_temp_fd);
+  if (!fd.ok()) return fd.status().Annotate("cannot restore the socket " + Describe(f));
+  CAIRN_RETURN_IF_ERROR(Place(fd.value(), f.fd));
+  Settle(f.fd, f);
+  return Status::Ok();
+}
+
 Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
   std::vector<int> installed;
+  std::map<uint64_t, int> sockets_at;
   std::vector<uint64_t> pipes_done;
   for (const auto& f : files_) {
     if (f.fd <= 2) continue;
@@ -246,6 +288,11 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
       continue;
     }
     if (objects::IsEventObject(f.kind)) continue;  // after the others: InstallEventObjects
+    if (f.kind == tr::FileKind::kSocket &&
+        objects::Restorable(f, files_) != objects::SocketRestore::kNone) {
+      CAIRN_RETURN_IF_ERROR(InstallUnixSocket(f, min_temp_fd, &sockets_at, &installed));
+      continue;
+    }
     const bool device = f.kind == tr::FileKind::kOther && f.path.starts_with("/dev/");
     if (f.kind != tr::FileKind::kRegular && f.kind != tr::FileKind::kDirectory && !device) {
       // Not restored, but its number stays taken: a thread may still use it, and the next

@@ -19,7 +19,10 @@
 //   - Eventfds, timerfds, signalfds and epolls are created anew with their state
 //     (transparent/objects/event_objects.h), after every other descriptor; duplicates are
 //     dup()ed. One that cannot be restored refuses the restart with a message naming it.
-//   - Directories and /dev character devices are reopened; sockets, FIFOs and other kinds
+//   - UNIX sockets (transparent/objects/unix_socket.h): a pair with both ends in the process
+//     comes back as a new socketpair holding the queued messages; a listening or unconnected
+//     socket is bound to its name again. One that cannot be re-created refuses the restart.
+//   - Directories and /dev character devices are reopened; other sockets, FIFOs and other kinds
 //     are not restored (warning), but their numbers stay taken: each becomes one end of a
 //     UNIX stream socket pair whose other end is closed (reads see end of file, writes fail
 //     with EPIPE: a connection its peer reset), so the program never finds its next open()
@@ -57,6 +60,8 @@ class RestoredFiles {
   Status InstallRegular(const transparent::FileState& f);
   Status InstallPipe(uint64_t pipe_id, int min_temp_fd, std::vector<int>* installed);
   Status InstallEventObjects(std::vector<int>* installed);
+  Status InstallUnixSocket(const transparent::FileState& f, int min_temp_fd,
+                           std::map<uint64_t, int>* sockets_at, std::vector<int>* installed);
 
   std::vector<transparent::FileState> files_;
   std::map<int, int> pipe_sizes_;

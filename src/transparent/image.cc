@@ -273,6 +273,14 @@ std::string CheckFiles(const std::vector<FileState>& files) {
       return what + ": pipe id or in-flight bytes on a " + FileKindName(f.kind);
     }
     if (std::string bad = CheckEventObject(f, fds); !bad.empty()) return what + ": " + bad;
+    if (f.kind != FileKind::kSocket && !(f.socket == SocketState{})) {
+      return what + ": socket state on a " + FileKindName(f.kind);
+    }
+    if (f.socket.listening && (f.socket.peer != 0 || !f.socket.queued.empty())) {
+      return what + ": a listening socket with a peer or queued data";
+    }
+    if (f.socket.name.size() > 108) return what + ": socket name longer than 108 bytes";
+    if (f.socket.shutdown > 3) return what + ": bad shutdown bits " + Num(f.socket.shutdown);
   }
   return "";
 }
@@ -481,6 +489,21 @@ std::string EncodeFiles(const std::vector<FileState>& v, bool* too_long) {
       e.U64(t.data);
       e.EndRecord(tat);
     }
+    const SocketState& k = f.socket;
+    e.U32(k.family);
+    e.U32(k.type);
+    e.U64(k.id);
+    e.U64(k.peer);
+    e.U32(k.listening ? 1 : 0);
+    e.U32(k.backlog);
+    e.U32(k.shutdown);
+    e.Str(k.name);
+    e.Count(k.queued.size());
+    for (const std::string& m : k.queued) {
+      size_t mat = e.BeginRecord();
+      e.Blob64(m);
+      e.EndRecord(mat);
+    }
     e.EndRecord(at);
   }
   *too_long = e.too_long();
@@ -521,6 +544,25 @@ bool DecodeFiles(Dec* d, std::vector<FileState>* v, std::string* err) {
         t.data = tr.U64();
         if (!tr.ok()) return false;
         o.targets.push_back(t);
+      }
+      SocketState& k = f.socket;
+      k.family = r.U32();
+      k.type = r.U32();
+      k.id = r.U64();
+      k.peer = r.U64();
+      const uint32_t listening = r.U32();
+      k.listening = listening == 1;
+      k.backlog = r.U32();
+      k.shutdown = r.U32();
+      k.name = r.Str();
+      for (uint32_t mn = r.Count(), j = 0; j < mn && r.ok(); ++j) {
+        Dec mr = r.Record();
+        k.queued.push_back(mr.Blob64());
+        if (!mr.ok()) return false;
+      }
+      if (listening > 1) {
+        *err = "fd " + std::to_string(f.fd) + " has a bad listening flag " + Num(listening);
+        return false;
       }
     }
     if (!r.ok()) return false;

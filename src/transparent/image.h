@@ -202,6 +202,21 @@ struct EventObjectState {
   bool operator==(const EventObjectState&) const = default;
 };
 
+// A UNIX socket (src/transparent/objects/unix_socket.cc).
+struct SocketState {
+  uint32_t family = 0;  // AF_UNIX; 0 for sockets of other families (not restored)
+  uint32_t type = 0;    // SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET
+  uint64_t id = 0;      // the socket's inode: descriptors with the same id are one socket
+  uint64_t peer = 0;    // the connected peer's inode, 0 when none, kUnnamedPeer when it has none
+  static constexpr uint64_t kUnnamedPeer = ~0ull;  // e.g. a connection not accepted yet
+  bool listening = false;
+  uint32_t backlog = 0;             // listening: the queue length to listen() with
+  uint32_t shutdown = 0;            // bit 0: no more receives, bit 1: no more sends
+  std::string name;                 // bound address: sun_path bytes, "\0..." for abstract
+  std::vector<std::string> queued;  // this end's receive queue, one entry per message
+  bool operator==(const SocketState&) const = default;
+};
+
 struct FileState {
   int32_t fd = -1;          // >= 0, unique in the section
   uint32_t open_flags = 0;  // fcntl(F_GETFL)
@@ -221,6 +236,8 @@ struct FileState {
   std::string pipe_data;
   // kEventfd, kTimerfd, kSignalfd, kEpoll (trailing fields of the record; zero for others):
   EventObjectState object;
+  // kSocket (trailing fields after `object`; zero for others):
+  SocketState socket;
   bool operator==(const FileState&) const = default;
 };
 

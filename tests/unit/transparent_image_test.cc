@@ -244,6 +244,18 @@ Sample MakeSample(bool big = false) {
   f.object = EventObjectState{};
   f.object.same_as = 11;
   s.files.push_back(f);
+  f = FileState();  // a UNIX socket with queued messages (transparent/objects/unix_socket.h)
+  f.fd = 16;
+  f.kind = FileKind::kSocket;
+  f.path = "socket:[77]";
+  f.socket.family = 1;
+  f.socket.type = 5;
+  f.socket.id = 77;
+  f.socket.peer = 78;
+  f.socket.shutdown = 2;
+  f.socket.name = std::string("\0abstract", 9);
+  f.socket.queued = {"first", "", std::string("th\0rd", 5)};
+  s.files.push_back(f);
 
   s.signals.actions = {
       {2, Bytes(9, 152, false)}, {10, Bytes(10, 152, false)}, {34, Bytes(11, 152, false)}};
@@ -1138,6 +1150,15 @@ TEST(TransparentImage, WriterRejectsMisuseWithoutFailing) {
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
   event_object(FileKind::kEpoll).object.targets[0].fd = -2;
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  files[1].socket.peer = 3;  // socket state on a regular file
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  files.back().socket.listening = true;  // a listener with a peer and queued data
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  files.back().socket.shutdown = 4;
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   SignalState sig = s.signals;
   sig.actions[0].signo = 65;

@@ -7,10 +7,16 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <vector>
+
 #include "transparent/objects/event_objects.h"
+#include "transparent/objects/unix_socket.h"
 #include "transparent/procfs.h"
 
 namespace cairn::transparent::objects {
@@ -174,6 +180,93 @@ TEST(EventObjects, KindsAndMissingFdinfoFields) {
   f.kind = FileKind::kRegular;
   EXPECT_FALSE(Capture(5, "", &f).ok());
   EXPECT_FALSE(Restore(f).ok());
+}
+
+FileState CaptureSocketFd(int fd) {
+  FileState f;
+  f.fd = fd;
+  f.kind = FileKind::kSocket;
+  Status st = CaptureSocket(fd, &f);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return f;
+}
+
+TEST(UnixSockets, QueuesAreCopiedWithoutTakingThemAndComeBackInAPair) {
+  for (int type : {SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM}) {
+    SCOPED_TRACE(type);
+    int sv[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, type, 0, sv), 0);
+    for (const char* m : {"one", "", "three!"}) {
+      if (type == SOCK_STREAM && *m == '\0') continue;  // (no such thing)
+      ASSERT_EQ(::send(sv[0], m, std::strlen(m), 0), static_cast<ssize_t>(std::strlen(m)));
+    }
+    ASSERT_EQ(::send(sv[1], "back", 4, 0), 4);
+    if (type != SOCK_DGRAM) {
+      ASSERT_EQ(::shutdown(sv[0], SHUT_WR), 0);
+    }
+    std::vector<FileState> files{CaptureSocketFd(sv[0]), CaptureSocketFd(sv[1])};
+    EXPECT_EQ(files[0].socket.peer, files[1].socket.id);
+    EXPECT_EQ(files[0].socket.shutdown, type == SOCK_DGRAM ? 0u : 2u);
+    EXPECT_EQ(files[1].socket.shutdown, type == SOCK_DGRAM ? 0u : 1u);
+    SaveSocketQueues(&files);
+    std::string got1, got0;
+    for (const std::string& m : files[1].socket.queued) got1 += "[" + m + "]";
+    for (const std::string& m : files[0].socket.queued) got0 += "[" + m + "]";
+    EXPECT_EQ(got1, type == SOCK_STREAM ? "[onethree!]" : "[one][][three!]");
+    EXPECT_EQ(got0, "[back]");
+    char b[16];
+    ASSERT_EQ(::recv(sv[1], b, 3, 0), 3);  // still queued for the running process
+    EXPECT_EQ(std::string(b, 3), "one");
+    files[1].socket.queued.erase(files[1].socket.queued.begin());  // what is left in flight
+    if (type == SOCK_STREAM) files[1].socket.queued = {"three!"};
+
+    ASSERT_EQ(Restorable(files[0], files), SocketRestore::kPair);
+    auto pair = RestorePair(files[0], files[1], 100);
+    ASSERT_TRUE(pair.ok()) << pair.status().ToString();
+    auto [a, c] = pair.value();
+    EXPECT_GE(a, 100);
+    FileState again = CaptureSocketFd(c);
+    EXPECT_EQ(again.socket.shutdown, type == SOCK_DGRAM ? 0u : 1u);
+    if (type != SOCK_STREAM) {
+      ASSERT_EQ(::recv(c, b, sizeof b, 0), 0);  // the empty message
+    }
+    ASSERT_EQ(::recv(c, b, sizeof b, 0), 6);
+    EXPECT_EQ(std::string(b, 6), "three!");
+    ASSERT_EQ(::recv(a, b, sizeof b, 0), 4);
+    EXPECT_EQ(std::string(b, 4), "back");
+    if (type != SOCK_DGRAM) {
+      EXPECT_LT(::send(a, "x", 1, MSG_NOSIGNAL), 0);  // a's sending side stays shut down
+    }
+    for (int fd : {sv[0], sv[1], a, c}) ::close(fd);
+  }
+}
+
+TEST(UnixSockets, ListenersAreBoundAgainAndOutsidePeersAreNotRestorable) {
+  const std::string path = ::testing::TempDir() + "/cairn-objects-test.sock";
+  ::unlink(path.c_str());
+  int l = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(l, 7), 0);
+  std::vector<FileState> files{CaptureSocketFd(l)};
+  EXPECT_TRUE(files[0].socket.listening);
+  EXPECT_EQ(files[0].socket.backlog, 7u);
+  EXPECT_EQ(files[0].socket.name, path);
+  ASSERT_EQ(Restorable(files[0], files), SocketRestore::kListener);
+  ::close(l);  // the old process is gone; its socket file stays
+  auto fd = RestoreAlone(files[0], 0);
+  ASSERT_TRUE(fd.ok()) << fd.status().ToString();
+  int c = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  EXPECT_EQ(::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  FileState client = CaptureSocketFd(c);
+  EXPECT_EQ(client.socket.peer, SocketState::kUnnamedPeer);       // not accepted yet
+  EXPECT_EQ(Restorable(client, {client}), SocketRestore::kNone);  // its peer is not listed
+  EXPECT_NE(SocketSummary(files[0]).find("listening (backlog 7)"), std::string::npos);
+  ::close(c);
+  ::close(fd.value());
+  ::unlink(path.c_str());
 }
 
 }  // namespace

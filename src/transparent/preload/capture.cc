@@ -35,6 +35,7 @@
 #include "transparent/image.h"
 #include "transparent/maps.h"
 #include "transparent/objects/event_objects.h"
+#include "transparent/objects/unix_socket.h"
 #include "transparent/pagemap.h"
 #include "transparent/preload/kernel_state.h"
 #include "transparent/preload/lower_half.h"
@@ -272,6 +273,10 @@ std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip) {
       f.pipe_id = st.st_ino;
     } else if (S_ISSOCK(st.st_mode)) {
       f.kind = tr::FileKind::kSocket;
+      if (Status sst = objects::CaptureSocket(fd, &f); !sst.ok()) {
+        log::Warn("preload: socket fd ", fd, ": ", sst.ToString(), "; it will not be restored");
+        f.socket = tr::SocketState{};
+      }
     } else if (S_ISCHR(st.st_mode) && ::isatty(fd)) {
       f.kind = tr::FileKind::kTty;
     } else {
@@ -281,6 +286,7 @@ std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip) {
     out.push_back(std::move(f));
   }
   SavePipeData(&out);
+  objects::SaveSocketQueues(&out);
   return out;
 }
 

@@ -1,0 +1,374 @@
+// See unix_socket.h.
+#include "transparent/objects/unix_socket.h"
+
+#include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/sockios.h>
+#include <linux/unix_diag.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstring>
+#include <set>
+#include <tuple>
+
+#include "common/log.h"
+
+namespace cairn::transparent::objects {
+namespace {
+
+constexpr uint32_t kRcvShutdown = 1, kSendShutdown = 2;  // the kernel's sk_shutdown bits
+constexpr int kTcpEstablished = 1, kTcpListen = 10;      // sock_diag states
+
+struct Diag {
+  uint64_t peer = 0;
+  uint32_t state = 0;
+  uint32_t shutdown = 0;
+  uint32_t backlog = 0;
+};
+
+// One NETLINK_SOCK_DIAG query for the AF_UNIX socket with inode `ino`.
+Result<Diag> QueryDiag(uint64_t ino) {
+  int nl = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (nl < 0) return Status::FromErrno("socket(NETLINK_SOCK_DIAG)", errno);
+  struct {
+    nlmsghdr nlh;
+    unix_diag_req req;
+  } msg{};
+  msg.nlh.nlmsg_len = sizeof msg;
+  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+  msg.req.sdiag_family = AF_UNIX;
+  msg.req.udiag_states = ~0u;
+  msg.req.udiag_ino = static_cast<uint32_t>(ino);
+  msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;
+  msg.req.udiag_cookie[0] = msg.req.udiag_cookie[1] = ~0u;  // INET_DIAG_NOCOOKIE
+  alignas(nlmsghdr) char buf[8192];
+  ssize_t n = -1;
+  if (::send(nl, &msg, sizeof msg, 0) == static_cast<ssize_t>(sizeof msg)) {
+    do {
+      n = ::recv(nl, buf, sizeof buf, 0);
+    } while (n < 0 && errno == EINTR);
+  }
+  const int e = errno;
+  ::close(nl);
+  if (n < 0) return Status::FromErrno("sock_diag query", e);
+  auto* h = reinterpret_cast<nlmsghdr*>(buf);
+  if (!NLMSG_OK(h, static_cast<unsigned>(n))) return Status::IOError("short sock_diag answer");
+  if (h->nlmsg_type == NLMSG_ERROR) {
+    auto* err = static_cast<nlmsgerr*>(NLMSG_DATA(h));
+    return Status::FromErrno("sock_diag query", -err->error);
+  }
+  auto* m = static_cast<unix_diag_msg*>(NLMSG_DATA(h));
+  Diag d;
+  d.state = m->udiag_state;
+  int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
+  for (auto* a = reinterpret_cast<rtattr*>(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+    if (a->rta_type == UNIX_DIAG_PEER) {
+      d.peer = *static_cast<uint32_t*>(RTA_DATA(a));
+    } else if (a->rta_type == UNIX_DIAG_SHUTDOWN) {
+      d.shutdown = *static_cast<uint8_t*>(RTA_DATA(a));
+    } else if (a->rta_type == UNIX_DIAG_RQLEN) {
+      d.backlog = static_cast<unix_diag_rqlen*>(RTA_DATA(a))->udiag_wqueue;
+    }
+  }
+  return d;
+}
+
+// sockaddr_un for a saved name ("" = unnamed); *len set to its length.
+sockaddr_un Address(const std::string& name, socklen_t* len) {
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path, name.data(), std::min(name.size(), sizeof a.sun_path));
+  *len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + name.size());
+  return a;
+}
+
+// Sends `data` through `fd`, whole (a datagram in one send).
+Status SendAll(int fd, const std::string& data, bool stream) {
+  size_t done = 0;
+  bool first = true;
+  while (first || done < data.size()) {
+    iovec iov{const_cast<char*>(data.data() + done), data.size() - done};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    ssize_t w = ::sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return Status::FromErrno("sending queued data back", errno);
+    first = false;
+    done += static_cast<size_t>(w);
+    if (!stream) break;  // a datagram goes whole or not at all
+  }
+  return Status::Ok();
+}
+
+// Copies every message waiting on `fd` without taking it off the queue: MSG_PEEK with the
+// socket's peek offset (SO_PEEK_OFF) walking the queue, the program's own offset put back
+// after. A stream's bytes come in chunks. Descriptors passed in flight (SCM_RIGHTS) that the
+// peek installs are closed again; *passed_fds counts them.
+// `ended`: the socket can no longer receive more (shut down), so an empty read may be the end
+// of the queue rather than an empty message: a seqpacket queue's byte count (SIOCINQ) tells
+// them apart; for a datagram socket the first empty message ends the copy.
+std::vector<std::string> PeekQueue(int fd, uint32_t type, bool ended, size_t* passed_fds) {
+  const bool stream = type == SOCK_STREAM;
+  int inq = 0;
+  if (type == SOCK_SEQPACKET && ::ioctl(fd, SIOCINQ, &inq) != 0) inq = 0;
+  size_t peeked = 0;
+  std::vector<std::string> out;
+  int old_off = -1;
+  socklen_t len = sizeof old_off;
+  (void)::getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, &len);
+  int zero = 0;
+  if (::setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &zero, sizeof zero) != 0) {
+    log::Warn("preload: fd ", fd, ": SO_PEEK_OFF: ", std::strerror(errno),
+              "; its queued data is not in the image");
+    return out;
+  }
+  // One peek per chunk: with MSG_TRUNC a datagram peek says the bytes left of the datagram
+  // at the offset, so a datagram larger than the buffer is read on by the next peeks.
+  std::string buf(256 * 1024, '\0');
+  std::string partial;  // a datagram read so far
+  for (size_t guard = 0; guard < (1u << 22); ++guard) {
+    iovec iov{buf.data(), buf.size()};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int) * 253)];
+    mh.msg_control = ctl;
+    mh.msg_controllen = sizeof ctl;
+    const int flags = MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC | (stream ? 0 : MSG_TRUNC);
+    ssize_t n = ::recvmsg(fd, &mh, flags);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 || (n == 0 && (stream || (ended && peeked >= static_cast<size_t>(inq))))) {
+      break;  // empty (EAGAIN), or the end
+    }
+    peeked += static_cast<size_t>(n);
+    for (cmsghdr* c = CMSG_FIRSTHDR(&mh); c != nullptr; c = CMSG_NXTHDR(&mh, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      const int* p = reinterpret_cast<const int*>(CMSG_DATA(c));
+      for (size_t i = 0; i < k; ++i) ::close(p[i]);
+      *passed_fds += k;
+    }
+    const size_t copied = std::min(static_cast<size_t>(n), buf.size());
+    if (stream) {
+      out.emplace_back(buf.data(), copied);
+      continue;
+    }
+    partial.append(buf.data(), copied);
+    if (static_cast<size_t>(n) > copied) continue;  // more of this datagram
+    out.push_back(std::move(partial));
+    partial.clear();
+  }
+  (void)::setsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &old_off, sizeof old_off);
+  return out;
+}
+
+int SockType(uint32_t type) { return static_cast<int>(type) | SOCK_CLOEXEC; }
+
+// Moves `fd` to the lowest free number >= min_fd (FD_CLOEXEC); the old number is closed.
+Result<int> Above(int fd, int min_fd) {
+  int nfd = ::fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+  const int e = errno;
+  ::close(fd);
+  if (nfd < 0) return Status::FromErrno("fcntl(F_DUPFD_CLOEXEC)", e);
+  return nfd;
+}
+
+// Sends f's saved queue through `via`, its peer's new end, so that f's new end holds it.
+Status Refill(int via, const FileState& f) {
+  size_t total = 0;
+  for (const std::string& m : f.socket.queued) total += m.size() + 512;  // + skb overhead
+  if (total > 64 * 1024) {  // room for it all in the sender's buffer (FORCE needs privilege)
+    int want = static_cast<int>(std::min<size_t>(total * 2, 1u << 30));
+    if (::setsockopt(via, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0) {
+      (void)::setsockopt(via, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
+    }
+  }
+  for (const std::string& m : f.socket.queued) {
+    Status st = SendAll(via, m, f.socket.type == SOCK_STREAM);
+    if (!st.ok()) return st.Annotate("fd " + std::to_string(f.fd));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const FileState* FindSocket(const std::vector<FileState>& files, uint64_t id) {
+  for (const FileState& f : files) {
+    if (f.kind == FileKind::kSocket && f.socket.family == AF_UNIX && f.socket.id == id) return &f;
+  }
+  return nullptr;
+}
+
+std::string SocketSummary(const FileState& f) {
+  const SocketState& k = f.socket;
+  if (k.family != AF_UNIX) return "family " + std::to_string(k.family) + ", not restored";
+  const char* type = k.type == SOCK_STREAM      ? "stream"
+                     : k.type == SOCK_DGRAM     ? "datagram"
+                     : k.type == SOCK_SEQPACKET ? "seqpacket"
+                                                : "?";
+  std::string out = std::string("unix ") + type;
+  if (!k.name.empty()) {
+    out += ", name " + (k.name[0] == '\0' ? "@" + k.name.substr(1) : k.name);
+  }
+  if (k.listening) out += ", listening (backlog " + std::to_string(k.backlog) + ")";
+  if (k.peer != 0) out += ", peer socket:[" + std::to_string(k.peer) + "]";
+  size_t bytes = 0;
+  for (const std::string& m : k.queued) bytes += m.size();
+  if (!k.queued.empty()) {
+    out += ", " + std::to_string(bytes) + " bytes in " + std::to_string(k.queued.size()) +
+           (k.type == SOCK_STREAM ? " chunks" : " messages") + " queued";
+  }
+  if (k.shutdown != 0) out += ", shut down " + std::to_string(k.shutdown);
+  return out;
+}
+
+Status CaptureSocket(int fd, FileState* f) {
+  SocketState& k = f->socket;
+  int v = 0;
+  socklen_t len = sizeof v;
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) != 0) {
+    return Status::FromErrno("getsockopt(SO_DOMAIN)", errno);
+  }
+  k.family = static_cast<uint32_t>(v);
+  len = sizeof v;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) != 0) {
+    return Status::FromErrno("getsockopt(SO_TYPE)", errno);
+  }
+  k.type = static_cast<uint32_t>(v);
+  if (k.family != AF_UNIX) return Status::Ok();
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::FromErrno("fstat", errno);
+  k.id = st.st_ino;
+  sockaddr_un a{};
+  socklen_t alen = sizeof a;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &alen) == 0 &&
+      alen > offsetof(sockaddr_un, sun_path)) {
+    k.name.assign(a.sun_path, alen - offsetof(sockaddr_un, sun_path));
+    if (!k.name.empty() && k.name[0] != '\0') k.name.resize(std::strlen(k.name.c_str()));
+  }
+  auto d = QueryDiag(k.id);
+  if (!d.ok()) return d.status();
+  k.peer = d.value().peer;
+  // Connected to a socket that has no inode yet (a connection its server has not accepted):
+  // a peer that cannot be in the image.
+  if (k.peer == 0 && d.value().state == kTcpEstablished) k.peer = SocketState::kUnnamedPeer;
+  k.shutdown = d.value().shutdown & 3u;
+  k.listening = d.value().state == kTcpListen;
+  if (k.listening) k.backlog = d.value().backlog;
+  return Status::Ok();
+}
+
+void SaveSocketQueues(std::vector<FileState>* files) {
+  std::set<uint64_t> done;
+  for (FileState& f : *files) {
+    SocketState& k = f.socket;
+    if (f.kind != FileKind::kSocket || k.family != AF_UNIX || k.peer == 0) continue;
+    if (!done.insert(k.id).second) continue;  // a dup of a socket already seen
+    const FileState* peer = FindSocket(*files, k.peer);
+    if (peer == nullptr) continue;  // the other end is outside
+    const bool ended =
+        (k.shutdown & kRcvShutdown) != 0 || (peer->socket.shutdown & kSendShutdown) != 0;
+    size_t passed = 0;
+    k.queued = PeekQueue(f.fd, k.type, ended, &passed);
+    if (passed != 0) {
+      log::Warn("preload: fd ", f.fd, ": ", passed,
+                " descriptors in flight (SCM_RIGHTS) are not in the image");
+    }
+  }
+}
+
+SocketRestore Restorable(const FileState& f, const std::vector<FileState>& files) {
+  const SocketState& k = f.socket;
+  if (f.kind != FileKind::kSocket || k.family != AF_UNIX) return SocketRestore::kNone;
+  if (k.listening) return SocketRestore::kListener;
+  if (k.peer == 0) return SocketRestore::kUnbound;
+  const FileState* peer = FindSocket(files, k.peer);
+  if (peer == nullptr || peer->socket.peer != k.id || peer->socket.type != k.type) {
+    return SocketRestore::kNone;
+  }
+  return SocketRestore::kPair;
+}
+
+Result<std::pair<int, int>> RestorePair(const FileState& a, const FileState& b, int min_fd) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SockType(a.socket.type), 0, sv) != 0) {
+    return Status::FromErrno("socketpair", errno);
+  }
+  auto x = Above(sv[0], min_fd);
+  auto y = Above(sv[1], min_fd);
+  if (!x.ok() || !y.ok()) {
+    if (x.ok()) ::close(x.value());
+    if (y.ok()) ::close(y.value());
+    return x.ok() ? y.status() : x.status();
+  }
+  Status st = Refill(y.value(), a);  // a's queue is what b sent it
+  if (st.ok()) st = Refill(x.value(), b);
+  for (auto [fd, s] : {std::pair{x.value(), &a.socket}, std::pair{y.value(), &b.socket}}) {
+    if (st.ok() && (s->shutdown & kSendShutdown) != 0 && ::shutdown(fd, SHUT_WR) != 0) {
+      st = Status::FromErrno("shutdown(SHUT_WR)", errno);
+    }
+  }
+  for (auto [fd, s, other] :
+       {std::tuple{x.value(), &a.socket, &b.socket}, std::tuple{y.value(), &b.socket, &a.socket}}) {
+    if (st.ok() && (s->shutdown & kRcvShutdown) != 0 && (other->shutdown & kSendShutdown) == 0 &&
+        ::shutdown(fd, SHUT_RD) != 0) {
+      st = Status::FromErrno("shutdown(SHUT_RD)", errno);
+    }
+  }
+  if (!st.ok()) {
+    ::close(x.value());
+    ::close(y.value());
+    return st;
+  }
+  return std::pair{x.value(), y.value()};
+}
+
+Result<int> RestoreAlone(const FileState& f, int min_fd) {
+  const SocketState& k = f.socket;
+  int fd = ::socket(AF_UNIX, SockType(k.type), 0);
+  if (fd < 0) return Status::FromErrno("socket(AF_UNIX)", errno);
+  auto placed = Above(fd, min_fd);
+  if (!placed.ok()) return placed.status();
+  fd = placed.value();
+  Status st;
+  if (!k.name.empty()) {
+    if (k.name[0] != '\0') {
+      struct stat old;
+      if (::lstat(k.name.c_str(), &old) == 0 && S_ISSOCK(old.st_mode)) {
+        (void)::unlink(k.name.c_str());  // the dead process's socket file
+      }
+      if (k.name[0] != '/') {
+        log::Warn("transparent: fd ", f.fd, ": socket name '", k.name,
+                  "' is relative; bound again relative to the restart's directory");
+      }
+    }
+    socklen_t len = 0;
+    sockaddr_un a = Address(k.name, &len);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0) {
+      st = Status::FromErrno(
+          "bind to '" + (k.name[0] == '\0' ? "@" + k.name.substr(1) : k.name) + "'", errno);
+    }
+  }
+  if (st.ok() && k.listening &&
+      ::listen(fd, static_cast<int>(k.backlog == 0 ? SOMAXCONN : k.backlog)) != 0) {
+    st = Status::FromErrno("listen", errno);
+  }
+  if (!st.ok()) {
+    ::close(fd);
+    return st;
+  }
+  return fd;
+}
+
+}  // namespace cairn::transparent::objects

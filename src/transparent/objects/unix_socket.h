@@ -1,0 +1,46 @@
+// UNIX sockets of one process: capture and restore (as event_objects.h does for event objects).
+//
+// Capture (in the checkpointed process)
+// - CaptureSocket fills f->socket for a socket descriptor: family and type; for AF_UNIX also
+//   the socket's inode (its id), its connected peer's inode and its shutdown state (from
+//   NETLINK_SOCK_DIAG), its bound name (getsockname; "\0..." for abstract names) and, when it
+//   listens, the backlog. Sockets of other families keep only family and type.
+// - SaveSocketQueues: every AF_UNIX socket whose peer is also in `files` has its receive queue
+//   copied into f.socket.queued (one entry per message; a stream's bytes in chunks) with
+//   MSG_PEEK and the socket's peek offset, so the running process sees no change (its own
+//   SO_PEEK_OFF is put back). Descriptors passed in flight (SCM_RIGHTS) stay queued for the
+//   running process but are not in the image (logged).
+//
+// Restore (in `cairn restart`)
+// - Restorable says how a saved socket comes back: kPair (both ends in the process: a new
+//   socketpair of the same type, the queues refilled, the shutdown state re-applied),
+//   kListener (a listening AF_UNIX socket: bound to its name again, a stale socket file at a
+//   path name removed first, listen()ed with its backlog), kUnbound (an unconnected AF_UNIX
+//   socket, bound again if it had a name), or kNone (a peer outside the process, or another
+//   family: the caller's documented policy, a closed connection, applies).
+// - RestorePair returns the two new descriptors (FD_CLOEXEC, at or above min_fd) for a and b
+//   with a's and b's queues refilled; RestoreAlone one for kListener and kUnbound.
+#pragma once
+
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "transparent/image.h"
+
+namespace cairn::transparent::objects {
+
+Status CaptureSocket(int fd, FileState* f);
+// "unix stream, peer socket:[N], 3 messages (120 bytes) queued", for `cairn inspect`.
+std::string SocketSummary(const FileState& f);
+void SaveSocketQueues(std::vector<FileState>* files);
+
+// The first descriptor in `files` holding the AF_UNIX socket with inode `id`, or nullptr.
+const FileState* FindSocket(const std::vector<FileState>& files, uint64_t id);
+
+enum class SocketRestore { kNone, kPair, kListener, kUnbound };
+SocketRestore Restorable(const FileState& f, const std::vector<FileState>& files);
+Result<std::pair<int, int>> RestorePair(const FileState& a, const FileState& b, int min_fd);
+Result<int> RestoreAlone(const FileState& f, int min_fd);
+
+}  // namespace cairn::transparent::objects
