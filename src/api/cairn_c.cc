@@ -294,9 +294,10 @@ cairn_status_t cairn_cleanup(cairn_client_t* c, const char* name) {
 cairn_status_t cairn_on_commit(cairn_client_t* c, cairn_observer_fn fn, void* user) {
   return WithClient("cairn_on_commit", c, [&](cairn::Client& e) {
     if (fn == nullptr) return Status::InvalidArgument("observer function is NULL");
-    return e.RegisterObserver(0, [fn, user](const std::string& name, long long version) {
-      fn(name.c_str(), version, user);
-    });
+    return e.RegisterObserver(
+        0,
+        [fn, user](const std::string& name, long long version) { fn(name.c_str(), version, user); },
+        /*add=*/true);
   });
 }
 

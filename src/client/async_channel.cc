@@ -67,8 +67,7 @@ class SpawnLock {
 
 }  // namespace
 
-Result<std::unique_ptr<AsyncChannel>> AsyncChannel::Open(const Config& cfg, int rank,
-                                                         int nranks) {
+Result<std::unique_ptr<AsyncChannel>> AsyncChannel::Open(const Config& cfg, int rank, int nranks) {
   std::unique_ptr<AsyncChannel> c(new AsyncChannel(cfg, rank, nranks));
   auto dir = ipc::RuntimeDir();
   if (!dir.ok()) return dir.status();
@@ -96,8 +95,8 @@ Status AsyncChannel::Connect() {
     if (!fd.ok()) {
       CAIRN_RETURN_IF_ERROR(WriteFileAtomic(paths_.config, SerializeConfig(cfg_)));
       std::string bin = BackendBinary();
-      std::vector<std::string> args{bin, "backend", "--config", paths_.config, "--resolved",
-                                    "--daemon"};
+      std::vector<std::string> args{bin,           "backend",    "--config",
+                                    paths_.config, "--resolved", "--daemon"};
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -132,8 +131,10 @@ Status AsyncChannel::Connect() {
   }
   if (st.ok()) {
     auto in = ipc::RecvMessage(fd_);
-    if (!in.ok()) st = in.status();
-    else if (in.value().msg.type() != "WELCOME") st = Status::Unavailable("unexpected answer");
+    if (!in.ok())
+      st = in.status();
+    else if (in.value().msg.type() != "WELCOME")
+      st = Status::Unavailable("unexpected answer");
   }
   if (st.ok() && staging_fd_ >= 0) st = SendStaging();
   if (!st.ok()) {
@@ -156,8 +157,7 @@ void AsyncChannel::MarkBroken(const Status& why) {
     log::Warn("async backend lost (", why.ToString(), "): ", pending_.size(),
               " checkpoint(s) not completed");
     Fail(Status::Unavailable("the async backend died before completing " +
-                             std::to_string(pending_.size()) + " checkpoint(s): " +
-                             why.message()));
+                             std::to_string(pending_.size()) + " checkpoint(s): " + why.message()));
   }
   pending_.clear();
 }
@@ -167,9 +167,8 @@ void AsyncChannel::Fail(const Status& st) {
 }
 
 Status AsyncChannel::SendStaging() {
-  return ipc::SendMessage(fd_,
-                          ipc::Message("STAGING").Add("size", static_cast<long long>(staging_size_)),
-                          staging_fd_);
+  return ipc::SendMessage(
+      fd_, ipc::Message("STAGING").Add("size", static_cast<long long>(staging_size_)), staging_fd_);
 }
 
 Status AsyncChannel::Pump(int timeout_ms) {
@@ -199,8 +198,8 @@ void AsyncChannel::Handle(const ipc::Message& m) {
   if (t == "ACCEPTED") {
     if (it != pending_.end()) it->second.accepted = true;
   } else if (t == "REJECTED") {
-    Status st = Status::InvalidArgument("the backend rejected the checkpoint: " +
-                                        m.GetOr("message", ""));
+    Status st =
+        Status::InvalidArgument("the backend rejected the checkpoint: " + m.GetOr("message", ""));
     rejected_[seq] = st;
     if (it != pending_.end()) pending_.erase(it);
   } else if (t == "SCRATCH") {
@@ -249,7 +248,8 @@ Result<char*> AsyncChannel::Staging(uint64_t bytes, uint64_t keep) {
   if (::ftruncate(fd, static_cast<off_t>(size)) != 0) {
     int e = errno;
     ::close(fd);
-    return Status::FromErrno("cannot size the staging area (" + std::to_string(size) + " bytes)", e);
+    return Status::FromErrno("cannot size the staging area (" + std::to_string(size) + " bytes)",
+                             e);
   }
   void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   if (p == MAP_FAILED) {

@@ -65,7 +65,8 @@ class AsyncChannel {
     bool accepted = false;
     bool scratch_done = false;
   };
-  AsyncChannel(Config cfg, int rank, int nranks) : cfg_(std::move(cfg)), rank_(rank), nranks_(nranks) {}
+  AsyncChannel(Config cfg, int rank, int nranks)
+      : cfg_(std::move(cfg)), rank_(rank), nranks_(nranks) {}
   Status Connect();
   Status SendStaging();
   // Reads and handles one message, waiting at most timeout_ms (-1: forever).

@@ -90,8 +90,8 @@ Status Client::Restart(const std::string& name, long long version, int target_ra
                        long long* restored) {
   CAIRN_GUARDED(engine_->Restart(name, version, target_rank, older_ok, restored));
 }
-Status Client::RegisterObserver(int type, Observer fn) {
-  CAIRN_GUARDED(engine_->RegisterObserver(type, std::move(fn)));
+Status Client::RegisterObserver(int type, Observer fn, bool add) {
+  CAIRN_GUARDED(engine_->RegisterObserver(type, std::move(fn), add));
 }
 Result<bool> Client::NeedCheckpoint() { CAIRN_GUARDED(engine_->NeedCheckpoint()); }
 Result<bool> Client::ShouldExit() { CAIRN_GUARDED(engine_->ShouldExit()); }

@@ -110,9 +110,10 @@ class Client {
                  bool older_ok = false, long long* restored = nullptr);
 
   // type 0 = VELOC_OBSERVE_CKPT_END: called after a version is committed. A new
-  // observer replaces the previous one (VeloC). It runs with the client's lock held:
-  // it must not call back into the client.
-  Status RegisterObserver(int type, Observer fn);
+  // observer replaces the previous one (VeloC) unless `add` (cairn_on_commit: every
+  // observer registered is called, in order). It runs with the client's lock held: it must
+  // not call back into the client.
+  Status RegisterObserver(int type, Observer fn, bool add = false);
 
   // Whether the application should checkpoint now (client/checkpoint_policy.h: interval,
   // Daly, `cairn job`'s control file, the job's end time). A "final" answer makes the next

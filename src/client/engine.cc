@@ -233,11 +233,11 @@ void Engine::Notify(const std::string& name, long long version) {
   }
 }
 
-Status Engine::RegisterObserver(int type, Observer fn) {
+Status Engine::RegisterObserver(int type, Observer fn, bool add) {
   CAIRN_RETURN_IF_ERROR(CheckUsable());
   if (type != 0) return Status::InvalidArgument("unknown observer type " + std::to_string(type));
   if (!fn) return Status::InvalidArgument("observer is empty");
-  observers_.clear();  // VeloC keeps one observer per type: a new one replaces the old
+  if (!add) observers_.clear();  // VeloC keeps one observer per type: a new one replaces it
   observers_.push_back(std::move(fn));
   return Status::Ok();
 }

@@ -89,7 +89,7 @@ class Engine {
   Status Restart(const std::string& name, long long version, int target_rank, bool older_ok,
                  long long* restored);
 
-  Status RegisterObserver(int type, Observer fn);
+  Status RegisterObserver(int type, Observer fn, bool add);
   void Notify(const std::string& name, long long version);
 
   // Client::NeedCheckpoint / ShouldExit (client.h); the policy is checkpoint_policy.h.

@@ -559,9 +559,18 @@ TEST(CairnCApi, ObserverIsCalledOnCommit) {
                 &seen),
             CAIRN_OK);
   EXPECT_EQ(cairn_on_commit(c, nullptr, nullptr), CAIRN_E_INVALID);
+  std::vector<long long> second;  // observers add up (cairn.h), unlike VeloC's one per type
+  ASSERT_EQ(cairn_on_commit(
+                c,
+                [](const char*, long long v, void* user) {
+                  static_cast<std::vector<long long>*>(user)->push_back(v * 10);
+                },
+                &second),
+            CAIRN_OK);
   ASSERT_EQ(cairn_checkpoint(c, "obs", 5), CAIRN_OK);
   ASSERT_EQ(cairn_wait(c), CAIRN_OK);
   EXPECT_EQ(seen, std::vector<long long>{5});
+  EXPECT_EQ(second, std::vector<long long>{50});
   EXPECT_EQ(cairn_close(c, 1), CAIRN_OK);
 }
 
