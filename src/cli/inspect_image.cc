@@ -8,6 +8,7 @@
 #include "cli/json.h"
 #include "transparent/image.h"
 #include "transparent/objects/event_objects.h"
+#include "transparent/objects/file_lock.h"
 #include "transparent/objects/unix_socket.h"
 
 namespace cairn::cli {
@@ -16,7 +17,11 @@ namespace {
 // The saved state of an event object or a socket in one line; "" for other kinds.
 std::string StateOf(const transparent::FileState& f) {
   if (f.kind == transparent::FileKind::kSocket) return transparent::objects::SocketSummary(f);
-  return transparent::objects::Summary(f);
+  std::string s = transparent::objects::Summary(f);
+  for (const transparent::FileLock& l : f.locks) {
+    s += (s.empty() ? "" : ", ") + transparent::objects::Describe(l);
+  }
+  return s;
 }
 
 using transparent::ImageReader;

@@ -14,6 +14,7 @@
 #include <map>
 
 #include "transparent/objects/event_objects.h"
+#include "transparent/objects/file_lock.h"
 #include "transparent/objects/unix_socket.h"
 
 namespace cairn::cli {
@@ -314,6 +315,12 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
     installed.push_back(f.fd);
   }
   CAIRN_RETURN_IF_ERROR(InstallEventObjects(&installed));
+  // Locks last: closing any descriptor of a file drops the process's POSIX locks on it.
+  for (const auto& f : files_) {
+    if (f.fd <= 2 || f.locks.empty() || IsLineageLock(f.path)) continue;
+    Status st = objects::RestoreLocks(f.fd, f.locks);
+    if (!st.ok()) return st.Annotate("cannot restore the locks of " + Describe(f));
+  }
   return installed;
 }
 

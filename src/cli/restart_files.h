@@ -22,6 +22,9 @@
 //   - UNIX sockets (transparent/objects/unix_socket.h): a pair with both ends in the process
 //     comes back as a new socketpair holding the queued messages; a listening or unconnected
 //     socket is bound to its name again. One that cannot be re-created refuses the restart.
+//   - File locks (flock, POSIX record locks, open file description locks) are taken again
+//     once every descriptor is in place; one that another process now holds refuses the
+//     restart, naming it.
 //   - Directories and /dev character devices are reopened; other sockets, FIFOs and other kinds
 //     are not restored (warning), but their numbers stay taken: each becomes one end of a
 //     UNIX stream socket pair whose other end is closed (reads see end of file, writes fail

@@ -281,6 +281,12 @@ std::string CheckFiles(const std::vector<FileState>& files) {
     }
     if (f.socket.name.size() > 108) return what + ": socket name longer than 108 bytes";
     if (f.socket.shutdown > 3) return what + ": bad shutdown bits " + Num(f.socket.shutdown);
+    for (const FileLock& l : f.locks) {
+      if (l.kind < 1 || l.kind > 3) return what + ": unknown lock kind " + Num(l.kind);
+      if (l.start < 0 || l.end < -1 || (l.end >= 0 && l.end < l.start)) {
+        return what + ": bad lock range " + std::to_string(l.start) + ".." + std::to_string(l.end);
+      }
+    }
   }
   return "";
 }
@@ -504,6 +510,15 @@ std::string EncodeFiles(const std::vector<FileState>& v, bool* too_long) {
       e.Blob64(m);
       e.EndRecord(mat);
     }
+    e.Count(f.locks.size());
+    for (const FileLock& l : f.locks) {
+      size_t lat = e.BeginRecord();
+      e.U32(l.kind);
+      e.U32(l.write ? 1 : 0);
+      e.I64(l.start);
+      e.I64(l.end);
+      e.EndRecord(lat);
+    }
     e.EndRecord(at);
   }
   *too_long = e.too_long();
@@ -559,6 +574,21 @@ bool DecodeFiles(Dec* d, std::vector<FileState>* v, std::string* err) {
         Dec mr = r.Record();
         k.queued.push_back(mr.Blob64());
         if (!mr.ok()) return false;
+      }
+      for (uint32_t ln = r.Count(), j = 0; j < ln && r.ok(); ++j) {
+        Dec lr = r.Record();
+        FileLock l;
+        l.kind = lr.U32();
+        const uint32_t write = lr.U32();
+        l.write = write == 1;
+        l.start = lr.I64();
+        l.end = lr.I64();
+        if (!lr.ok()) return false;
+        if (write > 1) {
+          *err = "fd " + std::to_string(f.fd) + " has a lock with a bad mode " + Num(write);
+          return false;
+        }
+        f.locks.push_back(l);
       }
       if (listening > 1) {
         *err = "fd " + std::to_string(f.fd) + " has a bad listening flag " + Num(listening);

@@ -202,6 +202,16 @@ struct EventObjectState {
   bool operator==(const EventObjectState&) const = default;
 };
 
+// A lock the process holds on an open file (src/transparent/objects/file_lock.cc).
+struct FileLock {
+  uint32_t kind = 0;   // 1 flock(), 2 POSIX record lock (fcntl F_SETLK), 3 open file
+                       // description lock (F_OFD_SETLK)
+  bool write = false;  // exclusive (flock LOCK_EX, F_WRLCK) or shared
+  int64_t start = 0;   // record locks: first byte
+  int64_t end = -1;    // record locks: last byte, -1 = to the end of the file
+  bool operator==(const FileLock&) const = default;
+};
+
 // A UNIX socket (src/transparent/objects/unix_socket.cc).
 struct SocketState {
   uint32_t family = 0;  // AF_UNIX; 0 for sockets of other families (not restored)
@@ -238,6 +248,8 @@ struct FileState {
   EventObjectState object;
   // kSocket (trailing fields after `object`; zero for others):
   SocketState socket;
+  // Locks held through this descriptor (trailing fields after `socket`):
+  std::vector<FileLock> locks;
   bool operator==(const FileState&) const = default;
 };
 

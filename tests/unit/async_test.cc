@@ -1,20 +1,19 @@
 // Async mode through cairn::Client with a real backend process (`cairn backend`,
 // started automatically): snapshot semantics, completion, kill -9 of the backend,
 // takeover, and status.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <fcntl.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
 #include <vector>
-
-#include <cmath>
 
 #include "client/client.h"
 #include "format/reader.h"
@@ -43,9 +42,8 @@ class AsyncTest : public ::testing::Test {
   }
   std::unique_ptr<Client> Open(const std::string& extra = "") {
     std::string cfg = dir_ / "cfg";
-    EXPECT_TRUE(WriteText(cfg, "mode = async\nscratch = " + (dir_ / "scratch") +
-                                   "\npersistent = " + (dir_ / "persistent") +
-                                   "\nbackend_idle_timeout = 2\n" + extra));
+    EXPECT_TRUE(WriteText(cfg, "mode = async\nscratch = " + (dir_ / "scratch") + "\npersistent = " +
+                                   (dir_ / "persistent") + "\nbackend_idle_timeout = 2\n" + extra));
     auto c = Client::Create(MakeSingleComm(0), cfg);
     EXPECT_TRUE(c.ok()) << c.status().ToString();
     return c.ok() ? std::move(c.value()) : nullptr;
@@ -110,9 +108,8 @@ TEST_F(AsyncTest, ObserversAndRetention) {
   ASSERT_NE(c, nullptr);
   int x = 0;
   std::vector<long long> seen;
-  ASSERT_TRUE(c->RegisterObserver(0, [&](const std::string&, long long v) {
-                   seen.push_back(v);
-                 }).ok());
+  ASSERT_TRUE(
+      c->RegisterObserver(0, [&](const std::string&, long long v) { seen.push_back(v); }).ok());
   ASSERT_TRUE(c->Protect(0, &x, 1, sizeof(x), "").ok());
   for (int v = 1; v <= 4; ++v) {
     x = v;

@@ -435,9 +435,10 @@ TEST_F(ConfigTest, Describe) {
 }  // namespace
 
 TEST(ConfigInlineComments, StrippedAfterWhitespace) {
-  auto c = cairn::ParseConfig("scratch = /tmp/s   # node-local\nmode = async ; fast\n"
-                              "persistent = /tmp/p#1\n",
-                              "t.cfg", false);
+  auto c = cairn::ParseConfig(
+      "scratch = /tmp/s   # node-local\nmode = async ; fast\n"
+      "persistent = /tmp/p#1\n",
+      "t.cfg", false);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c.value().scratch, "/tmp/s");
   EXPECT_EQ(c.value().mode, cairn::Mode::kAsync);
@@ -461,8 +462,7 @@ TEST(ConfigSerialize, RoundTrip) {
 
 TEST(ConfigTiers, CapacityAndSpill) {
   auto c = cairn::ParseConfig(
-      "scratch = /dev/shm/c\nscratch_capacity = 2G\nscratch_spill = /ssd/a/, /ssd/b\n", "t",
-      false);
+      "scratch = /dev/shm/c\nscratch_capacity = 2G\nscratch_spill = /ssd/a/, /ssd/b\n", "t", false);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c.value().scratch_capacity, 2ULL << 30);
   EXPECT_EQ(c.value().scratch_spill, (std::vector<std::string>{"/ssd/a", "/ssd/b"}));

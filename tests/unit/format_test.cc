@@ -1,10 +1,11 @@
+#include "format/format.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <numeric>
 #include <vector>
 
-#include "format/format.h"
 #include "format/reader.h"
 #include "format/writer.h"
 #include "test_util.h"

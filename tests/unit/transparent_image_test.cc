@@ -256,6 +256,13 @@ Sample MakeSample(bool big = false) {
   f.socket.name = std::string("\0abstract", 9);
   f.socket.queued = {"first", "", std::string("th\0rd", 5)};
   s.files.push_back(f);
+  f = FileState();  // a regular file with locks (transparent/objects/file_lock.h)
+  f.fd = 17;
+  f.kind = FileKind::kRegular;
+  f.offset = 0;
+  f.path = "/data/locked";
+  f.locks = {{1, true, 0, -1}, {2, false, 10, 19}, {3, true, 50, -1}};
+  s.files.push_back(f);
 
   s.signals.actions = {
       {2, Bytes(9, 152, false)}, {10, Bytes(10, 152, false)}, {34, Bytes(11, 152, false)}};
@@ -1137,10 +1144,14 @@ TEST(TransparentImage, WriterRejectsMisuseWithoutFailing) {
   files[1].object.count = 1;  // event-object state on a regular file
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
-  files.back().object.same_as = 99;  // a duplicate of a descriptor not listed
+  auto by_fd = [&](int fd) -> FileState& {
+    return *std::find_if(files.begin(), files.end(),
+                         [fd](const FileState& f) { return f.fd == fd; });
+  };
+  by_fd(15).object.same_as = 99;  // a duplicate of a descriptor not listed
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
-  files.back().object.count = 1;  // a duplicate with state of its own
+  by_fd(15).object.count = 1;  // a duplicate with state of its own
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
   event_object(FileKind::kTimerfd).object.value_ns = -1;
@@ -1155,10 +1166,16 @@ TEST(TransparentImage, WriterRejectsMisuseWithoutFailing) {
   files[1].socket.peer = 3;  // socket state on a regular file
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
-  files.back().socket.listening = true;  // a listener with a peer and queued data
+  by_fd(16).socket.listening = true;  // a listener with a peer and queued data
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
-  files.back().socket.shutdown = 4;
+  by_fd(16).socket.shutdown = 4;
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  by_fd(17).locks[0].kind = 4;
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  by_fd(17).locks[1].end = 5;  // before its start
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   SignalState sig = s.signals;
   sig.actions[0].signo = 65;

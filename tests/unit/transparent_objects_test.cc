@@ -6,16 +6,20 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "transparent/objects/event_objects.h"
+#include "transparent/objects/file_lock.h"
 #include "transparent/objects/unix_socket.h"
 #include "transparent/procfs.h"
 
@@ -266,6 +270,55 @@ TEST(UnixSockets, ListenersAreBoundAgainAndOutsidePeersAreNotRestorable) {
   EXPECT_NE(SocketSummary(files[0]).find("listening (backlog 7)"), std::string::npos);
   ::close(c);
   ::close(fd.value());
+  ::unlink(path.c_str());
+}
+
+TEST(FileLocks, CapturedFromFdinfoAndTakenAgain) {
+  const std::string path = ::testing::TempDir() + "/cairn-objects-locks";
+  int a = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  ASSERT_GE(a, 0);
+  ASSERT_EQ(::flock(a, LOCK_SH), 0);
+  struct flock w {};
+  w.l_type = F_WRLCK;
+  w.l_whence = SEEK_SET;
+  w.l_start = 10;
+  w.l_len = 10;
+  ASSERT_EQ(::fcntl(a, F_SETLK, &w), 0);
+  struct flock r = w;
+  r.l_type = F_RDLCK;
+  r.l_start = 50;
+  r.l_len = 0;
+  ASSERT_EQ(::fcntl(a, F_SETLK, &r), 0);
+  auto locks = CaptureLocks(a, ReadProcText("/proc/self/fdinfo/" + std::to_string(a)));
+  ASSERT_EQ(locks.size(), 3u);
+  std::vector<std::string> seen;
+  for (const FileLock& l : locks) seen.push_back(Describe(l));
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen,
+            (std::vector<std::string>{"POSIX read lock on bytes 50..end of file",
+                                      "POSIX write lock on bytes 10..19", "flock read lock"}));
+  ::close(a);  // drops them all
+
+  int b = ::open(path.c_str(), O_RDWR);
+  ASSERT_TRUE(RestoreLocks(b, locks).ok());
+  EXPECT_EQ(CaptureLocks(b, ReadProcText("/proc/self/fdinfo/" + std::to_string(b))).size(), 3u);
+  // Another process sees them, and a lock it holds makes a restore fail with a message.
+  pid_t child = ::fork();
+  if (child == 0) {
+    int c = ::open(path.c_str(), O_RDWR);
+    struct flock probe = w;
+    _exit(::fcntl(c, F_SETLK, &probe) == 0 ? 1 : 0);  // must conflict
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  int c = ::open(path.c_str(), O_RDWR);  // another open file description: flock conflicts
+  Status st = RestoreLocks(c, {FileLock{1, true, 0, -1}});
+  EXPECT_EQ(st.code(), Code::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("flock write lock"), std::string::npos) << st.ToString();
+  ::close(c);
+  ::close(b);
+  EXPECT_TRUE(CaptureLocks(3, "lock:\t1: LEASE  ACTIVE    READ 1 fe:00:1 0 EOF\n").empty());
   ::unlink(path.c_str());
 }
 

@@ -35,6 +35,7 @@
 #include "transparent/image.h"
 #include "transparent/maps.h"
 #include "transparent/objects/event_objects.h"
+#include "transparent/objects/file_lock.h"
 #include "transparent/objects/unix_socket.h"
 #include "transparent/pagemap.h"
 #include "transparent/preload/kernel_state.h"
@@ -282,6 +283,9 @@ std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip) {
     } else {
       f.kind = tr::FileKind::kOther;
       if (S_ISBLK(st.st_mode)) f.offset = pos;
+    }
+    if (f.kind == tr::FileKind::kRegular || f.kind == tr::FileKind::kDirectory) {
+      f.locks = objects::CaptureLocks(fd, info);
     }
     out.push_back(std::move(f));
   }
