@@ -28,4 +28,8 @@ rm -rf "$work/s" "$work/p"
 LD_LIBRARY_PATH="$prefix/lib" "$work/pc_consumer" "$work/cfg"
 c++ -std=c++20 -o "$work/pc_consumer_cpp" "$src/tests/install/consumer/consumer.cc" $(pkg-config --cflags --libs cairn)
 LD_LIBRARY_PATH="$prefix/lib" "$work/pc_consumer_cpp"
+# The Fortran bindings, when this build has them.
+if [ -e "$build/bindings/fortran/libcairn_fortran.so" ]; then
+  "$src/tests/install/fortran_consumer.sh" "$src" "$prefix" "$work"
+fi
 echo "install test OK"
