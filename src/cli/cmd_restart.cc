@@ -525,7 +525,7 @@ const Command& RestartCommand() {
   static const Command kCommand{
       kName,
       "Restart a program from its newest transparent checkpoint image",
-      "(--ckpt-dir DIR | --image FILE)",
+      "(--ckpt-dir DIR | --image FILE) [--mpi [--interval SECONDS]]",
       "Restores the process saved in the newest image (*.cimg) of DIR, or in FILE, in the\n"
       "foreground: the restored program takes over this command's pid, stdin, stdout and\n"
       "stderr, and can be checkpointed again with `cairn checkpoint --ckpt-dir DIR`.\n"
