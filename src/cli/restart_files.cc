@@ -14,6 +14,7 @@
 #include <map>
 
 #include "transparent/objects/event_objects.h"
+#include "transparent/objects/fifo.h"
 #include "transparent/objects/file_lock.h"
 #include "transparent/objects/unix_socket.h"
 
@@ -163,11 +164,41 @@ Status RestoredFiles::InstallRegular(const tr::FileState& f) {
   return Place(fd, f.fd);
 }
 
-Status RestoredFiles::InstallPipe(uint64_t pipe_id, int min_temp_fd, std::vector<int>* installed) {
+// A FIFO (objects/fifo.h) re-opened by its path, holding its bytes in flight; when it is gone,
+// an anonymous pipe takes its place (a warning).
+Status RestoredFiles::InstallFifo(uint64_t pipe_id, int min_temp_fd, std::vector<int>* installed) {
+  std::vector<const tr::FileState*> ends;
+  std::string data;
+  size_t capacity = 0;
+  for (const auto& f : files_) {
+    if (f.kind != tr::FileKind::kFifo || f.pipe_id != pipe_id || f.fd <= 2) continue;
+    ends.push_back(&f);
+    data += f.pipe_data;
+    auto it = pipe_sizes_.find(f.fd);
+    if (it != pipe_sizes_.end()) capacity = std::max(capacity, static_cast<size_t>(it->second));
+  }
+  auto fds =
+      objects::RestoreFifo(ends, data, std::max(capacity, data.size()), min_temp_fd, &warnings_);
+  if (!fds.ok() && fds.status().code() == Code::kNotFound) {
+    warnings_.push_back(Describe(*ends.front()) + ": " + fds.status().message() +
+                        "; an anonymous pipe takes its place");
+    return InstallPipe(pipe_id, tr::FileKind::kFifo, min_temp_fd, installed);
+  }
+  if (!fds.ok()) return fds.status().Annotate("cannot restore " + Describe(*ends.front()));
+  for (size_t i = 0; i < ends.size(); ++i) {
+    CAIRN_RETURN_IF_ERROR(Place(fds.value()[i], ends[i]->fd));
+    (void)::fcntl(ends[i]->fd, F_SETFL, static_cast<int>(ends[i]->open_flags) & kSettableFlags);
+    installed->push_back(ends[i]->fd);
+  }
+  return Status::Ok();
+}
+
+Status RestoredFiles::InstallPipe(uint64_t pipe_id, tr::FileKind kind, int min_temp_fd,
+                                  std::vector<int>* installed) {
   std::vector<const tr::FileState*> readers, writers;
   std::string data;
   for (const auto& f : files_) {
-    if (f.kind != tr::FileKind::kPipe || f.pipe_id != pipe_id || f.fd <= 2) continue;
+    if (f.kind != kind || f.pipe_id != pipe_id || f.fd <= 2) continue;
     ((f.open_flags & O_ACCMODE) == O_RDONLY ? readers : writers).push_back(&f);
     data += f.pipe_data;
   }
@@ -272,7 +303,7 @@ Status RestoredFiles::InstallUnixSocket(const tr::FileState& f, int min_temp_fd,
 Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
   std::vector<int> installed;
   std::map<uint64_t, int> sockets_at;
-  std::vector<uint64_t> pipes_done;
+  std::vector<uint64_t> pipes_done, fifos_done;
   for (const auto& f : files_) {
     if (f.fd <= 2) continue;
     if (f.fd == lock_target_ && lock_fd_ >= 0) {
@@ -284,8 +315,14 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
     if (f.kind == tr::FileKind::kPipe) {
       if (std::find(pipes_done.begin(), pipes_done.end(), f.pipe_id) != pipes_done.end()) continue;
       pipes_done.push_back(f.pipe_id);
-      Status st = InstallPipe(f.pipe_id, min_temp_fd, &installed);
+      Status st = InstallPipe(f.pipe_id, tr::FileKind::kPipe, min_temp_fd, &installed);
       if (!st.ok()) warnings_.push_back("pipe of " + Describe(f) + ": " + st.ToString());
+      continue;
+    }
+    if (f.kind == tr::FileKind::kFifo) {
+      if (std::find(fifos_done.begin(), fifos_done.end(), f.pipe_id) != fifos_done.end()) continue;
+      fifos_done.push_back(f.pipe_id);
+      CAIRN_RETURN_IF_ERROR(InstallFifo(f.pipe_id, min_temp_fd, &installed));
       continue;
     }
     if (objects::IsEventObject(f.kind)) continue;  // after the others: InstallEventObjects

@@ -16,6 +16,9 @@
 //   - The lineage lock (<dir>/.cairn/*.lock, see transparent/preload/control.h) is taken
 //     with flock(LOCK_EX|LOCK_NB); if another process holds it the image's process still
 //     runs and the restart is refused (kFailedPrecondition) before anything changed.
+//   - FIFOs are re-opened by their path holding their bytes in flight (a write end whose
+//     reader was outside: the FIFO if somebody reads it now, else /dev/null); a FIFO that
+//     is gone is replaced by an anonymous pipe. Both with warnings.
 //   - Eventfds, timerfds, signalfds and epolls are created anew with their state
 //     (transparent/objects/event_objects.h), after every other descriptor; duplicates are
 //     dup()ed. One that cannot be restored refuses the restart with a message naming it.
@@ -25,7 +28,7 @@
 //   - File locks (flock, POSIX record locks, open file description locks) are taken again
 //     once every descriptor is in place; one that another process now holds refuses the
 //     restart, naming it.
-//   - Directories and /dev character devices are reopened; other sockets, FIFOs and other kinds
+//   - Directories and /dev character devices are reopened; other sockets and other kinds
 //     are not restored (warning), but their numbers stay taken: each becomes one end of a
 //     UNIX stream socket pair whose other end is closed (reads see end of file, writes fail
 //     with EPIPE: a connection its peer reset), so the program never finds its next open()
@@ -61,7 +64,9 @@ class RestoredFiles {
 
  private:
   Status InstallRegular(const transparent::FileState& f);
-  Status InstallPipe(uint64_t pipe_id, int min_temp_fd, std::vector<int>* installed);
+  Status InstallPipe(uint64_t pipe_id, transparent::FileKind kind, int min_temp_fd,
+                     std::vector<int>* installed);
+  Status InstallFifo(uint64_t pipe_id, int min_temp_fd, std::vector<int>* installed);
   Status InstallEventObjects(std::vector<int>* installed);
   Status InstallUnixSocket(const transparent::FileState& f, int min_temp_fd,
                            std::map<uint64_t, int>* sockets_at, std::vector<int>* installed);

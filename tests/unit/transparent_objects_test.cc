@@ -9,6 +9,7 @@
 #include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "transparent/objects/event_objects.h"
+#include "transparent/objects/fifo.h"
 #include "transparent/objects/file_lock.h"
 #include "transparent/objects/unix_socket.h"
 #include "transparent/procfs.h"
@@ -320,6 +322,42 @@ TEST(FileLocks, CapturedFromFdinfoAndTakenAgain) {
   ::close(b);
   EXPECT_TRUE(CaptureLocks(3, "lock:\t1: LEASE  ACTIVE    READ 1 fe:00:1 0 EOF\n").empty());
   ::unlink(path.c_str());
+}
+
+TEST(Fifos, ReopenedByPathWithTheirBytesOrMissing) {
+  const std::string path = ::testing::TempDir() + "/cairn-objects-fifo";
+  ::unlink(path.c_str());
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  FileState r, w;
+  r.fd = 10;
+  r.kind = w.kind = FileKind::kFifo;
+  r.path = w.path = path;
+  r.open_flags = O_RDONLY;
+  w.fd = 11;
+  w.open_flags = O_WRONLY;
+  std::vector<std::string> warnings;
+  auto fds = RestoreFifo({&r, &w}, "in flight", 0, 50, &warnings);
+  ASSERT_TRUE(fds.ok()) << fds.status().ToString();
+  ASSERT_EQ(fds.value().size(), 2u);
+  EXPECT_GE(fds.value()[0], 50);
+  char b[32];
+  ASSERT_EQ(::read(fds.value()[0], b, sizeof b), 9);
+  EXPECT_EQ(std::string(b, 9), "in flight");
+  ASSERT_EQ(::write(fds.value()[1], "x", 1), 1);
+  ASSERT_EQ(::read(fds.value()[0], b, 1), 1);
+  EXPECT_TRUE(warnings.empty());
+  for (int fd : fds.value()) ::close(fd);
+
+  // A write end alone, nobody reading: /dev/null, with a warning (never SIGPIPE or a hang).
+  auto lone = RestoreFifo({&w}, "", 0, 50, &warnings);
+  ASSERT_TRUE(lone.ok()) << lone.status().ToString();
+  EXPECT_EQ(::write(lone.value()[0], "lost", 4), 4);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("/dev/null"), std::string::npos) << warnings[0];
+  ::close(lone.value()[0]);
+
+  ASSERT_EQ(::unlink(path.c_str()), 0);
+  EXPECT_EQ(RestoreFifo({&r}, "", 0, 50, &warnings).status().code(), Code::kNotFound);
 }
 
 }  // namespace

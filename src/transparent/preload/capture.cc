@@ -132,23 +132,29 @@ std::vector<tr::ThreadState> CollectThreads(const std::vector<ThreadSlot*>& park
   return out;
 }
 
-// Pipes with both ends in the process: the bytes in flight are read out of the read end,
+// Pipes and FIFOs with both ends in the process: the bytes in flight are read out of the read end,
 // recorded on it and written straight back through the write end (the pipe was just emptied,
 // so the write cannot block), leaving the running process as it was.
 void SavePipeData(std::vector<tr::FileState>* files) {
-  for (auto& r : *files) {
-    if (r.kind != tr::FileKind::kPipe || (r.open_flags & O_ACCMODE) != O_RDONLY) continue;
+  auto pipe_like = [](const tr::FileState& f) {
+    return f.kind == tr::FileKind::kPipe || f.kind == tr::FileKind::kFifo;
+  };
+  for (auto& r : *files) {  // a FIFO's O_RDWR end is both a reader and a writer
+    if (!pipe_like(r) || (r.open_flags & O_ACCMODE) == O_WRONLY) continue;
     const tr::FileState* w = nullptr;
     for (const auto& f : *files) {
-      if (f.kind == tr::FileKind::kPipe && f.pipe_id == r.pipe_id &&
-          (f.open_flags & O_ACCMODE) == O_WRONLY) {
+      if (pipe_like(f) && f.kind == r.kind && f.pipe_id == r.pipe_id &&
+          (f.open_flags & O_ACCMODE) != O_RDONLY) {
         w = &f;
         break;
       }
     }
     bool drained = false;
     for (const auto& other : *files) {
-      if (&other != &r && other.pipe_id == r.pipe_id && !other.pipe_data.empty()) drained = true;
+      if (&other != &r && other.kind == r.kind && other.pipe_id == r.pipe_id &&
+          !other.pipe_data.empty()) {
+        drained = true;
+      }
     }
     int avail = 0;
     if (w == nullptr || drained || ::ioctl(r.fd, FIONREAD, &avail) != 0 || avail <= 0) continue;
