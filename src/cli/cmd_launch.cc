@@ -124,6 +124,8 @@ int Run(const Args& args, Context& ctx) {
   ::setenv("CAIRN_COMPRESS", compress.c_str(), 1);
   ::setenv("CAIRN_KEEP", keep.c_str(), 1);
   ::setenv("CAIRN_CKPT_FORK", args.Has("fork") ? "1" : "0", 1);
+  // The program keeps this pid across the exec: its descendants are told apart by it.
+  ::setenv("CAIRN_LAUNCH_PID", std::to_string(::getpid()).c_str(), 1);
   ::setenv("LD_PRELOAD", preload.c_str(), 1);
   std::vector<char*> argv;
   for (const auto& a : prog) argv.push_back(const_cast<char*>(a.c_str()));

@@ -29,12 +29,12 @@
 #include <vector>
 
 #include "cli/command.h"
-#include "cli/restart_files.h"
 #include "coord/manifest.h"
 #include "job/mpi_launch.h"
 #include "transparent/image.h"
 #include "transparent/launcher_env.h"
 #include "transparent/restore/plan.h"
+#include "transparent/restored_files.h"
 
 namespace cairn::cli {
 namespace {
@@ -124,7 +124,7 @@ Result<int> OpenMappedFile(const tr::Region& r, int min_fd,
           "checkpoint, e.g. by a package upgrade or a rebuild)");
     }
   }
-  return MoveFdAbove(fd, min_fd);  // the restorer maps and closes it
+  return tr::MoveFdAbove(fd, min_fd);  // the restorer maps and closes it
 }
 
 // Shared memory without a file any more (MAP_SHARED|MAP_ANONYMOUS, shm, memfd: "(deleted)" in
@@ -269,7 +269,7 @@ int Run(const Args& args, Context& ctx) {
       if (ps.size <= (1u << 30)) pipe_sizes[ps.fd] = static_cast<int>(ps.size);
     }
   }
-  RestoredFiles files(reader->files(), std::move(pipe_sizes));
+  tr::RestoredFiles files(reader->files(), std::move(pipe_sizes));
   if (Status fst = files.Check(); !fst.ok()) {
     return Fail(ctx, fst.Annotate("'" + path + "' is not restored"));
   }
@@ -463,10 +463,10 @@ int Run(const Args& args, Context& ctx) {
   if (!st.ok()) return Fail(ctx, st);
 
   // Descriptors: ours above every saved one, then the saved files at their numbers.
-  auto hp = MoveFdAbove(plan_fd, max_fd + 1);
+  auto hp = tr::MoveFdAbove(plan_fd, max_fd + 1);
   if (!hp.ok()) return Fail(ctx, hp.status());
   plan_fd = hp.value();
-  auto hd = MoveFdAbove(data_fd, max_fd + 1);
+  auto hd = tr::MoveFdAbove(data_fd, max_fd + 1);
   if (!hd.ok()) return Fail(ctx, hd.status());
   data_fd = hd.value();
   const std::string cwd = h.cwd;
@@ -476,14 +476,14 @@ int Run(const Args& args, Context& ctx) {
   if (mpi) {
     // The launcher's connection (MPICH) and environment, above every saved descriptor.
     if (pmi_fd >= 0) {
-      auto moved = MoveFdAbove(pmi_fd, max_fd + 1);
+      auto moved = tr::MoveFdAbove(pmi_fd, max_fd + 1);
       if (!moved.ok()) return Fail(ctx, moved.status());
       pmi_fd = moved.value();
       keep.push_back(pmi_fd);
     }
     auto envfd = job::LauncherEnvironmentFd(pmi_fd);
     if (!envfd.ok()) return Fail(ctx, envfd.status());
-    auto moved = MoveFdAbove(envfd.value(), max_fd + 1);
+    auto moved = tr::MoveFdAbove(envfd.value(), max_fd + 1);
     if (!moved.ok()) return Fail(ctx, moved.status());
     keep.push_back(moved.value());
   }

@@ -9,7 +9,7 @@
 #include "transparent/image.h"
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/file_lock.h"
-#include "transparent/objects/unix_socket.h"
+#include "transparent/objects/socket.h"
 
 namespace cairn::cli {
 namespace {

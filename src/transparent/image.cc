@@ -281,6 +281,7 @@ std::string CheckFiles(const std::vector<FileState>& files) {
     }
     if (f.socket.name.size() > 108) return what + ": socket name longer than 108 bytes";
     if (f.socket.shutdown > 3) return what + ": bad shutdown bits " + Num(f.socket.shutdown);
+    if (f.socket.options > 7) return what + ": bad socket options " + Num(f.socket.options);
     for (const FileLock& l : f.locks) {
       if (l.kind < 1 || l.kind > 3) return what + ": unknown lock kind " + Num(l.kind);
       if (l.start < 0 || l.end < -1 || (l.end >= 0 && l.end < l.start)) {
@@ -503,6 +504,7 @@ std::string EncodeFiles(const std::vector<FileState>& v, bool* too_long) {
     e.U32(k.listening ? 1 : 0);
     e.U32(k.backlog);
     e.U32(k.shutdown);
+    e.U32(k.options);
     e.Str(k.name);
     e.Count(k.queued.size());
     for (const std::string& m : k.queued) {
@@ -569,6 +571,7 @@ bool DecodeFiles(Dec* d, std::vector<FileState>* v, std::string* err) {
       k.listening = listening == 1;
       k.backlog = r.U32();
       k.shutdown = r.U32();
+      k.options = r.U32();
       k.name = r.Str();
       for (uint32_t mn = r.Count(), j = 0; j < mn && r.ok(); ++j) {
         Dec mr = r.Record();

@@ -212,17 +212,19 @@ struct FileLock {
   bool operator==(const FileLock&) const = default;
 };
 
-// A UNIX socket (src/transparent/objects/unix_socket.cc).
+// A socket (src/transparent/objects/socket.cc): UNIX, or an internet listener / bound
+// UDP socket.
 struct SocketState {
-  uint32_t family = 0;  // AF_UNIX; 0 for sockets of other families (not restored)
+  uint32_t family = 0;  // AF_UNIX, AF_INET, AF_INET6, or another (not restored)
   uint32_t type = 0;    // SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET
   uint64_t id = 0;      // the socket's inode: descriptors with the same id are one socket
   uint64_t peer = 0;    // the connected peer's inode, 0 when none, kUnnamedPeer when it has none
   static constexpr uint64_t kUnnamedPeer = ~0ull;  // e.g. a connection not accepted yet
   bool listening = false;
-  uint32_t backlog = 0;             // listening: the queue length to listen() with
-  uint32_t shutdown = 0;            // bit 0: no more receives, bit 1: no more sends
-  std::string name;                 // bound address: sun_path bytes, "\0..." for abstract
+  uint32_t backlog = 0;   // listening: the queue length to listen() with
+  uint32_t shutdown = 0;  // bit 0: no more receives, bit 1: no more sends
+  uint32_t options = 0;   // bit 0: IPV6_V6ONLY, bit 1: SO_REUSEADDR, bit 2: SO_REUSEPORT
+  std::string name;  // bound address: AF_UNIX sun_path bytes ("\0..." abstract), else the sockaddr
   std::vector<std::string> queued;  // this end's receive queue, one entry per message
   bool operator==(const SocketState&) const = default;
 };

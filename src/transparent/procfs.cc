@@ -1,6 +1,7 @@
 // See procfs.h.
 #include "transparent/procfs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/sysmacros.h>
@@ -57,6 +58,33 @@ std::set<std::pair<uint64_t, uint64_t>> HeldFlocks() {
     unsigned long long ino = 0;
     if (std::sscanf(id.c_str(), "%x:%x:%llu", &major, &minor, &ino) != 3) continue;
     out.emplace(::makedev(major, minor), ino);
+  }
+  return out;
+}
+
+std::vector<std::string> ProcessChildren() {
+  std::set<long> pids;
+  if (DIR* d = ::opendir("/proc/self/task")) {
+    while (struct dirent* e = ::readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      std::istringstream in(
+          ReadProcText(std::string("/proc/self/task/") + e->d_name + "/children"));
+      for (long pid; in >> pid;) pids.insert(pid);
+    }
+    ::closedir(d);
+  }
+  std::vector<std::string> out;
+  for (long pid : pids) {
+    // "/proc/N/stat": "N (comm) S ...": comm may hold spaces and parentheses, so up to the
+    // last ')'.
+    const std::string stat = ReadProcText("/proc/" + std::to_string(pid) + "/stat");
+    const size_t open = stat.find('('), close = stat.rfind(')');
+    std::string what = "pid " + std::to_string(pid);
+    if (open != std::string::npos && close != std::string::npos && close > open) {
+      what += " (" + stat.substr(open + 1, close - open - 1) + ")";
+      if (close + 2 < stat.size() && stat[close + 2] == 'Z') what += ", exited, not reaped";
+    }
+    out.push_back(what);
   }
   return out;
 }

@@ -6,17 +6,24 @@
 // Neither allocates anything but the returned string; both are safe in the checkpoint thread.
 // HeldFlocks() lists the files some process holds an flock() on, as (device, inode) pairs, from
 // one read of /proc/locks (waiters are not holders); looking never touches a lock.
+// ProcessChildren() lists this process's children, for the checks of a checkpoint.
 #pragma once
 
 #include <cstdint>
 #include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace cairn::transparent {
 
 std::string ReadProcText(const std::string& path);
 std::string ProcField(const std::string& text, const std::string& key);
 std::set<std::pair<uint64_t, uint64_t>> HeldFlocks();
+
+// The children of this process (of any of its threads; CONFIG_PROC_CHILDREN's
+// /proc/self/task/*/children), each as "pid N (comm)" with ", exited, not reaped" for a
+// zombie, in pid order. Empty when there are none, or when the kernel does not list them.
+std::vector<std::string> ProcessChildren();
 
 }  // namespace cairn::transparent

@@ -11,7 +11,8 @@
 # it, still runs is refused; a data file that vanished refuses the restart, changing
 # nothing), fork (restart cycles of a program launched with --fork), status (cairn status
 # --ckpt-dir, text and JSON, live and stale), ckpt_while_loading (a checkpoint requested
-# while `cairn restart` still loads the image waits for it: a restorer that sleeps 2 s first).
+# while `cairn restart` still loads the image waits for it: a restorer that sleeps 2 s first),
+# children (a process with children is not checkpointed; its descendants get no socket).
 set -u
 MODE=$1 CAIRN=$2 CHECK=$3 APP=$4 WORK=$5
 fail() { echo "FAIL ($MODE): $*" >&2; [ -n "${PID:-}" ] && kill -9 "$PID" 2>/dev/null; exit 1; }
@@ -311,6 +312,38 @@ PY
     "$CAIRN" status --ckpt-dir "$CK" > "$WORK/st2.txt" || fail "cairn status failed"
     grep -q "stale" "$WORK/st2.txt" || fail "a dead process's socket is not shown stale"
     "$CAIRN" status --ckpt-dir "$WORK/nonexistent" > /dev/null 2>&1 && fail "status of a missing dir succeeded"
+    ;;
+  children)
+    # A process tree (bash, its children: `sleep`, exec()ed under the preload, and one that
+    # exited unreaped): the children get no control socket of their own, and a checkpoint
+    # of bash fails naming them, writing no image; once they are gone it succeeds.
+    # (It waits with `read -t` on a FIFO nobody writes: no `sleep` children while it polls.)
+    mkfifo "$WORK/idle" || fail "mkfifo"
+    "$CAIRN" launch --ckpt-dir "$CK" -- bash -c \
+      'exec 9<> "$0/idle"; nap() { read -r -t 0.05 -u 9; }; true & sleep 30 & echo $! > "$0/sleep.pid"; touch "$0/ready"; while [ -e "$0/ready" ]; do nap; done; kill $(cat "$0/sleep.pid"); wait; touch "$0/alone"; while [ ! -e "$0/done" ]; do nap; done; exit 0' \
+      "$WORK" > "$WORK/out" 2> "$WORK/err" &
+    PID=$!
+    for _ in $(seq 600); do
+      [ -f "$WORK/ready" ] && [ -S "$CK/.cairn/$PID.sock" ] && break
+      kill -0 "$PID" 2>/dev/null || fail "bash died at start: $(cat "$WORK/err")"
+      sleep 0.05
+    done
+    [ -S "$CK/.cairn/$PID.sock" ] || fail "bash did not get its control socket"
+    SLEEP=$(cat "$WORK/sleep.pid")
+    n=$(ls "$CK/.cairn/" | grep -c '\.sock$')
+    [ "$n" -eq 1 ] || fail "$n control sockets: a child got one of its own: $(ls "$CK/.cairn")"
+    "$CAIRN" checkpoint --ckpt-dir "$CK" --wait --timeout 60 > "$WORK/c1.out" 2> "$WORK/c1.err" &&
+      fail "the checkpoint of a process with children succeeded: $(cat "$WORK/c1.out")"
+    grep -q "pid $SLEEP (sleep)" "$WORK/c1.err" || fail "the child is not named: $(cat "$WORK/c1.err")"
+    grep -q "process trees" "$WORK/c1.err" || fail "no reason given: $(cat "$WORK/c1.err")"
+    ls "$CK"/*.cimg > /dev/null 2>&1 && fail "an image was written: $(ls "$CK")"
+    rm -f "$WORK/ready"
+    for _ in $(seq 600); do [ -f "$WORK/alone" ] && break; sleep 0.05; done
+    [ -f "$WORK/alone" ] || fail "bash did not reap its children"
+    ckpt
+    touch "$WORK/done"
+    wait "$PID" || fail "bash exited with $?: $(cat "$WORK/err")"
+    PID=
     ;;
   *)
     fail "unknown mode"

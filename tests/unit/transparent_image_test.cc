@@ -244,7 +244,7 @@ Sample MakeSample(bool big = false) {
   f.object = EventObjectState{};
   f.object.same_as = 11;
   s.files.push_back(f);
-  f = FileState();  // a UNIX socket with queued messages (transparent/objects/unix_socket.h)
+  f = FileState();  // a UNIX socket with queued messages (transparent/objects/socket.h)
   f.fd = 16;
   f.kind = FileKind::kSocket;
   f.path = "socket:[77]";

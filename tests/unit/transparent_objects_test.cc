@@ -22,7 +22,7 @@
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/fifo.h"
 #include "transparent/objects/file_lock.h"
-#include "transparent/objects/unix_socket.h"
+#include "transparent/objects/socket.h"
 #include "transparent/procfs.h"
 
 namespace cairn::transparent::objects {

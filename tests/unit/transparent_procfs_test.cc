@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -35,6 +36,36 @@ TEST(Procfs, HeldFlocksSeesAnFlockAndItsRelease) {
   ::close(other);
   ::close(fd);
   ::unlink(path);
+}
+
+TEST(Procfs, ProcessChildrenNamesLiveAndExitedChildren) {
+  // (gtest may have children of its own: only ours are looked at.)
+  auto find = [](pid_t pid) -> std::string {
+    for (const std::string& c : ProcessChildren()) {
+      if (c.starts_with("pid " + std::to_string(pid) + " ")) return c;
+    }
+    return "";
+  };
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  pid_t child = ::fork();
+  if (child == 0) {
+    char c;
+    (void)::read(go[0], &c, 1);  // until the parent has looked
+    _exit(0);
+  }
+  ASSERT_GT(child, 0);
+  ::close(go[0]);
+  const std::string live = find(child);
+  EXPECT_EQ(live.find("pid " + std::to_string(child) + " ("), 0u) << live;
+  EXPECT_EQ(live.find("exited"), std::string::npos) << live;
+  ASSERT_EQ(::write(go[1], "x", 1), 1);
+  ::close(go[1]);
+  siginfo_t si{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &si, WEXITED | WNOWAIT), 0);  // a zombie
+  EXPECT_NE(find(child).find(", exited, not reaped"), std::string::npos) << find(child);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+  EXPECT_EQ(find(child), "");
 }
 
 }  // namespace

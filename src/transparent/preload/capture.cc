@@ -36,7 +36,7 @@
 #include "transparent/maps.h"
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/file_lock.h"
-#include "transparent/objects/unix_socket.h"
+#include "transparent/objects/socket.h"
 #include "transparent/pagemap.h"
 #include "transparent/preload/kernel_state.h"
 #include "transparent/preload/lower_half.h"

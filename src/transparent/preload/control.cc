@@ -31,8 +31,12 @@
 #include "transparent/preload/real.h"
 #include "transparent/preload/registry.h"
 #include "transparent/preload/restart.h"
+#include "transparent/procfs.h"
 
 namespace cairn::preload::control {
+
+// Set by `cairn launch` to the pid of the program it execs (see Start()).
+constexpr const char* kLaunchPidVar = "CAIRN_LAUNCH_PID";
 namespace {
 
 struct Config {
@@ -123,6 +127,22 @@ Result<CaptureResult> Checkpoint(int conn_fd, bool keep_stopped) {
   if (!st.ok()) {
     gate::UnlockWriter();
     return st;
+  }
+  // Every thread is parked (none can fork now): a child would be lost by a restart of this
+  // image alone, so the checkpoint fails, naming it (process trees are not restored yet).
+  if (std::getenv("CAIRN_LOWER_ROOTS") == nullptr) {  // (MPI ranks: not checked yet)
+    std::vector<std::string> children = transparent::ProcessChildren();
+    if (!children.empty()) {
+      Release();
+      gate::UnlockWriter();
+      std::string names;
+      for (const std::string& c : children) names += (names.empty() ? "" : ", ") + c;
+      return Status::FailedPrecondition(
+          "pid " + std::to_string(::getpid()) + " has " + std::to_string(children.size()) +
+          (children.size() == 1 ? " child" : " children") + " (" + names +
+          "): cairn does not checkpoint process trees yet, and an image of this process "
+          "alone would restart without them");
+    }
   }
   const int64_t t1 = NowMs();
   restart::PrepareCheckpoint(parked);
@@ -275,6 +295,15 @@ void* ThreadMain(void*) {
 bool Active() { return g_active.load(std::memory_order_relaxed); }
 
 Status Start() {
+  // A descendant of the launched program (it forked and exec()ed, keeping the environment):
+  // process trees are not checkpointed, and an image of this process alone would restart
+  // as if it were the whole job. Its parent's checkpoints fail while it lives instead.
+  if (const char* root = std::getenv(kLaunchPidVar);
+      root != nullptr && *root != '\0' && std::atol(root) != ::getpid()) {
+    log::Info("preload: pid ", ::getpid(), " descends from the launched process ", root,
+              "; not checkpointed on its own");
+    return Status::Ok();
+  }
   if (!heap::Init()) return Status::FromErrno("cannot reserve the library's private heap", errno);
   (void)log::Enabled(log::Level::kInfo);  // the log's state lives in glibc's heap, made now
   CAIRN_RETURN_IF_ERROR(ReadConfig(&g_cfg));

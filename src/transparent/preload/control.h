@@ -15,6 +15,10 @@
 //     life of the process. The descriptor is part of every image; `cairn restart` takes the
 //     same lock before it restores anything and refuses while another process (the original,
 //     or an earlier restart) holds it. Fork children close it; a normal exit removes the file.
+//   - Process trees are not checkpointed: a process whose CAIRN_LAUNCH_PID (set by `cairn
+//     launch`) is not its own pid descends from the launched program and does not start
+//     (no socket, no lock, no images); a checkpoint of a process that has children fails
+//     with kFailedPrecondition naming them (not checked yet for MPI ranks).
 //   - Errors are logged (stderr) and reported to the client; nothing here exits or aborts
 //     except the requested kill.
 #pragma once

@@ -1,12 +1,15 @@
-// See unix_socket.h.
-#include "transparent/objects/unix_socket.h"
+// See socket.h.
+#include "transparent/objects/socket.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include <linux/unix_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -25,8 +28,9 @@
 namespace cairn::transparent::objects {
 namespace {
 
-constexpr uint32_t kRcvShutdown = 1, kSendShutdown = 2;  // the kernel's sk_shutdown bits
-constexpr int kTcpEstablished = 1, kTcpListen = 10;      // sock_diag states
+constexpr uint32_t kRcvShutdown = 1, kSendShutdown = 2;          // the kernel's sk_shutdown bits
+constexpr int kTcpEstablished = 1, kTcpListen = 10;              // sock_diag states
+constexpr uint32_t kV6Only = 1, kReuseAddr = 2, kReusePort = 4;  // SocketState::options
 
 struct Diag {
   uint64_t peer = 0;
@@ -201,6 +205,66 @@ Status Refill(int via, const FileState& f) {
   return Status::Ok();
 }
 
+// An internet socket: its bound address and options; listening (with TCP_INFO's backlog) or
+// connected (a peer cannot be named: kUnnamedPeer).
+Status CaptureInet(int fd, SocketState* k) {
+  sockaddr_storage a{};
+  socklen_t alen = sizeof a;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &alen) != 0) {
+    return Status::FromErrno("getsockname", errno);
+  }
+  k->name.assign(reinterpret_cast<const char*>(&a), alen);
+  int v = 0;
+  socklen_t len = sizeof v;
+  if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v != 0) {
+    k->listening = true;
+    tcp_info ti{};
+    socklen_t tlen = sizeof ti;
+    if (k->type == SOCK_STREAM && ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0) {
+      k->backlog = ti.tcpi_sacked;  // for a listener: the accept queue's limit
+    }
+  } else {
+    sockaddr_storage p{};
+    socklen_t plen = sizeof p;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&p), &plen) == 0) {
+      k->peer = SocketState::kUnnamedPeer;
+    }
+  }
+  auto flag = [&](int level, int opt, uint32_t bit) {
+    int on = 0;
+    socklen_t l = sizeof on;
+    if (::getsockopt(fd, level, opt, &on, &l) == 0 && on != 0) k->options |= bit;
+  };
+  if (k->family == AF_INET6) flag(IPPROTO_IPV6, IPV6_V6ONLY, kV6Only);
+  flag(SOL_SOCKET, SO_REUSEADDR, kReuseAddr);
+  flag(SOL_SOCKET, SO_REUSEPORT, kReusePort);
+  return Status::Ok();
+}
+
+// bind(), waiting up to 2 s while the address is in use: the process this image was taken
+// from may still be dying (its descriptors close in order, the lineage lock before them).
+int BindPatiently(int fd, const sockaddr* a, socklen_t len) {
+  for (int tries = 0;; ++tries) {
+    if (::bind(fd, a, len) == 0) return 0;
+    if (errno != EADDRINUSE || tries >= 100) return -1;
+    ::usleep(20 * 1000);
+  }
+}
+
+// The last step of re-creating a socket alone: listen() with the saved backlog if it listened;
+// on any failure (`st` or listen's) the descriptor is closed and the error returned.
+Result<int> Finish(int fd, const SocketState& k, Status st) {
+  if (st.ok() && k.listening &&
+      ::listen(fd, static_cast<int>(k.backlog == 0 ? SOMAXCONN : k.backlog)) != 0) {
+    st = Status::FromErrno("listen", errno);
+  }
+  if (!st.ok()) {
+    ::close(fd);
+    return st;
+  }
+  return fd;
+}
+
 }  // namespace
 
 const FileState* FindSocket(const std::vector<FileState>& files, uint64_t id) {
@@ -210,8 +274,38 @@ const FileState* FindSocket(const std::vector<FileState>& files, uint64_t id) {
   return nullptr;
 }
 
+namespace {
+
+// "127.0.0.1:8080", "[::1]:8080" for a saved internet sockaddr.
+std::string InetAddress(const std::string& raw) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  unsigned port = 0;
+  if (raw.size() >= sizeof(sockaddr_in6) &&
+      reinterpret_cast<const sockaddr*>(raw.data())->sa_family == AF_INET6) {
+    sockaddr_in6 a;
+    std::memcpy(&a, raw.data(), sizeof a);
+    ::inet_ntop(AF_INET6, &a.sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(a.sin6_port));
+  }
+  if (raw.size() >= sizeof(sockaddr_in)) {
+    sockaddr_in a;
+    std::memcpy(&a, raw.data(), sizeof a);
+    ::inet_ntop(AF_INET, &a.sin_addr, host, sizeof host);
+    port = ntohs(a.sin_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
 std::string SocketSummary(const FileState& f) {
   const SocketState& k = f.socket;
+  if (k.family == AF_INET || k.family == AF_INET6) {
+    std::string out = std::string(k.type == SOCK_STREAM ? "tcp" : "udp") +
+                      (k.family == AF_INET6 ? "6 " : " ") + InetAddress(k.name);
+    if (k.listening) return out + ", listening (backlog " + std::to_string(k.backlog) + ")";
+    return out + (k.peer != 0 ? ", connected (not restored)" : "");
+  }
   if (k.family != AF_UNIX) return "family " + std::to_string(k.family) + ", not restored";
   const char* type = k.type == SOCK_STREAM      ? "stream"
                      : k.type == SOCK_DGRAM     ? "datagram"
@@ -246,10 +340,14 @@ Status CaptureSocket(int fd, FileState* f) {
     return Status::FromErrno("getsockopt(SO_TYPE)", errno);
   }
   k.type = static_cast<uint32_t>(v);
-  if (k.family != AF_UNIX) return Status::Ok();
   struct stat st;
   if (::fstat(fd, &st) != 0) return Status::FromErrno("fstat", errno);
   k.id = st.st_ino;
+  if (k.family == AF_INET || k.family == AF_INET6) return CaptureInet(fd, &k);
+  if (k.family != AF_UNIX) {
+    k.id = 0;
+    return Status::Ok();
+  }
   sockaddr_un a{};
   socklen_t alen = sizeof a;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &alen) == 0 &&
@@ -290,7 +388,12 @@ void SaveSocketQueues(std::vector<FileState>* files) {
 
 SocketRestore Restorable(const FileState& f, const std::vector<FileState>& files) {
   const SocketState& k = f.socket;
-  if (f.kind != FileKind::kSocket || k.family != AF_UNIX) return SocketRestore::kNone;
+  if (f.kind != FileKind::kSocket) return SocketRestore::kNone;
+  if (k.family == AF_INET || k.family == AF_INET6) {
+    if (k.listening) return SocketRestore::kListener;
+    return k.peer == 0 && k.type == SOCK_DGRAM ? SocketRestore::kUnbound : SocketRestore::kNone;
+  }
+  if (k.family != AF_UNIX) return SocketRestore::kNone;
   if (k.listening) return SocketRestore::kListener;
   if (k.peer == 0) return SocketRestore::kUnbound;
   const FileState* peer = FindSocket(files, k.peer);
@@ -334,8 +437,43 @@ Result<std::pair<int, int>> RestorePair(const FileState& a, const FileState& b, 
   return std::pair{x.value(), y.value()};
 }
 
+// An internet listener or bound UDP socket, on its address again.
+static Result<int> RestoreInet(const FileState& f, int min_fd) {
+  const SocketState& k = f.socket;
+  auto placed = Above(::socket(static_cast<int>(k.family), SockType(k.type), 0), min_fd);
+  if (!placed.ok()) return placed.status();
+  const int fd = placed.value();
+  auto set = [&](int level, int opt, bool on) {
+    int v = on ? 1 : 0;
+    return ::setsockopt(fd, level, opt, &v, sizeof v) == 0;
+  };
+  Status st;
+  // SO_REUSEADDR always for a listener: the dead process's connections may hold the port
+  // in TIME_WAIT; then the program's own setting.
+  if (!set(SOL_SOCKET, SO_REUSEADDR, true) ||
+      ((k.options & kReusePort) != 0 && !set(SOL_SOCKET, SO_REUSEPORT, true)) ||
+      (k.family == AF_INET6 && !set(IPPROTO_IPV6, IPV6_V6ONLY, (k.options & kV6Only) != 0))) {
+    st = Status::FromErrno("setsockopt", errno);
+  }
+  if (st.ok() && BindPatiently(fd, reinterpret_cast<const sockaddr*>(k.name.data()),
+                               static_cast<socklen_t>(k.name.size())) != 0) {
+    const int e = errno;
+    st = Status::FromErrno("bind to " + SocketSummary(f), e);
+    if (e == EADDRINUSE && k.listening && (k.options & kReuseAddr) == 0) {
+      st = st.Annotate(
+          "(the program did not set SO_REUSEADDR, so connections it closed first "
+          "hold the port in TIME_WAIT for up to a minute)");
+    }
+  }
+  if (st.ok() && (k.options & kReuseAddr) == 0 && !k.listening) {
+    (void)set(SOL_SOCKET, SO_REUSEADDR, false);
+  }
+  return Finish(fd, k, st);
+}
+
 Result<int> RestoreAlone(const FileState& f, int min_fd) {
   const SocketState& k = f.socket;
+  if (k.family != AF_UNIX) return RestoreInet(f, min_fd);
   int fd = ::socket(AF_UNIX, SockType(k.type), 0);
   if (fd < 0) return Status::FromErrno("socket(AF_UNIX)", errno);
   auto placed = Above(fd, min_fd);
@@ -355,20 +493,12 @@ Result<int> RestoreAlone(const FileState& f, int min_fd) {
     }
     socklen_t len = 0;
     sockaddr_un a = Address(k.name, &len);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0) {
+    if (BindPatiently(fd, reinterpret_cast<sockaddr*>(&a), len) != 0) {
       st = Status::FromErrno(
           "bind to '" + (k.name[0] == '\0' ? "@" + k.name.substr(1) : k.name) + "'", errno);
     }
   }
-  if (st.ok() && k.listening &&
-      ::listen(fd, static_cast<int>(k.backlog == 0 ? SOMAXCONN : k.backlog)) != 0) {
-    st = Status::FromErrno("listen", errno);
-  }
-  if (!st.ok()) {
-    ::close(fd);
-    return st;
-  }
-  return fd;
+  return Finish(fd, k, st);
 }
 
 }  // namespace cairn::transparent::objects

@@ -12,6 +12,11 @@
 //   running process but are not in the image (logged).
 //
 // Restore (in `cairn restart`)
+// - Internet sockets (AF_INET, AF_INET6): CaptureSocket records the bound address (`name`:
+//   the raw sockaddr), whether it listens and its backlog (TCP_INFO), and its IPV6_V6ONLY,
+//   SO_REUSEADDR and SO_REUSEPORT options. A listener comes back bound to the same address and port
+//   (SO_REUSEADDR, so the dead process's closed connections do not hold the port) and an
+//   unconnected bound UDP socket bound again; connections (TCP, connected UDP) are kNone.
 // - Restorable says how a saved socket comes back: kPair (both ends in the process: a new
 //   socketpair of the same type, the queues refilled, the shutdown state re-applied),
 //   kListener (a listening AF_UNIX socket: bound to its name again, a stale socket file at a

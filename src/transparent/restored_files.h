@@ -22,9 +22,10 @@
 //   - Eventfds, timerfds, signalfds and epolls are created anew with their state
 //     (transparent/objects/event_objects.h), after every other descriptor; duplicates are
 //     dup()ed. One that cannot be restored refuses the restart with a message naming it.
-//   - UNIX sockets (transparent/objects/unix_socket.h): a pair with both ends in the process
+//   - UNIX sockets (transparent/objects/socket.h): a pair with both ends in the process
 //     comes back as a new socketpair holding the queued messages; a listening or unconnected
-//     socket is bound to its name again. One that cannot be re-created refuses the restart.
+//     socket is bound to its name again; so is an internet listener (SO_REUSEADDR) or bound
+//     UDP socket. One that cannot be re-created refuses the restart.
 //   - File locks (flock, POSIX record locks, open file description locks) are taken again
 //     once every descriptor is in place; one that another process now holds refuses the
 //     restart, naming it.
@@ -44,12 +45,12 @@
 #include "common/status.h"
 #include "transparent/image.h"
 
-namespace cairn::cli {
+namespace cairn::transparent {
 
 class RestoredFiles {
  public:
   // `pipe_sizes`: fd -> capacity (F_SETPIPE_SZ) from the image's optional pipes section.
-  RestoredFiles(std::vector<transparent::FileState> files, std::map<int, int> pipe_sizes = {})
+  RestoredFiles(std::vector<FileState> files, std::map<int, int> pipe_sizes = {})
       : files_(std::move(files)), pipe_sizes_(std::move(pipe_sizes)) {}
   ~RestoredFiles();
   RestoredFiles(const RestoredFiles&) = delete;
@@ -63,15 +64,14 @@ class RestoredFiles {
   const std::vector<std::string>& warnings() const { return warnings_; }
 
  private:
-  Status InstallRegular(const transparent::FileState& f);
-  Status InstallPipe(uint64_t pipe_id, transparent::FileKind kind, int min_temp_fd,
-                     std::vector<int>* installed);
+  Status InstallRegular(const FileState& f);
+  Status InstallPipe(uint64_t pipe_id, FileKind kind, int min_temp_fd, std::vector<int>* installed);
   Status InstallFifo(uint64_t pipe_id, int min_temp_fd, std::vector<int>* installed);
   Status InstallEventObjects(std::vector<int>* installed);
-  Status InstallUnixSocket(const transparent::FileState& f, int min_temp_fd,
-                           std::map<uint64_t, int>* sockets_at, std::vector<int>* installed);
+  Status InstallSocket(const FileState& f, int min_temp_fd, std::map<uint64_t, int>* sockets_at,
+                       std::vector<int>* installed);
 
-  std::vector<transparent::FileState> files_;
+  std::vector<FileState> files_;
   std::map<int, int> pipe_sizes_;
   std::vector<std::string> warnings_;
   int lock_fd_ = -1;  // held between Check and Install
@@ -85,4 +85,4 @@ Result<int> MoveFdAbove(int fd, int min_fd);
 // Whether `path` is a lineage lock of the preload library.
 bool IsLineageLock(const std::string& path);
 
-}  // namespace cairn::cli
+}  // namespace cairn::transparent

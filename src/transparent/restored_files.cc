@@ -1,5 +1,5 @@
-// See restart_files.h.
-#include "cli/restart_files.h"
+// See restored_files.h.
+#include "transparent/restored_files.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,13 +16,10 @@
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/fifo.h"
 #include "transparent/objects/file_lock.h"
-#include "transparent/objects/unix_socket.h"
+#include "transparent/objects/socket.h"
 
-namespace cairn::cli {
+namespace cairn::transparent {
 namespace {
-
-namespace tr = cairn::transparent;
-namespace objects = cairn::transparent::objects;
 
 // Status flags that fcntl(F_SETFL) can restore.
 constexpr int kSettableFlags = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
@@ -61,9 +58,9 @@ Status InstallClosedConnection(int target) {
   return Place(sv[0], target);
 }
 
-bool Writable(const tr::FileState& f) { return (f.open_flags & O_ACCMODE) != O_RDONLY; }
+bool Writable(const FileState& f) { return (f.open_flags & O_ACCMODE) != O_RDONLY; }
 
-std::string Describe(const tr::FileState& f) {
+std::string Describe(const FileState& f) {
   return "fd " + std::to_string(f.fd) + " ('" + f.path + "')";
 }
 
@@ -87,7 +84,7 @@ RestoredFiles::~RestoredFiles() {
 
 Status RestoredFiles::Check() {
   for (const auto& f : files_) {
-    if (f.fd <= 2 || f.kind != tr::FileKind::kRegular) continue;
+    if (f.fd <= 2 || f.kind != FileKind::kRegular) continue;
     if (IsLineageLock(f.path)) {
       int fd = ::open(f.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
       if (fd < 0) return Status::FromErrno("cannot open the lock '" + f.path + "'", errno);
@@ -119,7 +116,7 @@ Status RestoredFiles::Check() {
   return Status::Ok();
 }
 
-Status RestoredFiles::InstallRegular(const tr::FileState& f) {
+Status RestoredFiles::InstallRegular(const FileState& f) {
   int fd = -1;
   if (f.content_included) {
     fd = ::memfd_create("cairn-deleted-file", 0);
@@ -135,7 +132,7 @@ Status RestoredFiles::InstallRegular(const tr::FileState& f) {
     fd = ::open(f.path.c_str(), flags);
     if (fd < 0) return Status::FromErrno("cannot reopen '" + f.path + "'", errno);
     struct stat st;
-    if (f.kind == tr::FileKind::kRegular && ::fstat(fd, &st) == 0) {
+    if (f.kind == FileKind::kRegular && ::fstat(fd, &st) == 0) {
       const uint64_t now_size = static_cast<uint64_t>(st.st_size);
       const int64_t now_mtime =
           static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
@@ -156,7 +153,7 @@ Status RestoredFiles::InstallRegular(const tr::FileState& f) {
       }
     }
   }
-  if (f.offset >= 0 && ::lseek(fd, f.offset, SEEK_SET) < 0 && f.kind == tr::FileKind::kRegular) {
+  if (f.offset >= 0 && ::lseek(fd, f.offset, SEEK_SET) < 0 && f.kind == FileKind::kRegular) {
     int e = errno;
     ::close(fd);
     return Status::FromErrno("cannot seek '" + f.path + "'", e);
@@ -167,11 +164,11 @@ Status RestoredFiles::InstallRegular(const tr::FileState& f) {
 // A FIFO (objects/fifo.h) re-opened by its path, holding its bytes in flight; when it is gone,
 // an anonymous pipe takes its place (a warning).
 Status RestoredFiles::InstallFifo(uint64_t pipe_id, int min_temp_fd, std::vector<int>* installed) {
-  std::vector<const tr::FileState*> ends;
+  std::vector<const FileState*> ends;
   std::string data;
   size_t capacity = 0;
   for (const auto& f : files_) {
-    if (f.kind != tr::FileKind::kFifo || f.pipe_id != pipe_id || f.fd <= 2) continue;
+    if (f.kind != FileKind::kFifo || f.pipe_id != pipe_id || f.fd <= 2) continue;
     ends.push_back(&f);
     data += f.pipe_data;
     auto it = pipe_sizes_.find(f.fd);
@@ -182,7 +179,7 @@ Status RestoredFiles::InstallFifo(uint64_t pipe_id, int min_temp_fd, std::vector
   if (!fds.ok() && fds.status().code() == Code::kNotFound) {
     warnings_.push_back(Describe(*ends.front()) + ": " + fds.status().message() +
                         "; an anonymous pipe takes its place");
-    return InstallPipe(pipe_id, tr::FileKind::kFifo, min_temp_fd, installed);
+    return InstallPipe(pipe_id, FileKind::kFifo, min_temp_fd, installed);
   }
   if (!fds.ok()) return fds.status().Annotate("cannot restore " + Describe(*ends.front()));
   for (size_t i = 0; i < ends.size(); ++i) {
@@ -193,9 +190,9 @@ Status RestoredFiles::InstallFifo(uint64_t pipe_id, int min_temp_fd, std::vector
   return Status::Ok();
 }
 
-Status RestoredFiles::InstallPipe(uint64_t pipe_id, tr::FileKind kind, int min_temp_fd,
+Status RestoredFiles::InstallPipe(uint64_t pipe_id, FileKind kind, int min_temp_fd,
                                   std::vector<int>* installed) {
-  std::vector<const tr::FileState*> readers, writers;
+  std::vector<const FileState*> readers, writers;
   std::string data;
   for (const auto& f : files_) {
     if (f.kind != kind || f.pipe_id != pipe_id || f.fd <= 2) continue;
@@ -217,7 +214,7 @@ Status RestoredFiles::InstallPipe(uint64_t pipe_id, tr::FileKind kind, int min_t
   int rfd = r.value(), wfd = w.value();
   size_t capacity = data.size();
   for (const auto* list : {&readers, &writers}) {
-    for (const tr::FileState* f : *list) {
+    for (const FileState* f : *list) {
       auto it = pipe_sizes_.find(f->fd);
       if (it != pipe_sizes_.end()) capacity = std::max(capacity, static_cast<size_t>(it->second));
     }
@@ -245,7 +242,7 @@ Status RestoredFiles::InstallPipe(uint64_t pipe_id, tr::FileKind kind, int min_t
   }
   for (const auto* list : {&readers, &writers}) {
     const int src = list == &readers ? rfd : wfd;
-    for (const tr::FileState* f : *list) {
+    for (const FileState* f : *list) {
       if (!st.ok() || src < 0) break;
       if (::dup2(src, f->fd) < 0) {
         st = Status::FromErrno("dup2 to descriptor " + std::to_string(f->fd), errno);
@@ -260,13 +257,13 @@ Status RestoredFiles::InstallPipe(uint64_t pipe_id, tr::FileKind kind, int min_t
   return st;
 }
 
-// A UNIX socket the process held (objects/unix_socket.h): a socket already re-created is
-// dup()ed; a pair is re-created whole, both ends placed; a listener or unconnected socket is
-// bound again. `sockets_at`: socket id -> the descriptor that holds it now.
-Status RestoredFiles::InstallUnixSocket(const tr::FileState& f, int min_temp_fd,
-                                        std::map<uint64_t, int>* sockets_at,
-                                        std::vector<int>* installed) {
-  auto Settle = [&](int fd, const tr::FileState& g) {
+// A socket the process held (objects/socket.h): a socket already re-created is dup()ed; a
+// UNIX pair is re-created whole, both ends placed; a listener or unconnected socket is bound
+// again. `sockets_at`: socket id -> the descriptor that holds it now.
+Status RestoredFiles::InstallSocket(const FileState& f, int min_temp_fd,
+                                    std::map<uint64_t, int>* sockets_at,
+                                    std::vector<int>* installed) {
+  auto Settle = [&](int fd, const FileState& g) {
     (void)::fcntl(fd, F_SETFL, static_cast<int>(g.open_flags) & kSettableFlags);
     (*sockets_at)[g.socket.id] = fd;
     installed->push_back(fd);
@@ -280,7 +277,7 @@ Status RestoredFiles::InstallUnixSocket(const tr::FileState& f, int min_temp_fd,
     return Status::Ok();
   }
   if (objects::Restorable(f, files_) == objects::SocketRestore::kPair) {
-    const tr::FileState* peer = objects::FindSocket(files_, f.socket.peer);
+    const FileState* peer = objects::FindSocket(files_, f.socket.peer);
     auto fds = objects::RestorePair(f, *peer, min_temp_fd);
     if (!fds.ok()) return fds.status().Annotate("cannot restore the socket pair of " + Describe(f));
     if (peer->fd <= 2) {  // the restart command's own: only this end comes back
@@ -312,31 +309,31 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
       installed.push_back(f.fd);
       continue;
     }
-    if (f.kind == tr::FileKind::kPipe) {
+    if (f.kind == FileKind::kPipe) {
       if (std::find(pipes_done.begin(), pipes_done.end(), f.pipe_id) != pipes_done.end()) continue;
       pipes_done.push_back(f.pipe_id);
-      Status st = InstallPipe(f.pipe_id, tr::FileKind::kPipe, min_temp_fd, &installed);
+      Status st = InstallPipe(f.pipe_id, FileKind::kPipe, min_temp_fd, &installed);
       if (!st.ok()) warnings_.push_back("pipe of " + Describe(f) + ": " + st.ToString());
       continue;
     }
-    if (f.kind == tr::FileKind::kFifo) {
+    if (f.kind == FileKind::kFifo) {
       if (std::find(fifos_done.begin(), fifos_done.end(), f.pipe_id) != fifos_done.end()) continue;
       fifos_done.push_back(f.pipe_id);
       CAIRN_RETURN_IF_ERROR(InstallFifo(f.pipe_id, min_temp_fd, &installed));
       continue;
     }
     if (objects::IsEventObject(f.kind)) continue;  // after the others: InstallEventObjects
-    if (f.kind == tr::FileKind::kSocket &&
+    if (f.kind == FileKind::kSocket &&
         objects::Restorable(f, files_) != objects::SocketRestore::kNone) {
-      CAIRN_RETURN_IF_ERROR(InstallUnixSocket(f, min_temp_fd, &sockets_at, &installed));
+      CAIRN_RETURN_IF_ERROR(InstallSocket(f, min_temp_fd, &sockets_at, &installed));
       continue;
     }
-    const bool device = f.kind == tr::FileKind::kOther && f.path.starts_with("/dev/");
-    if (f.kind != tr::FileKind::kRegular && f.kind != tr::FileKind::kDirectory && !device) {
+    const bool device = f.kind == FileKind::kOther && f.path.starts_with("/dev/");
+    if (f.kind != FileKind::kRegular && f.kind != FileKind::kDirectory && !device) {
       // Not restored, but its number stays taken: a thread may still use it, and the next
       // descriptor the program opens must not silently become it.
       Status st = InstallClosedConnection(f.fd);
-      warnings_.push_back(Describe(f) + " (" + tr::FileKindName(f.kind) + ") is not restored" +
+      warnings_.push_back(Describe(f) + " (" + FileKindName(f.kind) + ") is not restored" +
                           (st.ok() ? "; it is a closed connection now (reads see end of file, "
                                      "writes fail with EPIPE)"
                                    : ": " + st.ToString()));
@@ -345,7 +342,7 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
     }
     Status st = InstallRegular(f);
     if (!st.ok()) {
-      if (f.kind == tr::FileKind::kRegular) return st.Annotate("restoring " + Describe(f));
+      if (f.kind == FileKind::kRegular) return st.Annotate("restoring " + Describe(f));
       warnings_.push_back(Describe(f) + ": " + st.ToString());
       continue;
     }
@@ -364,10 +361,10 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
 // Eventfds, timerfds and signalfds first, then the epolls (their targets must be open; an
 // epoll watching another waits for it), then duplicates of any of them.
 Status RestoredFiles::InstallEventObjects(std::vector<int>* installed) {
-  std::vector<const tr::FileState*> epolls;
+  std::vector<const FileState*> epolls;
   for (const auto& f : files_) {
     if (f.fd <= 2 || !objects::IsEventObject(f.kind) || f.object.same_as >= 0) continue;
-    if (f.kind == tr::FileKind::kEpoll) {
+    if (f.kind == FileKind::kEpoll) {
       epolls.push_back(&f);
       continue;
     }
@@ -377,11 +374,11 @@ Status RestoredFiles::InstallEventObjects(std::vector<int>* installed) {
     installed->push_back(f.fd);
   }
   while (!epolls.empty()) {
-    auto ready = std::find_if(epolls.begin(), epolls.end(), [&](const tr::FileState* e) {
+    auto ready = std::find_if(epolls.begin(), epolls.end(), [&](const FileState* e) {
       return std::none_of(
-          e->object.targets.begin(), e->object.targets.end(), [&](const tr::EpollTarget& t) {
+          e->object.targets.begin(), e->object.targets.end(), [&](const EpollTarget& t) {
             return std::any_of(epolls.begin(), epolls.end(),
-                               [&](const tr::FileState* o) { return o != e && o->fd == t.fd; });
+                               [&](const FileState* o) { return o != e && o->fd == t.fd; });
           });
     });
     if (ready == epolls.end()) {
@@ -406,4 +403,4 @@ Status RestoredFiles::InstallEventObjects(std::vector<int>* installed) {
   return Status::Ok();
 }
 
-}  // namespace cairn::cli
+}  // namespace cairn::transparent
