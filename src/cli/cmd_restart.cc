@@ -269,7 +269,7 @@ int Run(const Args& args, Context& ctx) {
       if (ps.size <= (1u << 30)) pipe_sizes[ps.fd] = static_cast<int>(ps.size);
     }
   }
-  tr::RestoredFiles files(reader->files(), std::move(pipe_sizes));
+  tr::RestoredFiles files(reader->files(), std::move(pipe_sizes), /*bind_sockets=*/!mpi);
   if (Status fst = files.Check(); !fst.ok()) {
     return Fail(ctx, fst.Annotate("'" + path + "' is not restored"));
   }

@@ -323,8 +323,10 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
       continue;
     }
     if (objects::IsEventObject(f.kind)) continue;  // after the others: InstallEventObjects
-    if (f.kind == FileKind::kSocket &&
-        objects::Restorable(f, files_) != objects::SocketRestore::kNone) {
+    const objects::SocketRestore how = f.kind == FileKind::kSocket ? objects::Restorable(f, files_)
+                                                                   : objects::SocketRestore::kNone;
+    if (how == objects::SocketRestore::kPair ||
+        (bind_sockets_ && how != objects::SocketRestore::kNone)) {
       CAIRN_RETURN_IF_ERROR(InstallSocket(f, min_temp_fd, &sockets_at, &installed));
       continue;
     }

@@ -50,8 +50,12 @@ namespace cairn::transparent {
 class RestoredFiles {
  public:
   // `pipe_sizes`: fd -> capacity (F_SETPIPE_SZ) from the image's optional pipes section.
-  RestoredFiles(std::vector<FileState> files, std::map<int, int> pipe_sizes = {})
-      : files_(std::move(files)), pipe_sizes_(std::move(pipe_sizes)) {}
+  // `bind_sockets` false (an MPI rank): listeners and unconnected sockets are not bound
+  // again. A split process's MPI library may have created them where the preload could not
+  // tell them from the program's, and the fresh library of the restart has its own.
+  RestoredFiles(std::vector<FileState> files, std::map<int, int> pipe_sizes = {},
+                bool bind_sockets = true)
+      : files_(std::move(files)), pipe_sizes_(std::move(pipe_sizes)), bind_sockets_(bind_sockets) {}
   ~RestoredFiles();
   RestoredFiles(const RestoredFiles&) = delete;
   RestoredFiles& operator=(const RestoredFiles&) = delete;
@@ -73,6 +77,7 @@ class RestoredFiles {
 
   std::vector<FileState> files_;
   std::map<int, int> pipe_sizes_;
+  bool bind_sockets_ = true;
   std::vector<std::string> warnings_;
   int lock_fd_ = -1;  // held between Check and Install
   int lock_target_ = -1;
