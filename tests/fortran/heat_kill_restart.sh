@@ -20,12 +20,7 @@ make_tmp
 
 # 1. Reference: uninterrupted, on 2 ranks and on 1.
 write_cfg "$T/ref.cfg" "$T/ref"
-run_app "$T/ref.out" "$T/ref.err" 60 "$BIN" "$T/ref.cfg" "${ARGS[@]}" || fail "reference run failed (exit $?)"
-grep -qx FRESH "$T/ref.out" || fail "reference run did not start fresh"
-REF=$(result_of "$T/ref.out")
-[ -n "$REF" ] || fail "reference run printed no RESULT"
-check_stdout_clean "$T/ref.out"
-log "reference: RESULT $REF"
+reference_run "$BIN" "$T/ref.cfg" "${ARGS[@]}"
 write_cfg "$T/one.cfg" "$T/one"
 timeout -k 5 60 mpirun --allow-run-as-root --oversubscribe --bind-to none -np 1 "$BIN" "$T/one.cfg" \
   "${ARGS[@]}" >"$T/one.out" 2>"$T/one.err" || fail "1-rank run failed"
@@ -37,23 +32,11 @@ start_app "$T/killed.out" "$T/killed.err" "$BIN" "$T/run.cfg" "${ARGS[@]}" --sle
 wait_commits "$T/run" 2 40
 sleep "0.$((RANDOM % 6))"
 kill_rank "$KILL"
-[ -z "$(result_of "$T/killed.out")" ] || fail "the killed job printed a RESULT (it finished first)"
-NEWEST=$(restorable_versions "$T/run" | head -n 1)
-[ -n "$NEWEST" ] || fail "no version is complete on disk although 2 were committed"
-[ "$NEWEST" -ge $((2 * EVERY)) ] || fail "newest complete version $NEWEST < $((2 * EVERY))"
-log "killed; newest restorable version: $NEWEST"
+killed_newest
 
 # 3. Restart: from the newest complete version, to the reference RESULT.
-run_app "$T/restart.out" "$T/restart.err" 60 "$BIN" "$T/run.cfg" "${ARGS[@]}" || fail "restart failed (exit $?)"
-check_stdout_clean "$T/restart.out"
-FROM=$(restarted_from "$T/restart.out")
-[ "$FROM" = "$NEWEST" ] || fail "restarted from '$FROM', expected $NEWEST"
-GOT=$(result_of "$T/restart.out")
-[ "$GOT" = "$REF" ] || fail "restarted RESULT '$GOT' differs from the uninterrupted '$REF'"
-log "restarted from $FROM: RESULT $GOT"
+expect_restart restart "$NEWEST" "$BIN" "$T/run.cfg" "${ARGS[@]}"
 
 # 4. Once more: the final version is restored, the same RESULT.
-run_app "$T/again.out" "$T/again.err" 60 "$BIN" "$T/run.cfg" "${ARGS[@]}" || fail "second restart failed"
-[ "$(restarted_from "$T/again.out")" = "$ITERS" ] || fail "second restart did not start from $ITERS"
-[ "$(result_of "$T/again.out")" = "$REF" ] || fail "second restart: RESULT differs"
+expect_restart again "$ITERS" "$BIN" "$T/run.cfg" "${ARGS[@]}"
 log "PASS"

@@ -87,6 +87,46 @@ check_stdout_clean() {
   [ -z "$bad" ] || fail "unexpected lines on the application's stdout ($1): $bad"
 }
 
+# reference_run CMD...: the uninterrupted run ($T/ref.out, 60 s): it must start fresh, print a
+# RESULT and nothing else on stdout. Sets REF.
+reference_run() {
+  run_app "$T/ref.out" "$T/ref.err" 60 "$@" || fail "reference run failed (exit $?)"
+  grep -qx FRESH "$T/ref.out" || fail "reference run did not start fresh"
+  REF=$(result_of "$T/ref.out")
+  [ -n "$REF" ] || fail "reference run printed no RESULT"
+  check_stdout_clean "$T/ref.out"
+  log "reference: RESULT $REF"
+}
+
+# killed_newest: after a kill, the newest version every rank has complete, which must be at
+# least the second checkpoint ($EVERY) and the killed job ($T/killed.out) must have printed no
+# RESULT. Sets NEWEST.
+killed_newest() {
+  [ -z "$(result_of "$T/killed.out")" ] || fail "the killed job printed a RESULT (it finished first)"
+  NEWEST=$(restorable_versions "$T/run" | head -n 1)
+  log "after the kill: restorable versions (newest first): $(restorable_versions "$T/run" | tr '\n' ' ')"
+  [ -n "$NEWEST" ] || fail "no version is complete on disk although 2 were committed"
+  [ "$NEWEST" -ge $((2 * EVERY)) ] || fail "newest complete version $NEWEST < $((2 * EVERY))"
+}
+
+# expect_restart NAME FROM CMD...: runs CMD to completion ($T/NAME.out, 60 s) as a restart that
+# must resume from version FROM, print the reference RESULT ($REF) and nothing else on stdout,
+# and leave no temporary file under $T/run.
+expect_restart() {
+  local name=$1 want=$2 got from left
+  shift 2
+  run_app "$T/$name.out" "$T/$name.err" 60 "$@" || fail "$name run failed (exit $?)"
+  check_stdout_clean "$T/$name.out"
+  from=$(restarted_from "$T/$name.out")
+  [ "$from" = "$want" ] ||
+    fail "$name: restarted from '${from:-nothing}', expected $want (stdout: $(tr '\n' ' ' <"$T/$name.out"))"
+  got=$(result_of "$T/$name.out")
+  [ "$got" = "$REF" ] || fail "$name: RESULT '$got' differs from the uninterrupted '$REF'"
+  left=$(tmp_files "$T/run")
+  [ -z "$left" ] || fail "temporary files left after the $name run: $left"
+  log "$name: restarted from $from: RESULT $got"
+}
+
 # Committed versions: those with a COMMIT record on persistent (rank 0 writes it after every
 # rank's file is durable).
 count_commits() {

@@ -21,13 +21,7 @@ make_tmp
 
 # 1. Reference: uninterrupted.
 write_cfg "$T/ref.cfg" "$T/ref"
-run_app "$T/ref.out" "$T/ref.err" 60 "$BIN" "$T/ref.cfg" "${ARGS[@]}" ||
-  fail "reference run failed (exit $?)"
-grep -qx FRESH "$T/ref.out" || fail "reference run did not start fresh"
-REF=$(result_of "$T/ref.out")
-[ -n "$REF" ] || fail "reference run printed no RESULT"
-check_stdout_clean "$T/ref.out"
-log "reference: RESULT $REF"
+reference_run "$BIN" "$T/ref.cfg" "${ARGS[@]}"
 
 # 2. The same job, slowed down, killed after at least 2 committed versions (plus a random
 #    delay of up to 0.5 s so that the kill lands at different points of the protocol).
@@ -38,31 +32,13 @@ DELAY=0.$((RANDOM % 6))
 log "2 versions committed; killing rank $KILL in ${DELAY}s"
 sleep "$DELAY"
 kill_rank "$KILL"
-[ -z "$(result_of "$T/killed.out")" ] || fail "the killed job printed a RESULT (it finished first)"
-NEWEST=$(restorable_versions "$T/run" | head -n 1)
-log "after the kill: restorable versions (newest first): $(restorable_versions "$T/run" | tr '\n' ' ')"
-[ -n "$NEWEST" ] || fail "no version is complete on disk although 2 were committed"
-[ "$NEWEST" -ge $((2 * EVERY)) ] || fail "newest complete version $NEWEST < $((2 * EVERY))"
+killed_newest
 log "leftover temporaries of the killed job: $(tmp_files "$T/run" | wc -l)"
 
 # 3. Restart.
-run_app "$T/restart.out" "$T/restart.err" 60 "$BIN" "$T/run.cfg" "${ARGS[@]}" ||
-  fail "restart run failed (exit $?)"
-check_stdout_clean "$T/restart.out"
-FROM=$(restarted_from "$T/restart.out")
-[ -n "$FROM" ] || fail "the restart did not restart (stdout: $(tr '\n' ' ' <"$T/restart.out"))"
-[ "$FROM" = "$NEWEST" ] || fail "restarted from version $FROM, but the newest complete one is $NEWEST"
-GOT=$(result_of "$T/restart.out")
-[ "$GOT" = "$REF" ] || fail "restarted RESULT '$GOT' differs from the uninterrupted '$REF'"
-LEFT=$(tmp_files "$T/run")
-[ -z "$LEFT" ] || fail "temporary files left after the restart: $LEFT"
-log "restarted from $FROM: RESULT $GOT"
+expect_restart restart "$NEWEST" "$BIN" "$T/run.cfg" "${ARGS[@]}"
 
 # 4. Once more: the final version (240) is restored and nothing is recomputed.
-run_app "$T/again.out" "$T/again.err" 60 "$BIN" "$T/run.cfg" "${ARGS[@]}" ||
-  fail "second restart failed (exit $?)"
-[ "$(restarted_from "$T/again.out")" = 240 ] ||
-  fail "second restart: expected RESTARTED_FROM 240, got '$(restarted_from "$T/again.out")'"
-[ "$(result_of "$T/again.out")" = "$REF" ] || fail "second restart: RESULT differs"
+expect_restart again 240 "$BIN" "$T/run.cfg" "${ARGS[@]}"
 
 log "PASS"

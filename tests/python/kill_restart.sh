@@ -26,13 +26,7 @@ make_tmp
 
 # 1. Reference: uninterrupted.
 write_cfg "$T/ref.cfg" "$T/ref"
-run_app "$T/ref.out" "$T/ref.err" 60 "$PY" "$HEAT" "$T/ref.cfg" "${ARGS[@]}" ||
-  fail "reference run failed (exit $?)"
-grep -qx FRESH "$T/ref.out" || fail "reference run did not start fresh"
-REF=$(result_of "$T/ref.out")
-[ -n "$REF" ] || fail "reference run printed no RESULT"
-check_stdout_clean "$T/ref.out"
-log "reference: RESULT $REF"
+reference_run "$PY" "$HEAT" "$T/ref.cfg" "${ARGS[@]}"
 
 # 2. The same job, slowed down, killed once 2 versions are committed (plus a random delay).
 write_cfg "$T/run.cfg" "$T/run" "scratch_versions = 3" "max_versions = 4"
@@ -42,31 +36,13 @@ DELAY=0.$((RANDOM % 4))
 log "2 versions committed; kill -9 of rank 2 in ${DELAY}s"
 sleep "$DELAY"
 kill_rank 2
-[ -z "$(result_of "$T/killed.out")" ] || fail "the killed job printed a RESULT (it finished first)"
-NEWEST=$(restorable_versions "$T/run" | head -n 1)
-log "restorable versions after the kill (newest first): $(restorable_versions "$T/run" | tr '\n' ' ')"
-[ -n "$NEWEST" ] || fail "no version is complete on disk although 2 were committed"
-[ "$NEWEST" -ge $((2 * EVERY)) ] || fail "newest complete version $NEWEST < $((2 * EVERY))"
+killed_newest
 [ "$NEWEST" -lt "$ITERS" ] || fail "the killed job had already checkpointed its last iteration"
 
 # 3. Restart: resumes from the newest complete version, same result.
-run_app "$T/restart.out" "$T/restart.err" 60 "$PY" "$HEAT" "$T/run.cfg" "${ARGS[@]}" ||
-  fail "restart run failed (exit $?)"
-check_stdout_clean "$T/restart.out"
-FROM=$(restarted_from "$T/restart.out")
-[ -n "$FROM" ] || fail "the restart did not restart (stdout: $(tr '\n' ' ' <"$T/restart.out"))"
-[ "$FROM" = "$NEWEST" ] || fail "restarted from version $FROM, but the newest complete one is $NEWEST"
-GOT=$(result_of "$T/restart.out")
-[ "$GOT" = "$REF" ] || fail "restarted RESULT '$GOT' differs from the uninterrupted '$REF'"
-LEFT=$(tmp_files "$T/run")
-[ -z "$LEFT" ] || fail "temporary files left after the restart: $LEFT"
-log "restarted from $FROM: RESULT $GOT"
+expect_restart restart "$NEWEST" "$PY" "$HEAT" "$T/run.cfg" "${ARGS[@]}"
 
 # 4. Once more: the final version is restored and nothing is recomputed.
-run_app "$T/again.out" "$T/again.err" 60 "$PY" "$HEAT" "$T/run.cfg" "${ARGS[@]}" ||
-  fail "second restart failed (exit $?)"
-[ "$(restarted_from "$T/again.out")" = "$ITERS" ] ||
-  fail "second restart: expected RESTARTED_FROM $ITERS, got '$(restarted_from "$T/again.out")'"
-[ "$(result_of "$T/again.out")" = "$REF" ] || fail "second restart: RESULT differs"
+expect_restart again "$ITERS" "$PY" "$HEAT" "$T/run.cfg" "${ARGS[@]}"
 
 log "PASS"
