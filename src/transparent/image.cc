@@ -225,10 +225,6 @@ std::string CheckThreads(const std::vector<ThreadState>& threads) {
 }
 
 bool IsPipeLike(FileKind k) { return k == FileKind::kPipe || k == FileKind::kFifo; }
-bool IsEventObject(FileKind k) {
-  return k == FileKind::kEventfd || k == FileKind::kTimerfd || k == FileKind::kSignalfd ||
-         k == FileKind::kEpoll;
-}
 
 // `listed`: the descriptors listed so far, this one included.
 std::string CheckEventObject(const FileState& f, const std::set<int32_t>& listed) {
@@ -886,6 +882,11 @@ std::string SectionTypeName(uint32_t type) {
   }
   if ((type & kOptionalSectionBit) != 0) return "OPTIONAL(" + Hex(type) + ")";
   return "UNKNOWN(" + Num(type) + ")";
+}
+
+bool IsEventObject(FileKind k) {
+  return k == FileKind::kEventfd || k == FileKind::kTimerfd || k == FileKind::kSignalfd ||
+         k == FileKind::kEpoll;
 }
 
 const char* FileKindName(FileKind k) {

@@ -181,6 +181,8 @@ enum class FileKind : uint32_t {
   kEpoll = 11,     // anon_inode:[eventpoll]
 };
 const char* FileKindName(FileKind k);
+// kEventfd, kTimerfd, kSignalfd or kEpoll: the kinds whose state is an EventObjectState.
+bool IsEventObject(FileKind k);
 
 // One descriptor an epoll instance watches (its interest list, from /proc/self/fdinfo).
 struct EpollTarget {

@@ -322,7 +322,7 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
       CAIRN_RETURN_IF_ERROR(InstallFifo(f.pipe_id, min_temp_fd, &installed));
       continue;
     }
-    if (objects::IsEventObject(f.kind)) continue;  // after the others: InstallEventObjects
+    if (IsEventObject(f.kind)) continue;  // after the others: InstallEventObjects
     const objects::SocketRestore how = f.kind == FileKind::kSocket ? objects::Restorable(f, files_)
                                                                    : objects::SocketRestore::kNone;
     if (how == objects::SocketRestore::kPair ||
@@ -365,7 +365,7 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
 Status RestoredFiles::InstallEventObjects(std::vector<int>* installed) {
   std::vector<const FileState*> epolls;
   for (const auto& f : files_) {
-    if (f.fd <= 2 || !objects::IsEventObject(f.kind) || f.object.same_as >= 0) continue;
+    if (f.fd <= 2 || !IsEventObject(f.kind) || f.object.same_as >= 0) continue;
     if (f.kind == FileKind::kEpoll) {
       epolls.push_back(&f);
       continue;
@@ -394,7 +394,7 @@ Status RestoredFiles::InstallEventObjects(std::vector<int>* installed) {
     epolls.erase(ready);
   }
   for (const auto& f : files_) {
-    if (f.fd <= 2 || !objects::IsEventObject(f.kind) || f.object.same_as < 0) continue;
+    if (f.fd <= 2 || !IsEventObject(f.kind) || f.object.same_as < 0) continue;
     if (::dup2(f.object.same_as, f.fd) < 0) {
       return Status::FromErrno("cannot restore " + Describe(f) + " as a duplicate of fd " +
                                    std::to_string(f.object.same_as),

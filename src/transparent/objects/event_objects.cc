@@ -1,6 +1,7 @@
 // See event_objects.h: the dispatch over the kinds and what they share.
 #include "transparent/objects/event_objects.h"
 
+#include <fcntl.h>
 #include <linux/kcmp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -19,9 +20,13 @@ FileKind KindOfLink(const std::string& link) {
   return FileKind::kOther;
 }
 
-bool IsEventObject(FileKind k) {
-  return k == FileKind::kEventfd || k == FileKind::kTimerfd || k == FileKind::kSignalfd ||
-         k == FileKind::kEpoll;
+Result<int> MoveAbove(int fd, int min_fd, const std::string& what) {
+  if (fd < 0) return Status::FromErrno(what, errno);
+  int nfd = ::fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
+  const int e = errno;
+  ::close(fd);
+  if (nfd < 0) return Status::FromErrno("fcntl(F_DUPFD_CLOEXEC)", e);
+  return nfd;
 }
 
 std::string Describe(int fd, FileKind k) {

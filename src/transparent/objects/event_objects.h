@@ -29,7 +29,6 @@
 namespace cairn::transparent::objects {
 
 FileKind KindOfLink(const std::string& link);
-bool IsEventObject(FileKind k);
 
 Status Capture(int fd, const std::string& fdinfo, FileState* f);
 bool SameOpenFile(int a, int b);
@@ -51,6 +50,9 @@ std::string Summary(const FileState& f);
 
 // Shared by the kinds: the number after "<key>:" in fdinfo, in `base`; false when absent.
 bool FdinfoNumber(const std::string& fdinfo, const std::string& key, int base, uint64_t* out);
+// `fd` (the result of the call named `what`; < 0: its errno) moved to the lowest free number
+// >= min_fd with FD_CLOEXEC; the old number is closed, also on failure.
+Result<int> MoveAbove(int fd, int min_fd, const std::string& what);
 // "fd N (kind)", for messages.
 std::string Describe(int fd, FileKind k);
 

@@ -8,20 +8,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "transparent/objects/event_objects.h"
+
 namespace cairn::transparent::objects {
 namespace {
 
 int Access(const FileState& f) { return static_cast<int>(f.open_flags) & O_ACCMODE; }
-
-// `fd` moved to the lowest free number >= min_fd (FD_CLOEXEC); the old number is closed.
-Result<int> Above(int fd, int min_fd, const std::string& what) {
-  if (fd < 0) return Status::FromErrno(what, errno);
-  int nfd = ::fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
-  const int e = errno;
-  ::close(fd);
-  if (nfd < 0) return Status::FromErrno("fcntl(F_DUPFD_CLOEXEC)", e);
-  return nfd;
-}
 
 }  // namespace
 
@@ -72,15 +64,15 @@ Result<std::vector<int>> RestoreFifo(const std::vector<const FileState*>& ends,
     Result<int> fd = Status::Internal("unset");
     if (Access(*f) == O_WRONLY && !reader_inside) {
       if (outside_reader >= 0) {
-        fd = Above(::dup(outside_reader), min_fd, "dup");
+        fd = MoveAbove(::dup(outside_reader), min_fd, "dup");
       } else {
         warnings->push_back("fd " + std::to_string(f->fd) + ": FIFO '" + path +
                             "' has no reader now; writes go to /dev/null");
-        fd = Above(::open("/dev/null", O_WRONLY | O_CLOEXEC), min_fd, "open /dev/null");
+        fd = MoveAbove(::open("/dev/null", O_WRONLY | O_CLOEXEC), min_fd, "open /dev/null");
       }
     } else {
-      fd = Above(::open(path.c_str(), Access(*f) | O_NONBLOCK | O_CLOEXEC), min_fd,
-                 "cannot open the FIFO '" + path + "'");
+      fd = MoveAbove(::open(path.c_str(), Access(*f) | O_NONBLOCK | O_CLOEXEC), min_fd,
+                     "cannot open the FIFO '" + path + "'");
     }
     if (!fd.ok()) {
       status = fd.status();

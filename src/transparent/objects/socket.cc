@@ -24,6 +24,7 @@
 #include <tuple>
 
 #include "common/log.h"
+#include "transparent/objects/event_objects.h"
 
 namespace cairn::transparent::objects {
 namespace {
@@ -178,15 +179,6 @@ std::vector<std::string> PeekQueue(int fd, uint32_t type, bool ended, size_t* pa
 }
 
 int SockType(uint32_t type) { return static_cast<int>(type) | SOCK_CLOEXEC; }
-
-// Moves `fd` to the lowest free number >= min_fd (FD_CLOEXEC); the old number is closed.
-Result<int> Above(int fd, int min_fd) {
-  int nfd = ::fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
-  const int e = errno;
-  ::close(fd);
-  if (nfd < 0) return Status::FromErrno("fcntl(F_DUPFD_CLOEXEC)", e);
-  return nfd;
-}
 
 // Sends f's saved queue through `via`, its peer's new end, so that f's new end holds it.
 Status Refill(int via, const FileState& f) {
@@ -408,8 +400,8 @@ Result<std::pair<int, int>> RestorePair(const FileState& a, const FileState& b, 
   if (::socketpair(AF_UNIX, SockType(a.socket.type), 0, sv) != 0) {
     return Status::FromErrno("socketpair", errno);
   }
-  auto x = Above(sv[0], min_fd);
-  auto y = Above(sv[1], min_fd);
+  auto x = MoveAbove(sv[0], min_fd, "socketpair");
+  auto y = MoveAbove(sv[1], min_fd, "socketpair");
   if (!x.ok() || !y.ok()) {
     if (x.ok()) ::close(x.value());
     if (y.ok()) ::close(y.value());
@@ -440,7 +432,8 @@ Result<std::pair<int, int>> RestorePair(const FileState& a, const FileState& b, 
 // An internet listener or bound UDP socket, on its address again.
 static Result<int> RestoreInet(const FileState& f, int min_fd) {
   const SocketState& k = f.socket;
-  auto placed = Above(::socket(static_cast<int>(k.family), SockType(k.type), 0), min_fd);
+  auto placed =
+      MoveAbove(::socket(static_cast<int>(k.family), SockType(k.type), 0), min_fd, "socket");
   if (!placed.ok()) return placed.status();
   const int fd = placed.value();
   auto set = [&](int level, int opt, bool on) {
@@ -474,11 +467,9 @@ static Result<int> RestoreInet(const FileState& f, int min_fd) {
 Result<int> RestoreAlone(const FileState& f, int min_fd) {
   const SocketState& k = f.socket;
   if (k.family != AF_UNIX) return RestoreInet(f, min_fd);
-  int fd = ::socket(AF_UNIX, SockType(k.type), 0);
-  if (fd < 0) return Status::FromErrno("socket(AF_UNIX)", errno);
-  auto placed = Above(fd, min_fd);
+  auto placed = MoveAbove(::socket(AF_UNIX, SockType(k.type), 0), min_fd, "socket(AF_UNIX)");
   if (!placed.ok()) return placed.status();
-  fd = placed.value();
+  const int fd = placed.value();
   Status st;
   if (!k.name.empty()) {
     if (k.name[0] != '\0') {
