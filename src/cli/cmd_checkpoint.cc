@@ -1,16 +1,17 @@
-// `cairn checkpoint`: asks every process launched with `cairn launch --ckpt-dir DIR` to write
-// an image now, through the control sockets DIR/.cairn/<pid>.sock (protocol: the preload
-// library's control.h). Sockets nobody listens on (a process that died) are skipped.
-// With --wait, waits for every DONE and prints one image path per line (stdout); any
-// failure makes the exit status 1.
+// `cairn checkpoint`: one consistent checkpoint of every process launched with `cairn launch
+// --ckpt-dir DIR` and of every descendant it followed (tree/round.h drives the round over the
+// control sockets DIR/.cairn/<pid>.sock; the process's side: the preload library's
+// control.h). One process without children writes a single-process image; a tree writes an
+// image per process and commits DIR/job.v<N>.manifest. The command waits for the commit and
+// prints one image path per line (stdout), then, for a tree, the manifest's path; any
+// failure makes the exit status 1 and leaves the previous checkpoint the newest.
 //
 // Coordinated jobs: when DIR/.cairn/coordinator exists (coord/address_file.h) and its
 // coordinator accepts the connection, the request goes to the coordinator instead
 // (CHECKPOINT {token, kill}, coord/protocol.h); the command waits (bounded by --timeout,
 // else by the coordinator's ACCEPTED timeout_ms) for DONE, which only comes after the job
-// manifest is committed (--wait is implied), and prints the manifest, version,
-// participants and bytes. A file nobody answers at is reported as stale, and the
-// per-process path above is used if any control socket is live.
+// manifest is committed, and prints the manifest, version, participants and bytes. A file
+// nobody answers at is reported as stale, and the control sockets are used if any is live.
 #include <unistd.h>
 
 #include <algorithm>
@@ -25,6 +26,7 @@
 #include "ipc/tcp.h"
 #include "ipc/wire.h"
 #include "transparent/procfs.h"
+#include "tree/round.h"
 
 namespace cairn::cli {
 namespace {
@@ -34,11 +36,6 @@ constexpr const char* kName = "checkpoint";
 constexpr int kCoordConnectTimeoutMs = 5000;
 constexpr int kCoordAcceptTimeoutMs = 10000;
 constexpr int kCoordMarginMs = 5000;
-
-struct Target {
-  std::string sock;
-  int fd = -1;
-};
 
 // Receives one message within timeout_ms, or a Status saying what went wrong.
 Result<ipc::Message> ReceiveWithin(int fd, int timeout_ms) {
@@ -116,30 +113,6 @@ std::optional<int> CheckpointThroughCoordinator(const coord::CoordinatorAddress&
   return kExitOk;
 }
 
-// Sends CHECKPOINT to every control socket of `sock_dir` that accepts a connection.
-std::vector<Target> RequestAll(const std::string& sock_dir, bool kill, Env* env) {
-  std::vector<Target> targets;
-  auto names = env->ListDir(sock_dir);
-  if (!names.ok()) return targets;
-  std::sort(names.value().begin(), names.value().end());
-  for (const auto& n : names.value()) {
-    if (n.size() <= 5 || n.substr(n.size() - 5) != ".sock") continue;
-    Target t{JoinPath(sock_dir, n), -1};
-    auto fd = ipc::Connect(t.sock);
-    if (!fd.ok()) continue;  // stale: the process is gone
-    ipc::Message m("CHECKPOINT");
-    m.Add("kill", kill ? 1LL : 0LL);
-    Status st = ipc::SendMessage(fd.value(), m);
-    if (!st.ok()) {
-      ::close(fd.value());
-      continue;  // died meanwhile
-    }
-    t.fd = fd.value();
-    targets.push_back(t);
-  }
-  return targets;
-}
-
 // Whether a process holds one of the lineage locks (*.lock) of `sock_dir`: a running program,
 // or a `cairn restart` loading its image (transparent/preload/control.h).
 bool LineageLocked(const std::string& sock_dir, Env* env) {
@@ -188,47 +161,35 @@ int Run(const Args& args, Context& ctx) {
     PrintError(ctx, kName, "no launched process found: no '" + sock_dir + "'");
     return kExitNotFound;
   }
-  std::vector<Target> targets = RequestAll(sock_dir, kill, ctx.env);
-  // None answers, but a lineage is locked: a restart is still loading its image (it takes
+  tree::RoundOptions o;
+  o.dir = *dir_opt;
+  o.kill = kill;
+  o.timeout_ms = timeout_s * 1000;
+  o.env = ctx.env;
+  auto r = tree::CheckpointJob(o);
+  // Nobody answers, but a lineage is locked: a restart is still loading its image (it takes
   // the lock before, and opens its socket after). Wait for it rather than fail.
-  if (targets.empty() && LineageLocked(sock_dir, ctx.env)) {
+  if (!r.ok() && r.status().code() == Code::kNotFound && LineageLocked(sock_dir, ctx.env)) {
     ctx.err << "cairn checkpoint: a restart is still loading; waiting for it\n";
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-    while (targets.empty() && std::chrono::steady_clock::now() < deadline &&
-           LineageLocked(sock_dir, ctx.env)) {
+    while (!r.ok() && r.status().code() == Code::kNotFound &&
+           std::chrono::steady_clock::now() < deadline && LineageLocked(sock_dir, ctx.env)) {
       ::usleep(50 * 1000);
-      targets = RequestAll(sock_dir, kill, ctx.env);
+      r = tree::CheckpointJob(o);
     }
   }
-  if (targets.empty()) {
-    PrintError(ctx, kName, "no running process under '" + *dir_opt + "'");
-    return kExitNotFound;
-  }
-  int rc = kExitOk;
-  for (auto& t : targets) {
-    if (wait) {
-      auto ready = ipc::WaitReadable(t.fd, timeout_s * 1000);
-      Result<ipc::Received> in =
-          Status::Unavailable("no answer within " + std::to_string(timeout_s) + " s");
-      if (ready.ok() && ready.value()) in = ipc::RecvMessage(t.fd);
-      if (!in.ok()) {
-        PrintError(ctx, kName, "'" + t.sock + "': " + in.status().message());
-        rc = kExitFailed;
-      } else {
-        const ipc::Message& m = in.value().msg;
-        if (m.type() != "DONE" || m.GetInt("code", -1) != 0) {
-          PrintError(ctx, kName,
-                     "'" + t.sock + "': checkpoint failed: " +
-                         m.GetOr("message", "unexpected reply " + m.type()));
-          rc = kExitFailed;
-        } else {
-          ctx.out << m.GetOr("path", "?") << "\n";
-        }
-      }
+  if (!r.ok()) {
+    if (r.status().code() == Code::kNotFound) {
+      PrintError(ctx, kName, "no running process under '" + *dir_opt + "'");
+      return kExitNotFound;
     }
-    ::close(t.fd);
+    PrintError(ctx, kName, "checkpoint failed: " + r.status().message());
+    return kExitFailed;
   }
-  return rc;
+  (void)wait;  // the command always waits: the round needs it until the commit
+  for (const std::string& image : r.value().images) ctx.out << image << "\n";
+  if (!r.value().single) ctx.out << r.value().manifest << "\n";
+  return kExitOk;
 }
 
 }  // namespace
@@ -238,12 +199,15 @@ const Command& CheckpointCommand() {
       kName,
       "Checkpoint the programs started with 'cairn launch'",
       "--ckpt-dir DIR [--wait] [--kill] [--timeout SECONDS]",
-      "Asks every live process launched with `cairn launch --ckpt-dir DIR` to write an\n"
-      "image of itself to DIR now. Without --wait the request is only sent. With --wait\n"
-      "the command waits for each image to be committed and prints its path; the exit\n"
-      "status is 1 if any checkpoint failed. --kill ends each process once its image is\n"
-      "committed. A process that `cairn restart` is still loading is waited for (up to\n"
-      "--timeout) instead of being missed.\n"
+      "Checkpoints the job launched with `cairn launch --ckpt-dir DIR`: the launched\n"
+      "program and every process descended from it. All of them stop, the data in flight\n"
+      "between them is saved, each writes its image to DIR, and, for more than one\n"
+      "process, DIR/job.v<N>.manifest commits the images together. The command waits for\n"
+      "the commit (--wait is accepted and implied) and prints each image path, then the\n"
+      "manifest's; the exit status is 1 if the checkpoint failed (nothing is committed,\n"
+      "the processes go on). --kill ends every process once the checkpoint is committed.\n"
+      "A process that `cairn restart` is still loading is waited for (up to --timeout)\n"
+      "instead of being missed.\n"
       "\n"
       "When the job has a coordinator ('cairn coordinator', DIR/.cairn/coordinator), the\n"
       "request goes to it: every participant writes its image and the coordinator commits\n"
@@ -252,10 +216,9 @@ const Command& CheckpointCommand() {
       "with the coordinator's reason if the checkpoint was aborted. Without --timeout it\n"
       "waits as long as the coordinator's own timeouts allow.\n",
       {{"ckpt-dir", "DIR", "the directory given to 'cairn launch' (required)"},
-       {"wait", nullptr, "wait until the images are committed and print their paths"},
+       {"wait", nullptr, "accepted for compatibility: the command always waits"},
        {"kill", nullptr, "end the processes after their images are committed"},
-       {"timeout", "SECONDS",
-        "with --wait: give up after SECONDS (default 600; coordinator: its own bound)"}},
+       {"timeout", "SECONDS", "give up after SECONDS (default 600; coordinator: its own bound)"}},
       &Run,
   };
   return kCommand;

@@ -7,15 +7,24 @@ namespace cairn {
 
 const char* CodeName(Code c) {
   switch (c) {
-    case Code::kOk: return "OK";
-    case Code::kInvalidArgument: return "invalid argument";
-    case Code::kNotFound: return "not found";
-    case Code::kCorruption: return "corruption";
-    case Code::kIOError: return "I/O error";
-    case Code::kNoSpace: return "no space";
-    case Code::kFailedPrecondition: return "failed precondition";
-    case Code::kUnavailable: return "unavailable";
-    case Code::kInternal: return "internal error";
+    case Code::kOk:
+      return "OK";
+    case Code::kInvalidArgument:
+      return "invalid argument";
+    case Code::kNotFound:
+      return "not found";
+    case Code::kCorruption:
+      return "corruption";
+    case Code::kIOError:
+      return "I/O error";
+    case Code::kNoSpace:
+      return "no space";
+    case Code::kFailedPrecondition:
+      return "failed precondition";
+    case Code::kUnavailable:
+      return "unavailable";
+    case Code::kInternal:
+      return "internal error";
   }
   return "unknown";
 }
@@ -35,6 +44,13 @@ std::string Status::ToString() const {
 Status Status::Annotate(const std::string& prefix) const {
   if (ok()) return *this;
   return Status(code_, prefix + ": " + message_);
+}
+
+Status Status::FromCode(long long code, std::string m) {
+  if (code <= static_cast<long long>(Code::kOk) || code > static_cast<long long>(Code::kInternal)) {
+    return {Code::kInternal, std::move(m)};
+  }
+  return {static_cast<Code>(code), std::move(m)};
 }
 
 }  // namespace cairn

@@ -42,6 +42,9 @@ class [[nodiscard]] Status {
   // From an errno value: ENOSPC/EDQUOT map to kNoSpace, ENOENT to kNotFound, else kIOError.
   // The message is "<context>: <strerror>".
   static Status FromErrno(const std::string& context, int err);
+  // A status that crossed a process boundary as a code number: an unknown number or kOk
+  // (an error without a code) becomes kInternal.
+  static Status FromCode(long long code, std::string m);
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -62,8 +65,8 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T v) : v_(std::move(v)) {}                   // NOLINT(runtime/explicit)
-  Result(Status s) : v_(std::move(s)) {}              // NOLINT(runtime/explicit)
+  Result(T v) : v_(std::move(v)) {}       // NOLINT(runtime/explicit)
+  Result(Status s) : v_(std::move(s)) {}  // NOLINT(runtime/explicit)
   bool ok() const { return v_.index() == 0; }
   const Status& status() const {
     static const Status kOk;
@@ -80,10 +83,10 @@ class [[nodiscard]] Result {
   std::variant<T, Status> v_;
 };
 
-#define CAIRN_RETURN_IF_ERROR(expr)           \
-  do {                                        \
-    ::cairn::Status _st = (expr);             \
-    if (!_st.ok()) return _st;                \
+#define CAIRN_RETURN_IF_ERROR(expr) \
+  do {                              \
+    ::cairn::Status _st = (expr);   \
+    if (!_st.ok()) return _st;      \
   } while (0)
 
 }  // namespace cairn

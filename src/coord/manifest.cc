@@ -151,6 +151,16 @@ Result<std::string> EncodeManifest(const std::string& dir, const Manifest& m) {
     os << "image " << im.rank << " " << im.bytes << " " << im.hash << " "
        << RelativeIfInside(dir, im.path) << "\n";
   }
+  for (const ManifestImage& im : images) {
+    if (im.pid <= 0) continue;
+    os << "process " << im.rank << " " << im.pid << " " << im.ppid << " " << im.pgid << " "
+       << im.sid << "\n";
+  }
+  for (const ManifestImage& im : images) {
+    for (const auto& e : im.exited) {
+      os << "exited " << im.rank << " " << e.pid << " " << e.status << "\n";
+    }
+  }
   std::string body = os.str();
   body += "checksum " + Hex16(Hash64(body.data(), body.size())) + "\n";
   return body;
@@ -211,10 +221,46 @@ Result<Manifest> DecodeManifest(const std::string& dir, const std::string& path,
                std::to_string(named));
   }
   const std::string root = AbsoluteDir(dir);
-  std::set<int> seen;
+  std::set<int> seen, with_process;
+  bool exited_lines = false;
   for (size_t i = 5; i < lines.size(); ++i) {
     std::string rest = lines[i];
-    if (NextWord(&rest) != "image") {
+    const std::string key = NextWord(&rest);
+    if (key == "exited") {
+      int rank = -1, pid = 0, status = 0;
+      bool ok = ParseInt(NextWord(&rest), &rank) && ParseInt(NextWord(&rest), &pid) &&
+                ParseInt(NextWord(&rest), &status) && rest.empty() && pid > 0 && status >= 0 &&
+                status <= 0xffff;
+      auto it = std::find_if(m.images.begin(), m.images.end(),
+                             [&](const ManifestImage& im) { return im.rank == rank; });
+      if (!ok || it == m.images.end()) {
+        return bad("bad exited line " + std::to_string(i + 1) + ": '" + lines[i] + "'");
+      }
+      it->exited.push_back({pid, status});
+      exited_lines = true;
+      continue;
+    }
+    if (key == "process") {
+      if (exited_lines) return bad("process line " + std::to_string(i + 1) + " after exited lines");
+      int rank = -1;
+      int ids[4] = {0, 0, 0, 0};
+      bool ok = ParseInt(NextWord(&rest), &rank);
+      for (int& id : ids) ok = ok && ParseInt(NextWord(&rest), &id);
+      if (!ok || !rest.empty() || ids[0] <= 0 || ids[1] < 0 || ids[2] < 0 || ids[3] < 0) {
+        return bad("bad process line " + std::to_string(i + 1) + ": '" + lines[i] + "'");
+      }
+      auto it = std::find_if(m.images.begin(), m.images.end(),
+                             [&](const ManifestImage& im) { return im.rank == rank; });
+      if (it == m.images.end() || !with_process.insert(rank).second) {
+        return bad("process line " + std::to_string(i + 1) + " names no image or repeats one");
+      }
+      it->pid = ids[0];
+      it->ppid = ids[1];
+      it->pgid = ids[2];
+      it->sid = ids[3];
+      continue;
+    }
+    if (key != "image" || !with_process.empty() || exited_lines) {
       return bad("unexpected line " + std::to_string(i + 1) + ": '" + lines[i] + "'");
     }
     ManifestImage im;

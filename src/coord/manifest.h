@@ -13,6 +13,11 @@
 //   image <rank> <bytes> <hash> <path>   one per rank 0..P-1, ascending; path relative
 //                                        to DIR when the image is inside DIR, else
 //                                        absolute (the rest of the line; may hold blanks)
+//   process <rank> <pid> <ppid> <pgid> <sid>   optional, at most one per rank, after the
+//                                        image lines (kind "tree": where each process sat
+//                                        in the tree; pids as the processes saw them)
+//   exited <rank> <pid> <wait-status>    optional, after the process lines: a child of that
+//                                        rank's process that had exited, not yet reaped
 //   checksum <16 lowercase hex of XXH3-64 of every preceding byte>
 // Readers refuse (kCorruption, naming the file) a bad checksum, an unknown format
 // number, a `version` that differs from the file name's N, missing or duplicate ranks,
@@ -36,6 +41,16 @@ struct ManifestImage {
   uint64_t bytes = 0;
   std::string hash;  // opaque, non-empty, no blanks (the participant's image hash)
   std::string path;  // absolute (ReadManifest resolves relative paths against DIR)
+  // kind "tree" (a `process` line; 0 when absent): the process's ids at the checkpoint.
+  int pid = 0;
+  int ppid = 0;
+  int pgid = 0;
+  int sid = 0;
+  struct Exited {
+    int pid = 0;
+    int status = 0;  // as waitpid() reports it
+  };
+  std::vector<Exited> exited;  // children that exited but were not reaped
 };
 
 struct Manifest {

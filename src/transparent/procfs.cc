@@ -62,7 +62,14 @@ std::set<std::pair<uint64_t, uint64_t>> HeldFlocks() {
   return out;
 }
 
-std::vector<std::string> ProcessChildren() {
+std::string ChildProcess::Describe() const {
+  std::string what = "pid " + std::to_string(pid);
+  if (!comm.empty()) what += " (" + comm + ")";
+  if (zombie) what += ", exited, not reaped";
+  return what;
+}
+
+std::vector<ChildProcess> ChildProcesses() {
   std::set<long> pids;
   if (DIR* d = ::opendir("/proc/self/task")) {
     while (struct dirent* e = ::readdir(d)) {
@@ -73,19 +80,26 @@ std::vector<std::string> ProcessChildren() {
     }
     ::closedir(d);
   }
-  std::vector<std::string> out;
+  std::vector<ChildProcess> out;
   for (long pid : pids) {
     // "/proc/N/stat": "N (comm) S ...": comm may hold spaces and parentheses, so up to the
     // last ')'.
     const std::string stat = ReadProcText("/proc/" + std::to_string(pid) + "/stat");
     const size_t open = stat.find('('), close = stat.rfind(')');
-    std::string what = "pid " + std::to_string(pid);
+    ChildProcess c;
+    c.pid = pid;
     if (open != std::string::npos && close != std::string::npos && close > open) {
-      what += " (" + stat.substr(open + 1, close - open - 1) + ")";
-      if (close + 2 < stat.size() && stat[close + 2] == 'Z') what += ", exited, not reaped";
+      c.comm = stat.substr(open + 1, close - open - 1);
+      c.zombie = close + 2 < stat.size() && stat[close + 2] == 'Z';
     }
-    out.push_back(what);
+    out.push_back(std::move(c));
   }
+  return out;
+}
+
+std::vector<std::string> ProcessChildren() {
+  std::vector<std::string> out;
+  for (const ChildProcess& c : ChildProcesses()) out.push_back(c.Describe());
   return out;
 }
 

@@ -26,4 +26,13 @@ std::set<std::pair<uint64_t, uint64_t>> HeldFlocks();
 // zombie, in pid order. Empty when there are none, or when the kernel does not list them.
 std::vector<std::string> ProcessChildren();
 
+// The same children as ProcessChildren(), as records.
+struct ChildProcess {
+  long pid = 0;
+  std::string comm;
+  bool zombie = false;           // exited, not reaped
+  std::string Describe() const;  // "pid N (comm)[, exited, not reaped]"
+};
+std::vector<ChildProcess> ChildProcesses();
+
 }  // namespace cairn::transparent

@@ -84,7 +84,7 @@ RestoredFiles::~RestoredFiles() {
 
 Status RestoredFiles::Check() {
   for (const auto& f : files_) {
-    if (f.fd <= 2 || f.kind != FileKind::kRegular) continue;
+    if (Inherited(f) || f.kind != FileKind::kRegular) continue;
     if (IsLineageLock(f.path)) {
       int fd = ::open(f.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
       if (fd < 0) return Status::FromErrno("cannot open the lock '" + f.path + "'", errno);
@@ -168,7 +168,7 @@ Status RestoredFiles::InstallFifo(uint64_t pipe_id, int min_temp_fd, std::vector
   std::string data;
   size_t capacity = 0;
   for (const auto& f : files_) {
-    if (f.kind != FileKind::kFifo || f.pipe_id != pipe_id || f.fd <= 2) continue;
+    if (f.kind != FileKind::kFifo || f.pipe_id != pipe_id || Inherited(f)) continue;
     ends.push_back(&f);
     data += f.pipe_data;
     auto it = pipe_sizes_.find(f.fd);
@@ -190,12 +190,36 @@ Status RestoredFiles::InstallFifo(uint64_t pipe_id, int min_temp_fd, std::vector
   return Status::Ok();
 }
 
+Status RestoredFiles::InstallSharedPipe(const FileState& f, const SharedPipe& p) {
+  const bool reads = (f.open_flags & O_ACCMODE) == O_RDONLY;
+  int src = reads ? p.read_fd : p.write_fd;
+  int null_fd = -1;
+  if (src < 0) {
+    // The other processes of the job had no such end: a reader gets end of file, a writer
+    // writes to /dev/null (the restart of a single process does the same).
+    null_fd = ::open("/dev/null", (reads ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+    if (null_fd < 0) return Status::FromErrno("open /dev/null", errno);
+    src = null_fd;
+    warnings_.push_back("pipe " + std::to_string(f.pipe_id) + " of " + Describe(f) + ": its " +
+                        (reads ? "write" : "read") + " end was outside the job; " +
+                        (reads ? "reads see end of file" : "writes go to /dev/null"));
+  }
+  Status st = Status::Ok();
+  if (::dup2(src, f.fd) < 0) {
+    st = Status::FromErrno("dup2 to descriptor " + std::to_string(f.fd), errno);
+  } else {
+    (void)::fcntl(f.fd, F_SETFL, static_cast<int>(f.open_flags) & kSettableFlags);
+  }
+  if (null_fd >= 0) ::close(null_fd);
+  return st;
+}
+
 Status RestoredFiles::InstallPipe(uint64_t pipe_id, FileKind kind, int min_temp_fd,
                                   std::vector<int>* installed) {
   std::vector<const FileState*> readers, writers;
   std::string data;
   for (const auto& f : files_) {
-    if (f.kind != kind || f.pipe_id != pipe_id || f.fd <= 2) continue;
+    if (f.kind != kind || f.pipe_id != pipe_id || Inherited(f)) continue;
     ((f.open_flags & O_ACCMODE) == O_RDONLY ? readers : writers).push_back(&f);
     data += f.pipe_data;
   }
@@ -302,10 +326,15 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
   std::map<uint64_t, int> sockets_at;
   std::vector<uint64_t> pipes_done, fifos_done;
   for (const auto& f : files_) {
-    if (f.fd <= 2) continue;
+    if (Inherited(f)) continue;
     if (f.fd == lock_target_ && lock_fd_ >= 0) {
       CAIRN_RETURN_IF_ERROR(Place(lock_fd_, f.fd));
       lock_fd_ = -1;
+      installed.push_back(f.fd);
+      continue;
+    }
+    if (f.kind == FileKind::kPipe && shared_pipes_.count(f.pipe_id) != 0) {
+      CAIRN_RETURN_IF_ERROR(InstallSharedPipe(f, shared_pipes_.at(f.pipe_id)));
       installed.push_back(f.fd);
       continue;
     }
@@ -353,7 +382,7 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
   CAIRN_RETURN_IF_ERROR(InstallEventObjects(&installed));
   // Locks last: closing any descriptor of a file drops the process's POSIX locks on it.
   for (const auto& f : files_) {
-    if (f.fd <= 2 || f.locks.empty() || IsLineageLock(f.path)) continue;
+    if (Inherited(f) || f.locks.empty() || IsLineageLock(f.path)) continue;
     Status st = objects::RestoreLocks(f.fd, f.locks);
     if (!st.ok()) return st.Annotate("cannot restore the locks of " + Describe(f));
   }
@@ -365,7 +394,7 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
 Status RestoredFiles::InstallEventObjects(std::vector<int>* installed) {
   std::vector<const FileState*> epolls;
   for (const auto& f : files_) {
-    if (f.fd <= 2 || !IsEventObject(f.kind) || f.object.same_as >= 0) continue;
+    if (Inherited(f) || !IsEventObject(f.kind) || f.object.same_as >= 0) continue;
     if (f.kind == FileKind::kEpoll) {
       epolls.push_back(&f);
       continue;
@@ -394,7 +423,7 @@ Status RestoredFiles::InstallEventObjects(std::vector<int>* installed) {
     epolls.erase(ready);
   }
   for (const auto& f : files_) {
-    if (f.fd <= 2 || !IsEventObject(f.kind) || f.object.same_as < 0) continue;
+    if (Inherited(f) || !IsEventObject(f.kind) || f.object.same_as < 0) continue;
     if (::dup2(f.object.same_as, f.fd) < 0) {
       return Status::FromErrno("cannot restore " + Describe(f) + " as a duplicate of fd " +
                                    std::to_string(f.object.same_as),

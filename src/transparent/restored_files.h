@@ -39,6 +39,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,13 @@
 #include "transparent/image.h"
 
 namespace cairn::transparent {
+
+// A pipe re-created by the restart of a tree (tree/restore.h) before its processes, refilled
+// with its bytes in flight; either end may be -1 (no such end in the job).
+struct SharedPipe {
+  int read_fd = -1;
+  int write_fd = -1;
+};
 
 class RestoredFiles {
  public:
@@ -60,6 +68,13 @@ class RestoredFiles {
   RestoredFiles(const RestoredFiles&) = delete;
   RestoredFiles& operator=(const RestoredFiles&) = delete;
 
+  // A process of a tree: these of descriptors 0, 1 and 2 are restored from the image like
+  // the others instead of staying the restart command's.
+  void SetStdDescriptors(std::set<int> fds) { own_std_ = std::move(fds); }
+  // A process of a tree: its pipes (by pipe id) are these, shared with other processes of
+  // the job (each saved descriptor gets a duplicate of the end it had).
+  void SetSharedPipes(std::map<uint64_t, SharedPipe> pipes) { shared_pipes_ = std::move(pipes); }
+
   // Verifies that every regular file can be reopened and takes the lineage lock.
   Status Check();
   // Re-creates every descriptor at its number (temporaries are placed at >= `min_temp_fd`).
@@ -69,6 +84,9 @@ class RestoredFiles {
 
  private:
   Status InstallRegular(const FileState& f);
+  // Descriptors 0..2 that stay the restart command's.
+  bool Inherited(const FileState& f) const { return f.fd <= 2 && own_std_.count(f.fd) == 0; }
+  Status InstallSharedPipe(const FileState& f, const SharedPipe& p);
   Status InstallPipe(uint64_t pipe_id, FileKind kind, int min_temp_fd, std::vector<int>* installed);
   Status InstallFifo(uint64_t pipe_id, int min_temp_fd, std::vector<int>* installed);
   Status InstallEventObjects(std::vector<int>* installed);
@@ -78,6 +96,8 @@ class RestoredFiles {
   std::vector<FileState> files_;
   std::map<int, int> pipe_sizes_;
   bool bind_sockets_ = true;
+  std::set<int> own_std_;
+  std::map<uint64_t, SharedPipe> shared_pipes_;
   std::vector<std::string> warnings_;
   int lock_fd_ = -1;  // held between Check and Install
   int lock_target_ = -1;

@@ -57,6 +57,55 @@ std::string WithChecksum(const std::string& body) {
   return body + "checksum " + buf + "\n";
 }
 
+TEST(Manifest, ProcessLinesRoundTripAndAreChecked) {
+  TempDir dir;
+  Manifest m = Make(dir, 4, 2);
+  m.kind = "tree";
+  m.images[0].pid = 100;
+  m.images[0].ppid = 7;
+  m.images[0].pgid = 100;
+  m.images[0].sid = 7;
+  m.images[1].pid = 101;
+  m.images[1].ppid = 100;
+  m.images[1].pgid = 100;
+  m.images[1].sid = 7;
+  m.images[1].exited.push_back({102, 3 << 8});
+  auto path = WriteManifest(dir.path(), m);
+  ASSERT_TRUE(path.ok()) << path.status().ToString();
+  const std::string text = ReadAll(path.value());
+  EXPECT_NE(text.find("\nprocess 0 100 7 100 7\nprocess 1 101 100 100 7\n"
+                      "exited 1 102 768\nchecksum "),
+            std::string::npos)
+      << text;
+  auto back = ReadManifest(path.value());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back.value().images[1].pid, 101);
+  EXPECT_EQ(back.value().images[1].ppid, 100);
+  EXPECT_EQ(back.value().images[0].sid, 7);
+  ASSERT_EQ(back.value().images[1].exited.size(), 1u);
+  EXPECT_EQ(back.value().images[1].exited[0].pid, 102);
+  EXPECT_EQ(back.value().images[1].exited[0].status, 768);
+  // A process line for a rank without an image, a repeated one, garbage, or an image line
+  // after the process lines: refused.
+  const std::string head =
+      "cairn-job-manifest 1\nversion 4\nkind tree\nparticipants 1\ncreated 1\n"
+      "image 0 10 h0 r0.v4.cimg\n";
+  for (const std::string& tail :
+       {std::string("process 1 5 1 5 1\n"), std::string("process 0 5 1 5 1\nprocess 0 5 1 5 1\n"),
+        std::string("process 0 x 1 5 1\n"), std::string("process 0 0 1 5 1\n"),
+        std::string("process 0 5 1 5\n"), std::string("process 0 5 1 5 1 9\n"),
+        std::string("exited 3 5 0\n"), std::string("exited 0 5 70000\n"),
+        std::string("exited 0 5 0\nprocess 0 5 1 5 1\n")}) {
+    auto r = DecodeManifest(dir.path(), "job.v4.manifest", WithChecksum(head + tail));
+    EXPECT_EQ(r.status().code(), Code::kCorruption) << tail;
+  }
+  auto late = DecodeManifest(
+      dir.path(), "job.v4.manifest",
+      WithChecksum("cairn-job-manifest 1\nversion 4\nkind tree\nparticipants 2\ncreated 1\n"
+                   "image 0 10 h0 r0.v4.cimg\nprocess 0 5 1 5 1\nimage 1 10 h1 r1.v4.cimg\n"));
+  EXPECT_EQ(late.status().code(), Code::kCorruption);
+}
+
 TEST(Manifest, WriteReadRoundTrip) {
   TempDir dir;
   TempDir other;

@@ -135,49 +135,71 @@ std::vector<tr::ThreadState> CollectThreads(const std::vector<ThreadSlot*>& park
 // Pipes and FIFOs with both ends in the process: the bytes in flight are read out of the read end,
 // recorded on it and written straight back through the write end (the pipe was just emptied,
 // so the write cannot block), leaving the running process as it was.
-void SavePipeData(std::vector<tr::FileState>* files) {
+// Reads the bytes in flight out of read end `r`, records them on it and writes them back
+// through `wfd`, leaving the pipe as it was.
+void DrainAndRefill(tr::FileState* r, int wfd) {
+  int avail = 0;
+  if (::ioctl(r->fd, FIONREAD, &avail) != 0 || avail <= 0) return;
+  r->pipe_data.resize(static_cast<size_t>(avail));
+  size_t got = 0;
+  while (got < r->pipe_data.size()) {
+    ssize_t n = ::read(r->fd, r->pipe_data.data() + got, r->pipe_data.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  r->pipe_data.resize(got);
+  size_t put = 0;
+  while (put < got) {
+    ssize_t n = ::write(wfd, r->pipe_data.data() + put, got - put);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      log::Error("preload: cannot refill pipe fd ", r->fd, ": ", std::strerror(errno), "; ",
+                 got - put, " bytes are only in the image");
+      break;
+    }
+    put += static_cast<size_t>(n);
+  }
+}
+
+// Pipes and FIFOs: the bytes in flight are read out of a read end, recorded on it and written
+// straight back (the pipe was just emptied, so the write cannot block), leaving the running
+// process as it was. A single process saves those with both ends here; in a tree round the
+// round names the pipes this process saves (CaptureOptions).
+void SavePipeData(std::vector<tr::FileState>* files, const CaptureOptions& o) {
   auto pipe_like = [](const tr::FileState& f) {
     return f.kind == tr::FileKind::kPipe || f.kind == tr::FileKind::kFifo;
   };
   for (auto& r : *files) {  // a FIFO's O_RDWR end is both a reader and a writer
     if (!pipe_like(r) || (r.open_flags & O_ACCMODE) == O_WRONLY) continue;
     const tr::FileState* w = nullptr;
-    for (const auto& f : *files) {
-      if (pipe_like(f) && f.kind == r.kind && f.pipe_id == r.pipe_id &&
-          (f.open_flags & O_ACCMODE) != O_RDONLY) {
-        w = &f;
-        break;
-      }
-    }
     bool drained = false;
-    for (const auto& other : *files) {
-      if (&other != &r && other.kind == r.kind && other.pipe_id == r.pipe_id &&
-          !other.pipe_data.empty()) {
-        drained = true;
-      }
+    for (const auto& f : *files) {
+      if (!pipe_like(f) || f.kind != r.kind || f.pipe_id != r.pipe_id) continue;
+      if (w == nullptr && (f.open_flags & O_ACCMODE) != O_RDONLY) w = &f;
+      if (&f != &r && !f.pipe_data.empty()) drained = true;
     }
-    int avail = 0;
-    if (w == nullptr || drained || ::ioctl(r.fd, FIONREAD, &avail) != 0 || avail <= 0) continue;
-    r.pipe_data.resize(static_cast<size_t>(avail));
-    size_t got = 0;
-    while (got < r.pipe_data.size()) {
-      ssize_t n = ::read(r.fd, r.pipe_data.data() + got, r.pipe_data.size() - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      got += static_cast<size_t>(n);
+    if (drained) continue;
+    if (!o.tree) {
+      if (w != nullptr) DrainAndRefill(&r, w->fd);
+      continue;
     }
-    r.pipe_data.resize(got);
-    size_t put = 0;
-    while (put < got) {
-      ssize_t n = ::write(w->fd, r.pipe_data.data() + put, got - put);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        log::Error("preload: cannot refill pipe fd ", w->fd, ": ", std::strerror(errno), "; ",
-                   got - put, " bytes are only in the image");
-        break;
-      }
-      put += static_cast<size_t>(n);
+    if (std::find(o.drain_pipes.begin(), o.drain_pipes.end(), r.pipe_id) == o.drain_pipes.end()) {
+      continue;
     }
+    if (w != nullptr) {
+      DrainAndRefill(&r, w->fd);
+      continue;
+    }
+    const std::string self = "/proc/self/fd/" + std::to_string(r.fd);
+    int wfd = ::open(self.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (wfd < 0) {
+      log::Error("preload: cannot open a write end of pipe fd ", r.fd, ": ", std::strerror(errno),
+                 "; its bytes in flight are not saved");
+      continue;
+    }
+    DrainAndRefill(&r, wfd);
+    ::close(wfd);
   }
 }
 
@@ -200,7 +222,7 @@ void CaptureEventObject(int fd, const std::string& fdinfo, const std::vector<tr:
   }
 }
 
-std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip) {
+std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip, const CaptureOptions& o) {
   std::vector<tr::FileState> out;
   DIR* d = ::opendir("/proc/self/fd");
   if (d == nullptr) {
@@ -295,7 +317,7 @@ std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip) {
     }
     out.push_back(std::move(f));
   }
-  SavePipeData(&out);
+  SavePipeData(&out, o);
   objects::SaveSocketQueues(&out);
   return out;
 }
@@ -639,6 +661,8 @@ void RememberIdentity() {
   (void)::prctl(PR_GET_NAME, g_comm);
 }
 
+void ForgetLineageInChild() { g_prefix_buf[0] = '\0'; }
+
 void ForgetDescriptorsAfterRestart() {
   g_copier.Forget();
   // ps, pgrep and top show the program's name again instead of the restorer's.
@@ -688,7 +712,7 @@ Result<Collected> Collect(const CaptureOptions& o, const std::vector<ThreadSlot*
   std::vector<int> skip = o.skip_fds;
   if (g_copier.mem_fd() >= 0) skip.push_back(g_copier.mem_fd());
   c.threads = CollectThreads(parked);
-  c.files = CollectFiles(skip);
+  c.files = CollectFiles(skip, o);
   for (const auto& f : c.files) {
     if (f.kind != tr::FileKind::kPipe && f.kind != tr::FileKind::kFifo) continue;
     const int size = ::fcntl(f.fd, F_GETPIPE_SZ);

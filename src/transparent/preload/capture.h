@@ -38,6 +38,13 @@ struct CaptureOptions {
   int codec_threads = 2;
   int keep = 2;
   std::vector<int> skip_fds;  // the library's own descriptors
+  // A round over a process tree (control.h): the bytes in flight are saved for exactly the
+  // pipes listed here (by inode; the round gives each pipe of the job to one reader), through
+  // this process's read end, and written back through its write end or, when it has none, a
+  // write end opened on /proc/self/fd/N. Other pipes are left alone: another process of the
+  // job saves them. Unset (a single process): pipes with both ends here are saved.
+  bool tree = false;
+  std::vector<uint64_t> drain_pipes;
 };
 
 struct CaptureResult {
@@ -49,6 +56,9 @@ struct CaptureResult {
 // At start: remembers the executable and argv, which /proc/self/exe and /proc/self/cmdline no
 // longer show once the process was restored (the image name and header keep them).
 void RememberIdentity();
+// In a fork child of a followed process tree: its images get a lineage of their own (named
+// with its pid), not its parent's.
+void ForgetLineageInChild();
 // After a restart: descriptors this module held belong to the old process (never closed); the
 // process takes back its name (comm) from the restorer.
 void ForgetDescriptorsAfterRestart();

@@ -8,6 +8,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,6 +39,17 @@ namespace cairn::preload::control {
 // Set by `cairn launch` to the pid of the program it execs (see Start()).
 constexpr const char* kLaunchPidVar = "CAIRN_LAUNCH_PID";
 namespace {
+
+// Descendants are followed (process trees) in every job but an MPI job, whose ranks are
+// each launched by `cairn launch --mpi` and coordinated (CAIRN_LOWER_ROOTS, job/mpi_launch).
+bool FollowsDescendants() { return std::getenv("CAIRN_LOWER_ROOTS") == nullptr; }
+
+// Whether this process descends from the one `cairn launch` started (it forked, or forked and
+// exec()ed keeping the environment).
+bool IsDescendant() {
+  const char* root = std::getenv(kLaunchPidVar);
+  return root != nullptr && *root != '\0' && std::atol(root) != ::getpid();
+}
 
 struct Config {
   std::string dir;        // absolute checkpoint directory
@@ -140,8 +152,9 @@ Result<CaptureResult> Checkpoint(int conn_fd, bool keep_stopped) {
       return Status::FailedPrecondition(
           "pid " + std::to_string(::getpid()) + " has " + std::to_string(children.size()) +
           (children.size() == 1 ? " child" : " children") + " (" + names +
-          "): cairn does not checkpoint process trees yet, and an image of this process "
-          "alone would restart without them");
+          "): an image of this process alone would restart without them; a process tree is "
+          "checkpointed as a whole by `cairn checkpoint --ckpt-dir " +
+          g_cfg.dir + "`");
     }
   }
   const int64_t t1 = NowMs();
@@ -183,6 +196,160 @@ Result<CaptureResult> Checkpoint(int conn_fd, bool keep_stopped) {
   return r;
 }
 
+// Comma-separated decimal numbers ("" is none); bad items are skipped.
+std::vector<uint64_t> ParseNumberList(const std::string& s) {
+  std::vector<uint64_t> out;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t end = s.find(',', pos);
+    if (end == std::string::npos) end = s.size();
+    char* stop = nullptr;
+    const std::string item = s.substr(pos, end - pos);
+    const unsigned long long v = std::strtoull(item.c_str(), &stop, 10);
+    if (!item.empty() && stop != nullptr && *stop == '\0') out.push_back(v);
+    pos = end + 1;
+  }
+  return out;
+}
+
+// CAPTURE of a tree round: every child must be in the job (`pids`) or exited (its status is
+// reported, not reaped); then the image is written with the threads still stopped.
+ipc::Message CaptureInRound(const ipc::Message& req, int conn,
+                            const std::vector<ThreadSlot*>& parked, bool* captured,
+                            bool* released) {
+  ipc::Message reply("CAPTURED");
+  auto fail = [&](const Status& st) {
+    reply.Add("code", static_cast<long long>(st.code())).Add("message", st.message());
+    return reply;
+  };
+  const std::vector<uint64_t> pids = ParseNumberList(req.GetOr("pids", ""));
+  std::string zombies, strangers;
+  for (const transparent::ChildProcess& c : transparent::ChildProcesses()) {
+    if (std::find(pids.begin(), pids.end(), static_cast<uint64_t>(c.pid)) != pids.end()) continue;
+    siginfo_t si{};
+    if (c.zombie &&
+        ::waitid(P_PID, static_cast<id_t>(c.pid), &si, WEXITED | WNOWAIT | WNOHANG) == 0 &&
+        si.si_pid == c.pid) {
+      const int status =
+          si.si_code == CLD_EXITED ? (si.si_status & 0xff) << 8 : si.si_status & 0x7f;
+      zombies +=
+          (zombies.empty() ? "" : ",") + std::to_string(c.pid) + ":" + std::to_string(status);
+      continue;
+    }
+    strangers += (strangers.empty() ? "" : ", ") + c.Describe();
+  }
+  if (!strangers.empty()) {
+    return fail(Status::FailedPrecondition(
+        "pid " + std::to_string(::getpid()) + " has children that cairn does not follow (" +
+        strangers +
+        "): statically linked or setuid programs, or a program started without the "
+        "environment of `cairn launch`; a restart would come back without them"));
+  }
+  restart::PrepareCheckpoint(parked);
+  CaptureOptions o;
+  o.dir = g_cfg.dir;
+  o.codec = g_cfg.codec;
+  o.skip_fds = {g_listen_fd, conn};
+  const bool single = req.GetInt("single", 0) != 0;
+  if (single) {
+    o.keep = g_cfg.keep;  // a job of one process: its own lineage, as CHECKPOINT does
+  } else {
+    o.keep = 1 << 20;  // images of a tree are kept by its job manifests
+    o.tree = true;
+    o.drain_pipes = ParseNumberList(req.GetOr("drain", ""));
+  }
+  const int64_t t0 = NowMs();
+  // A job of one process needs no common cut with others: with --fork its threads run again
+  // as soon as the forked writer has its snapshot, as with CHECKPOINT.
+  int64_t resumed_ms = -1;
+  auto resume = [&] {
+    Release();
+    gate::UnlockWriter();
+    *released = true;
+    resumed_ms = NowMs();
+  };
+  auto r = single && g_cfg.fork ? WriteImage(o, parked, resume) : WriteImage(o, parked);
+  if (!r.ok()) {
+    std::snprintf(g_last_error, sizeof g_last_error, "%s", r.status().ToString().c_str());
+    log::Error("preload: checkpoint of the tree failed here: ", r.status().ToString());
+    return fail(r.status());
+  }
+  *captured = true;
+  ++g_checkpoints;
+  std::snprintf(g_last_path, sizeof g_last_path, "%s", r.value().path.c_str());
+  g_last_ms = NowMs() - t0;
+  g_last_bytes = static_cast<long long>(r.value().bytes);
+  g_last_error[0] = '\0';
+  log::Info("preload: checkpoint ", r.value().path, single ? "" : " (of a process tree)",
+            ": image ", r.value().bytes, " bytes written in ", g_last_ms, " ms",
+            resumed_ms >= 0 ? "; forked writer, the threads ran again after " +
+                                  std::to_string(resumed_ms - t0) + " ms"
+                            : std::string());
+  reply.Add("code", 0LL)
+      .Add("message", "OK")
+      .Add("path", r.value().path)
+      .Add("bytes", static_cast<long long>(r.value().bytes))
+      .Add("zombies", zombies);
+  return reply;
+}
+
+// One process's part in a round over a process tree (control.h): STOP -> STOPPED, then
+// CAPTURE -> CAPTURED (at most once) and RESUME, all on `conn`. The threads stay stopped
+// from STOP to RESUME; silence for the checkpoint timeout, or a closed connection, resumes
+// them (the round is abandoned).
+void ServeTreeRound(int conn) {
+  gate::LockWriter();
+  std::vector<ThreadSlot*> parked;
+  Status st = QuiesceAll(g_cfg.timeout_ms, &parked);
+  ipc::Message stopped("STOPPED");
+  if (!st.ok()) {
+    gate::UnlockWriter();
+    stopped.Add("code", static_cast<long long>(st.code())).Add("message", st.message());
+    (void)ipc::SendMessage(conn, stopped);
+    return;
+  }
+  stopped.Add("code", 0LL)
+      .Add("pid", static_cast<long long>(::getpid()))
+      .Add("ppid", static_cast<long long>(::getppid()))
+      .Add("pgid", static_cast<long long>(::getpgrp()))
+      .Add("sid", static_cast<long long>(::getsid(0)))
+      .Add("children", static_cast<long long>(transparent::ChildProcesses().size()));
+  bool captured = false;
+  bool released = false;
+  bool kill = false;
+  if (Status sent = ipc::SendMessage(conn, stopped); sent.ok()) {
+    for (;;) {
+      auto ready = ipc::WaitReadable(conn, g_cfg.timeout_ms);
+      if (!ready.ok() || !ready.value()) {
+        log::Warn("preload: no word from `cairn checkpoint` for ", g_cfg.timeout_ms / 1000,
+                  " s in a tree checkpoint; resuming");
+        break;
+      }
+      auto in = ipc::RecvMessage(conn);
+      if (!in.ok()) break;  // the round was abandoned
+      if (in.value().fd >= 0) ::close(in.value().fd);
+      const ipc::Message& m = in.value().msg;
+      if (m.type() == "CAPTURE" && !captured) {
+        if (!ipc::SendMessage(conn, CaptureInRound(m, conn, parked, &captured, &released)).ok())
+          break;
+        continue;
+      }
+      kill = m.type() == "RESUME" && m.GetInt("kill", 0) != 0;
+      break;
+    }
+  }
+  if (kill && captured) {
+    log::Info("preload: exiting after the tree checkpoint, as requested");
+    ::close(conn);
+    ::unlink(g_cfg.sock_path.c_str());
+    ::_exit(0);
+  }
+  if (!released) {
+    Release();
+    gate::UnlockWriter();
+  }
+}
+
 void Serve(int conn) {
   auto ready = ipc::WaitReadable(conn, 5000);
   if (!ready.ok() || !ready.value()) return;
@@ -194,6 +361,7 @@ void Serve(int conn) {
   if (req.type() == "STATUS") {
     ipc::Message st("STATUS");
     st.Add("pid", static_cast<long long>(::getpid()))
+        .Add("ppid", static_cast<long long>(::getppid()))
         .Add("uptime_ms", static_cast<long long>(NowMs() - g_started_ms))
         .Add("restored", restart::Restored() ? 1LL : 0LL)
         .Add("interval", static_cast<long long>(g_cfg.interval_s))
@@ -206,6 +374,10 @@ void Serve(int conn) {
         .Add("last_error", g_last_error)
         .Add("threads", static_cast<long long>(Snapshot(nullptr, 0)));
     (void)ipc::SendMessage(conn, st);
+    return;
+  }
+  if (req.type() == "STOP") {
+    ServeTreeRound(conn);
     return;
   }
   if (req.type() != "CHECKPOINT") {
@@ -290,39 +462,8 @@ void* ThreadMain(void*) {
   }
 }
 
-}  // namespace
-
-bool Active() { return g_active.load(std::memory_order_relaxed); }
-
-Status Start() {
-  // A descendant of the launched program (it forked and exec()ed, keeping the environment):
-  // process trees are not checkpointed, and an image of this process alone would restart
-  // as if it were the whole job. Its parent's checkpoints fail while it lives instead.
-  if (const char* root = std::getenv(kLaunchPidVar);
-      root != nullptr && *root != '\0' && std::atol(root) != ::getpid()) {
-    log::Info("preload: pid ", ::getpid(), " descends from the launched process ", root,
-              "; not checkpointed on its own");
-    return Status::Ok();
-  }
-  if (!heap::Init()) return Status::FromErrno("cannot reserve the library's private heap", errno);
-  (void)log::Enabled(log::Level::kInfo);  // the log's state lives in glibc's heap, made now
-  CAIRN_RETURN_IF_ERROR(ReadConfig(&g_cfg));
-  restart::ReserveRestorerRange();
-  RememberIdentity();
-  Env* env = Env::Default();
-  CAIRN_RETURN_IF_ERROR(env->CreateDirs(g_cfg.dir + "/.cairn"));
-  CAIRN_RETURN_IF_ERROR(TakeLineageLock());
-  InitThreadExitHook();
-  RegisterCurrentThread(::getpid() == ::gettid());
-  CAIRN_RETURN_IF_ERROR(InstallCheckpointHandler());
-  auto fd = ipc::Listen(g_cfg.sock_path);
-  if (!fd.ok()) return fd.status();
-  g_listen_fd = fd.value();
-  g_owner = ::getpid();
-  g_started_ms = NowMs();
-  g_active.store(true);
-
-  // The checkpoint thread: the real pthread_create, every signal blocked (inherited).
+// The checkpoint thread: the real pthread_create, every signal blocked (inherited).
+Status StartThread() {
   auto create = real::pthread_create();
   auto set_mask = real::pthread_sigmask();
   if (create == nullptr || set_mask == nullptr) {
@@ -346,6 +487,48 @@ Status Start() {
     ::unlink(g_cfg.sock_path.c_str());
     return Status::FromErrno("cannot start the checkpoint thread", rc);
   }
+  return Status::Ok();
+}
+
+// Listens on <dir>/.cairn/<pid>.sock and starts the checkpoint thread.
+Status Listen() {
+  g_cfg.sock_path = g_cfg.dir + "/.cairn/" + std::to_string(::getpid()) + ".sock";
+  auto fd = ipc::Listen(g_cfg.sock_path);
+  if (!fd.ok()) return fd.status();
+  g_listen_fd = fd.value();
+  g_owner = ::getpid();
+  g_started_ms = NowMs();
+  g_active.store(true);
+  return StartThread();
+}
+
+}  // namespace
+
+bool Active() { return g_active.load(std::memory_order_relaxed); }
+
+Status Start() {
+  // A descendant of an MPI rank (e.g. Open MPI's orted of a singleton): MPI jobs do not
+  // follow descendants, and an image of this process alone would restart as if it were the
+  // whole job. Its parent's checkpoints fail while it lives instead.
+  if (IsDescendant() && !FollowsDescendants()) {
+    log::Info("preload: pid ", ::getpid(), " descends from the launched process ",
+              std::getenv(kLaunchPidVar), "; not checkpointed on its own");
+    return Status::Ok();
+  }
+  if (!heap::Init()) return Status::FromErrno("cannot reserve the library's private heap", errno);
+  (void)log::Enabled(log::Level::kInfo);  // the log's state lives in glibc's heap, made now
+  CAIRN_RETURN_IF_ERROR(ReadConfig(&g_cfg));
+  // A process of a tree is checkpointed with the whole tree (`cairn checkpoint`), never alone.
+  if (IsDescendant()) g_cfg.interval_s = 0;
+  restart::ReserveRestorerRange();
+  RememberIdentity();
+  Env* env = Env::Default();
+  CAIRN_RETURN_IF_ERROR(env->CreateDirs(g_cfg.dir + "/.cairn"));
+  CAIRN_RETURN_IF_ERROR(TakeLineageLock());
+  InitThreadExitHook();
+  RegisterCurrentThread(::getpid() == ::gettid());
+  CAIRN_RETURN_IF_ERROR(InstallCheckpointHandler());
+  CAIRN_RETURN_IF_ERROR(Listen());
   log::Info("preload: checkpointing to ", g_cfg.dir, ", control socket ", g_cfg.sock_path);
   return Status::Ok();
 }
@@ -377,6 +560,8 @@ void Shutdown() {
   }
 }
 
+bool FollowsForks() { return Active() && FollowsDescendants(); }
+
 void OnForkChild() {
   // A child must not keep the lineage lock (it would block restarts after the parent died).
   if (g_lock_fd >= 0) ::close(g_lock_fd);
@@ -385,6 +570,21 @@ void OnForkChild() {
   g_active.store(false);
   if (g_listen_fd >= 0) ::close(g_listen_fd);
   g_listen_fd = -1;
+  g_watch_fd = -1;
+  if (!FollowsDescendants()) return;
+  // Followed: a lineage, a lock, a socket and a checkpoint thread of its own.
+  ForgetLineageInChild();
+  g_cfg.interval_s = 0;
+  g_checkpoints = 0;
+  g_last_path[0] = g_last_error[0] = '\0';
+  g_last_ms = -1;
+  g_last_bytes = 0;
+  Status st = TakeLineageLock();
+  if (st.ok()) st = Listen();
+  if (!st.ok()) {
+    log::Error("preload: forked pid ", ::getpid(), " is not checkpointed: ", st.ToString(),
+               "; checkpoints of its parent's tree will fail while it lives");
+  }
 }
 
 }  // namespace cairn::preload::control

@@ -15,10 +15,26 @@
 //     life of the process. The descriptor is part of every image; `cairn restart` takes the
 //     same lock before it restores anything and refuses while another process (the original,
 //     or an earlier restart) holds it. Fork children close it; a normal exit removes the file.
-//   - Process trees are not checkpointed: a process whose CAIRN_LAUNCH_PID (set by `cairn
-//     launch`) is not its own pid descends from the launched program and does not start
-//     (no socket, no lock, no images); a checkpoint of a process that has children fails
-//     with kFailedPrecondition naming them (not checked yet for MPI ranks).
+//   - Process trees (every job but an MPI job, whose ranks have CAIRN_LOWER_ROOTS): every
+//     descendant of the launched program is followed. A fork child (wrappers.cc) gets a
+//     lineage, a lineage lock, a socket and a checkpoint thread of its own before fork()
+//     returns in the parent (the parent waits up to 5 s for it); an exec()ed program starts
+//     through the library's constructor like the launched one. Descendants never checkpoint
+//     on their own (no interval). In an MPI job a descendant does not start, and a
+//     checkpoint of a rank with children is not checked yet.
+//   - A tree round, driven by `cairn checkpoint` (tree/round.h) on one connection:
+//       STOP                          -> STOPPED {code[, message], pid, ppid, pgid, sid}
+//                                        (every user thread parked; they stay parked)
+//       CAPTURE {pids, drain, single} -> CAPTURED {code, message[, path, bytes, zombies]}
+//         pids: the job's pids (comma list); a child outside it that has exited is reported
+//         in zombies ("pid:wait-status,..."; not reaped), any other fails the capture
+//         naming it. drain: the pipes (inodes) whose bytes in flight this process saves.
+//         single=1: a job of one process; the image is written as CHECKPOINT writes it.
+//       RESUME {kill}                 -> threads released; with kill=1 after a successful
+//                                        capture the process _exit(0)s instead.
+//     A closed connection or silence for the checkpoint timeout resumes the threads.
+//     A single process's own checkpoint (CHECKPOINT, the interval) fails with
+//     kFailedPrecondition naming its children when it has any.
 //   - Errors are logged (stderr) and reported to the client; nothing here exits or aborts
 //     except the requested kill.
 #pragma once
@@ -36,8 +52,11 @@ Status Start();
 [[noreturn]] void RunAfterRestart();
 // Process exit: removes the socket file.
 void Shutdown();
-// In a fork child: the checkpoint thread does not exist there; the child is not
-// checkpointable (its inherited listening socket is closed).
+// Whether a fork child is followed (fork waits for it to be checkpointable).
+bool FollowsForks();
+// In a fork child: the checkpoint thread does not exist there. A followed child starts its
+// own (see above); in an MPI job the child is not checkpointable (its inherited listening
+// socket is closed).
 void OnForkChild();
 
 }  // namespace cairn::preload::control

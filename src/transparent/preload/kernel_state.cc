@@ -292,8 +292,15 @@ void RestoreProcess(ThreadSlot* const* slots, size_t n) {
   const int which[3] = {ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF};
   for (int i = 0; i < 3; ++i) {
     if (!g_itimer_ok[i]) continue;
-    if (g_itimers[i].it_value.tv_sec == 0 && g_itimers[i].it_value.tv_usec == 0) continue;
-    if (::setitimer(which[i], &g_itimers[i], nullptr) != 0) {
+    itimerval t = g_itimers[i];
+    const bool expired = t.it_value.tv_sec == 0 && t.it_value.tv_usec == 0;
+    const bool periodic = t.it_interval.tv_sec != 0 || t.it_interval.tv_usec != 0;
+    if (expired && !periodic) continue;
+    // A periodic ITIMER_REAL that expired while the threads were stopped reads 0 until its
+    // SIGALRM is taken (the kernel re-arms it then); the signal is restored as pending, so
+    // the timer runs on with its full period.
+    if (expired) t.it_value = t.it_interval;
+    if (::setitimer(which[i], &t, nullptr) != 0) {
       log::Warn("preload: restart: cannot re-arm interval timer ", i, ": ", std::strerror(errno));
     }
   }

@@ -17,6 +17,8 @@
 // never contended then.
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -303,12 +305,36 @@ CAIRN_PRELOAD_API pid_t fork() noexcept {
     return -1;
   }
   Guard g;
+  // A followed child reports on `ready` once it listens on its control socket, so that a
+  // checkpoint of the tree, which may start as soon as the gate is released, finds it.
+  int ready[2] = {-1, -1};
+  if (control::FollowsForks() && ::pipe2(ready, O_CLOEXEC) != 0) ready[0] = ready[1] = -1;
+  const int saved_errno = errno;
   pid_t pid = real_fork();
+  const int fork_errno = errno;
   if (pid == 0) {
     gate::ResetInChildAfterFork();
     ResetRegistryInChildAfterFork();
     control::OnForkChild();
+    if (ready[1] >= 0) {
+      const char c = 1;
+      (void)!::write(ready[1], &c, 1);
+      ::close(ready[0]);
+      ::close(ready[1]);
+    }
+    errno = saved_errno;
+    return 0;
   }
+  if (ready[0] >= 0) {
+    ::close(ready[1]);
+    if (pid > 0) {
+      pollfd p{ready[0], POLLIN, 0};
+      while (::poll(&p, 1, 5000) < 0 && errno == EINTR) {
+      }
+    }
+    ::close(ready[0]);
+  }
+  errno = pid < 0 ? fork_errno : saved_errno;
   return pid;
 }
 

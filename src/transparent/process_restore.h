@@ -1,0 +1,71 @@
+// The restore of one process from its image: everything `cairn restart` does before the
+// restorer (transparent/restore) takes over, in two steps so that a restart of a tree can
+// check every image before it creates any process.
+//
+// Contract:
+//   - Prepare() opens the image (header, sections, batch headers: kCorruption or
+//     kInvalidArgument for damaged or foreign files), checks it against this host (vDSO,
+//     restart information, the restorer's range), checks its files and takes its lineage lock
+//     (RestoredFiles::Check: refuses while the process still runs), walks the page batches
+//     (a compressed image is decoded, and so verified, into a memfd) and writes the plan
+//     (transparent/restore/plan.h) into a memfd. Shared file mappings and shared memory are
+//     opened. Nothing of the caller's process changes but new descriptors, all at or above
+//     min_free_fd(), none FD_CLOEXEC-less until Exec.
+//   - KeepAbove(fd) moves a descriptor of the caller (e.g. MPICH's PMI connection) above the
+//     saved ones and keeps it open across Exec.
+//   - Exec() re-creates the saved descriptors at their numbers (RestoredFiles::Install),
+//     closes every other descriptor but 0, 1, 2 and the kept ones, restores the working
+//     directory and umask and executes the restorer; it returns only on failure, after which
+//     the process must exit (its descriptors are the restored program's).
+//   - Warnings (a problem that does not stop the restore) go to options.warn.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "env/env.h"
+#include "transparent/restored_files.h"
+
+namespace cairn::transparent {
+
+struct ProcessRestoreOptions {
+  std::string restorer;       // the cairn-restorer executable
+  bool bind_sockets = true;   // false for an MPI rank (RestoredFiles)
+  int min_fd = 0;             // the restore's own descriptors go at or above this number
+  std::set<int> restore_std;  // RestoredFiles::SetStdDescriptors
+  std::map<uint64_t, SharedPipe> shared_pipes;  // RestoredFiles::SetSharedPipes
+  std::function<void(const std::string&)> warn;
+};
+
+class ProcessRestore {
+ public:
+  static Result<std::unique_ptr<ProcessRestore>> Prepare(Env* env, const std::string& image,
+                                                         const ProcessRestoreOptions& options);
+  ~ProcessRestore();
+  ProcessRestore(const ProcessRestore&) = delete;
+  ProcessRestore& operator=(const ProcessRestore&) = delete;
+
+  // The lowest number above every descriptor of the saved process and of this restore.
+  int min_free_fd() const;
+  Result<int> KeepAbove(int fd);
+  Status Exec();
+
+ private:
+  ProcessRestore() = default;
+  ProcessRestoreOptions options_;
+  std::unique_ptr<RestoredFiles> files_;
+  int max_fd_ = 2;               // the highest saved descriptor
+  int plan_fd_ = -1;             // the plan (memfd)
+  int data_fd_ = -1;             // the page data: the image, or a memfd of decoded pages
+  std::vector<int> region_fds_;  // files and shared memory the restorer maps
+  std::vector<int> kept_;        // KeepAbove
+  std::string cwd_;
+  uint32_t umask_ = 022;
+};
+
+}  // namespace cairn::transparent

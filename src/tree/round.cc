@@ -1,0 +1,328 @@
+// See round.h.
+#include "tree/round.h"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "common/log.h"
+#include "coord/manifest.h"
+#include "ipc/tcp.h"
+#include "ipc/wire.h"
+#include "transparent/procfs.h"
+
+namespace cairn::tree {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kExecRetryMs = 2000;  // a connection closed before STOPPED: the process exec()ed
+
+struct Member {
+  std::string sock;
+  int fd = -1;
+  pid_t host_pid = 0;                                      // as this process sees it (SO_PEERCRED)
+  int pid = 0, ppid = 0, pgid = 0, sid = 0, children = 0;  // as the process sees them
+  bool stopped = false;
+  std::string path;  // after CAPTURED
+  uint64_t bytes = 0;
+  std::string zombies;
+  std::string What() const {
+    return "pid " + std::to_string(pid > 0 ? pid : 0) + " (" + BaseName(sock) + ")";
+  }
+};
+
+int RemainingMs(Clock::time_point deadline) {
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  return static_cast<int>(std::max<int64_t>(0, left.count()));
+}
+
+// The next message on `fd` before `deadline`; an empty type() when the peer closed.
+Result<ipc::Message> Receive(int fd, Clock::time_point deadline) {
+  auto ready = ipc::WaitReadable(fd, RemainingMs(deadline));
+  if (!ready.ok()) return ready.status();
+  if (!ready.value()) return Status::Unavailable("no answer in time");
+  auto in = ipc::RecvMessage(fd);
+  if (!in.ok()) return ipc::Message("");
+  if (in.value().fd >= 0) ::close(in.value().fd);
+  return std::move(in.value().msg);
+}
+
+// The pipes (inode -> readers' pids, has a writer) open in the stopped processes.
+struct PipeUse {
+  std::vector<int> readers;  // member indexes
+  bool written = false;
+};
+
+std::map<uint64_t, PipeUse> PipesOf(const std::vector<Member>& members) {
+  std::map<uint64_t, PipeUse> pipes;
+  for (size_t i = 0; i < members.size(); ++i) {
+    const std::string base = "/proc/" + std::to_string(members[i].host_pid);
+    auto names = Env::Default()->ListDir(base + "/fd");
+    if (!names.ok()) continue;
+    for (const std::string& n : names.value()) {
+      char link[256];
+      const ssize_t len = ::readlink((base + "/fd/" + n).c_str(), link, sizeof link - 1);
+      if (len <= 0) continue;
+      const std::string target(link, static_cast<size_t>(len));
+      if (!target.starts_with("pipe:[")) continue;
+      const uint64_t ino = std::strtoull(target.c_str() + 6, nullptr, 10);
+      const std::string flags =
+          transparent::ProcField(transparent::ReadProcText(base + "/fdinfo/" + n), "flags");
+      const int acc = static_cast<int>(std::strtol(flags.c_str(), nullptr, 8)) & O_ACCMODE;
+      PipeUse& use = pipes[ino];
+      if (acc != O_WRONLY && std::find(use.readers.begin(), use.readers.end(),
+                                       static_cast<int>(i)) == use.readers.end()) {
+        use.readers.push_back(static_cast<int>(i));
+      }
+      if (acc != O_RDONLY) use.written = true;
+    }
+  }
+  return pipes;
+}
+
+class Round {
+ public:
+  explicit Round(const RoundOptions& o)
+      : o_(o),
+        sock_dir_(JoinPath(o.dir, ".cairn")),
+        deadline_(Clock::now() + std::chrono::milliseconds(o.timeout_ms)) {}
+  ~Round() {
+    for (Member& m : members_) {
+      if (m.fd >= 0) ::close(m.fd);
+    }
+  }
+
+  Result<RoundResult> Run() {
+    Status st = StopAll();
+    if (st.ok() && members_.empty()) {
+      return Status::NotFound("no running process under '" + o_.dir + "'");
+    }
+    if (!st.ok()) return Abort(st);
+    std::sort(members_.begin(), members_.end(),
+              [](const Member& a, const Member& b) { return a.pid < b.pid; });
+    const bool single = members_.size() == 1 && members_[0].children == 0;
+    st = CaptureAll(single);
+    if (!st.ok()) return Abort(st);
+    RoundResult result;
+    result.single = single;
+    for (const Member& m : members_) {
+      result.images.push_back(m.path);
+      result.bytes += m.bytes;
+    }
+    if (!single) {
+      auto committed = Commit(&result);
+      if (!committed.ok()) return Abort(committed);
+    }
+    for (Member& m : members_) {
+      ipc::Message resume("RESUME");
+      resume.Add("kill", o_.kill ? 1LL : 0LL);
+      (void)ipc::SendMessage(m.fd, resume);
+    }
+    if (!single) {
+      if (Status pst = coord::Prune(o_.dir, o_.keep, o_.env); !pst.ok()) {
+        log::Warn("cairn checkpoint: retention: ", pst.ToString());
+      }
+    }
+    return result;
+  }
+
+ private:
+  // Connects to every socket not yet in the round and sends STOP, until a listing adds none
+  // and every member answered STOPPED.
+  Status StopAll() {
+    std::set<std::string> dead;
+    std::map<std::string, Clock::time_point> reconnect_until;
+    for (;;) {
+      auto names = o_.env->ListDir(sock_dir_);
+      if (!names.ok()) return names.status();
+      std::sort(names.value().begin(), names.value().end());
+      bool added = false;
+      for (const std::string& n : names.value()) {
+        if (!n.ends_with(".sock")) continue;
+        const std::string sock = JoinPath(sock_dir_, n);
+        if (dead.count(sock) != 0) continue;
+        if (std::any_of(members_.begin(), members_.end(),
+                        [&](const Member& m) { return m.sock == sock; })) {
+          continue;
+        }
+        auto fd = ipc::Connect(sock);
+        if (!fd.ok()) {
+          auto again = reconnect_until.find(sock);
+          if (again != reconnect_until.end() && Clock::now() < again->second) {
+            added = true;  // exec()ing: its new program listens again soon
+            continue;
+          }
+          dead.insert(sock);  // nobody listens: the process died
+          continue;
+        }
+        Member m;
+        m.sock = sock;
+        m.fd = fd.value();
+        (void)ipc::SetIoTimeout(m.fd, 10000);
+        struct ucred cred {};
+        socklen_t len = sizeof cred;
+        if (::getsockopt(m.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) m.host_pid = cred.pid;
+        if (!ipc::SendMessage(m.fd, ipc::Message("STOP")).ok()) {
+          ::close(m.fd);
+          reconnect_until.emplace(sock, Clock::now() + std::chrono::milliseconds(kExecRetryMs));
+          added = true;
+          continue;
+        }
+        members_.push_back(std::move(m));
+        added = true;
+      }
+      for (size_t i = 0; i < members_.size();) {
+        Member& m = members_[i];
+        if (m.stopped) {
+          ++i;
+          continue;
+        }
+        auto in = Receive(m.fd, deadline_);
+        if (!in.ok()) {
+          return in.status().Annotate(m.sock + " did not stop");
+        }
+        const ipc::Message& msg = in.value();
+        if (msg.type().empty()) {  // closed: exec()ed or exited; look again
+          ::close(m.fd);
+          reconnect_until.emplace(m.sock, Clock::now() + std::chrono::milliseconds(kExecRetryMs));
+          members_.erase(members_.begin() + static_cast<long>(i));
+          added = true;
+          continue;
+        }
+        if (msg.type() != "STOPPED" || msg.GetInt("code", -1) != 0) {
+          return Status::FromCode(
+              msg.GetInt("code", -1),
+              m.sock + " cannot stop: " + msg.GetOr("message", "unexpected " + msg.type()));
+        }
+        m.stopped = true;
+        m.pid = static_cast<int>(msg.GetInt("pid", 0));
+        m.ppid = static_cast<int>(msg.GetInt("ppid", 0));
+        m.pgid = static_cast<int>(msg.GetInt("pgid", 0));
+        m.sid = static_cast<int>(msg.GetInt("sid", 0));
+        m.children = static_cast<int>(msg.GetInt("children", 0));
+        ++i;
+      }
+      if (!added) return Status::Ok();
+      if (RemainingMs(deadline_) == 0) return Status::Unavailable("the job did not stop");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+
+  Status CaptureAll(bool single) {
+    std::string pids;
+    for (const Member& m : members_) pids += (pids.empty() ? "" : ",") + std::to_string(m.pid);
+    std::vector<std::string> drain(members_.size());
+    for (const auto& [ino, use] : PipesOf(members_)) {
+      if (use.readers.empty() || !use.written) continue;
+      // The reader with the lowest pid (members_ is sorted by pid).
+      const int owner = *std::min_element(use.readers.begin(), use.readers.end());
+      drain[static_cast<size_t>(owner)] +=
+          (drain[static_cast<size_t>(owner)].empty() ? "" : ",") + std::to_string(ino);
+    }
+    for (size_t i = 0; i < members_.size(); ++i) {
+      ipc::Message c("CAPTURE");
+      c.Add("pids", pids).Add("drain", drain[i]).Add("single", single ? 1LL : 0LL);
+      if (Status st = ipc::SendMessage(members_[i].fd, c); !st.ok()) {
+        return st.Annotate(members_[i].What());
+      }
+    }
+    Status first = Status::Ok();
+    for (Member& m : members_) {
+      auto in = Receive(m.fd, deadline_);
+      if (!in.ok()) {
+        if (first.ok()) first = in.status().Annotate(m.What() + " did not write its image");
+        continue;
+      }
+      const ipc::Message& msg = in.value();
+      if (msg.type() != "CAPTURED" || msg.GetInt("code", -1) != 0) {
+        if (first.ok()) {
+          first = Status::FromCode(
+              msg.GetInt("code", -1),
+              m.What() + ": " +
+                  (msg.type().empty() ? std::string("died while writing its image")
+                                      : msg.GetOr("message", "unexpected " + msg.type())));
+        }
+        continue;
+      }
+      m.path = msg.GetOr("path", "");
+      m.bytes = static_cast<uint64_t>(std::max(0LL, msg.GetInt("bytes", 0)));
+      m.zombies = msg.GetOr("zombies", "");
+    }
+    return first;
+  }
+
+  Status Commit(RoundResult* result) {
+    auto versions = coord::ListManifests(o_.dir, o_.env);
+    if (!versions.ok()) return versions.status();
+    coord::Manifest man;
+    man.kind = "tree";
+    man.version = versions.value().empty() ? 1 : versions.value().back() + 1;
+    man.participants = static_cast<int>(members_.size());
+    for (size_t i = 0; i < members_.size(); ++i) {
+      const Member& m = members_[i];
+      coord::ManifestImage im;
+      im.rank = static_cast<int>(i);
+      im.bytes = m.bytes;
+      im.hash = "-";
+      im.path = m.path;
+      im.pid = m.pid;
+      im.ppid = m.ppid;
+      im.pgid = m.pgid;
+      im.sid = m.sid;
+      size_t pos = 0;
+      while (pos < m.zombies.size()) {
+        size_t end = m.zombies.find(',', pos);
+        if (end == std::string::npos) end = m.zombies.size();
+        const std::string item = m.zombies.substr(pos, end - pos);
+        const size_t colon = item.find(':');
+        if (colon != std::string::npos) {
+          im.exited.push_back({std::atoi(item.c_str()), std::atoi(item.c_str() + colon + 1)});
+        }
+        pos = end + 1;
+      }
+      man.images.push_back(std::move(im));
+    }
+    auto path = coord::WriteManifest(o_.dir, man, o_.env);
+    if (!path.ok()) return path.status();
+    result->manifest = path.value();
+    result->version = man.version;
+    return Status::Ok();
+  }
+
+  // Resumes every process, removes the images of this round, returns `st`.
+  Status Abort(const Status& st) {
+    for (Member& m : members_) {
+      if (m.fd < 0) continue;
+      ipc::Message resume("RESUME");
+      resume.Add("kill", 0LL);
+      (void)ipc::SendMessage(m.fd, resume);
+      if (!m.path.empty()) (void)o_.env->RemoveFile(m.path);
+    }
+    return st;
+  }
+
+  RoundOptions o_;
+  std::string sock_dir_;
+  Clock::time_point deadline_;
+  std::vector<Member> members_;
+};
+
+}  // namespace
+
+Result<RoundResult> CheckpointJob(const RoundOptions& options) {
+  if (!options.env->Exists(JoinPath(options.dir, ".cairn"))) {
+    return Status::NotFound("no launched process found: no '" + JoinPath(options.dir, ".cairn") +
+                            "'");
+  }
+  Round round(options);
+  return round.Run();
+}
+
+}  // namespace cairn::tree

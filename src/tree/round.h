@@ -1,0 +1,56 @@
+// One consistent checkpoint of every process of a job that `cairn launch --ckpt-dir DIR`
+// started (the launched program and every descendant the preload library follows: a process
+// tree on one node), driven over their control sockets DIR/.cairn/<pid>.sock. The process's
+// side of the protocol is in transparent/preload/control.h.
+//
+// Contract:
+//   - Stop: every socket that accepts a connection is sent STOP, and the directory is listed
+//     again until no new socket appears (a child forked, or a program exec()ed, while the
+//     others were stopping). A socket nobody listens on is a process that died (skipped); a
+//     connection closed before STOPPED (the process exec()ed) is tried again for up to 2 s.
+//     Every process must answer STOPPED within `timeout_ms`.
+//   - Pipes: with every process stopped, the pipes open in the job are read from
+//     /proc/<pid>/fd (the pid from SO_PEERCRED, so it works from outside a restarted job's pid
+//     namespace). A pipe with a reader and a writer in the job has its bytes in flight saved
+//     by one reader (the lowest pid): CAPTURE's `drain`.
+//   - One process without children: CAPTURE single=1, its image is a single-process image
+//     (its own lineage and retention; no manifest). Otherwise every process writes its image
+//     in parallel, then DIR/job.v<N>.manifest (coord/manifest.h, kind "tree", N = newest + 1,
+//     process and exited lines) commits them together, and manifests beyond `keep` are
+//     pruned with their images.
+//   - Then RESUME {kill} to every process (kill: each exits once committed). Any failure
+//     (a FAILED capture, a process that dies or does not answer in time, a manifest that
+//     cannot be written) resumes every process, removes this round's images and returns the
+//     error naming the process; the previous checkpoint stays the newest.
+//   - Never exits; every wait is bounded by timeout_ms.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "env/env.h"
+
+namespace cairn::tree {
+
+struct RoundOptions {
+  std::string dir;  // the job's checkpoint directory (DIR)
+  bool kill = false;
+  int timeout_ms = 600000;
+  int keep = 2;  // manifests kept after a commit
+  Env* env = Env::Default();
+};
+
+struct RoundResult {
+  bool single = false;   // one process: a single-process image, no manifest
+  std::string manifest;  // tree: DIR/job.v<N>.manifest
+  uint64_t version = 0;
+  std::vector<std::string> images;  // one per process, by pid
+  uint64_t bytes = 0;
+};
+
+// kNotFound when no process of the job is running.
+Result<RoundResult> CheckpointJob(const RoundOptions& options);
+
+}  // namespace cairn::tree
