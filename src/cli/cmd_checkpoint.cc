@@ -25,7 +25,6 @@
 #include "coord/protocol.h"
 #include "ipc/tcp.h"
 #include "ipc/wire.h"
-#include "transparent/procfs.h"
 #include "tree/round.h"
 
 namespace cairn::cli {
@@ -113,20 +112,6 @@ std::optional<int> CheckpointThroughCoordinator(const coord::CoordinatorAddress&
   return kExitOk;
 }
 
-// Whether a process holds one of the lineage locks (*.lock) of `sock_dir`: a running program,
-// or a `cairn restart` loading its image (transparent/preload/control.h).
-bool LineageLocked(const std::string& sock_dir, Env* env) {
-  auto names = env->ListDir(sock_dir);
-  if (!names.ok()) return false;
-  const auto held = transparent::HeldFlocks();
-  for (const auto& n : names.value()) {
-    if (n.size() <= 5 || n.substr(n.size() - 5) != ".lock") continue;
-    auto st = env->Stat(JoinPath(sock_dir, n));
-    if (st.ok() && held.count({st.value().device, st.value().inode}) != 0) return true;
-  }
-  return false;
-}
-
 int Run(const Args& args, Context& ctx) {
   auto dir_opt = args.Get("ckpt-dir");
   if (!dir_opt || dir_opt->empty()) {
@@ -169,11 +154,13 @@ int Run(const Args& args, Context& ctx) {
   auto r = tree::CheckpointJob(o);
   // Nobody answers, but a lineage is locked: a restart is still loading its image (it takes
   // the lock before, and opens its socket after). Wait for it rather than fail.
-  if (!r.ok() && r.status().code() == Code::kNotFound && LineageLocked(sock_dir, ctx.env)) {
+  if (!r.ok() && r.status().code() == Code::kNotFound &&
+      tree::HeldLineageLocks(*dir_opt, ctx.env) > 0) {
     ctx.err << "cairn checkpoint: a restart is still loading; waiting for it\n";
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
     while (!r.ok() && r.status().code() == Code::kNotFound &&
-           std::chrono::steady_clock::now() < deadline && LineageLocked(sock_dir, ctx.env)) {
+           std::chrono::steady_clock::now() < deadline &&
+           tree::HeldLineageLocks(*dir_opt, ctx.env) > 0) {
       ::usleep(50 * 1000);
       r = tree::CheckpointJob(o);
     }

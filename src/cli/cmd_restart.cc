@@ -25,6 +25,7 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@
 #include "transparent/image.h"
 #include "transparent/launcher_env.h"
 #include "transparent/process_restore.h"
+#include "tree/restore.h"
 
 namespace cairn::cli {
 namespace {
@@ -110,6 +112,44 @@ Result<std::string> PickRankImage(Context& ctx, const std::string& dir, long int
   return img.path;
 }
 
+// The newest complete tree checkpoint (job manifest of kind "tree") of `dir`, unless the
+// single-process image `newest_image` was committed after it (the tree had shrunk to one
+// process, whose own checkpoints are single images).
+std::optional<coord::Manifest> NewestTree(Context& ctx, const std::string& dir,
+                                          const std::string& newest_image) {
+  std::string warnings;
+  auto m = coord::NewestValid(dir, &warnings, ctx.env);
+  if (!warnings.empty()) ctx.err << "cairn restart: warning: " << warnings;
+  if (!m.ok() || m.value().kind != "tree") return std::nullopt;
+  struct stat ms, is;
+  if (!newest_image.empty() && ::stat(newest_image.c_str(), &is) == 0 &&
+      ::stat(coord::ManifestPath(dir, m.value().version).c_str(), &ms) == 0 &&
+      (is.st_mtim.tv_sec > ms.st_mtim.tv_sec ||
+       (is.st_mtim.tv_sec == ms.st_mtim.tv_sec && is.st_mtim.tv_nsec > ms.st_mtim.tv_nsec))) {
+    return std::nullopt;
+  }
+  return m.value();
+}
+
+// Restores a whole tree (tree/restore.h) and exits as its first top-level process did.
+int RestartTree(Context& ctx, const coord::Manifest& m) {
+  auto restorer = FindRestorer(ctx.env);
+  if (!restorer.ok()) return Fail(ctx, restorer.status());
+  tree::TreeRestoreOptions o;
+  o.restorer = restorer.value();
+  o.env = ctx.env;
+  o.warn = [&](const std::string& w) { ctx.err << "cairn restart: warning: " << w << "\n"; };
+  auto status = tree::RestoreTree(m, o);
+  if (!status.ok()) {
+    return Fail(ctx, status.status().Annotate("the tree of job.v" + std::to_string(m.version) +
+                                              ".manifest is not restored"));
+  }
+  const int st = status.value();
+  if (WIFEXITED(st)) return WEXITSTATUS(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+  return kExitFailed;
+}
+
 int Run(const Args& args, Context& ctx) {
   if (!args.positional().empty()) {
     PrintError(ctx, kName, "unexpected argument '" + args.positional().front() + "'");
@@ -139,6 +179,8 @@ int Run(const Args& args, Context& ctx) {
     path = *img;
   } else if (auto dir = args.Get("ckpt-dir"); dir && !dir->empty()) {
     auto newest = NewestImage(ctx.env, *dir);
+    auto tree = NewestTree(ctx, *dir, newest.ok() ? newest.value() : "");
+    if (tree) return RestartTree(ctx, *tree);
     if (!newest.ok()) return Fail(ctx, newest.status());
     path = newest.value();
   } else {

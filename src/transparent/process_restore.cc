@@ -103,7 +103,12 @@ Result<int> SharedMemoryObject(const Region& r, int min_fd,
 
 }  // namespace
 
-ProcessRestore::~ProcessRestore() = default;
+ProcessRestore::~ProcessRestore() {
+  for (int fd : {plan_fd_, data_fd_}) {
+    if (fd >= 0) ::close(fd);
+  }
+  for (int fd : region_fds_) ::close(fd);
+}
 
 int ProcessRestore::min_free_fd() const {
   int top = max_fd_;
@@ -201,7 +206,8 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
       file_refs[ref.inode] = ref;
     }
   }
-  std::map<std::pair<uint64_t, uint64_t>, int> shm_objects;  // (dev, inode) -> memfd
+  std::map<std::pair<uint64_t, uint64_t>, int> own_objects;  // (dev, inode) -> memfd
+  auto* shm_objects = o.shared_memory != nullptr ? o.shared_memory : &own_objects;
   for (const auto& r : reader->regions()) {
     if ((r.flags & (kRegionVdso | kRegionVvar)) != 0) continue;
     if (r.start < re && r.end > rb) {
@@ -210,7 +216,7 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
     }
     CairnPlanRegion g{r.start, r.end, r.prot & 7u, (r.flags & kRegionShared) ? 1u : 0u, -1, 0u, 0};
     const bool shm = (r.flags & kRegionShared) != 0 && (r.flags & kRegionDeleted) != 0;
-    auto mapped = shm ? SharedMemoryObject(r, max_fd + 1, &shm_objects)
+    auto mapped = shm ? SharedMemoryObject(r, max_fd + 1, shm_objects)
                       : OpenMappedFile(r, max_fd + 1, file_refs);
     if (!mapped.ok() && (r.flags & kRegionFromFile) != 0) {
       return (mapped.status().Annotate("'" + path + "' cannot be restored"));
@@ -373,7 +379,7 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
   return self;
 }
 
-Status ProcessRestore::Exec() {
+Status ProcessRestore::Install() {
   std::vector<int> keep = {0, 1, 2, plan_fd_, data_fd_};
   keep.insert(keep.end(), kept_.begin(), kept_.end());
   keep.insert(keep.end(), region_fds_.begin(), region_fds_.end());
@@ -394,6 +400,10 @@ Status ProcessRestore::Exec() {
     Warn(options_, "cannot change to '" + cwd_ + "': " + std::strerror(errno));
   }
   ::umask(static_cast<mode_t>(umask_ & 0777));
+  return Status::Ok();
+}
+
+Status ProcessRestore::Run() {
   const std::string plan_arg = std::to_string(plan_fd_), data_arg = std::to_string(data_fd_);
   const std::string& exe = options_.restorer;
   char* argv[] = {const_cast<char*>(exe.c_str()), const_cast<char*>(plan_arg.c_str()),
@@ -401,6 +411,11 @@ Status ProcessRestore::Exec() {
   char* envp[] = {nullptr};
   ::execve(exe.c_str(), argv, envp);
   return Status::FromErrno("cannot execute '" + exe + "'", errno);
+}
+
+Status ProcessRestore::Exec() {
+  CAIRN_RETURN_IF_ERROR(Install());
+  return Run();
 }
 
 }  // namespace cairn::transparent

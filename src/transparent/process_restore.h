@@ -9,14 +9,18 @@
 //     (RestoredFiles::Check: refuses while the process still runs), walks the page batches
 //     (a compressed image is decoded, and so verified, into a memfd) and writes the plan
 //     (transparent/restore/plan.h) into a memfd. Shared file mappings and shared memory are
-//     opened. Nothing of the caller's process changes but new descriptors, all at or above
-//     min_free_fd(), none FD_CLOEXEC-less until Exec.
+//     opened (memory of one object shared again with other processes restored with the
+//     same options.shared_memory). Nothing of the caller's process changes but new descriptors, all
+//     at or above min_free_fd(), none FD_CLOEXEC-less until Exec.
 //   - KeepAbove(fd) moves a descriptor of the caller (e.g. MPICH's PMI connection) above the
 //     saved ones and keeps it open across Exec.
-//   - Exec() re-creates the saved descriptors at their numbers (RestoredFiles::Install),
+//   - Keep(fd) keeps a descriptor of the caller open through Install (it must be at or above
+//     min_free_fd(); FD_CLOEXEC ones then close at the exec).
+//   - Install() re-creates the saved descriptors at their numbers (RestoredFiles::Install),
 //     closes every other descriptor but 0, 1, 2 and the kept ones, restores the working
-//     directory and umask and executes the restorer; it returns only on failure, after which
-//     the process must exit (its descriptors are the restored program's).
+//     directory and umask. Run() executes the restorer. Exec() is both. After Install the
+//     process must exec or exit (its descriptors are the restored program's); Run and Exec
+//     return only on failure.
 //   - Warnings (a problem that does not stop the restore) go to options.warn.
 #pragma once
 
@@ -39,6 +43,10 @@ struct ProcessRestoreOptions {
   int min_fd = 0;             // the restore's own descriptors go at or above this number
   std::set<int> restore_std;  // RestoredFiles::SetStdDescriptors
   std::map<uint64_t, SharedPipe> shared_pipes;  // RestoredFiles::SetSharedPipes
+  // Shared memory without a file (MAP_SHARED|MAP_ANONYMOUS, deleted shm, SysV) by (device,
+  // inode) -> a memfd: given, the restores of a tree's processes map one object for what
+  // their processes shared. The caller closes the memfds.
+  std::map<std::pair<uint64_t, uint64_t>, int>* shared_memory = nullptr;
   std::function<void(const std::string&)> warn;
 };
 
@@ -53,6 +61,9 @@ class ProcessRestore {
   // The lowest number above every descriptor of the saved process and of this restore.
   int min_free_fd() const;
   Result<int> KeepAbove(int fd);
+  void Keep(int fd) { kept_.push_back(fd); }
+  Status Install();
+  Status Run();
   Status Exec();
 
  private:

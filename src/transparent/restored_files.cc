@@ -82,13 +82,24 @@ RestoredFiles::~RestoredFiles() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
+namespace {
+constexpr int kLockGraceMs = 2000;
+}  // namespace
+
 Status RestoredFiles::Check() {
   for (const auto& f : files_) {
     if (Inherited(f) || f.kind != FileKind::kRegular) continue;
     if (IsLineageLock(f.path)) {
       int fd = ::open(f.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
       if (fd < 0) return Status::FromErrno("cannot open the lock '" + f.path + "'", errno);
-      if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      // A process killed a moment ago releases its lock once the kernel has torn it down:
+      // a holder gets kLockGraceMs to let go before the restart is refused.
+      int rc = ::flock(fd, LOCK_EX | LOCK_NB);
+      for (int waited = 0; rc != 0 && errno == EWOULDBLOCK && waited < kLockGraceMs; waited += 20) {
+        ::usleep(20 * 1000);
+        rc = ::flock(fd, LOCK_EX | LOCK_NB);
+      }
+      if (rc != 0) {
         int e = errno;
         ::close(fd);
         if (e == EWOULDBLOCK) {

@@ -14,8 +14,9 @@
 //     bytes then EOF; a write end whose reader was outside is connected to /dev/null. Both with
 //     warnings.
 //   - The lineage lock (<dir>/.cairn/*.lock, see transparent/preload/control.h) is taken
-//     with flock(LOCK_EX|LOCK_NB); if another process holds it the image's process still
-//     runs and the restart is refused (kFailedPrecondition) before anything changed.
+//     with flock(LOCK_EX|LOCK_NB); if another process still holds it after 2 s (a process
+//     killed a moment ago lets go once the kernel has torn it down) the image's process
+//     still runs and the restart is refused (kFailedPrecondition) before anything changed.
 //   - FIFOs are re-opened by their path holding their bytes in flight (a write end whose
 //     reader was outside: the FIFO if somebody reads it now, else /dev/null); a FIFO that
 //     is gone is replaced by an anonymous pipe. Both with warnings.

@@ -99,16 +99,35 @@ class Round {
     }
   }
 
-  Result<RoundResult> Run() {
+  // Stops every process; kUnavailable (after resuming them) when some are still loading.
+  Status Stop() {
     Status st = StopAll();
     if (st.ok() && members_.empty()) {
       return Status::NotFound("no running process under '" + o_.dir + "'");
     }
     if (!st.ok()) return Abort(st);
+    const int held = HeldLineageLocks(o_.dir, o_.env);
+    if (held > static_cast<int>(members_.size())) {
+      return Abort(Status::Unavailable(std::to_string(held - static_cast<int>(members_.size())) +
+                                       " process(es) of the job are still being restarted"));
+    }
+    return Status::Ok();
+  }
+
+  bool TimeLeft() const { return RemainingMs(deadline_) > 0; }
+
+  void Reset() {
+    for (Member& m : members_) {
+      if (m.fd >= 0) ::close(m.fd);
+    }
+    members_.clear();
+  }
+
+  Result<RoundResult> Run() {
     std::sort(members_.begin(), members_.end(),
               [](const Member& a, const Member& b) { return a.pid < b.pid; });
     const bool single = members_.size() == 1 && members_[0].children == 0;
-    st = CaptureAll(single);
+    Status st = CaptureAll(single);
     if (!st.ok()) return Abort(st);
     RoundResult result;
     result.single = single;
@@ -322,7 +341,27 @@ Result<RoundResult> CheckpointJob(const RoundOptions& options) {
                             "'");
   }
   Round round(options);
-  return round.Run();
+  for (;;) {
+    Status st = round.Stop();
+    if (st.ok()) return round.Run();
+    if (st.code() != Code::kUnavailable || !round.TimeLeft()) return st;
+    round.Reset();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+int HeldLineageLocks(const std::string& dir, Env* env) {
+  const std::string sock_dir = JoinPath(dir, ".cairn");
+  auto names = env->ListDir(sock_dir);
+  if (!names.ok()) return 0;
+  const auto held = transparent::HeldFlocks();
+  int n = 0;
+  for (const auto& name : names.value()) {
+    if (!name.ends_with(".lock")) continue;
+    auto st = env->Stat(JoinPath(sock_dir, name));
+    if (st.ok() && held.count({st.value().device, st.value().inode}) != 0) ++n;
+  }
+  return n;
 }
 
 }  // namespace cairn::tree

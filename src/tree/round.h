@@ -8,7 +8,9 @@
 //     again until no new socket appears (a child forked, or a program exec()ed, while the
 //     others were stopping). A socket nobody listens on is a process that died (skipped); a
 //     connection closed before STOPPED (the process exec()ed) is tried again for up to 2 s.
-//     Every process must answer STOPPED within `timeout_ms`.
+//     Every process must answer STOPPED within `timeout_ms`. When more lineage locks are held
+//     than processes answered (a restart is still loading some of them), every process is
+//     resumed and the round starts again 100 ms later, until `timeout_ms`.
 //   - Pipes: with every process stopped, the pipes open in the job are read from
 //     /proc/<pid>/fd (the pid from SO_PEERCRED, so it works from outside a restarted job's pid
 //     namespace). A pipe with a reader and a writer in the job has its bytes in flight saved
@@ -52,5 +54,9 @@ struct RoundResult {
 
 // kNotFound when no process of the job is running.
 Result<RoundResult> CheckpointJob(const RoundOptions& options);
+
+// How many lineage locks of DIR/.cairn are held (transparent/preload/control.h): one per
+// running process of the job, and one per process `cairn restart` is still loading.
+int HeldLineageLocks(const std::string& dir, Env* env = Env::Default());
 
 }  // namespace cairn::tree

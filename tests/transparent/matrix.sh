@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The transparent-checkpointing test matrix (issue 5, requirement 7).
 #
-#   matrix.sh CAIRN PROGRAMS_DIR WORK_ROOT [--max-image-mb N] NAME [ARGS...]
+#   matrix.sh CAIRN PROGRAMS_DIR WORK_ROOT [--max-image-mb N] [--tree] NAME [ARGS...]
+#
+# --tree: the program is a process tree (issue 11): every checkpoint must commit a job
+# manifest, "kill -9" kills every process of the job (all descendants of the launched program
+# or of `cairn restart`, deepest first), and no process of the job may be left at the end.
 #
 # Runs matrix program NAME (PROGRAMS_DIR/NAME, contract in programs/mx.h: `NAME WORKDIR
 # [ARGS...]`, prints only at the end) twice:
@@ -21,6 +25,8 @@ CAIRN=$(abspath "$1") PROGDIR=$(abspath "$2") ROOT=$(abspath "$3")
 shift 3
 MAX_IMAGE_MB=
 if [ "${1:-}" = "--max-image-mb" ]; then MAX_IMAGE_MB=$2; shift 2; fi
+TREE=
+if [ "${1:-}" = "--tree" ]; then TREE=1; shift; fi
 NAME=$1
 shift
 PROG=$PROGDIR/$NAME
@@ -32,9 +38,13 @@ SETTLE=${MATRIX_SETTLE:-0.8}
 # the restart has to undo or tolerate that.
 KILL_DELAY=${MATRIX_KILL_DELAY:-0.2}
 
-PID='' REF_PID='' PIDS=''
+PID='' REF_PID='' PIDS='' VICTIMS=''
 cleanup() {
-  for p in $PID $REF_PID; do kill -9 "$p" 2> /dev/null; done
+  for p in $PID $REF_PID; do
+    # shellcheck disable=SC2046
+    [ -n "$p" ] && kill -9 $(descendants "$p") "$p" 2> /dev/null
+  done
+  return 0
 }
 trap cleanup EXIT
 log_tail() { [ -s "$1" ] && { echo "--- $1:"; tail -n 30 "$1"; }; }
@@ -56,8 +66,26 @@ mkdir -p "$WORK/ref" "$WORK/run" || fail "cannot create $WORK"
 (cd "$WORK/ref" && exec "$PROG" "$WORK/ref" "$@") > "$WORK/ref.out" 2> "$WORK/ref.err" &
 REF_PID=$!
 
+# Every descendant of process $1, deepest first.
+descendants() {
+  local c
+  for c in $(pgrep -P "$1"); do
+    descendants "$c"
+    echo "$c"
+  done
+}
+
 # Waits until process $PID listens on its control socket; $1: its stderr file.
 wait_socket() {
+  if [ -n "$TREE" ] && [ "$2" != "the launched program" ]; then
+    # A restarted tree runs in its own pid namespace: wait for a restored process to answer.
+    for _ in $(seq 400); do
+      "$CAIRN" status --ckpt-dir "$CK" --json 2> /dev/null | grep -q '"restored": true' && return 0
+      kill -0 "$PID" 2> /dev/null || { wait "$PID"; fail "$2 died (status $?) before it ran"; }
+      sleep 0.05
+    done
+    fail "$2: no restored process answers after 20 s"
+  fi
   for _ in $(seq 400); do
     [ -S "$CK/.cairn/$PID.sock" ] && return 0
     kill -0 "$PID" 2> /dev/null || { wait "$PID"; fail "$2 died (status $?) before its control socket appeared"; }
@@ -70,8 +98,17 @@ wait_socket() {
 checkpoint_and_kill() {
   "$CAIRN" checkpoint --ckpt-dir "$CK" --wait > "$WORK/ckpt$1.out" 2> "$WORK/ckpt$1.err" ||
     fail "cairn checkpoint $1 failed (status $?)"
-  IMAGE=$(tail -n 1 "$WORK/ckpt$1.out")
+  IMAGE=$(grep '\.cimg$' "$WORK/ckpt$1.out" | tail -n 1)
   [ -f "$IMAGE" ] || fail "checkpoint $1: no image at '$IMAGE'"
+  if [ -n "$TREE" ]; then
+    local manifest
+    manifest=$(tail -n 1 "$WORK/ckpt$1.out")
+    case "$manifest" in
+      *.manifest) [ -f "$manifest" ] || fail "checkpoint $1: no manifest at '$manifest'" ;;
+      *) fail "checkpoint $1 of a tree committed no job manifest: $(cat "$WORK/ckpt$1.out")" ;;
+    esac
+    echo "checkpoint $1: $(basename "$manifest"), $(grep -c '\.cimg$' "$WORK/ckpt$1.out") images"
+  fi
   local size_mb=$(( $(stat -c %s "$IMAGE") >> 20 ))
   echo "checkpoint $1: $(basename "$IMAGE") ${size_mb} MiB"
   if [ -n "$MAX_IMAGE_MB" ] && [ "$size_mb" -gt "$MAX_IMAGE_MB" ]; then
@@ -79,9 +116,30 @@ checkpoint_and_kill() {
   fi
   sleep "$KILL_DELAY"
   kill -0 "$PID" 2> /dev/null || fail "the process ended before kill -9 (cycle $1)"
+  if [ -n "$TREE" ]; then
+    local victims
+    victims=$(descendants "$PID")
+    [ -n "$victims" ] || fail "cycle $1: the job has no process besides $PID"
+    # Stopped first, so that none sees another die (a parent would report its child's
+    # SIGKILL, a reader would see end of file) before it dies itself.
+    # shellcheck disable=SC2086
+    kill -STOP "$PID" $victims 2> /dev/null
+    # shellcheck disable=SC2086
+    kill -9 $victims 2> /dev/null
+    VICTIMS="$VICTIMS $victims"
+  fi
   kill -9 "$PID"
   wait "$PID" 2> /dev/null
   local rc=$?
+  if [ -n "$TREE" ]; then
+    local p
+    for p in $victims; do
+      for _ in $(seq 200); do
+        [ -d "/proc/$p" ] && [ "$(cut -d' ' -f3 "/proc/$p/stat" 2> /dev/null)" != Z ] || break
+        sleep 0.01
+      done
+    done
+  fi
   [ "$rc" -eq 137 ] || fail "cycle $1: the killed process ended with $rc, not 137 (SIGKILL)"
   PID=
 }
@@ -127,10 +185,10 @@ diff -r "$WORK/ref" "$WORK/run" > "$WORK/files.diff" ||
   fail "files differ from the uninterrupted run's: $(head -20 "$WORK/files.diff")"
 
 sleep 0.1
-for p in $PIDS; do
-  [ -d "/proc/$p" ] && fail "process $p was left behind: $(tr '\0' ' ' < "/proc/$p/cmdline")"
+for p in $PIDS $VICTIMS; do
+  [ -d "/proc/$p" ] && [ "$(cut -d' ' -f3 "/proc/$p/stat" 2> /dev/null)" != Z ] && fail "process $p was left behind: $(tr '\0' ' ' < "/proc/$p/cmdline")"
 done
 # (the sockets of the processes killed with -9 stay; the last one exited and removes its own)
-[ -e "$CK/.cairn/$LAST.sock" ] && fail "the control socket of the last process was left behind"
+[ -z "$TREE" ] && [ -e "$CK/.cairn/$LAST.sock" ] && fail "the control socket of the last process was left behind"
 cat "$WORK/ref.out"
 echo "PASS ($NAME)"

@@ -1,0 +1,47 @@
+// The restart of a process tree from its job manifest (kind "tree", tree/round.h), in the
+// foreground of `cairn restart`.
+//
+// Contract:
+//   - Every image is opened and checked (transparent/process_restore.h: host, files, lineage
+//     lock, page layout) before any process is created; a problem with any of them refuses
+//     the whole restart, naming the image, and nothing runs.
+//   - The job runs in a new pid namespace (and a mount namespace with its own /proc; a user
+//     namespace too when not root), so every process gets back the pid it had: parents fork
+//     their children with /proc/sys/kernel/ns_last_pid set, one at a time, depth first. A
+//     process whose parent was not in the job becomes a child of the namespace's init (this
+//     command's child, which reaps orphans and forwards SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+//     SIGUSR1 and SIGUSR2 to those processes). Sessions and process groups led by a process
+//     of the job are re-created; children that had exited unreaped come back as such, with
+//     their exit status.
+//   - Shared objects: every pipe of the job is created once (before the processes) with its
+//     bytes in flight, and each process gets its ends at their numbers. Descriptors 0, 1 and
+//     2 of a process stay this command's when they were the same object as those of the
+//     processes whose parents were outside the job (the launched program's), else they are
+//     restored like the others.
+//   - Once every process is in place they all start together (a barrier): until then any
+//     failure kills the namespace and is returned. RestoreTree then waits until every
+//     process of the namespace has exited and returns the wait status of the first
+//     top-level process.
+//   - Never exits or aborts in the calling process; the namespace's processes (init and
+//     the restored ones' stubs) report errors on stderr and through a pipe.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+#include "coord/manifest.h"
+#include "env/env.h"
+
+namespace cairn::tree {
+
+struct TreeRestoreOptions {
+  std::string restorer;  // the cairn-restorer executable
+  std::function<void(const std::string&)> warn;
+  Env* env = Env::Default();
+};
+
+// Returns the wait status (as waitpid() gives it) of the job's first top-level process.
+Result<int> RestoreTree(const coord::Manifest& manifest, const TreeRestoreOptions& options);
+
+}  // namespace cairn::tree
