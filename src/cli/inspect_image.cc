@@ -91,6 +91,9 @@ int InspectImage(const std::string& path, bool json, Context& ctx) {
     for (const auto& f : img.files()) {
       w.BeginObject().Field("fd", f.fd).Field("kind", transparent::FileKindName(f.kind));
       w.Field("path", f.path).Field("offset", f.offset);
+      if (f.kind == transparent::FileKind::kPipe || f.kind == transparent::FileKind::kFifo) {
+        w.Field("pipe_bytes", static_cast<uint64_t>(f.pipe_data.size()));
+      }
       if (std::string state = StateOf(f); !state.empty()) w.Field("state", state);
       w.EndObject();
     }

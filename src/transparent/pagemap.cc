@@ -1,6 +1,7 @@
 #include "transparent/pagemap.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -219,6 +220,27 @@ Result<std::vector<PageRun>> PrivateCopyRuns(PagemapReader& reader, uint64_t sta
   CAIRN_RETURN_IF_ERROR(reader.Scan(start, end, &present, &swapped, nullptr, true));
   present.insert(present.end(), swapped.begin(), swapped.end());
   return MergeRuns(std::move(present));
+}
+
+std::vector<PageRun> ResidentRuns(uint64_t start, uint64_t end) {
+  std::vector<PageRun> out;
+  const uint64_t page = PageSize();
+  std::vector<unsigned char> vec(4096);
+  for (uint64_t at = start; at < end;) {
+    const uint64_t n = std::min<uint64_t>((end - at) / page, vec.size());
+    if (::mincore(reinterpret_cast<void*>(at), n * page, vec.data()) != 0) return {};
+    for (uint64_t i = 0; i < n; ++i) {
+      if ((vec[i] & 1) == 0) continue;
+      const uint64_t p = at + i * page;
+      if (!out.empty() && out.back().end == p) {
+        out.back().end = p + page;
+      } else {
+        out.push_back({p, p + page});
+      }
+    }
+    at += n * page;
+  }
+  return out;
 }
 
 }  // namespace cairn::transparent

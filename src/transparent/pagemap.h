@@ -102,6 +102,12 @@ Result<std::vector<PageRun>> DataRuns(uint64_t start, uint64_t end, bool check_z
 Result<std::vector<PageRun>> DataRuns(PagemapReader& reader, uint64_t start, uint64_t end,
                                       bool check_zero, PageScanStats* stats = nullptr);
 
+// The pages of a shared mapping [start, end) that its object (a shared memory segment, a
+// file's page cache) holds in memory, whether or not this process has touched them (mincore):
+// what a process that never touched a page of memory it shares would miss from DataRuns.
+// Empty if mincore fails.
+std::vector<PageRun> ResidentRuns(uint64_t start, uint64_t end);
+
 // The pages of a private file mapping [start, end) that are the process's own copies
 // (written: present without bit 61, or swapped): what differs from the file.
 Result<std::vector<PageRun>> PrivateCopyRuns(PagemapReader& reader, uint64_t start, uint64_t end);

@@ -277,14 +277,41 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
       if (!batches.empty()) ++batches.back().nruns;
     }
   };
-  // Runs the restorer must not store: those in its own range (the reservation), and those
-  // of read-only shared file mappings, which show the file's own content.
-  auto hash_only = [&](uint64_t addr) {
-    if (addr >= rb && addr < re) return true;
+  // The region holding `addr`, or nullptr.
+  auto region_at = [&](uint64_t addr) -> const CairnPlanRegion* {
     auto in = std::upper_bound(regions.begin(), regions.end(), addr,
                                [](uint64_t a, const CairnPlanRegion& g) { return a < g.start; });
-    return in != regions.begin() && (std::prev(in)->flags & CAIRN_REGION_FINAL_PROT) != 0 &&
-           addr < std::prev(in)->end;
+    if (in == regions.begin() || addr >= std::prev(in)->end) return nullptr;
+    return &*std::prev(in);
+  };
+  // A process of a tree: memory it shares with others (a shared mapping with a descriptor)
+  // gets its saved pages here, before any process of the tree runs, instead of from each
+  // process's restorer, which would overwrite what the others did since they started.
+  const bool prefill = o.shared_memory != nullptr;
+  auto prefilled = [&](const CairnPlanRegion* g) {
+    return prefill && g != nullptr && g->fd >= 0 && g->shared != 0 &&
+           (g->flags & CAIRN_REGION_FINAL_PROT) == 0;
+  };
+  if (prefill) {
+    for (const PagesInfo& pi : reader->pages()) {
+      const CairnPlanRegion* g = region_at(pi.region_start);
+      if (!prefilled(g)) continue;
+      Status fst = reader->ReadPages(pi, [&](uint64_t addr, const void* data, uint64_t len) {
+        const CairnPlanRegion* at = region_at(addr);
+        if (!prefilled(at) || addr + len > at->end) {
+          return Status::Corruption("'" + path + "': saved pages outside their shared region");
+        }
+        return WriteAll(at->fd, data, len, static_cast<off_t>(at->offset + (addr - at->start)));
+      });
+      if (!fst.ok()) return fst.Annotate("'" + path + "': restoring shared memory");
+    }
+  }
+  // Runs the restorer must not store: those in its own range (the reservation), those of
+  // read-only shared file mappings, which show the file's own content, and prefilled ones.
+  auto hash_only = [&](uint64_t addr) {
+    if (addr >= rb && addr < re) return true;
+    const CairnPlanRegion* g = region_at(addr);
+    return g != nullptr && ((g->flags & CAIRN_REGION_FINAL_PROT) != 0 || prefilled(g));
   };
   auto on_batch = [&](uint64_t table_offset, uint64_t table_len, uint64_t digest_offset) {
     if (runs.size() > UINT32_MAX) return Status::FailedPrecondition("too many page runs");

@@ -414,6 +414,15 @@ Result<std::vector<tr::PageRun>> RunsToSave(tr::PagemapReader& pagemap, const tr
     *skip_zero = true;
     return tr::DataRuns(pagemap, m.start, m.end, false);
   }
+  if (m.shared && m.read && (m.write || m.deleted)) {
+    // Shared memory: what its object holds, also pages this process never touched (another
+    // process of a tree wrote them). (Read-only shared file mappings show the file.)
+    auto touched = tr::DataRuns(pagemap, m.start, m.end, false);
+    if (!touched.ok()) return touched.status();
+    std::vector<tr::PageRun> runs = tr::ResidentRuns(m.start, m.end);
+    runs.insert(runs.end(), touched.value().begin(), touched.value().end());
+    return tr::MergeRuns(std::move(runs));
+  }
   if (m.shared || m.deleted || !m.read) return tr::DataRuns(pagemap, m.start, m.end, false);
   if (FromFile(m)) return tr::PrivateCopyRuns(pagemap, m.start, m.end);
   // Readable private file mapping: all of it, but never past the file's end (SIGBUS).
