@@ -16,9 +16,10 @@ PKGS=(
 # does not fail this script; the Slurm tests then skip and say why.
 OPTIONAL_PKGS=(slurmctld slurmd slurm-client munge)
 
-# Optional: real MPI applications for the mpi_apps tests (tests/mpi/apps.sh). A failure to
+# Optional: real applications for the mpi_apps tests (tests/mpi/apps.sh) and SPAdes for
+# transparent.apps.spades (tests/transparent/apps_spades.sh). A failure to
 # install them only warns; those tests then skip and say why.
-APP_PKGS=(lammps hpcc quantum-espresso quantum-espresso-data)
+APP_PKGS=(lammps hpcc quantum-espresso quantum-espresso-data spades)
 
 missing=()
 for p in "${PKGS[@]}"; do

@@ -54,10 +54,9 @@ Result<ipc::Message> Receive(int fd, Clock::time_point deadline) {
   return std::move(in.value().msg);
 }
 
-// The pipes (inode -> readers' pids, has a writer) open in the stopped processes.
+// The pipes (inode -> the members reading it) open in the stopped processes.
 struct PipeUse {
   std::vector<int> readers;  // member indexes
-  bool written = false;
 };
 
 std::map<uint64_t, PipeUse> PipesOf(const std::vector<Member>& members) {
@@ -81,7 +80,6 @@ std::map<uint64_t, PipeUse> PipesOf(const std::vector<Member>& members) {
                                        static_cast<int>(i)) == use.readers.end()) {
         use.readers.push_back(static_cast<int>(i));
       }
-      if (acc != O_RDONLY) use.written = true;
     }
   }
   return pipes;
@@ -239,7 +237,9 @@ class Round {
     for (const Member& m : members_) pids += (pids.empty() ? "" : ",") + std::to_string(m.pid);
     std::vector<std::string> drain(members_.size());
     for (const auto& [ino, use] : PipesOf(members_)) {
-      if (use.readers.empty() || !use.written) continue;
+      // (Also when no writer is left: the bytes a parent wrote before it closed its end are
+      // still for the child to read.)
+      if (use.readers.empty()) continue;
       // The reader with the lowest pid (members_ is sorted by pid).
       const int owner = *std::min_element(use.readers.begin(), use.readers.end());
       drain[static_cast<size_t>(owner)] +=

@@ -13,7 +13,9 @@
 #   - under cairn: `cairn launch` (WORKDIR=WORK_ROOT/NAME/run), ~0.8 s, `cairn checkpoint
 #     --wait`, 0.2 s more, kill -9, `cairn restart` in the background, wait for its control
 #     socket, ~0.8 s, checkpoint --wait, 0.2 s, kill -9, `cairn restart` again, let it finish.
-#   (MATRIX_SETTLE and MATRIX_KILL_DELAY override the 0.8 s and 0.2 s; MATRIX_LAUNCH_ARGS adds
+#   (MATRIX_SETTLE and MATRIX_KILL_DELAY override the 0.8 s and 0.2 s; MATRIX_CKPT_KILL=1
+#   checkpoints with --kill instead (preemption: nothing runs past the checkpoint, for
+#   programs whose files a restart cannot roll back); MATRIX_LAUNCH_ARGS adds
 #   options to `cairn launch`, e.g. "--fork" or "--compress zstd".)
 # Passes when both exit with status 0, the final process's stdout equals the reference's, the
 # files the two runs left in their WORKDIRs are identical, every image is at most
@@ -96,7 +98,10 @@ wait_socket() {
 
 # Checkpoints (--wait), then kill -9; $1: the cycle number.
 checkpoint_and_kill() {
-  "$CAIRN" checkpoint --ckpt-dir "$CK" --wait > "$WORK/ckpt$1.out" 2> "$WORK/ckpt$1.err" ||
+  local kill_opt=
+  [ -n "${MATRIX_CKPT_KILL:-}" ] && kill_opt=--kill
+  # shellcheck disable=SC2086
+  "$CAIRN" checkpoint --ckpt-dir "$CK" --wait $kill_opt > "$WORK/ckpt$1.out" 2> "$WORK/ckpt$1.err" ||
     fail "cairn checkpoint $1 failed (status $?)"
   IMAGE=$(grep '\.cimg$' "$WORK/ckpt$1.out" | tail -n 1)
   [ -f "$IMAGE" ] || fail "checkpoint $1: no image at '$IMAGE'"
@@ -113,6 +118,13 @@ checkpoint_and_kill() {
   echo "checkpoint $1: $(basename "$IMAGE") ${size_mb} MiB"
   if [ -n "$MAX_IMAGE_MB" ] && [ "$size_mb" -gt "$MAX_IMAGE_MB" ]; then
     fail "checkpoint $1: image of $size_mb MiB, more than $MAX_IMAGE_MB MiB"
+  fi
+  if [ -n "$kill_opt" ]; then
+    wait "$PID" 2> /dev/null
+    local krc=$?
+    [ "$krc" -eq 0 ] || fail "cycle $1: the job ended with $krc after checkpoint --kill"
+    PID=
+    return
   fi
   sleep "$KILL_DELAY"
   kill -0 "$PID" 2> /dev/null || fail "the process ended before kill -9 (cycle $1)"
