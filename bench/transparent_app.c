@@ -25,6 +25,10 @@
  *     multi-threaded process, glibc leaves its single-thread fast paths), which is what the
  *     preload library's checkpoint thread does to a single-threaded program.
  *
+ *   tree NPROC SIZE_MIB READY STOP / rawwrite SIZE_MIB FILE [READY GO] / rawread FILE /
+ *   evict FILE...
+ *     The targets and raw baselines of bench/run_tree_bench.sh (process trees, issue 11).
+ *
  * Exit status 0 on success, 1 on any failure (with a message on stderr), 2 on usage errors. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +42,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -262,7 +267,126 @@ static int Syscalls(long iters, long rounds, long idle_threads) {
   return 0;
 }
 
+/* ------------------------------------------------------------------------- tree */
+
+/* Fills `bytes` of fresh memory with incompressible, non-zero data from `seed`. */
+static uint64_t* FilledMemory(size_t bytes, uint64_t seed) {
+  uint64_t* mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) Fail("mmap");
+  for (size_t i = 0; i < bytes / 8; ++i) mem[i] = SplitMix(&seed) | 1;
+  return mem;
+}
+
+/* NPROC processes (the parent and NPROC-1 forked children), each holding SIZE_MIB MiB;
+ * READY once all are filled; each checks every ~5 ms for STOP, then checksums its memory;
+ * the parent prints "done nproc=N checksum=HEX" (the children's sums through a pipe). */
+static int Tree(long nproc, long mib, const char* ready, const char* stop) {
+  const size_t bytes = (size_t)mib << 20;
+  int sums[2], filled[2];
+  if (pipe(sums) != 0 || pipe(filled) != 0) Fail("pipe");
+  for (long i = 1; i < nproc; ++i) {
+    pid_t pid = fork();
+    if (pid < 0) Fail("fork");
+    if (pid == 0) {
+      uint64_t* mem = FilledMemory(bytes, 0x1000 + (uint64_t)i);
+      if (write(filled[1], "f", 1) != 1) Fail("write");
+      const struct timespec nap = {0, 5000000};
+      while (access(stop, F_OK) != 0) nanosleep(&nap, NULL);
+      uint64_t sum = Checksum(mem, bytes / 8);
+      if (write(sums[1], &sum, sizeof sum) != (ssize_t)sizeof sum) Fail("write");
+      _exit(0);
+    }
+  }
+  close(sums[1]);
+  close(filled[1]);
+  uint64_t* mem = FilledMemory(bytes, 0x1000);
+  for (long i = 1; i < nproc; ++i) {
+    char c;
+    if (read(filled[0], &c, 1) != 1) Fail("a child died while filling its memory");
+  }
+  int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || close(fd) != 0) Fail("cannot create the ready file");
+  const struct timespec nap = {0, 5000000};
+  while (access(stop, F_OK) != 0) nanosleep(&nap, NULL);
+  uint64_t total = Checksum(mem, bytes / 8);
+  for (long i = 1; i < nproc; ++i) {
+    uint64_t sum;
+    if (read(sums[0], &sum, sizeof sum) != (ssize_t)sizeof sum) Fail("a child died");
+    total ^= sum;
+  }
+  while (wait(NULL) > 0) {
+  }
+  printf("done nproc=%ld checksum=%016llx\n", nproc, (unsigned long long)total);
+  return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* The raw baselines of the tree benchmark: SIZE_MIB MiB of filled memory written to FILE
+ * with pwrite + fdatasync, or FILE read back (after evicting it from the page cache) into
+ * touched memory; prints the nanoseconds the I/O took. */
+static int RawWrite(long mib, const char* path, const char* ready, const char* go) {
+  const size_t bytes = (size_t)mib << 20;
+  uint64_t* mem = FilledMemory(bytes, 77);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) Fail("open");
+  if (ready != NULL) { /* parallel writers start together */
+    int r = open(ready, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (r < 0 || close(r) != 0) Fail("cannot create the ready file");
+    const struct timespec nap = {0, 1000000};
+    while (access(go, F_OK) != 0) nanosleep(&nap, NULL);
+  }
+  int64_t t0 = NowNs();
+  for (size_t done = 0; done < bytes;) {
+    ssize_t n = pwrite(fd, (char*)mem + done, bytes - done, (off_t)done);
+    if (n <= 0) Fail("pwrite");
+    done += (size_t)n;
+  }
+  if (fdatasync(fd) != 0) Fail("fdatasync");
+  printf("ns=%lld\n", (long long)(NowNs() - t0));
+  close(fd);
+  return 0;
+}
+
+static int Evict(int n, char** paths) {
+  for (int i = 0; i < n; ++i) {
+    int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
+    if (fd < 0) Fail("open");
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    close(fd);
+  }
+  return 0;
+}
+
+static int RawRead(const char* path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) Fail("open");
+  (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  const size_t bytes = (size_t)st.st_size;
+  char* mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) Fail("mmap");
+  memset(mem, 1, bytes);
+  int64_t t0 = NowNs();
+  for (size_t done = 0; done < bytes;) {
+    ssize_t n = pread(fd, mem + done, bytes - done, (off_t)done);
+    if (n <= 0) Fail("pread");
+    done += (size_t)n;
+  }
+  printf("ns=%lld\n", (long long)(NowNs() - t0));
+  close(fd);
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 6 && strcmp(argv[1], "tree") == 0) {
+    return Tree(ParseLong(argv[2], 1, 4096, "NPROC"), ParseLong(argv[3], 1, 1L << 20, "SIZE_MIB"),
+                argv[4], argv[5]);
+  }
+  if ((argc == 4 || argc == 6) && strcmp(argv[1], "rawwrite") == 0) {
+    return RawWrite(ParseLong(argv[2], 1, 1L << 20, "SIZE_MIB"), argv[3],
+                    argc == 6 ? argv[4] : NULL, argc == 6 ? argv[5] : NULL);
+  }
+  if (argc >= 3 && strcmp(argv[1], "evict") == 0) return Evict(argc - 2, argv + 2);
+  if (argc == 3 && strcmp(argv[1], "rawread") == 0) return RawRead(argv[2]);
   if (argc == 5 && strcmp(argv[1], "hold") == 0) {
     return Hold(ParseLong(argv[2], 1, 1L << 20, "SIZE_MIB"), argv[3], argv[4]);
   }
@@ -272,6 +396,9 @@ int main(int argc, char** argv) {
   }
   fprintf(stderr,
           "usage: cairn_bench_transparent_app hold SIZE_MIB READY STOP\n"
-          "       cairn_bench_transparent_app syscalls ITERS ROUNDS [IDLE_THREADS]\n");
+          "       cairn_bench_transparent_app syscalls ITERS ROUNDS [IDLE_THREADS]\n"
+          "       cairn_bench_transparent_app tree NPROC SIZE_MIB READY STOP\n"
+          "       cairn_bench_transparent_app rawwrite SIZE_MIB FILE [READY GO] | rawread FILE\n"
+          "       cairn_bench_transparent_app evict FILE...\n");
   return 2;
 }

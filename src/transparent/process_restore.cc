@@ -175,6 +175,7 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
       std::make_unique<RestoredFiles>(reader->files(), std::move(pipe_sizes), o.bind_sockets);
   self->files_->SetStdDescriptors(o.restore_std);
   self->files_->SetSharedPipes(o.shared_pipes);
+  self->files_->SetSharedSockets(o.shared_sockets);
   RestoredFiles& files = *self->files_;
   if (Status fst = files.Check(); !fst.ok()) {
     return (fst.Annotate("'" + path + "' is not restored"));

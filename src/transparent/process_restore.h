@@ -43,6 +43,7 @@ struct ProcessRestoreOptions {
   int min_fd = 0;             // the restore's own descriptors go at or above this number
   std::set<int> restore_std;  // RestoredFiles::SetStdDescriptors
   std::map<uint64_t, SharedPipe> shared_pipes;  // RestoredFiles::SetSharedPipes
+  std::map<uint64_t, int> shared_sockets;       // RestoredFiles::SetSharedSockets
   // Shared memory without a file (MAP_SHARED|MAP_ANONYMOUS, deleted shm, SysV) by (device,
   // inode) -> a memfd: given, the restores of a tree's processes map one object for what
   // their processes shared. The caller closes the memfds.

@@ -344,6 +344,14 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
       installed.push_back(f.fd);
       continue;
     }
+    if (f.kind == FileKind::kSocket && shared_sockets_.count(f.socket.id) != 0) {
+      if (::dup2(shared_sockets_.at(f.socket.id), f.fd) < 0) {
+        return Status::FromErrno("dup2 to descriptor " + std::to_string(f.fd), errno);
+      }
+      (void)::fcntl(f.fd, F_SETFL, static_cast<int>(f.open_flags) & kSettableFlags);
+      installed.push_back(f.fd);
+      continue;
+    }
     if (f.kind == FileKind::kPipe && shared_pipes_.count(f.pipe_id) != 0) {
       CAIRN_RETURN_IF_ERROR(InstallSharedPipe(f, shared_pipes_.at(f.pipe_id)));
       installed.push_back(f.fd);

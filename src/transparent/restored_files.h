@@ -75,6 +75,9 @@ class RestoredFiles {
   // A process of a tree: its pipes (by pipe id) are these, shared with other processes of
   // the job (each saved descriptor gets a duplicate of the end it had).
   void SetSharedPipes(std::map<uint64_t, SharedPipe> pipes) { shared_pipes_ = std::move(pipes); }
+  // A process of a tree: its sockets (by socket id) that are these descriptors, created once
+  // for the job (pairs whose ends are in different processes, listeners several share).
+  void SetSharedSockets(std::map<uint64_t, int> sockets) { shared_sockets_ = std::move(sockets); }
 
   // Verifies that every regular file can be reopened and takes the lineage lock.
   Status Check();
@@ -99,6 +102,7 @@ class RestoredFiles {
   bool bind_sockets_ = true;
   std::set<int> own_std_;
   std::map<uint64_t, SharedPipe> shared_pipes_;
+  std::map<uint64_t, int> shared_sockets_;
   std::vector<std::string> warnings_;
   int lock_fd_ = -1;  // held between Check and Install
   int lock_target_ = -1;

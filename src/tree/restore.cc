@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "transparent/image.h"
+#include "transparent/objects/socket.h"
 #include "transparent/process_restore.h"
 
 namespace cairn::tree {
@@ -412,6 +414,46 @@ Status CreatePipes(Job* job, std::map<uint64_t, tr::SharedPipe>* pipes) {
   return Status::Ok();
 }
 
+// Sockets the job's processes share: a connected pair whose ends are held by different
+// processes (or by one) becomes one new socketpair with its queued messages; a listening or
+// unconnected socket several processes hold (a forked server) is bound once.
+Status CreateSockets(Job* job, std::map<uint64_t, int>* sockets) {
+  std::map<uint64_t, const tr::FileState*> first;  // socket id -> its first holder's record
+  std::map<uint64_t, int> holders;                 // socket id -> processes holding it
+  std::map<uint64_t, const Proc*> owner;
+  for (const Proc& p : job->procs) {
+    std::set<uint64_t> mine;
+    for (const auto& f : p.files) {
+      if (f.kind != tr::FileKind::kSocket || (f.fd <= 2 && p.own_std.count(f.fd) == 0)) continue;
+      first.emplace(f.socket.id, &f);
+      owner.emplace(f.socket.id, &p);
+      if (mine.insert(f.socket.id).second) ++holders[f.socket.id];
+    }
+  }
+  for (const auto& [id, f] : first) {
+    if (sockets->count(id) != 0) continue;
+    const tr::SocketState& k = f->socket;
+    const auto peer = first.find(k.peer);
+    if (k.family == AF_UNIX && k.peer != 0 && peer != first.end() &&
+        peer->second->socket.peer == id && peer->second->socket.type == k.type) {
+      auto pair = tr::objects::RestorePair(*f, *peer->second, job->min_fd);
+      if (!pair.ok()) return pair.status().Annotate("socket " + std::to_string(id));
+      (*sockets)[id] = pair.value().first;
+      (*sockets)[k.peer] = pair.value().second;
+      continue;
+    }
+    const auto how = tr::objects::Restorable(*f, owner.at(id)->files);
+    if (holders[id] >= 2 && (how == tr::objects::SocketRestore::kListener ||
+                             how == tr::objects::SocketRestore::kUnbound)) {
+      auto fd = tr::objects::RestoreAlone(*f, job->min_fd);
+      if (!fd.ok()) return fd.status().Annotate("socket " + std::to_string(id));
+      (*sockets)[id] = fd.value();
+    }
+  }
+  for (const auto& [id, fd] : *sockets) job->shared_fds.push_back(fd);
+  return Status::Ok();
+}
+
 Status EnterNamespaces() {
   const uid_t uid = ::geteuid();
   const gid_t gid = ::getegid();
@@ -449,6 +491,8 @@ Result<int> RestoreTree(const coord::Manifest& manifest, const TreeRestoreOption
   job->min_fd = std::max(job->min_fd, 10);
   std::map<uint64_t, tr::SharedPipe> pipes;
   CAIRN_RETURN_IF_ERROR(CreatePipes(job.get(), &pipes));
+  std::map<uint64_t, int> sockets;
+  CAIRN_RETURN_IF_ERROR(CreateSockets(job.get(), &sockets));
   int top_fd = job->min_fd;
   for (int fd : job->shared_fds) top_fd = std::max(top_fd, fd + 1);
   std::map<std::pair<uint64_t, uint64_t>, int> memory;  // shared memory objects of the job
@@ -458,6 +502,7 @@ Result<int> RestoreTree(const coord::Manifest& manifest, const TreeRestoreOption
     po.min_fd = top_fd;
     po.restore_std = p.own_std;
     po.shared_pipes = pipes;
+    po.shared_sockets = sockets;
     po.shared_memory = &memory;
     po.warn = [&o, pid = p.image->pid](const std::string& w) {
       if (o.warn) o.warn("pid " + std::to_string(pid) + ": " + w);

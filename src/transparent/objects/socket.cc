@@ -359,16 +359,16 @@ Status CaptureSocket(int fd, FileState* f) {
   return Status::Ok();
 }
 
-void SaveSocketQueues(std::vector<FileState>* files) {
+void SaveSocketQueues(std::vector<FileState>* files, bool peers_elsewhere) {
   std::set<uint64_t> done;
   for (FileState& f : *files) {
     SocketState& k = f.socket;
     if (f.kind != FileKind::kSocket || k.family != AF_UNIX || k.peer == 0) continue;
     if (!done.insert(k.id).second) continue;  // a dup of a socket already seen
     const FileState* peer = FindSocket(*files, k.peer);
-    if (peer == nullptr) continue;  // the other end is outside
-    const bool ended =
-        (k.shutdown & kRcvShutdown) != 0 || (peer->socket.shutdown & kSendShutdown) != 0;
+    if (peer == nullptr && !peers_elsewhere) continue;  // the other end is outside
+    const bool ended = (k.shutdown & kRcvShutdown) != 0 ||
+                       (peer != nullptr && (peer->socket.shutdown & kSendShutdown) != 0);
     size_t passed = 0;
     k.queued = PeekQueue(f.fd, k.type, ended, &passed);
     if (passed != 0) {

@@ -5,7 +5,8 @@
 //   the socket's inode (its id), its connected peer's inode and its shutdown state (from
 //   NETLINK_SOCK_DIAG), its bound name (getsockname; "\0..." for abstract names) and, when it
 //   listens, the backlog. Sockets of other families keep only family and type.
-// - SaveSocketQueues: every AF_UNIX socket whose peer is also in `files` has its receive queue
+// - SaveSocketQueues: every AF_UNIX socket whose peer is also in `files` (with
+//   peers_elsewhere, a process of a tree: every connected one) has its receive queue
 //   copied into f.socket.queued (one entry per message; a stream's bytes in chunks) with
 //   MSG_PEEK and the socket's peek offset, so the running process sees no change (its own
 //   SO_PEEK_OFF is put back). Descriptors passed in flight (SCM_RIGHTS) stay queued for the
@@ -38,7 +39,7 @@ namespace cairn::transparent::objects {
 Status CaptureSocket(int fd, FileState* f);
 // "unix stream, peer socket:[N], 3 messages (120 bytes) queued", for `cairn inspect`.
 std::string SocketSummary(const FileState& f);
-void SaveSocketQueues(std::vector<FileState>* files);
+void SaveSocketQueues(std::vector<FileState>* files, bool peers_elsewhere = false);
 
 // The first descriptor in `files` holding the AF_UNIX socket with inode `id`, or nullptr.
 const FileState* FindSocket(const std::vector<FileState>& files, uint64_t id);

@@ -38,6 +38,7 @@
 #include "transparent/objects/file_lock.h"
 #include "transparent/objects/socket.h"
 #include "transparent/pagemap.h"
+#include "transparent/preload/identity.h"
 #include "transparent/preload/kernel_state.h"
 #include "transparent/preload/lower_half.h"
 #include "transparent/preload/private_heap.h"
@@ -318,7 +319,7 @@ std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip, const Capt
     out.push_back(std::move(f));
   }
   SavePipeData(&out, o);
-  objects::SaveSocketQueues(&out);
+  objects::SaveSocketQueues(&out, o.tree);
   return out;
 }
 
@@ -667,6 +668,7 @@ void RememberIdentity() {
   if (!h.ok()) return;
   g_exe_path = h.value().exe_path;
   g_argv = h.value().argv;
+  identity::Remember();
   (void)::prctl(PR_GET_NAME, g_comm);
 }
 
@@ -676,6 +678,7 @@ void ForgetDescriptorsAfterRestart() {
   g_copier.Forget();
   // ps, pgrep and top show the program's name again instead of the restorer's.
   if (g_comm[0] != '\0') (void)::prctl(PR_SET_NAME, g_comm);
+  identity::Restore();
 }
 
 namespace {
