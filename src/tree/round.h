@@ -17,7 +17,8 @@
 //     (the lowest pid), also when no writer is left: CAPTURE's `drain`.
 //   - One process without children: CAPTURE single=1, its image is a single-process image
 //     (its own lineage and retention; no manifest). Otherwise every process writes its image
-//     in parallel, then DIR/job.v<N>.manifest (coord/manifest.h, kind "tree", N = newest + 1,
+//     in parallel (without fdatasync), then one syncfs of DIR's file system makes them all
+//     durable, then DIR/job.v<N>.manifest (coord/manifest.h, kind "tree", N = newest + 1,
 //     process and exited lines) commits them together, and manifests beyond `keep` are
 //     pruned with their images.
 //   - Then RESUME {kill} to every process (kill: each exits once committed). Any failure

@@ -43,6 +43,8 @@ struct CaptureOptions {
   // this process's read end, and written back through its write end or, when it has none, a
   // write end opened on /proc/self/fd/N. Other pipes are left alone: another process of the
   // job saves them. Unset (a single process): pipes with both ends here are saved.
+  // Set, the image is not fdatasync'd here: the round syncs the file system before the job
+  // manifest commits the images.
   bool tree = false;
   std::vector<uint64_t> drain_pipes;
 };
