@@ -25,6 +25,7 @@
 #include "coord/protocol.h"
 #include "ipc/tcp.h"
 #include "ipc/wire.h"
+#include "transparent/naming.h"
 #include "tree/round.h"
 
 namespace cairn::cli {
@@ -141,7 +142,7 @@ int Run(const Args& args, Context& ctx) {
   } else if (coordinator.status().code() != Code::kNotFound) {
     PrintError(ctx, kName, "ignoring the coordinator: " + coordinator.status().message());
   }
-  const std::string sock_dir = JoinPath(*dir_opt, ".cairn");
+  const std::string sock_dir = transparent::naming::ControlDir(*dir_opt);
   if (!ctx.env->Exists(sock_dir)) {
     PrintError(ctx, kName, "no launched process found: no '" + sock_dir + "'");
     return kExitNotFound;

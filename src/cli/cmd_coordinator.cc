@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "coord/address_file.h"
 #include "coord/coordinator.h"
+#include "transparent/naming.h"
 
 namespace cairn::cli {
 namespace {
@@ -105,7 +106,7 @@ int Run(const Args& args, Context& ctx) {
   if (auto b = args.Get("bind")) o.bind_host = *b;
   if (auto a = args.Get("advertise")) o.advertise_host = *a;
   o.env = ctx.env;
-  Status st = ctx.env->CreateDirs(JoinPath(o.dir, ".cairn"));
+  Status st = ctx.env->CreateDirs(transparent::naming::ControlDir(o.dir));
   if (!st.ok()) {
     PrintError(ctx, kName, st.ToString());
     return ExitCodeFor(st);
@@ -174,15 +175,14 @@ int Run(const Args& args, Context& ctx) {
       return reply[0] - '0';
     }
     PrintError(ctx, kName,
-               "the daemon did not start (see " +
-                   JoinPath(JoinPath(o.dir, ".cairn"), "coordinator.log") + ")");
+               "the daemon did not start (see " + transparent::naming::CoordinatorLog(o.dir) + ")");
     return kExitNotFound;
   }
   // Child.
   ::close(p[0]);
   ::setsid();
   int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  const std::string log_path = JoinPath(JoinPath(o.dir, ".cairn"), "coordinator.log");
+  const std::string log_path = transparent::naming::CoordinatorLog(o.dir);
   int logfd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (null >= 0) {
     ::dup2(null, 0);

@@ -47,6 +47,7 @@
 #include "job/slurm.h"
 #include "job/slurm_time.h"
 #include "transparent/image.h"
+#include "transparent/naming.h"
 
 extern char** environ;
 
@@ -150,7 +151,7 @@ bool HasImage(Env* env, const std::string& dir) {
   auto names = env->ListDir(dir);
   if (!names.ok()) return false;
   for (const auto& n : names.value()) {
-    if (n.ends_with(transparent::kImageFileSuffix)) return true;
+    if (n.ends_with(transparent::naming::kImageSuffix)) return true;
   }
   return false;
 }
@@ -209,7 +210,7 @@ int Run(const Args& args, Context& ctx) {
   }
   const Options& opt = parsed.value();
   Env* env = ctx.env;
-  const std::string state_dir = JoinPath(opt.dir, ".cairn");
+  const std::string state_dir = transparent::naming::ControlDir(opt.dir);
   if (Status st = env->CreateDirs(state_dir); !st.ok()) {
     PrintError(ctx, kName, st.ToString());
     return kExitNotFound;

@@ -34,6 +34,7 @@
 #include "job/mpi_launch.h"
 #include "transparent/image.h"
 #include "transparent/launcher_env.h"
+#include "transparent/naming.h"
 #include "transparent/process_restore.h"
 #include "tree/restore.h"
 
@@ -64,7 +65,7 @@ Result<std::string> NewestImage(Env* env, const std::string& dir) {
   std::string best;
   struct timespec best_t {};
   for (const auto& n : names.value()) {
-    if (!n.ends_with(tr::kImageFileSuffix)) continue;
+    if (!tr::naming::IsImageName(n)) continue;
     const std::string p = JoinPath(dir, n);
     struct stat st;
     if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;

@@ -13,6 +13,7 @@
 #include "cli/json.h"
 #include "ipc/wire.h"
 #include "transparent/image.h"
+#include "transparent/naming.h"
 
 namespace cairn::cli {
 namespace {
@@ -62,8 +63,8 @@ ProcessRow Query(const std::string& socket) {
 
 // "<program>-<pid>.v<N>.cimg"
 bool ParseImageName(const std::string& n, ImageRow* r) {
-  if (!n.ends_with(transparent::kImageFileSuffix)) return false;
-  const std::string stem = n.substr(0, n.size() - std::strlen(transparent::kImageFileSuffix));
+  if (!n.ends_with(transparent::naming::kImageSuffix)) return false;
+  const std::string stem = n.substr(0, n.size() - std::strlen(transparent::naming::kImageSuffix));
   const size_t v = stem.rfind(".v");
   const size_t dash = stem.rfind('-', v);
   if (v == std::string::npos || dash == std::string::npos || dash == 0) return false;
@@ -104,11 +105,13 @@ int RunTransparentStatus(const std::string& dir, bool json, Context& ctx) {
   std::sort(images.begin(), images.end(),
             [](const ImageRow& a, const ImageRow& b) { return a.mtime_ns > b.mtime_ns; });
   std::vector<ProcessRow> procs;
-  auto socks = ctx.env->ListDir(JoinPath(dir, ".cairn"));
+  auto socks = ctx.env->ListDir(transparent::naming::ControlDir(dir));
   if (socks.ok()) {
     std::sort(socks.value().begin(), socks.value().end());
     for (const auto& n : socks.value()) {
-      if (n.ends_with(".sock")) procs.push_back(Query(JoinPath(JoinPath(dir, ".cairn"), n)));
+      if (n.ends_with(transparent::naming::kSocketSuffix)) {
+        procs.push_back(Query(JoinPath(transparent::naming::ControlDir(dir), n)));
+      }
     }
   }
 
@@ -131,7 +134,8 @@ int RunTransparentStatus(const std::string& dir, bool json, Context& ctx) {
       w.BeginObject().Field("socket", p.socket).Field("alive", p.alive);
       if (p.alive) {
         const ipc::Message& m = p.status;
-        w.Field("pid", m.GetInt("pid", 0)).Field("restored", m.GetInt("restored", 0) != 0);
+        w.Field("pid", m.GetInt("pid", 0)).Field("ppid", m.GetInt("ppid", 0));
+        w.Field("restored", m.GetInt("restored", 0) != 0);
         w.Field("uptime_ms", m.GetInt("uptime_ms", 0));
         w.Field("threads", m.GetInt("threads", 0)).Field("interval_s", m.GetInt("interval", 0));
         w.Field("fork", m.GetInt("fork", 0) != 0).Field("compress", m.GetOr("compress", ""));
@@ -140,6 +144,7 @@ int RunTransparentStatus(const std::string& dir, bool json, Context& ctx) {
         w.Field("last_checkpoint_ms", m.GetInt("last_ms", -1));
         w.Field("last_bytes", m.GetInt("last_bytes", 0));
         w.Field("last_error", m.GetOr("last_error", ""));
+        w.Field("not_followed", m.GetOr("not_followed", ""));
       } else {
         w.Field("error", p.error);
       }
@@ -176,9 +181,10 @@ int RunTransparentStatus(const std::string& dir, bool json, Context& ctx) {
       continue;
     }
     const ipc::Message& m = p.status;
-    ctx.out << "  pid " << m.GetInt("pid", 0) << (m.GetInt("restored", 0) ? " (restored)" : "")
-            << ": " << m.GetInt("threads", 0) << " threads, up " << m.GetInt("uptime_ms", 0) / 1000
-            << " s, " << m.GetInt("checkpoints", 0) << " checkpoints";
+    ctx.out << "  pid " << m.GetInt("pid", 0) << " (parent " << m.GetInt("ppid", 0) << ")"
+            << (m.GetInt("restored", 0) ? " (restored)" : "") << ": " << m.GetInt("threads", 0)
+            << " threads, up " << m.GetInt("uptime_ms", 0) / 1000 << " s, "
+            << m.GetInt("checkpoints", 0) << " checkpoints";
     if (m.GetInt("interval", 0) > 0) ctx.out << ", every " << m.GetInt("interval", 0) << " s";
     if (m.GetInt("fork", 0)) ctx.out << ", forked writer";
     ctx.out << "\n";
@@ -189,6 +195,10 @@ int RunTransparentStatus(const std::string& dir, bool json, Context& ctx) {
     }
     if (!m.GetOr("last_error", "").empty()) {
       ctx.out << "    last error: " << m.GetOr("last_error", "") << "\n";
+    }
+    if (!m.GetOr("not_followed", "").empty()) {
+      ctx.out << "    children cairn does not follow (a checkpoint fails while they run): "
+              << m.GetOr("not_followed", "") << "\n";
     }
   }
   if (images.empty()) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/hash.h"
+#include "transparent/naming.h"
 
 namespace cairn::coord {
 namespace {
@@ -30,7 +31,7 @@ bool ParseNumber(const std::string& s, long long max, long long* out) {
 }  // namespace
 
 std::string AddressFilePath(const std::string& dir) {
-  return JoinPath(JoinPath(dir, ".cairn"), "coordinator");
+  return transparent::naming::CoordinatorFile(dir);
 }
 
 std::string NewToken() {
@@ -74,7 +75,7 @@ Status WriteAddressFile(const std::string& dir, const CoordinatorAddress& a, Env
   if (a.job_key.empty() || a.job_key.find_first_of("\r\n") != std::string::npos) {
     return Status::InvalidArgument("job key '" + a.job_key + "' is empty or has a newline");
   }
-  const std::string cairn_dir = JoinPath(dir, ".cairn");
+  const std::string cairn_dir = transparent::naming::ControlDir(dir);
   CAIRN_RETURN_IF_ERROR(env->CreateDirs(cairn_dir));
   const std::string path = AddressFilePath(dir);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
@@ -154,7 +155,7 @@ Status RemoveAddressFileIfOurs(const std::string& dir, const std::string& token,
   if (!a.ok()) return a.status().code() == Code::kNotFound ? Status::Ok() : a.status();
   if (a.value().token != token) return Status::Ok();
   CAIRN_RETURN_IF_ERROR(env->RemoveFile(AddressFilePath(dir)));
-  return env->SyncDir(JoinPath(dir, ".cairn"));
+  return env->SyncDir(transparent::naming::ControlDir(dir));
 }
 
 }  // namespace cairn::coord

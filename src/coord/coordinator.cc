@@ -22,6 +22,7 @@
 #include "coord/protocol.h"
 #include "ipc/tcp.h"
 #include "ipc/wire.h"
+#include "transparent/naming.h"
 
 namespace cairn::coord {
 namespace {
@@ -727,7 +728,7 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Start(CoordinatorOptions opts)
     char cwd[4096];
     if (::getcwd(cwd, sizeof cwd) != nullptr) opts.dir = JoinPath(cwd, opts.dir);
   }
-  CAIRN_RETURN_IF_ERROR(opts.env->CreateDirs(JoinPath(opts.dir, ".cairn")));
+  CAIRN_RETURN_IF_ERROR(opts.env->CreateDirs(transparent::naming::ControlDir(opts.dir)));
   auto impl = std::make_unique<Impl>();
   impl->opts = std::move(opts);
   const CoordinatorOptions& o = impl->opts;

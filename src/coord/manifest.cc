@@ -15,13 +15,12 @@
 
 #include "common/hash.h"
 #include "common/log.h"
+#include "transparent/naming.h"
 
 namespace cairn::coord {
 namespace {
 
 constexpr char kMagic[] = "cairn-job-manifest";
-constexpr char kPrefix[] = "job.v";
-constexpr char kSuffix[] = ".manifest";
 constexpr uint64_t kMaxManifestBytes = 64u << 20;
 
 std::string Hex16(uint64_t v) {
@@ -94,22 +93,11 @@ Result<std::string> ReadSmallFile(Env* env, const std::string& path) {
 }  // namespace
 
 std::string ManifestPath(const std::string& dir, uint64_t version) {
-  return JoinPath(dir, kPrefix + std::to_string(version) + kSuffix);
+  return transparent::naming::ManifestPath(dir, version);
 }
 
 uint64_t ManifestVersionFromName(const std::string& name) {
-  const size_t pl = sizeof(kPrefix) - 1, sl = sizeof(kSuffix) - 1;
-  if (name.size() <= pl + sl || name.compare(0, pl, kPrefix) != 0 ||
-      name.compare(name.size() - sl, sl, kSuffix) != 0) {
-    return 0;
-  }
-  const std::string digits = name.substr(pl, name.size() - pl - sl);
-  if (digits.empty() || digits[0] == '0' ||
-      digits.find_first_not_of("0123456789") != std::string::npos) {
-    return 0;
-  }
-  uint64_t v = 0;
-  return ParseInt(digits, &v) ? v : 0;
+  return transparent::naming::ManifestVersionFromName(name);
 }
 
 Result<std::string> EncodeManifest(const std::string& dir, const Manifest& m) {

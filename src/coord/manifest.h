@@ -30,11 +30,12 @@
 
 #include "common/status.h"
 #include "env/env.h"
+#include "transparent/naming.h"
 
 namespace cairn::coord {
 
 inline constexpr int kManifestFormat = 1;
-inline constexpr char kImageSuffix[] = ".cimg";  // the image files Prune() may remove
+inline constexpr const char* kImageSuffix = transparent::naming::kImageSuffix;  // Prune()'s files
 
 struct ManifestImage {
   int rank = 0;

@@ -15,6 +15,7 @@
 #include <map>
 
 #include "env/env.h"
+#include "transparent/naming.h"
 
 namespace cairn::job {
 namespace {
@@ -270,7 +271,7 @@ Status GetStr(const std::map<std::string, FlatValue>& m, const char* key, std::s
 }  // namespace
 
 std::string SegmentLogPath(const std::string& dir, const std::string& job) {
-  return JoinPath(JoinPath(dir, ".cairn"), "job-" + job + ".log");
+  return transparent::naming::JobLog(dir, job);
 }
 
 std::string EncodeSegmentRecord(const SegmentRecord& r) {
@@ -399,7 +400,7 @@ std::vector<SegmentRecord> SegmentsOf(const SegmentLog& log) {
 
 std::vector<std::string> FindSegmentLogs(const std::string& dir) {
   std::vector<std::string> out;
-  const std::string sub = JoinPath(dir, ".cairn");
+  const std::string sub = transparent::naming::ControlDir(dir);
   auto names = Env::Default()->ListDir(sub);
   if (!names.ok()) return out;
   for (const auto& n : names.value()) {

@@ -37,6 +37,7 @@
 #include "env/env.h"
 #include "format/codec.h"
 #include "format/format.h"
+#include "transparent/naming.h"
 
 namespace cairn::transparent {
 
@@ -48,8 +49,7 @@ inline constexpr size_t kImagePrefixSize = 24;             // magic .. reserved
 inline constexpr uint32_t kMaxImageHeaderBody = 16u << 20;
 inline constexpr uint64_t kMaxPageBatchBytes = 256u << 20;  // raw bytes of one batch
 inline constexpr uint32_t kOptionalSectionBit = 1u << 31;
-// Image files are named "<program>-<pid>.v<N>" + kImageFileSuffix (preload/capture.h).
-inline constexpr char kImageFileSuffix[] = ".cimg";
+// Image files are named by transparent/naming.h.
 
 // The architecture this build runs on ("x86_64", "aarch64", ...): the header's `arch`.
 const char* HostArch();

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 
+#include "transparent/naming.h"
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/fifo.h"
 #include "transparent/objects/file_lock.h"
@@ -74,9 +75,7 @@ Result<int> MoveFdAbove(int fd, int min_fd) {
   return nfd;
 }
 
-bool IsLineageLock(const std::string& path) {
-  return path.ends_with(".lock") && path.find("/.cairn/") != std::string::npos;
-}
+bool IsLineageLock(const std::string& path) { return naming::IsLineageLock(path); }
 
 RestoredFiles::~RestoredFiles() {
   if (lock_fd_ >= 0) ::close(lock_fd_);

@@ -15,6 +15,7 @@
 #include "coord/manifest.h"
 #include "ipc/tcp.h"
 #include "ipc/wire.h"
+#include "transparent/naming.h"
 #include "transparent/procfs.h"
 
 namespace cairn::tree {
@@ -89,7 +90,7 @@ class Round {
  public:
   explicit Round(const RoundOptions& o)
       : o_(o),
-        sock_dir_(JoinPath(o.dir, ".cairn")),
+        sock_dir_(transparent::naming::ControlDir(o.dir)),
         started_(Clock::now()),
         deadline_(started_ + std::chrono::milliseconds(o.timeout_ms)) {}
   ~Round() {
@@ -171,7 +172,7 @@ class Round {
       std::sort(names.value().begin(), names.value().end());
       bool added = false;
       for (const std::string& n : names.value()) {
-        if (!n.ends_with(".sock")) continue;
+        if (!n.ends_with(transparent::naming::kSocketSuffix)) continue;
         const std::string sock = JoinPath(sock_dir_, n);
         if (dead.count(sock) != 0) continue;
         if (std::any_of(members_.begin(), members_.end(),
@@ -354,9 +355,9 @@ class Round {
 }  // namespace
 
 Result<RoundResult> CheckpointJob(const RoundOptions& options) {
-  if (!options.env->Exists(JoinPath(options.dir, ".cairn"))) {
-    return Status::NotFound("no launched process found: no '" + JoinPath(options.dir, ".cairn") +
-                            "'");
+  const std::string control = transparent::naming::ControlDir(options.dir);
+  if (!options.env->Exists(control)) {
+    return Status::NotFound("no launched process found: no '" + control + "'");
   }
   Round round(options);
   for (;;) {
@@ -369,13 +370,13 @@ Result<RoundResult> CheckpointJob(const RoundOptions& options) {
 }
 
 int HeldLineageLocks(const std::string& dir, Env* env) {
-  const std::string sock_dir = JoinPath(dir, ".cairn");
+  const std::string sock_dir = transparent::naming::ControlDir(dir);
   auto names = env->ListDir(sock_dir);
   if (!names.ok()) return 0;
   const auto held = transparent::HeldFlocks();
   int n = 0;
   for (const auto& name : names.value()) {
-    if (!name.ends_with(".lock")) continue;
+    if (!name.ends_with(transparent::naming::kLockSuffix)) continue;
     auto st = env->Stat(JoinPath(sock_dir, name));
     if (st.ok() && held.count({st.value().device, st.value().inode}) != 0) ++n;
   }

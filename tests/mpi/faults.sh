@@ -30,7 +30,7 @@ fail() {
 }
 cleanup() {
   pkill -9 -f "$W/fault_app" 2> /dev/null
-  pkill -9 -f "mpirun -np 4 $CAIRN" 2> /dev/null
+  pkill -9 -f "mpirun -np 4 $CAIRN .*--ckpt-dir $W" 2> /dev/null
   pkill -f "coordinator --daemon --ckpt-dir $W" 2> /dev/null
   sleep 0.5
   mountpoint -q "$W/small" 2> /dev/null && umount "$W/small"
@@ -167,7 +167,7 @@ ls "$D"/*.tmp > /dev/null 2>&1 && fail "temporary files left: $(ls "$D"/*.tmp)"
 n=$(grep -c '^step' run2.err)
 wait_steps run2.err $((n + 10)) 30 || fail "the program did not run on after the failed checkpoint"
 pkill -9 -f "$APP"
-pkill -9 -f "mpirun -np 4 $CAIRN"
+pkill -9 -f "mpirun -np 4 $CAIRN .*--ckpt-dir $W"  # this test's jobs only
 sleep 0.5
 rm -f "$W/small/filler"
 timeout -s KILL 200 mpirun -np 4 "$CAIRN" restart --mpi --ckpt-dir "$D" > run2b.out 2> run2b.err ||

@@ -341,6 +341,9 @@ PY
     ls "$CK"/*.cimg > /dev/null 2>&1 && fail "an image was written: $(ls "$CK")"
     ls "$CK"/job.v*.manifest > /dev/null 2>&1 && fail "a manifest was written: $(ls "$CK")"
     kill -0 "$PID" 2>/dev/null || fail "bash did not go on after the failed checkpoint"
+    "$CAIRN" status --ckpt-dir "$CK" > "$WORK/status.out" 2>&1 || fail "cairn status failed"
+    grep -q "does not follow.*pid $SLEEP (sleep)" "$WORK/status.out" ||
+      fail "cairn status does not show the child it cannot follow: $(cat "$WORK/status.out")"
     rm -f "$WORK/ready"
     for _ in $(seq 600); do [ -f "$WORK/alone" ] && break; sleep 0.05; done
     [ -f "$WORK/alone" ] || fail "bash did not reap its children"

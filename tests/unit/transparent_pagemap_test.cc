@@ -243,5 +243,33 @@ TEST(Pagemap, UnreadablePagemapIsConservative) {
   EXPECT_EQ(*nz, (std::vector<PageRun>{{m.addr(5), m.addr(6)}}));
 }
 
+// Shared memory a process never touched still holds the pages another process wrote: a
+// second mapping of the same object sees them through mincore, not through its own pagemap.
+TEST(Pagemap, ResidentRunsSeePagesWrittenThroughAnotherMapping) {
+  const size_t page = PageSize();
+  int fd = ::memfd_create("cairn-resident-test", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(8 * page)), 0);
+  auto* writer = static_cast<unsigned char*>(
+      ::mmap(nullptr, 8 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  auto* reader = static_cast<unsigned char*>(
+      ::mmap(nullptr, 8 * page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  ASSERT_NE(writer, MAP_FAILED);
+  ASSERT_NE(reader, MAP_FAILED);
+  writer[1 * page] = 1;
+  writer[2 * page] = 2;
+  writer[6 * page] = 6;
+  const uint64_t base = reinterpret_cast<uint64_t>(reader);
+  auto touched = DataRuns(base, base + 8 * page, false);
+  ASSERT_TRUE(touched.ok());
+  EXPECT_TRUE(touched.value().empty());  // the reader's own page tables hold nothing
+  const std::vector<PageRun> want{{base + page, base + 3 * page},
+                                  {base + 6 * page, base + 7 * page}};
+  EXPECT_EQ(ResidentRuns(base, base + 8 * page), want);
+  ::munmap(writer, 8 * page);
+  ::munmap(reader, 8 * page);
+  ::close(fd);
+}
+
 }  // namespace
 }  // namespace cairn::transparent

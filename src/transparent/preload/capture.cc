@@ -34,6 +34,7 @@
 #include "format/codec.h"
 #include "transparent/image.h"
 #include "transparent/maps.h"
+#include "transparent/naming.h"
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/file_lock.h"
 #include "transparent/objects/socket.h"
@@ -646,7 +647,7 @@ void SetPrefix(const std::string& p) {
 std::string g_exe_path;  // as at start (RememberIdentity)
 std::vector<std::string> g_argv;
 int g_next_version = 0;
-constexpr const char* kSuffix = tr::kImageFileSuffix;
+constexpr const char* kSuffix = tr::naming::kImageSuffix;
 
 // The versions of this process's images in `dir`, ascending.
 std::vector<int> ListVersions(Env* env, const std::string& dir) {
@@ -671,7 +672,7 @@ std::vector<int> ListVersions(Env* env, const std::string& dir) {
 }
 
 std::string ImagePath(const std::string& dir, int version) {
-  return JoinPath(dir, Prefix() + std::to_string(version) + kSuffix);
+  return tr::naming::ImagePath(dir, Prefix(), version);
 }
 
 }  // namespace
@@ -724,10 +725,9 @@ Result<Collected> Collect(const CaptureOptions& o, const std::vector<ThreadSlot*
     ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
     std::string exe = n > 0 ? BaseName(std::string(buf, static_cast<size_t>(n))) : "process";
     if (!g_exe_path.empty()) exe = BaseName(g_exe_path);
-    const std::string base = exe + "-" + std::to_string(::getpid());
-    SetPrefix(base + ".v");
+    SetPrefix(tr::naming::ImagePrefix(exe, ::getpid()));
     for (int k = 2; !ListVersions(env, o.dir).empty() && k < 1000; ++k) {
-      SetPrefix(base + "-" + std::to_string(k) + ".v");
+      SetPrefix(tr::naming::ImagePrefix(exe, ::getpid(), k));
     }
     g_next_version = 1;
   }

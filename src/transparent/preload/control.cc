@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "common/log.h"
 #include "env/env.h"
 #include "ipc/wire.h"
+#include "transparent/naming.h"
 #include "transparent/preload/capture.h"
 #include "transparent/preload/futex.h"
 #include "transparent/preload/gate.h"
@@ -105,7 +107,7 @@ Status ReadConfig(Config* c) {
   }
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   c->dir = dir;
-  c->sock_path = dir + "/.cairn/" + std::to_string(::getpid()) + ".sock";
+  c->sock_path = transparent::naming::ControlSocket(dir, ::getpid());
   auto interval = EnvInt("CAIRN_CKPT_INTERVAL", 0, 0, 1L << 30);
   if (!interval.ok()) return interval.status();
   c->interval_s = static_cast<int>(interval.value());
@@ -350,6 +352,27 @@ void ServeTreeRound(int conn) {
   }
 }
 
+// Children that run without this library and its control socket in DIR (a static or setuid
+// program, or one started without cairn's environment): "pid N (comm), ..." for STATUS. Exited ones
+// and those of an MPI job (which does not follow children) are left out.
+std::string NotFollowed() {
+  if (!FollowsDescendants()) return "";
+  std::string out;
+  for (const transparent::ChildProcess& c : transparent::ChildProcesses()) {
+    if (c.zombie) continue;
+    // Followed: it runs this library (a program exec()ed without it keeps its parent's stale
+    // socket file for a while, so the file alone proves nothing).
+    struct stat st;
+    const std::string maps = transparent::ReadProcText("/proc/" + std::to_string(c.pid) + "/maps");
+    if (maps.find("libcairn_preload") != std::string::npos &&
+        ::stat(transparent::naming::ControlSocket(g_cfg.dir, c.pid).c_str(), &st) == 0) {
+      continue;
+    }
+    out += (out.empty() ? "" : ", ") + c.Describe();
+  }
+  return out;
+}
+
 void Serve(int conn) {
   auto ready = ipc::WaitReadable(conn, 5000);
   if (!ready.ok() || !ready.value()) return;
@@ -372,7 +395,8 @@ void Serve(int conn) {
         .Add("last_ms", g_last_ms)
         .Add("last_bytes", g_last_bytes)
         .Add("last_error", g_last_error)
-        .Add("threads", static_cast<long long>(Snapshot(nullptr, 0)));
+        .Add("threads", static_cast<long long>(Snapshot(nullptr, 0)))
+        .Add("not_followed", NotFollowed());
     (void)ipc::SendMessage(conn, st);
     return;
   }
@@ -410,9 +434,8 @@ void Serve(int conn) {
 Status TakeLineageLock() {
   struct timespec ts;
   ::clock_gettime(CLOCK_REALTIME, &ts);
-  g_lock_path = g_cfg.dir + "/.cairn/" + std::to_string(::getpid()) + "-" +
-                std::to_string(static_cast<long long>(ts.tv_sec) * 1000000000LL + ts.tv_nsec) +
-                ".lock";
+  g_lock_path = transparent::naming::LineageLock(
+      g_cfg.dir, ::getpid(), static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec);
   int fd = ::open(g_lock_path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return Status::FromErrno("cannot create the lock '" + g_lock_path + "'", errno);
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -492,7 +515,7 @@ Status StartThread() {
 
 // Listens on <dir>/.cairn/<pid>.sock and starts the checkpoint thread.
 Status Listen() {
-  g_cfg.sock_path = g_cfg.dir + "/.cairn/" + std::to_string(::getpid()) + ".sock";
+  g_cfg.sock_path = transparent::naming::ControlSocket(g_cfg.dir, ::getpid());
   auto fd = ipc::Listen(g_cfg.sock_path);
   if (!fd.ok()) return fd.status();
   g_listen_fd = fd.value();
@@ -523,7 +546,7 @@ Status Start() {
   restart::ReserveRestorerRange();
   RememberIdentity();
   Env* env = Env::Default();
-  CAIRN_RETURN_IF_ERROR(env->CreateDirs(g_cfg.dir + "/.cairn"));
+  CAIRN_RETURN_IF_ERROR(env->CreateDirs(transparent::naming::ControlDir(g_cfg.dir)));
   CAIRN_RETURN_IF_ERROR(TakeLineageLock());
   InitThreadExitHook();
   RegisterCurrentThread(::getpid() == ::gettid());
@@ -538,7 +561,7 @@ void RunAfterRestart() {
   // The old value may point into the private heap of the saved process (gone): forget it.
   new (&g_cfg.sock_path) std::string();
   g_listen_fd = -1;
-  g_cfg.sock_path = g_cfg.dir + "/.cairn/" + std::to_string(::getpid()) + ".sock";
+  g_cfg.sock_path = transparent::naming::ControlSocket(g_cfg.dir, ::getpid());
   auto fd = ipc::Listen(g_cfg.sock_path);
   if (!fd.ok()) {
     log::Error("preload: restarted, but without a control socket: ", fd.status().ToString());
