@@ -52,6 +52,9 @@ struct Job {
   int installed_r = -1, installed_w = -1;  // stubs -> init: one line each after Install
   int status_r = -1, status_w = -1;        // init -> this command
   std::vector<int> shared_fds;             // the job's pipes, as created
+  // Every FIFO of the job opened for reading and writing, held by init until every process
+  // has its descriptors: a writer's open never finds the FIFO without a reader.
+  std::vector<int> fifo_fds;
 };
 
 Status WriteAllFd(int fd, const std::string& s) {
@@ -268,7 +271,7 @@ void Stub(Job& job, int index, int done_fd) {
 }
 
 // Closes every descriptor but 0..2 and `keep`.
-void CloseAllBut(std::initializer_list<int> keep) {
+void CloseAllBut(const std::vector<int>& keep) {
   auto fds = Env::Default()->ListDir("/proc/self/fd");
   if (!fds.ok()) return;
   for (const auto& n : fds.value()) {
@@ -302,7 +305,9 @@ void CloseAllBut(std::initializer_list<int> keep) {
     if (Status st = CreateProcess(job, i); !st.ok()) fail(st);
   }
   // Every process exists and holds what it needs: init keeps only its pipes.
-  CloseAllBut({job.go_w, job.run_w, job.installed_r, job.status_w});
+  std::vector<int> keep = {job.go_w, job.run_w, job.installed_r, job.status_w};
+  keep.insert(keep.end(), job.fifo_fds.begin(), job.fifo_fds.end());
+  CloseAllBut(keep);
   ::close(job.go_w);
   for (size_t n = 0; n < job.procs.size(); ++n) {
     const std::string line = ReadLine(job.installed_r, kStepTimeoutMs);
@@ -313,6 +318,7 @@ void CloseAllBut(std::initializer_list<int> keep) {
     }
   }
   ::close(job.installed_r);
+  for (int fd : job.fifo_fds) ::close(fd);
   ::close(job.run_w);  // every process runs now
   Report(job.status_w, "OK");
   const pid_t first = job.procs[static_cast<size_t>(job.top.front())].image->pid;
@@ -493,8 +499,20 @@ Result<int> RestoreTree(const coord::Manifest& manifest, const TreeRestoreOption
   CAIRN_RETURN_IF_ERROR(CreatePipes(job.get(), &pipes));
   std::map<uint64_t, int> sockets;
   CAIRN_RETURN_IF_ERROR(CreateSockets(job.get(), &sockets));
+  std::set<std::string> fifos;
+  for (const Proc& p : job->procs) {
+    for (const auto& f : p.files) {
+      if (f.kind == tr::FileKind::kFifo && !f.path.empty() && f.path[0] == '/')
+        fifos.insert(f.path);
+    }
+  }
+  for (const std::string& path : fifos) {  // (one that is gone: each process's restore says so)
+    auto fd = Above(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC), job->min_fd);
+    if (fd.ok()) job->fifo_fds.push_back(fd.value());
+  }
   int top_fd = job->min_fd;
   for (int fd : job->shared_fds) top_fd = std::max(top_fd, fd + 1);
+  for (int fd : job->fifo_fds) top_fd = std::max(top_fd, fd + 1);
   std::map<std::pair<uint64_t, uint64_t>, int> memory;  // shared memory objects of the job
   for (Proc& p : job->procs) {
     tr::ProcessRestoreOptions po;
@@ -534,6 +552,7 @@ Result<int> RestoreTree(const coord::Manifest& manifest, const TreeRestoreOption
     ::close(fd);
   }
   for (int fd : job->shared_fds) ::close(fd);
+  for (int fd : job->fifo_fds) ::close(fd);
   job.reset();  // closes the restores' descriptors and lineage locks
   g_init = init;
   InstallForwarding(&ForwardToInit);

@@ -14,7 +14,11 @@
 //     of the job are re-created; children that had exited unreaped come back as such, with
 //     their exit status.
 //   - Shared objects: every pipe of the job is created once (before the processes) with its
-//     bytes in flight, and each process gets its ends at their numbers. Descriptors 0, 1 and
+//     bytes in flight, and each process gets its ends at their numbers; so are socket pairs
+//     with their queued messages (listeners several processes share are bound once) and
+//     shared memory (written once, before anything runs). FIFOs are opened by each process
+//     at their path while init holds each one open for reading and writing, so that no
+//     writer finds it without a reader. Descriptors 0, 1 and
 //     2 of a process stay this command's when they were the same object as those of the
 //     processes whose parents were outside the job (the launched program's), else they are
 //     restored like the others.

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -61,18 +62,15 @@ struct PipeUse {
 };
 
 std::map<uint64_t, PipeUse> PipesOf(const std::vector<Member>& members) {
-  std::map<uint64_t, PipeUse> pipes;
+  std::map<uint64_t, PipeUse> pipes;  // pipes and FIFOs, by inode (the capture's pipe_id)
   for (size_t i = 0; i < members.size(); ++i) {
     const std::string base = "/proc/" + std::to_string(members[i].host_pid);
     auto names = Env::Default()->ListDir(base + "/fd");
     if (!names.ok()) continue;
     for (const std::string& n : names.value()) {
-      char link[256];
-      const ssize_t len = ::readlink((base + "/fd/" + n).c_str(), link, sizeof link - 1);
-      if (len <= 0) continue;
-      const std::string target(link, static_cast<size_t>(len));
-      if (!target.starts_with("pipe:[")) continue;
-      const uint64_t ino = std::strtoull(target.c_str() + 6, nullptr, 10);
+      struct stat st;
+      if (::stat((base + "/fd/" + n).c_str(), &st) != 0 || !S_ISFIFO(st.st_mode)) continue;
+      const uint64_t ino = static_cast<uint64_t>(st.st_ino);
       const std::string flags =
           transparent::ProcField(transparent::ReadProcText(base + "/fdinfo/" + n), "flags");
       const int acc = static_cast<int>(std::strtol(flags.c_str(), nullptr, 8)) & O_ACCMODE;

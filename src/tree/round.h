@@ -13,7 +13,7 @@
 //     resumed and the round starts again 100 ms later, until `timeout_ms`.
 //   - Pipes: with every process stopped, the pipes open in the job are read from
 //     /proc/<pid>/fd (the pid from SO_PEERCRED, so it works from outside a restarted job's pid
-//     namespace). A pipe with a reader in the job has its bytes in flight saved by one reader
+//     namespace). A pipe or FIFO with a reader in the job has its bytes in flight saved by one reader
 //     (the lowest pid), also when no writer is left: CAPTURE's `drain`.
 //   - One process without children: CAPTURE single=1, its image is a single-process image
 //     (its own lineage and retention; no manifest). Otherwise every process writes its image

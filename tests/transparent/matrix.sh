@@ -131,6 +131,13 @@ checkpoint_and_kill() {
   if [ -n "$TREE" ]; then
     local victims
     victims=$(descendants "$PID")
+    if [ "$1" = 1 ]; then
+      # The launched job runs in this pid namespace: its manifest's pids are real, and name
+      # the orphans too (no longer anybody's descendants).
+      local m
+      m=$(tail -n 1 "$WORK/ckpt$1.out")
+      victims="$victims $(awk '$1 == "process" && $3 != '"$PID"' { print $3 }' "$m")"
+    fi
     [ -n "$victims" ] || fail "cycle $1: the job has no process besides $PID"
     # Stopped first, so that none sees another die (a parent would report its child's
     # SIGKILL, a reader would see end of file) before it dies itself.
@@ -197,8 +204,16 @@ diff -r "$WORK/ref" "$WORK/run" > "$WORK/files.diff" ||
   fail "files differ from the uninterrupted run's: $(head -20 "$WORK/files.diff")"
 
 sleep 0.1
+alive() {  # a process that exists and is not a zombie (one that is exiting gets 2 s)
+  local _
+  for _ in $(seq 200); do
+    [ -d "/proc/$1" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2> /dev/null)" != Z ] || return 1
+    sleep 0.01
+  done
+  return 0
+}
 for p in $PIDS $VICTIMS; do
-  [ -d "/proc/$p" ] && [ "$(cut -d' ' -f3 "/proc/$p/stat" 2> /dev/null)" != Z ] && fail "process $p was left behind: $(tr '\0' ' ' < "/proc/$p/cmdline")"
+  alive "$p" && fail "process $p was left behind: $(tr '\0' ' ' < "/proc/$p/cmdline")"
 done
 # (the sockets of the processes killed with -9 stay; the last one exited and removes its own)
 [ -z "$TREE" ] && [ -e "$CK/.cairn/$LAST.sock" ] && fail "the control socket of the last process was left behind"
