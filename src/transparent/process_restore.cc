@@ -19,6 +19,22 @@
 namespace cairn::transparent {
 namespace {
 
+// Calls fn(record) for each fixed-size record T in the image's optional sections of `type`.
+template <class T, class Fn>
+Status ForEachRecord(ImageReader& reader, uint32_t type, Fn fn) {
+  for (const auto& sec : reader.sections()) {
+    if (sec.type != type) continue;
+    auto payload = reader.ReadSection(sec);
+    if (!payload.ok()) return payload.status();
+    for (size_t off = 0; off + sizeof(T) <= payload.value().size(); off += sizeof(T)) {
+      T rec;
+      std::memcpy(&rec, payload.value().data() + off, sizeof rec);
+      fn(rec);
+    }
+  }
+  return Status::Ok();
+}
+
 void Warn(const ProcessRestoreOptions& o, const std::string& what) {
   if (o.warn) o.warn(what);
 }
@@ -133,44 +149,37 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
   OpenOptions open_options;
   open_options.verify_pages = false;
   auto opened = ImageReader::Open(env, path, open_options);
-  if (!opened.ok()) return (opened.status());
+  if (!opened.ok()) return opened.status();
   std::unique_ptr<ImageReader> reader = std::move(opened).value();
   const ImageHeader& h = reader->header();
   auto areas = ReadKernelAreas();
-  if (!areas.ok()) return (areas.status());
+  if (!areas.ok()) return areas.status();
   if (Status st = CheckRestorable(h, areas.value()); !st.ok()) {
-    return (st.Annotate("'" + path + "' cannot be restored on this host"));
+    return st.Annotate("'" + path + "' cannot be restored on this host");
   }
   CairnRestartInfo info{};
   bool have_info = false;
   for (const auto& s : reader->sections()) {
     if (s.type != CAIRN_RESTART_SECTION) continue;
     auto payload = reader->ReadSection(s);
-    if (!payload.ok()) return (payload.status());
+    if (!payload.ok()) return payload.status();
     if (payload.value().size() != sizeof info) break;
     std::memcpy(&info, payload.value().data(), sizeof info);
     have_info = info.magic == CAIRN_PLAN_MAGIC;
   }
   if (!have_info || info.reserve_base != CAIRN_RESERVE_BASE ||
       info.reserve_size != CAIRN_RESERVE_SIZE) {
-    return (
-        Status::FailedPrecondition("'" + path +
-                                   "' has no restart information (the process had not reserved the "
-                                   "restorer's address range)"));
+    return Status::FailedPrecondition(
+        "'" + path +
+        "' has no restart information (the process had not reserved the restorer's address "
+        "range)");
   }
   // Descriptors: checked (and the lineage lock taken) before anything changes.
   std::map<int, int> pipe_sizes;
-  for (const auto& sec : reader->sections()) {
-    if (sec.type != CAIRN_PIPES_SECTION) continue;
-    auto payload = reader->ReadSection(sec);
-    if (!payload.ok()) return (payload.status());
-    for (size_t off = 0; off + sizeof(CairnPipeSize) <= payload.value().size();
-         off += sizeof(CairnPipeSize)) {
-      CairnPipeSize ps;
-      std::memcpy(&ps, payload.value().data() + off, sizeof ps);
-      if (ps.size <= (1u << 30)) pipe_sizes[ps.fd] = static_cast<int>(ps.size);
-    }
-  }
+  CAIRN_RETURN_IF_ERROR(
+      ForEachRecord<CairnPipeSize>(*reader, CAIRN_PIPES_SECTION, [&](const auto& ps) {
+        if (ps.size <= (1u << 30)) pipe_sizes[ps.fd] = static_cast<int>(ps.size);
+      }));
   self->files_ =
       std::make_unique<RestoredFiles>(reader->files(), std::move(pipe_sizes), o.bind_sockets);
   self->files_->SetStdDescriptors(o.restore_std);
@@ -178,7 +187,7 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
   self->files_->SetSharedSockets(o.shared_sockets);
   RestoredFiles& files = *self->files_;
   if (Status fst = files.Check(); !fst.ok()) {
-    return (fst.Annotate("'" + path + "' is not restored"));
+    return fst.Annotate("'" + path + "' is not restored");
   }
   int max_fd = std::max(2, o.min_fd - 1);
   for (const auto& f : reader->files()) max_fd = std::max(max_fd, f.fd);
@@ -188,7 +197,7 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
     if (t.checkpoint_thread) ckpt_thread = &t;
   }
   if (ckpt_thread == nullptr) {
-    return (Status::Corruption("'" + path + "' records no checkpoint thread"));
+    return Status::Corruption("'" + path + "' records no checkpoint thread");
   }
 
   // Regions to map: everything but vDSO/vvar and the reserved range.
@@ -196,31 +205,22 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
   std::vector<CairnPlanRegion> regions;
   std::vector<int>& region_fds = self->region_fds_;  // shared file mappings: kept across the exec
   std::map<uint64_t, CairnFileRef> file_refs;        // by inode: files of kRegionFromFile regions
-  for (const auto& sec : reader->sections()) {
-    if (sec.type != CAIRN_FILEREFS_SECTION) continue;
-    auto payload = reader->ReadSection(sec);
-    if (!payload.ok()) return (payload.status());
-    for (size_t off = 0; off + sizeof(CairnFileRef) <= payload.value().size();
-         off += sizeof(CairnFileRef)) {
-      CairnFileRef ref;
-      std::memcpy(&ref, payload.value().data() + off, sizeof ref);
-      file_refs[ref.inode] = ref;
-    }
-  }
+  CAIRN_RETURN_IF_ERROR(ForEachRecord<CairnFileRef>(
+      *reader, CAIRN_FILEREFS_SECTION, [&](const auto& ref) { file_refs[ref.inode] = ref; }));
   std::map<std::pair<uint64_t, uint64_t>, int> own_objects;  // (dev, inode) -> memfd
   auto* shm_objects = o.shared_memory != nullptr ? o.shared_memory : &own_objects;
   for (const auto& r : reader->regions()) {
     if ((r.flags & (kRegionVdso | kRegionVvar)) != 0) continue;
     if (r.start < re && r.end > rb) {
       if (r.start >= rb && r.end <= re) continue;  // the reservation itself
-      return (Status::FailedPrecondition("'" + path + "': a region overlaps the restorer's range"));
+      return Status::FailedPrecondition("'" + path + "': a region overlaps the restorer's range");
     }
     CairnPlanRegion g{r.start, r.end, r.prot & 7u, (r.flags & kRegionShared) ? 1u : 0u, -1, 0u, 0};
     const bool shm = (r.flags & kRegionShared) != 0 && (r.flags & kRegionDeleted) != 0;
     auto mapped = shm ? SharedMemoryObject(r, max_fd + 1, shm_objects)
                       : OpenMappedFile(r, max_fd + 1, file_refs);
     if (!mapped.ok() && (r.flags & kRegionFromFile) != 0) {
-      return (mapped.status().Annotate("'" + path + "' cannot be restored"));
+      return mapped.status().Annotate("'" + path + "' cannot be restored");
     }
     if (!mapped.ok()) {
       Warn(o, mapped.status().message() + "; restored as shared anonymous memory");
@@ -263,7 +263,7 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
   const bool from_image = !reader->compressed();
   int data_fd = from_image ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC)
                            : ::memfd_create("cairn-pages", MFD_CLOEXEC);
-  if (data_fd < 0) return (Status::FromErrno("opening the page data source", errno));
+  if (data_fd < 0) return Status::FromErrno("opening the page data source", errno);
   std::vector<CairnPlanRun> runs;
   std::vector<CairnPlanBatch> batches;
   uint64_t cursor = 0;
@@ -333,7 +333,7 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
   };
   Status st =
       from_image ? reader->ReadPageLayout(on_batch, on_run) : reader->ReadPageLocations(on_run);
-  if (!st.ok()) return (st);
+  if (!st.ok()) return st;
   // Regions of 4 MiB or more that the saved pages mostly fill are restored on huge pages:
   // 512 times fewer page faults while they are copied in, no bloat for sparse ones.
   {
@@ -362,7 +362,7 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
   plan.total_bytes = sizeof plan + regions.size() * sizeof(CairnPlanRegion) +
                      runs.size() * sizeof(CairnPlanRun) + batches.size() * sizeof(CairnPlanBatch);
   if (plan.total_bytes > CAIRN_PLAN_MAX_BYTES) {
-    return (Status::FailedPrecondition("'" + path + "': too many regions to restore"));
+    return Status::FailedPrecondition("'" + path + "': too many regions to restore");
   }
   plan.vdso_addr = h.vdso_addr;
   plan.vdso_size = h.vdso_size;
@@ -380,7 +380,7 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
     }
   }
   int plan_fd = ::memfd_create("cairn-plan", 0);
-  if (plan_fd < 0) return (Status::FromErrno("memfd_create", errno));
+  if (plan_fd < 0) return Status::FromErrno("memfd_create", errno);
   st = WriteAll(plan_fd, &plan, sizeof plan, 0);
   if (st.ok() && !regions.empty()) {
     st = WriteAll(plan_fd, regions.data(), regions.size() * sizeof(CairnPlanRegion), sizeof plan);
@@ -393,7 +393,7 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
     st = WriteAll(plan_fd, batches.data(), batches.size() * sizeof(CairnPlanBatch),
                   runs_at + static_cast<off_t>(runs.size() * sizeof(CairnPlanRun)));
   }
-  if (!st.ok()) return (st);
+  if (!st.ok()) return st;
 
   // Descriptors: ours above every saved one.
   auto hp = MoveFdAbove(plan_fd, max_fd + 1);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "transparent/image.h"
+#include "transparent/objects/event_objects.h"
 #include "transparent/objects/socket.h"
 #include "transparent/process_restore.h"
 
@@ -100,20 +101,11 @@ void AwaitBarrier(int fd) {
   }
 }
 
-Result<int> Above(int fd, int min_fd) {
-  if (fd < 0) return Status::FromErrno("creating a descriptor", errno);
-  int high = ::fcntl(fd, F_DUPFD_CLOEXEC, min_fd);
-  const int e = errno;
-  ::close(fd);
-  if (high < 0) return Status::FromErrno("fcntl(F_DUPFD_CLOEXEC)", e);
-  return high;
-}
-
 Status PipeAbove(int min_fd, int* r, int* w) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return Status::FromErrno("pipe2", errno);
-  auto hr = Above(p[0], min_fd);
-  auto hw = Above(p[1], min_fd);
+  auto hr = tr::objects::MoveAbove(p[0], min_fd, "pipe2");
+  auto hw = tr::objects::MoveAbove(p[1], min_fd, "pipe2");
   if (!hr.ok() || !hw.ok()) return hr.ok() ? hw.status() : hr.status();
   *r = hr.value();
   *w = hw.value();
@@ -296,7 +288,8 @@ void CloseAllBut(const std::vector<int>& keep) {
       ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) {
     fail(Status::FromErrno("cannot mount /proc for the restarted job's pid namespace", errno));
   }
-  auto last = Above(::open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC), job.min_fd);
+  auto last = tr::objects::MoveAbove(::open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC),
+                                     job.min_fd, "open");
   if (!last.ok()) fail(last.status().Annotate("/proc/sys/kernel/ns_last_pid"));
   job.last_pid_fd = last.value();
   g_job = &job;
@@ -507,7 +500,8 @@ Result<int> RestoreTree(const coord::Manifest& manifest, const TreeRestoreOption
     }
   }
   for (const std::string& path : fifos) {  // (one that is gone: each process's restore says so)
-    auto fd = Above(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC), job->min_fd);
+    auto fd = tr::objects::MoveAbove(::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC),
+                                     job->min_fd, "open");
     if (fd.ok()) job->fifo_fds.push_back(fd.value());
   }
   int top_fd = job->min_fd;

@@ -132,6 +132,20 @@ Status ReadConfig(Config* c) {
   return Status::Ok();
 }
 
+// The STATUS figures after a checkpoint that started at t0 (ms): counted and remembered when
+// it succeeded, its error remembered when not.
+void Record(const Result<CaptureResult>& r, int64_t t0) {
+  if (!r.ok()) {
+    std::snprintf(g_last_error, sizeof g_last_error, "%s", r.status().ToString().c_str());
+    return;
+  }
+  ++g_checkpoints;
+  std::snprintf(g_last_path, sizeof g_last_path, "%s", r.value().path.c_str());
+  g_last_ms = NowMs() - t0;
+  g_last_bytes = static_cast<long long>(r.value().bytes);
+  g_last_error[0] = '\0';
+}
+
 // Quiesces, writes the image and (unless `keep_stopped`) resumes the threads.
 Result<CaptureResult> Checkpoint(int conn_fd, bool keep_stopped) {
   const int64_t t0 = NowMs();
@@ -177,15 +191,7 @@ Result<CaptureResult> Checkpoint(int conn_fd, bool keep_stopped) {
   };
   auto r = g_cfg.fork && !keep_stopped ? WriteImage(o, parked, resume) : WriteImage(o, parked);
   if (!resumed && !(keep_stopped && r.ok())) resume();
-  if (r.ok()) {
-    ++g_checkpoints;
-    std::snprintf(g_last_path, sizeof g_last_path, "%s", r.value().path.c_str());
-    g_last_ms = NowMs() - t0;
-    g_last_bytes = static_cast<long long>(r.value().bytes);
-    g_last_error[0] = '\0';
-  } else {
-    std::snprintf(g_last_error, sizeof g_last_error, "%s", r.status().ToString().c_str());
-  }
+  Record(r, t0);
   if (r.ok()) {
     log::Info("preload: checkpoint ", r.value().path, ": ", parked.size(), " threads stopped in ",
               t1 - t0, " ms, image ", r.value().bytes, " bytes written in ", NowMs() - t1, " ms",
@@ -271,17 +277,12 @@ ipc::Message CaptureInRound(const ipc::Message& req, int conn,
     resumed_ms = NowMs();
   };
   auto r = single && g_cfg.fork ? WriteImage(o, parked, resume) : WriteImage(o, parked);
+  Record(r, t0);
   if (!r.ok()) {
-    std::snprintf(g_last_error, sizeof g_last_error, "%s", r.status().ToString().c_str());
     log::Error("preload: checkpoint of the tree failed here: ", r.status().ToString());
     return fail(r.status());
   }
   *captured = true;
-  ++g_checkpoints;
-  std::snprintf(g_last_path, sizeof g_last_path, "%s", r.value().path.c_str());
-  g_last_ms = NowMs() - t0;
-  g_last_bytes = static_cast<long long>(r.value().bytes);
-  g_last_error[0] = '\0';
   log::Info("preload: checkpoint ", r.value().path, single ? "" : " (of a process tree)",
             ": image ", r.value().bytes, " bytes written in ", g_last_ms, " ms",
             resumed_ms >= 0 ? "; forked writer, the threads ran again after " +

@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "common/log.h"
+#include "transparent/procfs.h"
 
 namespace cairn::preload::identity {
 namespace {
@@ -30,31 +31,12 @@ struct Layout {
 };
 Layout g_layout;  // plain memory: restored with the process
 
-// Reads a whole small file into buf (no allocation); returns its size or -1.
-ssize_t ReadSmall(const char* path, void* buf, size_t cap) {
-  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  size_t got = 0;
-  for (;;) {
-    ssize_t n = ::read(fd, static_cast<char*>(buf) + got, cap - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    got += static_cast<size_t>(n);
-    if (got == cap) break;
-  }
-  ::close(fd);
-  return static_cast<ssize_t>(got);
-}
-
 }  // namespace
 
 void Remember() {
-  char stat[2048];
-  ssize_t n = ReadSmall("/proc/self/stat", stat, sizeof stat - 1);
-  if (n <= 0) return;
-  stat[n] = '\0';
+  const std::string stat = transparent::ReadProcText("/proc/self/stat");
   // Fields after the command name, which may hold blanks and parentheses: from the last ')'.
-  const char* p = std::strrchr(stat, ')');
+  const char* p = std::strrchr(stat.c_str(), ')');
   if (p == nullptr) return;
   uint64_t f[52] = {0};
   int field = 2;  // ')' ends field 2
@@ -79,8 +61,9 @@ void Remember() {
   l.arg_end = f[49];
   l.env_start = f[50];
   l.env_end = f[51];
-  ssize_t a = ReadSmall("/proc/self/auxv", l.auxv, sizeof l.auxv);
-  l.auxv_size = a > 0 ? static_cast<size_t>(a) : 0;
+  const std::string auxv = transparent::ReadProcText("/proc/self/auxv");
+  l.auxv_size = auxv.size() <= sizeof l.auxv ? auxv.size() : 0;
+  std::memcpy(l.auxv, auxv.data(), l.auxv_size);
   ssize_t e = ::readlink("/proc/self/exe", l.exe, sizeof l.exe - 1);
   l.exe[e > 0 ? e : 0] = '\0';
   l.ok = l.arg_end > l.arg_start;
