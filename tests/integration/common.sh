@@ -40,6 +40,9 @@ fail() {
 make_tmp() {
   T=$(mktemp -d "${TMPDIR:-/tmp}/cairn-it-${IT_NAME}.XXXXXX") || exit 1
   T_KEEP=0
+  # mpirun's session directory and Open MPI's shared-memory segments, which a rank or an
+  # mpirun killed by the test would leave behind, go into $T too.
+  export TMPDIR=$T OMPI_MCA_btl_vader_backing_directory=$T
   trap 'cleanup_tmp' EXIT
 }
 

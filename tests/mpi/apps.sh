@@ -14,6 +14,8 @@
 #         equal an uninterrupted run's.
 # Exit 77 (skipped) when the application is not installed.
 set -u
+# shellcheck source=mpi_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/mpi_lib.sh"
 CAIRN=$1
 APP=$2
 W=$3
@@ -38,7 +40,8 @@ cleanup() {
   pkill -f "coordinator --daemon --ckpt-dir $W" 2> /dev/null
   sleep 0.5
 }
-trap cleanup EXIT
+trap 'cleanup; mpi_private_tmp_remove' EXIT
+mpi_private_tmp || { echo "FAIL: cannot create a private TMPDIR" >&2; exit 1; }
 fail() {
   echo "FAIL (mpi_apps.$APP): $*" >&2
   for f in "$W"/run/*.out "$W"/run/*.err "$W"/*.err; do
@@ -139,4 +142,5 @@ else
 fi
 diff "$W/ref/ref.key" run.key > diff.txt || fail "output differs from the uninterrupted run: $(head -5 diff.txt)"
 echo "mpi_apps.$APP: $(wc -l < run.key) lines equal to the uninterrupted run through two checkpoint/kill/restart cycles"
+cd / && rm -rf "$W"  # passed: the images go (a failure keeps them)
 echo "1 passed, 0 failed"

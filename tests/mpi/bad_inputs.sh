@@ -51,9 +51,13 @@ fail() {
   exit 1
 }
 # shellcheck disable=SC2317  # (a trap)
-cleanup() { [ -n "${W:-}" ] && kill_job 30 > /dev/null 2>&1; }
+cleanup() {
+  [ -n "${W:-}" ] && kill_job 30 > /dev/null 2>&1
+  mpi_private_tmp_remove
+}
 trap cleanup EXIT
 trap 'fail "interrupted"' INT TERM
+mpi_private_tmp || { echo "FAIL: cannot create a private TMPDIR" >&2; exit 1; }
 
 MPIRUN=$(mpi_launcher ompi)
 if [ -z "$MPIRUN" ] || [ ! -x "$(command -v "$MPIRUN")" ]; then

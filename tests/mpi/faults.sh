@@ -15,6 +15,8 @@
 #     a restart cannot rebuild (one-sided windows): the checkpoint fails naming them, no
 #     manifest is written, and the job runs on to its normal result.
 set -u
+# shellcheck source=mpi_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/mpi_lib.sh"
 CAIRN=$1
 W=$2
 RMA=${3:-}
@@ -36,7 +38,8 @@ cleanup() {
   mountpoint -q "$W/small" 2> /dev/null && umount "$W/small"
   true
 }
-trap cleanup EXIT
+trap 'cleanup; mpi_private_tmp_remove' EXIT
+mpi_private_tmp || { echo "FAIL: cannot create a private TMPDIR" >&2; exit 1; }
 cat > fault_app.c << 'C'
 #include <mpi.h>
 #include <stdio.h>
@@ -115,6 +118,7 @@ timeout -s KILL 200 mpirun -np 4 "$CAIRN" restart --mpi --ckpt-dir "$D" > run1b.
   fail "restart after the failed checkpoint"
 [ "$(grep '^RESULT' run1b.out)" = "$REF" ] || fail "restart result $(grep '^RESULT' run1b.out) != $REF"
 echo "1. rank killed during a checkpoint: OK ($REF)"
+rm -rf "$D"
 cleanup
 
 # --- 3. unsupported functions: the checkpoint fails naming them, the job runs on
@@ -174,4 +178,6 @@ timeout -s KILL 200 mpirun -np 4 "$CAIRN" restart --mpi --ckpt-dir "$D" > run2b.
   fail "restart after the disk filled up"
 [ "$(grep '^RESULT' run2b.out)" = "$REF" ] || fail "restart result $(grep '^RESULT' run2b.out) != $REF"
 echo "2. disk full during a checkpoint: OK ($REF)"
+cleanup
+cd / && rm -rf "$W"  # passed: the images go (a failure keeps them)
 echo "faults: 2 passed, 0 failed"

@@ -16,6 +16,20 @@
 : "${LAUNCHERS:=}"
 : "${DEADLINE:=$((SECONDS + 250))}"
 
+# Open MPI 4 keeps a session directory per mpirun (8 MiB of shared-memory files) under
+# $TMPDIR/ompi.HOST.UID, and its vader transport a segment file per rank in /dev/shm; an mpirun
+# or a rank killed with -9, as these tests do, leaves both behind, and a suite run would leave
+# gigabytes. mpi_private_tmp gives the script's jobs a private, short (Unix socket paths) TMPDIR
+# that also holds the vader segments; mpi_private_tmp_remove, from the script's exit trap,
+# removes it with whatever is left in it.
+mpi_private_tmp() {
+  TMPDIR=$(mktemp -d /tmp/cairn-mpi.XXXXXX) || return 1
+  export TMPDIR OMPI_MCA_btl_vader_backing_directory=$TMPDIR
+}
+mpi_private_tmp_remove() {
+  case "${TMPDIR:-}" in /tmp/cairn-mpi.??????) rm -rf "$TMPDIR" ;; esac
+}
+
 # min($1, what is left until $DEADLINE - 10 s), at least 5: the time limit of a stage, so
 # that a whole script ends before ctest's TIMEOUT would kill it without its clean-up.
 budget() {

@@ -69,9 +69,11 @@ fail() {
 cleanup() {
   # On every exit: nothing of the run may outlive the harness.
   [ -n "${W:-}" ] && kill_job 30 > /dev/null 2>&1
+  mpi_private_tmp_remove
 }
 trap cleanup EXIT
 trap 'fail "interrupted"' INT TERM
+mpi_private_tmp || { echo "FAIL: cannot create a private TMPDIR" >&2; exit 1; }
 
 case "$MPI" in ompi | mpich) ;; *) echo "unknown MPI '$MPI' (ompi|mpich)" >&2; exit 2 ;; esac
 MPIRUN=$(mpi_launcher "$MPI")

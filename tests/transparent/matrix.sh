@@ -218,4 +218,6 @@ done
 # (the sockets of the processes killed with -9 stay; the last one exited and removes its own)
 [ -z "$TREE" ] && [ -e "$CK/.cairn/$LAST.sock" ] && fail "the control socket of the last process was left behind"
 cat "$WORK/ref.out"
+# A passed run's images and files go (the suite's disk use stays small); a failed one keeps them.
+[ -n "${MATRIX_KEEP:-}" ] || rm -rf "$WORK"
 echo "PASS ($NAME)"

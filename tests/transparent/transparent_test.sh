@@ -356,4 +356,6 @@ PY
     fail "unknown mode"
     ;;
 esac
+# A passed run's images go (the suite's disk use stays small); a failed one keeps them.
+[ -n "${TRANSPARENT_KEEP:-}" ] || rm -rf "$WORK"
 echo "PASS ($MODE)"
