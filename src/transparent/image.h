@@ -215,7 +215,7 @@ struct FileLock {
 };
 
 // A socket (src/transparent/objects/socket.cc): UNIX, or an internet listener / bound
-// UDP socket.
+// UDP socket / TCP connection (objects/tcp.cc).
 struct SocketState {
   uint32_t family = 0;  // AF_UNIX, AF_INET, AF_INET6, or another (not restored)
   uint32_t type = 0;    // SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET
@@ -225,8 +225,10 @@ struct SocketState {
   bool listening = false;
   uint32_t backlog = 0;   // listening: the queue length to listen() with
   uint32_t shutdown = 0;  // bit 0: no more receives, bit 1: no more sends
-  uint32_t options = 0;   // bit 0: IPV6_V6ONLY, bit 1: SO_REUSEADDR, bit 2: SO_REUSEPORT
+  uint32_t options = 0;   // bit 0: IPV6_V6ONLY, bit 1: SO_REUSEADDR, bit 2: SO_REUSEPORT,
+                          // bit 3: TCP_NODELAY, bit 4: SO_KEEPALIVE
   std::string name;  // bound address: AF_UNIX sun_path bytes ("\0..." abstract), else the sockaddr
+  std::string peer_name;            // a TCP connection: the peer's sockaddr (revision 3)
   std::vector<std::string> queued;  // this end's receive queue, one entry per message
   bool operator==(const SocketState&) const = default;
 };

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -122,7 +123,12 @@ std::string CheckFiles(const std::vector<FileState>& files) {
     }
     if (f.socket.name.size() > 108) return what + ": socket name longer than 108 bytes";
     if (f.socket.shutdown > 3) return what + ": bad shutdown bits " + Num(f.socket.shutdown);
-    if (f.socket.options > 7) return what + ": bad socket options " + Num(f.socket.options);
+    if (f.socket.options > 31) return what + ": bad socket options " + Num(f.socket.options);
+    if (!f.socket.peer_name.empty() &&
+        ((f.socket.family != AF_INET && f.socket.family != AF_INET6) ||
+         f.socket.peer_name.size() > sizeof(sockaddr_storage) || f.socket.listening)) {
+      return what + ": a peer address on a socket that cannot have one";
+    }
     for (const FileLock& l : f.locks) {
       if (l.kind < 1 || l.kind > 3) return what + ": unknown lock kind " + Num(l.kind);
       if (l.start < 0 || l.end < -1 || (l.end >= 0 && l.end < l.start)) {
@@ -362,6 +368,7 @@ std::string EncodeFiles(const std::vector<FileState>& v, bool* too_long) {
       e.I64(l.end);
       e.EndRecord(lat);
     }
+    e.Str(k.peer_name);  // revision 3
     e.EndRecord(at);
   }
   *too_long = e.too_long();
@@ -434,6 +441,7 @@ bool DecodeFiles(Dec* d, std::vector<FileState>* v, std::string* err) {
         }
         f.locks.push_back(l);
       }
+      if (r.more()) k.peer_name = r.Str();  // revision 3: a TCP connection's peer
       if (listening > 1) {
         *err = "fd " + std::to_string(f.fd) + " has a bad listening flag " + Num(listening);
         return false;

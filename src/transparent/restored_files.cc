@@ -311,7 +311,7 @@ Status RestoredFiles::InstallSocket(const FileState& f, int min_temp_fd,
     return Status::Ok();
   }
   if (objects::Restorable(f, files_) == objects::SocketRestore::kPair) {
-    const FileState* peer = objects::FindSocket(files_, f.socket.peer);
+    const FileState* peer = objects::FindPeer(files_, f);
     auto fds = objects::RestorePair(f, *peer, min_temp_fd);
     if (!fds.ok()) return fds.status().Annotate("cannot restore the socket pair of " + Describe(f));
     if (peer->fd <= 2) {  // the restart command's own: only this end comes back

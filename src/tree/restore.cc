@@ -414,8 +414,9 @@ Status CreatePipes(Job* job, std::map<uint64_t, tr::SharedPipe>* pipes) {
 }
 
 // Sockets the job's processes share: a connected pair whose ends are held by different
-// processes (or by one) becomes one new socketpair with its queued messages; a listening or
-// unconnected socket several processes hold (a forked server) is bound once.
+// processes (or by one) becomes one new socketpair, or one new TCP connection, with its queued
+// data; a listening or unconnected socket several processes hold (a forked server) is bound
+// once. Connections come first: re-creating one takes a listener's port for a moment.
 Status CreateSockets(Job* job, std::map<uint64_t, int>* sockets) {
   std::map<uint64_t, const tr::FileState*> first;  // socket id -> its first holder's record
   std::map<uint64_t, int> holders;                 // socket id -> processes holding it
@@ -430,17 +431,21 @@ Status CreateSockets(Job* job, std::map<uint64_t, int>* sockets) {
     }
   }
   for (const auto& [id, f] : first) {
-    if (sockets->count(id) != 0) continue;
-    const tr::SocketState& k = f->socket;
-    const auto peer = first.find(k.peer);
-    if (k.family == AF_UNIX && k.peer != 0 && peer != first.end() &&
-        peer->second->socket.peer == id && peer->second->socket.type == k.type) {
-      auto pair = tr::objects::RestorePair(*f, *peer->second, job->min_fd);
-      if (!pair.ok()) return pair.status().Annotate("socket " + std::to_string(id));
+    if (sockets->count(id) != 0 || f->socket.peer == 0) continue;
+    for (const auto& [peer_id, g] : first) {
+      if (peer_id == id || !tr::objects::IsPeer(*f, *g)) continue;
+      auto pair = tr::objects::RestorePair(*f, *g, job->min_fd);
+      if (!pair.ok()) {
+        return pair.status().Annotate(tr::objects::SocketSummary(*f) + " (socket " +
+                                      std::to_string(id) + ")");
+      }
       (*sockets)[id] = pair.value().first;
-      (*sockets)[k.peer] = pair.value().second;
-      continue;
+      (*sockets)[peer_id] = pair.value().second;
+      break;
     }
+  }
+  for (const auto& [id, f] : first) {
+    if (sockets->count(id) != 0) continue;
     const auto how = tr::objects::Restorable(*f, owner.at(id)->files);
     if (holders[id] >= 2 && (how == tr::objects::SocketRestore::kListener ||
                              how == tr::objects::SocketRestore::kUnbound)) {

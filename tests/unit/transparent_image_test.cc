@@ -256,6 +256,19 @@ Sample MakeSample(bool big = false) {
   f.socket.name = std::string("\0abstract", 9);
   f.socket.queued = {"first", "", std::string("th\0rd", 5)};
   s.files.push_back(f);
+  f = FileState();  // a TCP connection (transparent/objects/tcp.h, revision 3)
+  f.fd = 18;
+  f.kind = FileKind::kSocket;
+  f.path = "socket:[79]";
+  f.socket.family = 2;  // AF_INET
+  f.socket.type = 1;    // SOCK_STREAM
+  f.socket.id = 79;
+  f.socket.peer = SocketState::kUnnamedPeer;
+  f.socket.options = 8 | 16;  // TCP_NODELAY, SO_KEEPALIVE
+  f.socket.name = std::string("\x02\x00\x1f\x90\x7f\x00\x00\x01", 8) + std::string(8, '\0');
+  f.socket.peer_name = std::string("\x02\x00\x9c\x40\x7f\x00\x00\x01", 8) + std::string(8, '\0');
+  f.socket.queued = {"in flight"};
+  s.files.push_back(f);
   f = FileState();  // a regular file with locks (transparent/objects/file_lock.h)
   f.fd = 17;
   f.kind = FileKind::kRegular;
@@ -1170,6 +1183,12 @@ TEST(TransparentImage, WriterRejectsMisuseWithoutFailing) {
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
   by_fd(16).socket.shutdown = 4;
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  by_fd(16).socket.peer_name = "x";  // a peer address on a UNIX socket
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  by_fd(18).socket.options = 32;
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
   by_fd(17).locks[0].kind = 4;

@@ -1,8 +1,11 @@
 // Capture and restore of eventfd, timerfd, signalfd and epoll (transparent/objects/), in this
 // process: each object is captured from its live descriptor and /proc/self/fdinfo, created
 // anew, and the new one must behave as the old one would have.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -23,6 +26,7 @@
 #include "transparent/objects/fifo.h"
 #include "transparent/objects/file_lock.h"
 #include "transparent/objects/socket.h"
+#include "transparent/objects/tcp.h"
 #include "transparent/procfs.h"
 
 namespace cairn::transparent::objects {
@@ -273,6 +277,89 @@ TEST(UnixSockets, ListenersAreBoundAgainAndOutsidePeersAreNotRestorable) {
   ::close(c);
   ::close(fd.value());
   ::unlink(path.c_str());
+}
+
+// A loopback TCP connection: (client, accepted server end); the listener is closed.
+std::pair<int, int> TcpConnection() {
+  int l = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  EXPECT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  EXPECT_EQ(::listen(l, 1), 0);
+  EXPECT_EQ(::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  int c = ::socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_EQ(::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  int s = ::accept(l, nullptr, nullptr);
+  EXPECT_GE(s, 0);
+  ::close(l);
+  return {c, s};
+}
+
+TEST(TcpConnections, QueuesOptionsAndShutdownComeBackOnTheSameAddresses) {
+  auto [c, s] = TcpConnection();
+  int on = 1;
+  ASSERT_EQ(::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on), 0);
+  ASSERT_EQ(::send(c, "hello", 5, 0), 5);
+  ASSERT_EQ(::send(s, "back!", 5, 0), 5);
+  ASSERT_EQ(::shutdown(c, SHUT_WR), 0);
+  ASSERT_TRUE(DrainTcpSends(2000).ok());
+  std::vector<FileState> files{CaptureSocketFd(c), CaptureSocketFd(s)};
+  EXPECT_EQ(files[0].socket.peer_name, files[1].socket.name);
+  EXPECT_EQ(files[1].socket.peer_name, files[0].socket.name);
+  EXPECT_EQ(files[0].socket.options & kTcpNoDelay, kTcpNoDelay);
+  EXPECT_EQ(files[0].socket.shutdown, 2u);  // its FIN is sent
+  EXPECT_EQ(files[1].socket.shutdown, 1u);  // and received
+  EXPECT_TRUE(IsPeer(files[0], files[1]));
+  EXPECT_FALSE(IsPeer(files[0], files[0]));
+  SaveSocketQueues(&files);
+  ASSERT_EQ(files[1].socket.queued, std::vector<std::string>{"hello"});
+  ASSERT_EQ(files[0].socket.queued, std::vector<std::string>{"back!"});
+  char b[16];
+  ASSERT_EQ(::recv(s, b, sizeof b, 0), 5);  // still there for the running process
+  EXPECT_NE(SocketSummary(files[0]).find("connected to 127.0.0.1:"), std::string::npos);
+  ASSERT_EQ(Restorable(files[0], files), SocketRestore::kPair);
+  ASSERT_EQ(Restorable(files[0], {files[0]}), SocketRestore::kNone);  // the peer is outside
+  ::close(c);
+  ::close(s);
+
+  std::string note;
+  auto pair = RestoreTcpPair(files[0], files[1], 100, &note);
+  ASSERT_TRUE(pair.ok()) << pair.status().ToString();
+  auto [x, y] = pair.value();
+  EXPECT_GE(x, 100);
+  EXPECT_GE(y, 100);
+  FileState nx = CaptureSocketFd(x), ny = CaptureSocketFd(y);
+  if (note.empty()) {  // the same addresses, unless the old connection's still holds them
+    EXPECT_EQ(nx.socket.name, files[0].socket.name);
+    EXPECT_EQ(ny.socket.name, files[1].socket.name);
+  }
+  EXPECT_TRUE(IsPeer(nx, ny));
+  EXPECT_EQ(nx.socket.options & kTcpNoDelay, kTcpNoDelay);
+  EXPECT_EQ(::recv(x, b, sizeof b, 0), 5);
+  EXPECT_EQ(std::string(b, 5), "back!");
+  EXPECT_EQ(::recv(y, b, sizeof b, 0), 5);
+  EXPECT_EQ(std::string(b, 5), "hello");
+  EXPECT_EQ(::recv(y, b, sizeof b, 0), 0);  // then the end of the stream
+  EXPECT_LT(::send(x, "x", 1, MSG_NOSIGNAL), 0);
+  ::close(x);
+  ::close(y);
+}
+
+TEST(TcpConnections, UnreadBytesTowardsALocalPeerFailTheDrain) {
+  auto [c, s] = TcpConnection();
+  int small = 4096;
+  ASSERT_EQ(::setsockopt(s, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+  ASSERT_EQ(::fcntl(c, F_SETFL, O_NONBLOCK), 0);
+  std::string chunk(65536, 'x');
+  while (::send(c, chunk.data(), chunk.size(), 0) > 0) {
+  }
+  Status st = DrainTcpSends(100);
+  EXPECT_EQ(st.code(), Code::kFailedPrecondition);
+  EXPECT_NE(st.message().find("not acknowledged"), std::string::npos) << st.ToString();
+  ::close(c);
+  ::close(s);
 }
 
 TEST(FileLocks, CapturedFromFdinfoAndTakenAgain) {

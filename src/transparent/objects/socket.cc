@@ -25,6 +25,7 @@
 
 #include "common/log.h"
 #include "transparent/objects/event_objects.h"
+#include "transparent/objects/tcp.h"
 
 namespace cairn::transparent::objects {
 namespace {
@@ -198,7 +199,7 @@ Status Refill(int via, const FileState& f) {
 }
 
 // An internet socket: its bound address and options; listening (with TCP_INFO's backlog) or
-// connected (a peer cannot be named: kUnnamedPeer).
+// connected (kUnnamedPeer; a TCP connection's peer address, tcp.h).
 Status CaptureInet(int fd, SocketState* k) {
   sockaddr_storage a{};
   socklen_t alen = sizeof a;
@@ -220,6 +221,7 @@ Status CaptureInet(int fd, SocketState* k) {
     socklen_t plen = sizeof p;
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&p), &plen) == 0) {
       k->peer = SocketState::kUnnamedPeer;
+      if (k->type == SOCK_STREAM) CAIRN_RETURN_IF_ERROR(CaptureTcp(fd, k));
     }
   }
   auto flag = [&](int level, int opt, uint32_t bit) {
@@ -266,6 +268,20 @@ const FileState* FindSocket(const std::vector<FileState>& files, uint64_t id) {
   return nullptr;
 }
 
+bool IsPeer(const FileState& a, const FileState& b) {
+  if (a.kind != FileKind::kSocket || b.kind != FileKind::kSocket) return false;
+  if (a.socket.family != AF_UNIX) return IsTcpPair(a, b);
+  return b.socket.family == AF_UNIX && a.socket.peer != 0 && a.socket.peer == b.socket.id &&
+         b.socket.peer == a.socket.id && a.socket.type == b.socket.type;
+}
+
+const FileState* FindPeer(const std::vector<FileState>& files, const FileState& f) {
+  for (const FileState& g : files) {
+    if (IsPeer(f, g)) return &g;
+  }
+  return nullptr;
+}
+
 namespace {
 
 // "127.0.0.1:8080", "[::1]:8080" for a saved internet sockaddr.
@@ -296,6 +312,13 @@ std::string SocketSummary(const FileState& f) {
     std::string out = std::string(k.type == SOCK_STREAM ? "tcp" : "udp") +
                       (k.family == AF_INET6 ? "6 " : " ") + InetAddress(k.name);
     if (k.listening) return out + ", listening (backlog " + std::to_string(k.backlog) + ")";
+    if (!k.peer_name.empty()) {
+      size_t bytes = 0;
+      for (const std::string& m : k.queued) bytes += m.size();
+      return out + ", connected to " + InetAddress(k.peer_name) +
+             (bytes != 0 ? ", " + std::to_string(bytes) + " bytes queued" : "") +
+             (k.shutdown != 0 ? ", shut down " + std::to_string(k.shutdown) : "");
+    }
     return out + (k.peer != 0 ? ", connected (not restored)" : "");
   }
   if (k.family != AF_UNIX) return "family " + std::to_string(k.family) + ", not restored";
@@ -363,6 +386,11 @@ void SaveSocketQueues(std::vector<FileState>* files, bool peers_elsewhere) {
   std::set<uint64_t> done;
   for (FileState& f : *files) {
     SocketState& k = f.socket;
+    if (f.kind == FileKind::kSocket && !k.peer_name.empty() && done.insert(k.id).second &&
+        (peers_elsewhere || FindPeer(*files, f) != nullptr)) {
+      k.queued = PeekTcpQueue(f.fd);  // a TCP connection (tcp.h)
+      continue;
+    }
     if (f.kind != FileKind::kSocket || k.family != AF_UNIX || k.peer == 0) continue;
     if (!done.insert(k.id).second) continue;  // a dup of a socket already seen
     const FileState* peer = FindSocket(*files, k.peer);
@@ -383,19 +411,22 @@ SocketRestore Restorable(const FileState& f, const std::vector<FileState>& files
   if (f.kind != FileKind::kSocket) return SocketRestore::kNone;
   if (k.family == AF_INET || k.family == AF_INET6) {
     if (k.listening) return SocketRestore::kListener;
+    if (FindPeer(files, f) != nullptr) return SocketRestore::kPair;  // a TCP connection
     return k.peer == 0 && k.type == SOCK_DGRAM ? SocketRestore::kUnbound : SocketRestore::kNone;
   }
   if (k.family != AF_UNIX) return SocketRestore::kNone;
   if (k.listening) return SocketRestore::kListener;
   if (k.peer == 0) return SocketRestore::kUnbound;
-  const FileState* peer = FindSocket(files, k.peer);
-  if (peer == nullptr || peer->socket.peer != k.id || peer->socket.type != k.type) {
-    return SocketRestore::kNone;
-  }
-  return SocketRestore::kPair;
+  return FindPeer(files, f) != nullptr ? SocketRestore::kPair : SocketRestore::kNone;
 }
 
 Result<std::pair<int, int>> RestorePair(const FileState& a, const FileState& b, int min_fd) {
+  if (a.socket.family != AF_UNIX) {
+    std::string note;
+    auto ends = RestoreTcpPair(a, b, min_fd, &note);
+    if (ends.ok() && !note.empty()) log::Info("restart: ", SocketSummary(a), ": ", note);
+    return ends;
+  }
   int sv[2];
   if (::socketpair(AF_UNIX, SockType(a.socket.type), 0, sv) != 0) {
     return Status::FromErrno("socketpair", errno);

@@ -1,12 +1,14 @@
-// UNIX sockets of one process: capture and restore (as event_objects.h does for event objects).
+// Sockets of one process: capture and restore (as event_objects.h does for event objects). UNIX
+// sockets, internet listeners and bound UDP sockets here; TCP connections in tcp.h.
 //
 // Capture (in the checkpointed process)
 // - CaptureSocket fills f->socket for a socket descriptor: family and type; for AF_UNIX also
 //   the socket's inode (its id), its connected peer's inode and its shutdown state (from
 //   NETLINK_SOCK_DIAG), its bound name (getsockname; "\0..." for abstract names) and, when it
-//   listens, the backlog. Sockets of other families keep only family and type.
-// - SaveSocketQueues: every AF_UNIX socket whose peer is also in `files` (with
-//   peers_elsewhere, a process of a tree: every connected one) has its receive queue
+//   listens, the backlog; for AF_INET/AF_INET6 see "Internet sockets" below. Sockets of other
+//   families keep only family and type.
+// - SaveSocketQueues: every AF_UNIX socket or TCP connection whose peer is also in `files`
+//   (with peers_elsewhere, a process of a tree: every connected one) has its receive queue
 //   copied into f.socket.queued (one entry per message; a stream's bytes in chunks) with
 //   MSG_PEEK and the socket's peek offset, so the running process sees no change (its own
 //   SO_PEEK_OFF is put back). Descriptors passed in flight (SCM_RIGHTS) stay queued for the
@@ -17,9 +19,12 @@
 //   the raw sockaddr), whether it listens and its backlog (TCP_INFO), and its IPV6_V6ONLY,
 //   SO_REUSEADDR and SO_REUSEPORT options. A listener comes back bound to the same address and port
 //   (SO_REUSEADDR, so the dead process's closed connections do not hold the port) and an
-//   unconnected bound UDP socket bound again; connections (TCP, connected UDP) are kNone.
+//   unconnected bound UDP socket bound again; a TCP connection whose other end is in the
+//   job is kPair (tcp.h re-creates it); other connections (connected UDP, a peer outside the
+//   job) are kNone.
 // - Restorable says how a saved socket comes back: kPair (both ends in the process: a new
-//   socketpair of the same type, the queues refilled, the shutdown state re-applied),
+//   socketpair of the same type, or a new TCP connection (tcp.h), the queues refilled, the
+//   shutdown state re-applied),
 //   kListener (a listening AF_UNIX socket: bound to its name again, a stale socket file at a
 //   path name removed first, listen()ed with its backlog), kUnbound (an unconnected AF_UNIX
 //   socket, bound again if it had a name), or kNone (a peer outside the process, or another
@@ -43,6 +48,10 @@ void SaveSocketQueues(std::vector<FileState>* files, bool peers_elsewhere = fals
 
 // The first descriptor in `files` holding the AF_UNIX socket with inode `id`, or nullptr.
 const FileState* FindSocket(const std::vector<FileState>& files, uint64_t id);
+// Whether a and b are the two ends of one connection: a UNIX pair (each one's peer inode is
+// the other's) or a TCP connection (tcp.h, IsTcpPair); FindPeer: the first such b in `files`.
+bool IsPeer(const FileState& a, const FileState& b);
+const FileState* FindPeer(const std::vector<FileState>& files, const FileState& f);
 
 enum class SocketRestore { kNone, kPair, kListener, kUnbound };
 SocketRestore Restorable(const FileState& f, const std::vector<FileState>& files);

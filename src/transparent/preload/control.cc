@@ -25,6 +25,7 @@
 #include "env/env.h"
 #include "ipc/wire.h"
 #include "transparent/naming.h"
+#include "transparent/objects/tcp.h"
 #include "transparent/preload/capture.h"
 #include "transparent/preload/futex.h"
 #include "transparent/preload/gate.h"
@@ -304,6 +305,12 @@ void ServeTreeRound(int conn) {
   gate::LockWriter();
   std::vector<ThreadSlot*> parked;
   Status st = QuiesceAll(g_cfg.timeout_ms, &parked);
+  if (st.ok()) {
+    // Every byte a TCP connection has sent is in its peer's receive queue before any process
+    // of the round is captured (objects/tcp.h).
+    st = transparent::objects::DrainTcpSends(std::min(g_cfg.timeout_ms, 2000));
+    if (!st.ok()) Release();
+  }
   ipc::Message stopped("STOPPED");
   if (!st.ok()) {
     gate::UnlockWriter();

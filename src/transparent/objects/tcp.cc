@@ -1,0 +1,401 @@
+// See tcp.h.
+#include "transparent/objects/tcp.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "common/log.h"
+#include "transparent/objects/event_objects.h"
+
+namespace cairn::transparent::objects {
+namespace {
+
+constexpr uint32_t kRcvShutdown = 1, kSendShutdown = 2;  // as SocketState::shutdown
+// The kernel's TCP states (include/net/tcp_states.h).
+enum : uint8_t {
+  kEstablished = 1,
+  kFinWait1 = 4,
+  kFinWait2 = 5,
+  kTimeWait = 6,
+  kCloseWait = 8,
+  kLastAck = 9,
+  kClosing = 11,
+};
+constexpr int kWaitMs = 2000;  // every wait of a restore
+
+int64_t NowMs() {
+  timespec t{};
+  ::clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1000 + t.tv_nsec / 1000000;
+}
+
+bool IsConnectedTcp(int fd) {
+  int v = 0;
+  socklen_t len = sizeof v;
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) != 0 || (v != AF_INET && v != AF_INET6)) {
+    return false;
+  }
+  len = sizeof v;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) != 0 || v != SOCK_STREAM) return false;
+  sockaddr_storage p{};
+  socklen_t plen = sizeof p;
+  return ::getpeername(fd, reinterpret_cast<sockaddr*>(&p), &plen) == 0;
+}
+
+std::string Address(const sockaddr_storage& a) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  if (a.ss_family == AF_INET6) {
+    const auto& s = reinterpret_cast<const sockaddr_in6&>(a);
+    ::inet_ntop(AF_INET6, &s.sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(s.sin6_port));
+  }
+  const auto& s = reinterpret_cast<const sockaddr_in&>(a);
+  ::inet_ntop(AF_INET, &s.sin_addr, host, sizeof host);
+  return std::string(host) + ":" + std::to_string(ntohs(s.sin_port));
+}
+
+// "tcp 127.0.0.1:40000 -> 127.0.0.1:8080" for descriptor `fd`.
+std::string Connection(int fd) {
+  sockaddr_storage l{}, p{};
+  socklen_t ll = sizeof l, pl = sizeof p;
+  (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&l), &ll);
+  (void)::getpeername(fd, reinterpret_cast<sockaddr*>(&p), &pl);
+  return "fd " + std::to_string(fd) + " (tcp " + Address(l) + " -> " + Address(p) + ")";
+}
+
+bool SameHost(const sockaddr_storage& a, const sockaddr_storage& b) {
+  if (a.ss_family != b.ss_family) return false;
+  if (a.ss_family == AF_INET6) {
+    return std::memcmp(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr,
+                       &reinterpret_cast<const sockaddr_in6&>(b).sin6_addr, 16) == 0;
+  }
+  return reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr ==
+         reinterpret_cast<const sockaddr_in&>(b).sin_addr.s_addr;
+}
+
+// Whether the peer of `fd` is on this host (loopback, or an address of one of its interfaces).
+bool PeerIsLocal(int fd) {
+  sockaddr_storage p{};
+  socklen_t pl = sizeof p;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&p), &pl) != 0) return false;
+  if (p.ss_family == AF_INET &&
+      (ntohl(reinterpret_cast<const sockaddr_in&>(p).sin_addr.s_addr) >> 24) == 127) {
+    return true;
+  }
+  if (p.ss_family == AF_INET6) {
+    const in6_addr& a = reinterpret_cast<const sockaddr_in6&>(p).sin6_addr;
+    if (IN6_IS_ADDR_LOOPBACK(&a)) return true;
+    if (IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127) return true;
+  }
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return true;  // cannot tell: assume the peer may be in the job
+  bool local = false;
+  for (ifaddrs* i = list; i != nullptr && !local; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != p.ss_family) continue;
+    sockaddr_storage mine{};
+    std::memcpy(&mine, i->ifa_addr,
+                p.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+    local = SameHost(mine, p);
+  }
+  ::freeifaddrs(list);
+  return local;
+}
+
+int Unsent(int fd) {
+  int n = 0;
+  return ::ioctl(fd, SIOCOUTQ, &n) == 0 ? n : 0;
+}
+
+const sockaddr* Sa(const std::string& raw) { return reinterpret_cast<const sockaddr*>(raw.data()); }
+
+// The loopback address of `family`, port 0.
+std::string Loopback(uint32_t family) {
+  sockaddr_storage a{};
+  if (family == AF_INET6) {
+    auto& s = reinterpret_cast<sockaddr_in6&>(a);
+    s.sin6_family = AF_INET6;
+    s.sin6_addr = in6addr_loopback;
+    return std::string(reinterpret_cast<const char*>(&s), sizeof s);
+  }
+  auto& s = reinterpret_cast<sockaddr_in&>(a);
+  s.sin_family = AF_INET;
+  s.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return std::string(reinterpret_cast<const char*>(&s), sizeof s);
+}
+
+int NewSocket(uint32_t family) {
+  int fd = ::socket(static_cast<int>(family), SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -1;
+  int on = 1;
+  (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  return fd;
+}
+
+bool WaitFor(int fd, short events) {
+  pollfd p{fd, events, 0};
+  for (;;) {
+    int r = ::poll(&p, 1, kWaitMs);
+    if (r < 0 && errno == EINTR) continue;
+    return r == 1 && (p.revents & events) != 0;
+  }
+}
+
+// A connection from `from` to `to` (raw sockaddrs, port 0 for any): the connecting end and the
+// accepted end, both non-blocking and FD_CLOEXEC. The accepted end is checked to be ours.
+Result<std::pair<int, int>> Connect(uint32_t family, const std::string& from,
+                                    const std::string& to) {
+  int l = NewSocket(family);
+  int c = NewSocket(family);
+  int s = -1;
+  auto fail = [&](const std::string& what) {
+    Status st = Status::FromErrno(what, errno);
+    for (int fd : {l, c, s}) {
+      if (fd >= 0) ::close(fd);
+    }
+    return st;
+  };
+  if (l < 0 || c < 0) return fail("socket");
+  if (::bind(l, Sa(to), static_cast<socklen_t>(to.size())) != 0) return fail("bind (listener)");
+  if (::listen(l, 4) != 0) return fail("listen");
+  sockaddr_storage there{};
+  socklen_t tl = sizeof there;
+  if (::getsockname(l, reinterpret_cast<sockaddr*>(&there), &tl) != 0) return fail("getsockname");
+  if (::bind(c, Sa(from), static_cast<socklen_t>(from.size())) != 0) return fail("bind");
+  if (::connect(c, reinterpret_cast<sockaddr*>(&there), tl) != 0 && errno != EINPROGRESS) {
+    return fail("connect");
+  }
+  sockaddr_storage here{};
+  socklen_t hl = sizeof here;
+  if (!WaitFor(c, POLLOUT)) {
+    errno = ETIMEDOUT;
+    return fail("connect");
+  }
+  int err = 0;
+  socklen_t el = sizeof err;
+  if (::getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) {
+    errno = err != 0 ? err : errno;
+    return fail("connect");
+  }
+  if (::getsockname(c, reinterpret_cast<sockaddr*>(&here), &hl) != 0) return fail("getsockname");
+  for (;;) {  // another program may connect to the listener meanwhile: only ours is taken
+    if (!WaitFor(l, POLLIN)) {
+      errno = ETIMEDOUT;
+      return fail("accept");
+    }
+    sockaddr_storage who{};
+    socklen_t wl = sizeof who;
+    s = ::accept4(l, reinterpret_cast<sockaddr*>(&who), &wl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (s < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (s < 0) return fail("accept");
+    if (wl == hl && std::memcmp(&who, &here, hl) == 0) break;
+    ::close(s);
+    s = -1;
+  }
+  ::close(l);
+  return std::pair{c, s};
+}
+
+// Sends `data` through non-blocking `fd`, whole, waiting (bounded) while the peer's buffer is
+// full.
+Status SendBounded(int fd, const std::string& data) {
+  size_t done = 0;
+  const int64_t deadline = NowMs() + kWaitMs;
+  while (done < data.size()) {
+    ssize_t w = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+    if (w > 0) {
+      done += static_cast<size_t>(w);
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN && NowMs() < deadline && WaitFor(fd, POLLOUT)) continue;
+    return Status::FromErrno("sending the saved receive queue back", w < 0 ? errno : EIO);
+  }
+  return Status::Ok();
+}
+
+// The options and the saved data of end `fd` (saved as `me`), whose peer's new end is `peer`.
+Status Settle(int fd, const SocketState& me, int peer) {
+  size_t bytes = 0;
+  for (const std::string& m : me.queued) bytes += m.size();
+  if (bytes > 64 * 1024) {  // room for it all (FORCE needs privilege)
+    int want = static_cast<int>(std::min<size_t>(bytes * 2 + 65536, 1u << 30));
+    if (::setsockopt(peer, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0) {
+      (void)::setsockopt(peer, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
+    }
+  }
+  for (const std::string& m : me.queued) CAIRN_RETURN_IF_ERROR(SendBounded(peer, m));
+  int on = 1;
+  if ((me.options & kTcpNoDelay) != 0 &&
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) {
+    return Status::FromErrno("setsockopt(TCP_NODELAY)", errno);
+  }
+  if ((me.options & kTcpKeepAlive) != 0 &&
+      ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0) {
+    return Status::FromErrno("setsockopt(SO_KEEPALIVE)", errno);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CaptureTcp(int fd, SocketState* k) {
+  sockaddr_storage p{};
+  socklen_t plen = sizeof p;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&p), &plen) != 0) {
+    return Status::FromErrno("getpeername", errno);
+  }
+  k->peer = SocketState::kUnnamedPeer;
+  k->peer_name.assign(reinterpret_cast<const char*>(&p), plen);
+  int on = 0;
+  socklen_t len = sizeof on;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &len) == 0 && on != 0) {
+    k->options |= kTcpNoDelay;
+  }
+  len = sizeof on;
+  if (::getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len) == 0 && on != 0) {
+    k->options |= kTcpKeepAlive;
+  }
+  tcp_info ti{};
+  socklen_t tlen = sizeof ti;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0) {
+    switch (ti.tcpi_state) {
+      case kFinWait1:
+      case kFinWait2:
+        k->shutdown = kSendShutdown;
+        break;
+      case kCloseWait:
+        k->shutdown = kRcvShutdown;
+        break;
+      case kLastAck:
+      case kClosing:
+      case kTimeWait:
+        k->shutdown = kSendShutdown | kRcvShutdown;
+        break;
+      default:
+        break;
+    }
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> PeekTcpQueue(int fd) {
+  std::vector<std::string> out;
+  int inq = 0;
+  if (::ioctl(fd, SIOCINQ, &inq) != 0 || inq <= 0) return out;
+  std::string buf(static_cast<size_t>(inq), '\0');
+  ssize_t n;
+  do {
+    n = ::recv(fd, buf.data(), buf.size(), MSG_PEEK | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    log::Warn("preload: ", Connection(fd),
+              ": cannot copy its receive queue: ", std::strerror(errno),
+              "; its queued bytes are not in the image");
+    return out;
+  }
+  buf.resize(static_cast<size_t>(n));
+  out.push_back(std::move(buf));
+  return out;
+}
+
+Status DrainTcpSends(int timeout_ms) {
+  std::vector<int> fds;
+  if (DIR* d = ::opendir("/proc/self/fd"); d != nullptr) {
+    const int own = ::dirfd(d);
+    while (dirent* e = ::readdir(d)) {
+      char* end = nullptr;
+      const long fd = std::strtol(e->d_name, &end, 10);
+      if (end == e->d_name || *end != '\0' || fd == own) continue;
+      if (IsConnectedTcp(static_cast<int>(fd))) fds.push_back(static_cast<int>(fd));
+    }
+    ::closedir(d);
+  }
+  const int64_t deadline = NowMs() + timeout_ms;
+  for (int delay_us = 200;; delay_us = std::min(delay_us * 2, 20000)) {
+    std::vector<int> waiting;
+    for (int fd : fds) {
+      if (Unsent(fd) > 0) waiting.push_back(fd);
+    }
+    fds.swap(waiting);
+    if (fds.empty()) return Status::Ok();
+    if (NowMs() >= deadline) break;
+    ::usleep(static_cast<useconds_t>(delay_us));
+  }
+  for (int fd : fds) {
+    const std::string what = Connection(fd) + ": " + std::to_string(Unsent(fd)) +
+                             " bytes sent but not acknowledged by the peer";
+    if (PeerIsLocal(fd)) {
+      return Status::FailedPrecondition(what + " after " + std::to_string(timeout_ms) +
+                                        " ms (the peer does not read them); a checkpoint now "
+                                        "could lose them");
+    }
+    log::Info("preload: ", what, " (a peer on another host, outside the job)");
+  }
+  return Status::Ok();
+}
+
+bool IsTcpPair(const FileState& a, const FileState& b) {
+  const SocketState& x = a.socket;
+  const SocketState& y = b.socket;
+  return a.kind == FileKind::kSocket && b.kind == FileKind::kSocket &&
+         (x.family == AF_INET || x.family == AF_INET6) && x.family == y.family &&
+         x.type == SOCK_STREAM && y.type == SOCK_STREAM && !x.listening && !y.listening &&
+         !x.peer_name.empty() && !x.name.empty() && x.peer_name == y.name && y.peer_name == x.name;
+}
+
+Result<std::pair<int, int>> RestoreTcpPair(const FileState& a, const FileState& b, int min_fd,
+                                           std::string* note) {
+  auto ends = Connect(a.socket.family, a.socket.name, b.socket.name);
+  if (!ends.ok()) {
+    const std::string any = Loopback(a.socket.family);
+    auto moved = Connect(a.socket.family, any, any);
+    if (!moved.ok()) {
+      return moved.status().Annotate(
+          "re-creating the connection on loopback (on its own "
+          "addresses: " +
+          ends.status().ToString() + ")");
+    }
+    *note = "on new loopback addresses (its own: " + ends.status().ToString() + ")";
+    ends = moved;
+  }
+  auto x = MoveAbove(ends.value().first, min_fd, "tcp connection");
+  auto y = MoveAbove(ends.value().second, min_fd, "tcp connection");
+  if (!x.ok() || !y.ok()) {
+    if (x.ok()) ::close(x.value());
+    if (y.ok()) ::close(y.value());
+    return x.ok() ? y.status() : x.status();
+  }
+  Status st = Settle(x.value(), a.socket, y.value());
+  if (st.ok()) st = Settle(y.value(), b.socket, x.value());
+  for (auto [fd, s] : {std::pair{x.value(), &a.socket}, std::pair{y.value(), &b.socket}}) {
+    if (st.ok() && (s->shutdown & kSendShutdown) != 0 && ::shutdown(fd, SHUT_WR) != 0) {
+      st = Status::FromErrno("shutdown(SHUT_WR)", errno);
+    }
+  }
+  if (!st.ok()) {
+    ::close(x.value());
+    ::close(y.value());
+    return st;
+  }
+  // Blocking again (the caller sets the program's saved status flags).
+  for (int fd : {x.value(), y.value()}) {
+    (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  }
+  return std::pair{x.value(), y.value()};
+}
+
+}  // namespace cairn::transparent::objects

@@ -1,0 +1,51 @@
+// TCP connections whose two ends are both in the job (one process, or two processes of a
+// tree): capture and restore. Listeners and bound UDP sockets are in socket.h; a connection
+// to a peer outside the job is not restored (the caller's documented policy: the program
+// finds a closed connection after the restart).
+//
+// Capture (in the checkpointed process, threads stopped)
+// - CaptureTcp (called by CaptureSocket for a connected SOCK_STREAM internet socket) records
+//   the peer's address (`peer_name`, the raw sockaddr), TCP_NODELAY and SO_KEEPALIVE
+//   (SocketState::options bits kTcpNoDelay, kTcpKeepAlive), and from the TCP state which
+//   halves are shut down (a FIN sent: kSendShutdown; one received: kRcvShutdown).
+// - DrainTcpSends, at the stop of a tree round (before any process is captured): waits up to
+//   `timeout_ms` until every connected TCP socket of this process has nothing left in its
+//   send queue (SIOCOUTQ: all its bytes acknowledged, so they sit in the peer's receive
+//   queue, which the peer's capture copies). Bytes that stay unacknowledged towards a local
+//   address (loopback or one of this host's, where the peer may be in the job) fail it with
+//   kFailedPrecondition naming the connection: the peer does not read, and its bytes could
+//   be lost. Towards another host they are logged (that peer is outside the job).
+// - PeekTcpQueue copies a connected socket's receive queue (MSG_PEEK; the program still
+//   reads it).
+//
+// Restore (in `cairn restart`)
+// - IsTcpPair says whether a and b are the two ends of one connection (each one's address is
+//   the other's peer).
+// - RestoreTcpPair re-creates the connection and returns the new descriptors for a and b
+//   (FD_CLOEXEC, >= min_fd): a temporary listener on b's address accepts a connection made
+//   from a's address, so both ends keep their addresses and ports; when that cannot be
+//   (an address of a host the job left, a port still in use) both ends get new loopback
+//   addresses and *note says so. Each end's saved receive queue is sent by the other, the
+//   options are set again and a saved shutdown is re-applied. Every wait is bounded (2 s).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "transparent/image.h"
+
+namespace cairn::transparent::objects {
+
+inline constexpr uint32_t kTcpNoDelay = 8, kTcpKeepAlive = 16;  // SocketState::options
+
+Status CaptureTcp(int fd, SocketState* k);
+Status DrainTcpSends(int timeout_ms);
+std::vector<std::string> PeekTcpQueue(int fd);
+
+bool IsTcpPair(const FileState& a, const FileState& b);
+Result<std::pair<int, int>> RestoreTcpPair(const FileState& a, const FileState& b, int min_fd,
+                                           std::string* note);
+
+}  // namespace cairn::transparent::objects
