@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "env/fd_io.h"
 #include "job/slurm.h"
 
 extern char** environ;
@@ -76,15 +77,9 @@ Result<int> LauncherEnvironmentFd(int pmi_fd) {
     }
     block.push_back('\0');
   }
-  size_t done = 0;
-  while (done < block.size()) {
-    ssize_t n = ::write(fd, block.data() + done, block.size() - done);
-    if (n <= 0) {
-      int e = errno;
-      ::close(fd);
-      return Status::FromErrno("writing the launcher's environment", e);
-    }
-    done += static_cast<size_t>(n);
+  if (Status st = WriteFd(fd, block, "the launcher's environment"); !st.ok()) {
+    ::close(fd);
+    return st;
   }
   return fd;
 }

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "env/fd_io.h"
 #include "transparent/image.h"
 #include "transparent/restore/plan.h"
 
@@ -37,19 +38,6 @@ Status ForEachRecord(ImageReader& reader, uint32_t type, Fn fn) {
 
 void Warn(const ProcessRestoreOptions& o, const std::string& what) {
   if (o.warn) o.warn(what);
-}
-
-Status WriteAll(int fd, const void* data, size_t n, off_t off) {
-  const char* p = static_cast<const char*>(data);
-  while (n > 0) {
-    ssize_t w = ::pwrite(fd, p, n, off);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return Status::FromErrno("writing to a memfd", errno);
-    p += w;
-    n -= static_cast<size_t>(w);
-    off += w;
-  }
-  return Status::Ok();
 }
 
 // A descriptor (>= min_fd) of the file behind shared file mapping `r` or behind a private
@@ -302,7 +290,8 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
         if (!prefilled(at) || addr + len > at->end) {
           return Status::Corruption("'" + path + "': saved pages outside their shared region");
         }
-        return WriteAll(at->fd, data, len, static_cast<off_t>(at->offset + (addr - at->start)));
+        return WriteFdAt(at->fd, data, len, at->offset + (addr - at->start),
+                         "a shared memory region");
       });
       if (!fst.ok()) return fst.Annotate("'" + path + "': restoring shared memory");
     }
@@ -326,7 +315,7 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
       return Status::Ok();
     }
     if (hash_only(addr)) return Status::Ok();
-    CAIRN_RETURN_IF_ERROR(WriteAll(data_fd, data, len, static_cast<off_t>(cursor)));
+    CAIRN_RETURN_IF_ERROR(WriteFdAt(data_fd, data, len, cursor, "the restore data"));
     add_run(addr, len, cursor, 0u);
     cursor += len;
     return Status::Ok();
@@ -381,17 +370,19 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
   }
   int plan_fd = ::memfd_create("cairn-plan", 0);
   if (plan_fd < 0) return Status::FromErrno("memfd_create", errno);
-  st = WriteAll(plan_fd, &plan, sizeof plan, 0);
+  st = WriteFdAt(plan_fd, &plan, sizeof plan, 0, "the restore plan");
   if (st.ok() && !regions.empty()) {
-    st = WriteAll(plan_fd, regions.data(), regions.size() * sizeof(CairnPlanRegion), sizeof plan);
+    st = WriteFdAt(plan_fd, regions.data(), regions.size() * sizeof(CairnPlanRegion), sizeof plan,
+                   "the restore plan");
   }
   const off_t runs_at = static_cast<off_t>(sizeof plan + regions.size() * sizeof(CairnPlanRegion));
   if (st.ok() && !runs.empty()) {
-    st = WriteAll(plan_fd, runs.data(), runs.size() * sizeof(CairnPlanRun), runs_at);
+    st = WriteFdAt(plan_fd, runs.data(), runs.size() * sizeof(CairnPlanRun), runs_at,
+                   "the restore plan");
   }
   if (st.ok() && !batches.empty()) {
-    st = WriteAll(plan_fd, batches.data(), batches.size() * sizeof(CairnPlanBatch),
-                  runs_at + static_cast<off_t>(runs.size() * sizeof(CairnPlanRun)));
+    st = WriteFdAt(plan_fd, batches.data(), batches.size() * sizeof(CairnPlanBatch),
+                   runs_at + runs.size() * sizeof(CairnPlanRun), "the restore plan");
   }
   if (!st.ok()) return st;
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <map>
 
+#include "env/fd_io.h"
 #include "transparent/naming.h"
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/fifo.h"
@@ -24,17 +25,6 @@ namespace {
 
 // Status flags that fcntl(F_SETFL) can restore.
 constexpr int kSettableFlags = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
-
-Status WriteAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return Status::FromErrno("writing a restored descriptor's data", errno);
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return Status::Ok();
-}
 
 // Puts `fd` at `target` (closing fd), or leaves it there.
 Status Place(int fd, int target) {
@@ -131,7 +121,7 @@ Status RestoredFiles::InstallRegular(const FileState& f) {
   if (f.content_included) {
     fd = ::memfd_create("cairn-deleted-file", 0);
     if (fd < 0) return Status::FromErrno("memfd_create", errno);
-    Status st = WriteAll(fd, f.content.data(), f.content.size());
+    Status st = WriteFd(fd, f.content, "a restored file's content");
     if (!st.ok()) {
       ::close(fd);
       return st;
@@ -257,7 +247,7 @@ Status RestoredFiles::InstallPipe(uint64_t pipe_id, FileKind kind, int min_temp_
     warnings_.push_back("pipe " + std::to_string(pipe_id) + ": cannot set its capacity to " +
                         std::to_string(capacity) + " bytes: " + std::strerror(errno));
   }
-  Status st = WriteAll(wfd, data.data(), data.size());
+  Status st = WriteFd(wfd, data, "a pipe's bytes in flight");
   if (st.ok() && writers.empty()) {
     warnings_.push_back("pipe " + std::to_string(pipe_id) +
                         ": its write end was outside the process; the reader gets the " +

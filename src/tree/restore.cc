@@ -21,6 +21,7 @@
 #include <set>
 #include <vector>
 
+#include "env/fd_io.h"
 #include "transparent/image.h"
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/socket.h"
@@ -58,22 +59,11 @@ struct Job {
   std::vector<int> fifo_fds;
 };
 
-Status WriteAllFd(int fd, const std::string& s) {
-  size_t done = 0;
-  while (done < s.size()) {
-    ssize_t n = ::write(fd, s.data() + done, s.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Status::FromErrno("write", errno);
-    done += static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
 // One line on a report pipe: "OK" or "ER <message>" (newlines flattened).
 void Report(int fd, const std::string& line) {
   std::string l = line;
   std::replace(l.begin(), l.end(), '\n', ' ');
-  (void)WriteAllFd(fd, l + "\n");
+  (void)WriteFd(fd, l + "\n", "a report");
 }
 void ReportError(int fd, const Status& st) { Report(fd, "ER " + st.message()); }
 
@@ -404,7 +394,7 @@ Status CreatePipes(Job* job, std::map<uint64_t, tr::SharedPipe>* pipes) {
     job->shared_fds.push_back(r);
     job->shared_fds.push_back(w);
     if (u.data.size() > 65536) (void)::fcntl(w, F_SETPIPE_SZ, static_cast<int>(u.data.size()));
-    CAIRN_RETURN_IF_ERROR(WriteAllFd(w, u.data));
+    CAIRN_RETURN_IF_ERROR(WriteFd(w, u.data, "a pipe's bytes in flight"));
     tr::SharedPipe sp{r, w};
     if (!u.read) sp = {-1, -1};      // writers get /dev/null, as a single process's restart does
     if (!u.write) sp.write_fd = -1;  // readers get the bytes, then end of file
@@ -474,7 +464,7 @@ Status EnterNamespaces() {
     auto write = [](const std::string& path, const std::string& text) {
       int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
       if (fd < 0) return Status::FromErrno("open " + path, errno);
-      Status st = WriteAllFd(fd, text);
+      Status st = WriteFd(fd, text, "a file");
       ::close(fd);
       return st.Annotate(path);
     };

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "env/fd_io.h"
 #include "transparent/objects/event_objects.h"
 
 namespace cairn::transparent::objects {
@@ -49,15 +50,7 @@ Result<std::vector<int>> RestoreFifo(const std::vector<const FileState*>& ends,
     warnings->push_back("FIFO '" + path + "': cannot set its capacity to " +
                         std::to_string(capacity) + " bytes: " + std::strerror(errno));
   }
-  for (size_t done = 0; done < data.size();) {
-    ssize_t w = ::write(keep, data.data() + done, data.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      status = Status::FromErrno("refilling the FIFO '" + path + "'", errno);
-      break;
-    }
-    done += static_cast<size_t>(w);
-  }
+  status = WriteFd(keep, data, "the bytes in flight of the FIFO '" + path + "'");
   std::vector<int> out;
   for (const FileState* f : ends) {
     if (!status.ok()) break;

@@ -31,6 +31,7 @@
 
 #include "common/log.h"
 #include "env/env.h"
+#include "env/fd_io.h"
 #include "format/codec.h"
 #include "transparent/image.h"
 #include "transparent/maps.h"
@@ -851,15 +852,7 @@ Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c
 
 // The forked writer's report on its pipe: "S" once the shared regions are saved, then
 // "OK <bytes> <page_bytes>" or "ER <message>".
-void Report(int fd, const std::string& msg) {
-  size_t done = 0;
-  while (done < msg.size()) {
-    ssize_t n = ::write(fd, msg.data() + done, msg.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += static_cast<size_t>(n);
-  }
-}
+void Report(int fd, const std::string& msg) { (void)WriteFd(fd, msg, "a report"); }
 
 Result<CaptureResult> WriteForked(const CaptureOptions& o, const Collected& c,
                                   const std::function<void()>& resume) {
