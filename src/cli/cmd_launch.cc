@@ -124,6 +124,12 @@ int Run(const Args& args, Context& ctx) {
   ::setenv("CAIRN_COMPRESS", compress.c_str(), 1);
   ::setenv("CAIRN_KEEP", keep.c_str(), 1);
   ::setenv("CAIRN_CKPT_FORK", args.Has("fork") ? "1" : "0", 1);
+  // Periodic checkpoints of a tree run `cairn checkpoint` (preload/interval_round.h).
+  char self[4096];
+  if (ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1); n > 0) {
+    self[n] = '\0';
+    ::setenv("CAIRN_BIN", self, 1);
+  }
   // The program keeps this pid across the exec: its descendants are told apart by it.
   ::setenv("CAIRN_LAUNCH_PID", std::to_string(::getpid()).c_str(), 1);
   ::setenv("LD_PRELOAD", preload.c_str(), 1);

@@ -64,7 +64,7 @@ std::string SectionTypeName(uint32_t type) {
 
 bool IsEventObject(FileKind k) {
   return k == FileKind::kEventfd || k == FileKind::kTimerfd || k == FileKind::kSignalfd ||
-         k == FileKind::kEpoll;
+         k == FileKind::kEpoll || k == FileKind::kInotify;
 }
 
 const char* FileKindName(FileKind k) {
@@ -91,6 +91,8 @@ const char* FileKindName(FileKind k) {
       return "signalfd";
     case FileKind::kEpoll:
       return "epoll";
+    case FileKind::kInotify:
+      return "inotify";
   }
   return "unknown";
 }

@@ -179,9 +179,11 @@ enum class FileKind : uint32_t {
   kTimerfd = 9,    // anon_inode:[timerfd]
   kSignalfd = 10,  // anon_inode:[signalfd]
   kEpoll = 11,     // anon_inode:[eventpoll]
+  kInotify = 12,   // anon_inode:inotify
 };
 const char* FileKindName(FileKind k);
-// kEventfd, kTimerfd, kSignalfd or kEpoll: the kinds whose state is an EventObjectState.
+// kEventfd, kTimerfd, kSignalfd, kEpoll or kInotify: the kinds whose state is an
+// EventObjectState.
 bool IsEventObject(FileKind k);
 
 // One descriptor an epoll instance watches (its interest list, from /proc/self/fdinfo).
@@ -193,14 +195,25 @@ struct EpollTarget {
 };
 
 // The state of an eventfd, timerfd, signalfd or epoll descriptor (src/transparent/objects/).
+// One watch of an inotify instance (src/transparent/objects/inotify.cc).
+struct InotifyWatch {
+  int32_t wd = 0;     // > 0, the watch descriptor the program knows
+  uint32_t mask = 0;  // the events watched (IN_*), as inotify_add_watch was given them
+  uint64_t ino = 0;   // the watched inode at the checkpoint
+  uint32_t dev = 0;   // its device (the kernel's s_dev)
+  std::string path;   // the path it was added with (absolute); empty when unknown
+  bool operator==(const InotifyWatch&) const = default;
+};
+
 struct EventObjectState {
   int32_t same_as = -1;  // >= 0: the same open file as this lower descriptor (dup); no state here
   uint64_t count = 0;    // eventfd: the counter; timerfd: expirations not yet read
   uint32_t flags = 0;    // eventfd: 1 = EFD_SEMAPHORE; timerfd: the clock id
   uint64_t mask = 0;     // signalfd: signals it takes, bit (signo - 1)
   int64_t value_ns = 0;  // timerfd: time to the next expiration (0: disarmed)
-  int64_t interval_ns = 0;           // timerfd: period (0: one shot)
-  std::vector<EpollTarget> targets;  // epoll: the interest list
+  int64_t interval_ns = 0;            // timerfd: period (0: one shot)
+  std::vector<EpollTarget> targets;   // epoll: the interest list
+  std::vector<InotifyWatch> watches;  // inotify: its watches (revision 4)
   bool operator==(const EventObjectState&) const = default;
 };
 

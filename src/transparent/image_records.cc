@@ -87,6 +87,14 @@ std::string CheckEventObject(const FileState& f, const std::set<int32_t>& listed
   if (o.same_as != -1) return "bad duplicate reference " + std::to_string(o.same_as);
   if (f.kind != FileKind::kEpoll && !o.targets.empty())
     return "epoll targets on a " + std::string(FileKindName(f.kind));
+  if (f.kind != FileKind::kInotify && !o.watches.empty())
+    return "inotify watches on a " + std::string(FileKindName(f.kind));
+  std::set<int32_t> wds;
+  for (const InotifyWatch& w : o.watches) {
+    if (w.wd <= 0 || !wds.insert(w.wd).second)
+      return "bad or repeated watch " + std::to_string(w.wd);
+    if (!w.path.empty() && w.path[0] != '/') return "a watch path that is not absolute";
+  }
   if (f.kind == FileKind::kTimerfd && (o.value_ns < 0 || o.interval_ns < 0))
     return "negative timer";
   if (f.kind == FileKind::kEventfd && o.count == ~0ULL) return "eventfd counter overflow";
@@ -103,7 +111,7 @@ std::string CheckFiles(const std::vector<FileState>& files) {
     if (f.fd < 0) return what + " is negative";
     if (!fds.insert(f.fd).second) return what + " appears twice";
     uint32_t k = static_cast<uint32_t>(f.kind);
-    if (k < 1 || k > 11) return what + " has unknown kind " + Num(k);
+    if (k < 1 || k > 12) return what + " has unknown kind " + Num(k);
     if (f.content_included && f.kind != FileKind::kRegular) {
       return what + ": content included for a file that is not regular";
     }
@@ -368,7 +376,17 @@ std::string EncodeFiles(const std::vector<FileState>& v, bool* too_long) {
       e.I64(l.end);
       e.EndRecord(lat);
     }
-    e.Str(k.peer_name);  // revision 3
+    e.Str(k.peer_name);         // revision 3
+    e.Count(o.watches.size());  // revision 4
+    for (const InotifyWatch& w : o.watches) {
+      size_t wat = e.BeginRecord();
+      e.I32(w.wd);
+      e.U32(w.mask);
+      e.U64(w.ino);
+      e.U32(w.dev);
+      e.Str(w.path);
+      e.EndRecord(wat);
+    }
     e.EndRecord(at);
   }
   *too_long = e.too_long();
@@ -442,6 +460,19 @@ bool DecodeFiles(Dec* d, std::vector<FileState>* v, std::string* err) {
         f.locks.push_back(l);
       }
       if (r.more()) k.peer_name = r.Str();  // revision 3: a TCP connection's peer
+      if (r.more()) {                       // revision 4: an inotify instance's watches
+        for (uint32_t wn = r.Count(), j = 0; j < wn && r.ok(); ++j) {
+          Dec wr = r.Record();
+          InotifyWatch w;
+          w.wd = wr.I32();
+          w.mask = wr.U32();
+          w.ino = wr.U64();
+          w.dev = wr.U32();
+          w.path = wr.Str();
+          if (!wr.ok()) return false;
+          o.watches.push_back(std::move(w));
+        }
+      }
       if (listening > 1) {
         *err = "fd " + std::to_string(f.fd) + " has a bad listening flag " + Num(listening);
         return false;

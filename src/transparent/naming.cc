@@ -33,6 +33,9 @@ std::string CoordinatorFile(const std::string& dir) {
 std::string CoordinatorLog(const std::string& dir) {
   return JoinPath(ControlDir(dir), "coordinator.log");
 }
+std::string IntervalLog(const std::string& dir) {
+  return JoinPath(ControlDir(dir), "interval.log");
+}
 std::string JobLog(const std::string& dir, const std::string& job) {
   return JoinPath(ControlDir(dir), "job-" + job + ".log");
 }

@@ -35,6 +35,9 @@ bool IsLineageLock(const std::string& path);
 std::string CoordinatorFile(const std::string& dir);
 std::string CoordinatorLog(const std::string& dir);
 std::string JobLog(const std::string& dir, const std::string& job);
+// DIR/.cairn/interval.log: the output of the periodic checkpoints of a tree
+// (preload/interval_round.h).
+std::string IntervalLog(const std::string& dir);
 
 // "<program>-<pid>.v" or "<program>-<pid>-<k>.v" (k >= 2): the prefix of a lineage's images.
 std::string ImagePrefix(const std::string& program, long pid, int k = 1);

@@ -269,6 +269,12 @@ Sample MakeSample(bool big = false) {
   f.socket.peer_name = std::string("\x02\x00\x9c\x40\x7f\x00\x00\x01", 8) + std::string(8, '\0');
   f.socket.queued = {"in flight"};
   s.files.push_back(f);
+  f = FileState();  // an inotify instance (transparent/objects/inotify.cc, revision 4)
+  f.fd = 19;
+  f.kind = FileKind::kInotify;
+  f.path = "anon_inode:inotify";
+  f.object.watches = {{1, 0x100, 4242, 0xfe00000, "/data/in"}, {3, 0x8, 4243, 0xfe00000, ""}};
+  s.files.push_back(f);
   f = FileState();  // a regular file with locks (transparent/objects/file_lock.h)
   f.fd = 17;
   f.kind = FileKind::kRegular;
@@ -1189,6 +1195,15 @@ TEST(TransparentImage, WriterRejectsMisuseWithoutFailing) {
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
   by_fd(18).socket.options = 32;
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  by_fd(19).object.watches[1].wd = 1;  // a watch number twice
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  by_fd(19).object.watches[0].path = "relative";
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  by_fd(17).object.watches = {{1, 1, 1, 1, "/x"}};  // watches on a regular file
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
   by_fd(17).locks[0].kind = 4;

@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -360,6 +362,65 @@ TEST(TcpConnections, UnreadBytesTowardsALocalPeerFailTheDrain) {
   EXPECT_NE(st.message().find("not acknowledged"), std::string::npos) << st.ToString();
   ::close(c);
   ::close(s);
+}
+
+TEST(Inotify, WatchesComeBackWithTheirNumbersAcrossGaps) {
+  const std::string dir = ::testing::TempDir() + "/cairn-inotify-test";
+  ::mkdir(dir.c_str(), 0700);
+  std::vector<std::string> paths;
+  for (int i = 0; i < 5; ++i) {
+    paths.push_back(dir + "/d" + std::to_string(i));
+    ::mkdir(paths.back().c_str(), 0700);
+  }
+  int in = ::inotify_init1(IN_NONBLOCK);
+  ASSERT_GE(in, 0);
+  std::vector<int> wds;
+  for (const std::string& p : paths) wds.push_back(::inotify_add_watch(in, p.c_str(), IN_CREATE));
+  ASSERT_EQ(wds, (std::vector<int>{1, 2, 3, 4, 5}));
+  ASSERT_EQ(::inotify_rm_watch(in, 2), 0);  // gaps at 2 and 4
+  ASSERT_EQ(::inotify_rm_watch(in, 4), 0);
+  FileState f;
+  f.fd = in;
+  f.kind = FileKind::kInotify;
+  ASSERT_EQ(KindOfLink("anon_inode:inotify"), FileKind::kInotify);
+  ASSERT_TRUE(Capture(in, ReadProcText("/proc/self/fdinfo/" + std::to_string(in)), &f).ok());
+  ASSERT_EQ(f.object.watches.size(), 3u);
+  for (InotifyWatch& w : f.object.watches) {
+    EXPECT_EQ(w.mask, static_cast<uint32_t>(IN_CREATE));
+    EXPECT_TRUE(WatchPathMatches(w, paths[w.wd - 1]));
+    EXPECT_FALSE(WatchPathMatches(w, paths[w.wd % 5]));
+    w.path = paths[w.wd - 1];
+  }
+  ::close(in);
+  ::rmdir(paths[4].c_str());  // watch 5's directory is gone: it is not restored
+  auto r = Restore(f);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  FileState again;
+  again.fd = r.value();
+  again.kind = FileKind::kInotify;
+  ASSERT_TRUE(
+      Capture(r.value(), ReadProcText("/proc/self/fdinfo/" + std::to_string(r.value())), &again)
+          .ok());
+  std::vector<int> got;
+  for (const InotifyWatch& w : again.object.watches) got.push_back(w.wd);
+  EXPECT_EQ(got, (std::vector<int>{1, 3}));
+  char buf[4096];
+  ASSERT_EQ(::fcntl(r.value(), F_SETFL, O_NONBLOCK), 0);  // (the restore leaves it blocking)
+  EXPECT_LT(::read(r.value(), buf, sizeof buf), 0);       // no stray IN_IGNORED of the fillers
+  const std::string made = paths[2] + "/x";
+  int x = ::open(made.c_str(), O_CREAT | O_WRONLY, 0600);
+  ::close(x);
+  pollfd p{r.value(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1);
+  ASSERT_GT(::read(r.value(), buf, sizeof buf), 0);
+  inotify_event e;
+  std::memcpy(&e, buf, sizeof e);
+  EXPECT_EQ(e.wd, 3);
+  EXPECT_EQ(std::string(buf + sizeof e), "x");
+  ::close(r.value());
+  ::unlink(made.c_str());
+  for (const std::string& d : paths) ::rmdir(d.c_str());
+  ::rmdir(dir.c_str());
 }
 
 TEST(FileLocks, CapturedFromFdinfoAndTakenAgain) {

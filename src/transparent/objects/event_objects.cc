@@ -17,6 +17,7 @@ FileKind KindOfLink(const std::string& link) {
   if (link == "anon_inode:[timerfd]") return FileKind::kTimerfd;
   if (link == "anon_inode:[signalfd]") return FileKind::kSignalfd;
   if (link == "anon_inode:[eventpoll]") return FileKind::kEpoll;
+  if (link == "anon_inode:inotify") return FileKind::kInotify;
   return FileKind::kOther;
 }
 
@@ -60,6 +61,9 @@ Status Capture(int fd, const std::string& fdinfo, FileState* f) {
     case FileKind::kEpoll:
       st = CaptureEpoll(fd, fdinfo, &f->object);
       break;
+    case FileKind::kInotify:
+      st = CaptureInotify(fd, fdinfo, &f->object);
+      break;
     default:
       return Status::InvalidArgument(Describe(fd, f->kind) + " is not an event object");
   }
@@ -85,6 +89,14 @@ std::string Summary(const FileState& f) {
         if ((o.mask >> (sig - 1)) & 1u) sigs += (sigs.empty() ? "" : " ") + std::to_string(sig);
       }
       return "signals " + (sigs.empty() ? std::string("none") : sigs);
+    }
+    case FileKind::kInotify: {
+      std::string out = std::to_string(o.watches.size()) + " watches";
+      for (const InotifyWatch& w : o.watches) {
+        out += std::string(w.wd == o.watches.front().wd ? ": " : ", ") + std::to_string(w.wd) +
+               " " + (w.path.empty() ? "(path unknown)" : w.path);
+      }
+      return out;
     }
     default: {
       std::string fds;
@@ -113,6 +125,9 @@ Result<int> Restore(const FileState& f) {
       break;
     case FileKind::kEpoll:
       r = RestoreEpoll(f);
+      break;
+    case FileKind::kInotify:
+      r = RestoreInotify(f);
       break;
     default:
       return r;

@@ -1,4 +1,4 @@
-// Kernel event objects held by descriptors: eventfd, timerfd, signalfd and epoll.
+// Kernel event objects held by descriptors: eventfd, timerfd, signalfd, epoll and inotify.
 //
 // Each kind has one file here holding both halves of its life in an image (as CRIU keeps one
 // file per kind of kernel object): its capture, run in the checkpointed process (the preload's
@@ -34,7 +34,7 @@ Status Capture(int fd, const std::string& fdinfo, FileState* f);
 bool SameOpenFile(int a, int b);
 Result<int> Restore(const FileState& f);
 
-// The kinds, one file each (eventfd.cc, timerfd.cc, signalfd.cc, epoll.cc).
+// The kinds, one file each (eventfd.cc, timerfd.cc, signalfd.cc, epoll.cc, inotify.cc).
 Status CaptureEventfd(int fd, const std::string& fdinfo, EventObjectState* o);
 Result<int> RestoreEventfd(const FileState& f);
 Status CaptureTimerfd(int fd, const std::string& fdinfo, EventObjectState* o);
@@ -43,6 +43,12 @@ Status CaptureSignalfd(int fd, const std::string& fdinfo, EventObjectState* o);
 Result<int> RestoreSignalfd(const FileState& f);
 Status CaptureEpoll(int fd, const std::string& fdinfo, EventObjectState* o);
 Result<int> RestoreEpoll(const FileState& f);
+// inotify: capture leaves each watch's path empty (the kernel keeps none); the preload fills
+// it from what inotify_add_watch was given, when WatchPathMatches (that path still leads to
+// the watched inode).
+Status CaptureInotify(int fd, const std::string& fdinfo, EventObjectState* o);
+bool WatchPathMatches(const InotifyWatch& w, const std::string& path);
+Result<int> RestoreInotify(const FileState& f);
 
 // A one-line account of an event object's saved state ("counter 5, semaphore", "watches fds
 // 6 7 9", "same as fd 6"), for `cairn inspect`; "" for other kinds.

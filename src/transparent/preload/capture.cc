@@ -41,6 +41,7 @@
 #include "transparent/objects/socket.h"
 #include "transparent/pagemap.h"
 #include "transparent/preload/identity.h"
+#include "transparent/preload/inotify_paths.h"
 #include "transparent/preload/kernel_state.h"
 #include "transparent/preload/lower_half.h"
 #include "transparent/preload/private_heap.h"
@@ -206,8 +207,8 @@ void SavePipeData(std::vector<tr::FileState>* files, const CaptureOptions& o) {
   }
 }
 
-// An eventfd, timerfd, signalfd or epoll (objects/event_objects.h): a duplicate of one listed
-// before it (`listed`) refers to it, else its state is captured. A failure is logged and the
+// An eventfd, timerfd, signalfd, epoll or inotify (objects/event_objects.h): a duplicate of one
+// listed before it (`listed`) refers to it, else its state is captured. A failure is logged and the
 // descriptor kept as kind "other" (restored as a closed connection, never silently).
 void CaptureEventObject(int fd, const std::string& fdinfo, const std::vector<tr::FileState>& listed,
                         tr::FileState* f) {
@@ -218,6 +219,16 @@ void CaptureEventObject(int fd, const std::string& fdinfo, const std::vector<tr:
     }
   }
   Status st = objects::Capture(fd, fdinfo, f);
+  for (tr::InotifyWatch& w : f->object.watches) {  // the kernel keeps no path
+    std::string path = inotify_paths::Find(fd, w.wd);
+    if (objects::WatchPathMatches(w, path)) {
+      w.path = std::move(path);
+    } else {
+      log::Warn("preload: fd ", fd, " (inotify): the path of watch ", w.wd,
+                path.empty() ? std::string(" is unknown") : " ('" + path + "') leads elsewhere now",
+                "; it will not be restored");
+    }
+  }
   if (!st.ok()) {
     log::Warn("preload: ", st.ToString(), "; it will not be restored");
     f->kind = tr::FileKind::kOther;

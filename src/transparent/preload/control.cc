@@ -29,6 +29,7 @@
 #include "transparent/preload/capture.h"
 #include "transparent/preload/futex.h"
 #include "transparent/preload/gate.h"
+#include "transparent/preload/interval_round.h"
 #include "transparent/preload/lower_api.h"
 #include "transparent/preload/private_heap.h"
 #include "transparent/preload/quiesce.h"
@@ -62,6 +63,7 @@ struct Config {
   int keep = 2;
   int timeout_ms = 30000;  // gate and quiesce
   bool fork = false;       // CAIRN_CKPT_FORK=1: a forked child writes the image
+  std::string bin;         // CAIRN_BIN: the cairn binary (periodic rounds of a tree)
 };
 
 Config g_cfg;
@@ -121,6 +123,7 @@ Status ReadConfig(Config* c) {
   auto fork = EnvInt("CAIRN_CKPT_FORK", 0, 0, 1);
   if (!fork.ok()) return fork.status();
   c->fork = fork.value() == 1;
+  if (const char* bin = std::getenv("CAIRN_BIN"); bin != nullptr) c->bin = bin;
   const char* comp = std::getenv("CAIRN_COMPRESS");
   std::string compress = comp == nullptr ? "" : comp;
   if (compress.empty() || compress == "none") {
@@ -180,7 +183,7 @@ Result<CaptureResult> Checkpoint(int conn_fd, bool keep_stopped) {
   o.dir = g_cfg.dir;
   o.codec = g_cfg.codec;
   o.keep = g_cfg.keep;
-  o.skip_fds = {g_listen_fd};
+  o.skip_fds = {g_listen_fd, HelperFd()};
   if (conn_fd >= 0) o.skip_fds.push_back(conn_fd);
   int64_t resumed_ms = -1;
   bool resumed = false;
@@ -258,7 +261,7 @@ ipc::Message CaptureInRound(const ipc::Message& req, int conn,
   CaptureOptions o;
   o.dir = g_cfg.dir;
   o.codec = g_cfg.codec;
-  o.skip_fds = {g_listen_fd, conn};
+  o.skip_fds = {g_listen_fd, conn, HelperFd()};
   const bool single = req.GetInt("single", 0) != 0;
   if (single) {
     o.keep = g_cfg.keep;  // a job of one process: its own lineage, as CHECKPOINT does
@@ -476,8 +479,14 @@ void* ThreadMain(void*) {
     }
     if (rc == 0 && (next < 0 || NowMs() < next)) continue;
     if (rc == 0) {
-      // Periodic; logged. A split process (lower_api.h) is checkpointed by its coordinator.
-      if (g_watch_fd < 0) (void)Checkpoint(-1, false);
+      // Periodic; logged. A split process (lower_api.h) is checkpointed by its coordinator;
+      // a process with children by a round over the whole tree (interval_round.h).
+      if (g_watch_fd < 0 && FollowsDescendants() && !g_cfg.bin.empty() &&
+          !transparent::ProcessChildren().empty()) {
+        (void)StartRound(g_cfg.bin, g_cfg.dir);
+      } else if (g_watch_fd < 0) {
+        (void)Checkpoint(-1, false);
+      }
       next = NowMs() + g_cfg.interval_s * 1000LL;
       continue;
     }
@@ -566,6 +575,7 @@ Status Start() {
 
 void RunAfterRestart() {
   ForgetDescriptorsAfterRestart();
+  ForgetHelperAfterRestart();
   // The old value may point into the private heap of the saved process (gone): forget it.
   new (&g_cfg.sock_path) std::string();
   g_listen_fd = -1;

@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <cstdint>
+
 namespace cairn::preload::real {
 
 using PthreadCreateFn = int (*)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
@@ -19,6 +21,8 @@ using SignalFn = sighandler_t (*)(int, sighandler_t);
 using SigmaskFn = int (*)(int, const sigset_t*, sigset_t*);
 using NanosleepFn = int (*)(const struct timespec*, struct timespec*);
 using ClockNanosleepFn = int (*)(clockid_t, int, const struct timespec*, struct timespec*);
+using InotifyAddWatchFn = int (*)(int, const char*, uint32_t);
+using InotifyRmWatchFn = int (*)(int, int);
 
 PthreadCreateFn pthread_create();
 ForkFn fork();
@@ -28,5 +32,7 @@ SigmaskFn sigprocmask();
 SigmaskFn pthread_sigmask();
 NanosleepFn nanosleep();
 ClockNanosleepFn clock_nanosleep();
+InotifyAddWatchFn inotify_add_watch();
+InotifyRmWatchFn inotify_rm_watch();
 
 }  // namespace cairn::preload::real

@@ -11,6 +11,8 @@
 //   - nanosleep / clock_nanosleep / sleep / usleep: a sleep that only a checkpoint
 //     interrupted (EINTR while this thread was stopped) continues for the time left, so a
 //     checkpoint does not cut the application's sleeps short.
+//   - inotify_add_watch / inotify_rm_watch: inside the gate; the path of each watch is
+//     recorded (inotify_paths.h), for the image.
 //   - sigaction / signal: refuse (EINVAL) to install a handler for the checkpoint signal and
 //     report SIG_DFL for it; sigprocmask / pthread_sigmask never block it.
 // When the library is inactive (CAIRN_CKPT_DIR unset) only the malloc gate stays; it is
@@ -35,6 +37,7 @@
 #include "transparent/preload/control.h"
 #include "transparent/preload/futex.h"
 #include "transparent/preload/gate.h"
+#include "transparent/preload/inotify_paths.h"
 #include "transparent/preload/lower_half.h"
 #include "transparent/preload/private_heap.h"
 #include "transparent/preload/quiesce.h"
@@ -458,4 +461,28 @@ CAIRN_PRELOAD_API int usleep(useconds_t usec) {
     static_cast<time_t>(usec / 1000000), static_cast<long>(usec % 1000000) * 1000L
   };
   return nanosleep(&req, nullptr);
+}
+
+CAIRN_PRELOAD_API int inotify_add_watch(int fd, const char* path, uint32_t mask) noexcept {
+  auto real_fn = real::inotify_add_watch();
+  if (real_fn == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  Guard g;
+  const int wd = real_fn(fd, path, mask);
+  if (wd > 0) inotify_paths::Record(fd, wd, path);
+  return wd;
+}
+
+CAIRN_PRELOAD_API int inotify_rm_watch(int fd, int wd) noexcept {
+  auto real_fn = real::inotify_rm_watch();
+  if (real_fn == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  Guard g;
+  const int rc = real_fn(fd, wd);
+  if (rc == 0) inotify_paths::Forget(fd, wd);
+  return rc;
 }
