@@ -246,6 +246,18 @@ struct SocketState {
   bool operator==(const SocketState&) const = default;
 };
 
+// A terminal (src/transparent/objects/tty.cc): a pseudo-terminal's master (/dev/ptmx) or
+// slave (/dev/pts/N), or another terminal.
+struct TtyState {
+  uint32_t index = 0;      // ptys: the pts number (a master's from TIOCGPTN)
+  uint32_t flags = 0;      // bit 0: a pty master, bit 1: a pty slave, bit 2: the process's
+                           // controlling terminal
+  std::string termios;     // struct termios (tcgetattr), empty when unknown
+  std::string winsize;     // struct winsize (TIOCGWINSZ), empty when unknown
+  int32_t foreground = 0;  // the controlling terminal's foreground process group
+  bool operator==(const TtyState&) const = default;
+};
+
 struct FileState {
   int32_t fd = -1;          // >= 0, unique in the section
   uint32_t open_flags = 0;  // fcntl(F_GETFL)
@@ -269,6 +281,8 @@ struct FileState {
   SocketState socket;
   // Locks held through this descriptor (trailing fields after `socket`):
   std::vector<FileLock> locks;
+  // kTty (revision 5):
+  TtyState tty;
   bool operator==(const FileState&) const = default;
 };
 

@@ -132,6 +132,10 @@ std::string CheckFiles(const std::vector<FileState>& files) {
     if (f.socket.name.size() > 108) return what + ": socket name longer than 108 bytes";
     if (f.socket.shutdown > 3) return what + ": bad shutdown bits " + Num(f.socket.shutdown);
     if (f.socket.options > 31) return what + ": bad socket options " + Num(f.socket.options);
+    if (f.kind != FileKind::kTty && !(f.tty == TtyState{})) {
+      return what + ": terminal state on a " + FileKindName(f.kind);
+    }
+    if (f.tty.flags > 7 || (f.tty.flags & 3) == 3) return what + ": bad terminal flags";
     if (!f.socket.peer_name.empty() &&
         ((f.socket.family != AF_INET && f.socket.family != AF_INET6) ||
          f.socket.peer_name.size() > sizeof(sockaddr_storage) || f.socket.listening)) {
@@ -387,6 +391,11 @@ std::string EncodeFiles(const std::vector<FileState>& v, bool* too_long) {
       e.Str(w.path);
       e.EndRecord(wat);
     }
+    e.U32(f.tty.index);  // revision 5
+    e.U32(f.tty.flags);
+    e.Str(f.tty.termios);
+    e.Str(f.tty.winsize);
+    e.I32(f.tty.foreground);
     e.EndRecord(at);
   }
   *too_long = e.too_long();
@@ -472,6 +481,13 @@ bool DecodeFiles(Dec* d, std::vector<FileState>* v, std::string* err) {
           if (!wr.ok()) return false;
           o.watches.push_back(std::move(w));
         }
+      }
+      if (r.more()) {  // revision 5: a terminal
+        f.tty.index = r.U32();
+        f.tty.flags = r.U32();
+        f.tty.termios = r.Str();
+        f.tty.winsize = r.Str();
+        f.tty.foreground = r.I32();
       }
       if (listening > 1) {
         *err = "fd " + std::to_string(f.fd) + " has a bad listening flag " + Num(listening);

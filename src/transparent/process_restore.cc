@@ -173,6 +173,7 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
   self->files_->SetStdDescriptors(o.restore_std);
   self->files_->SetSharedPipes(o.shared_pipes);
   self->files_->SetSharedSockets(o.shared_sockets);
+  self->files_->SetSharedPtys(o.shared_ptys);
   RestoredFiles& files = *self->files_;
   if (Status fst = files.Check(); !fst.ok()) {
     return fst.Annotate("'" + path + "' is not restored");

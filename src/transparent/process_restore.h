@@ -42,8 +42,9 @@ struct ProcessRestoreOptions {
   bool bind_sockets = true;   // false for an MPI rank (RestoredFiles)
   int min_fd = 0;             // the restore's own descriptors go at or above this number
   std::set<int> restore_std;  // RestoredFiles::SetStdDescriptors
-  std::map<uint64_t, SharedPipe> shared_pipes;  // RestoredFiles::SetSharedPipes
-  std::map<uint64_t, int> shared_sockets;       // RestoredFiles::SetSharedSockets
+  std::map<uint64_t, SharedPipe> shared_pipes;          // RestoredFiles::SetSharedPipes
+  std::map<uint64_t, int> shared_sockets;               // RestoredFiles::SetSharedSockets
+  std::map<uint32_t, std::pair<int, int>> shared_ptys;  // RestoredFiles::SetSharedPtys
   // Shared memory without a file (MAP_SHARED|MAP_ANONYMOUS, deleted shm, SysV) by (device,
   // inode) -> a memfd: given, the restores of a tree's processes map one object for what
   // their processes shared. The caller closes the memfds.

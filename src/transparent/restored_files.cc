@@ -19,6 +19,7 @@
 #include "transparent/objects/fifo.h"
 #include "transparent/objects/file_lock.h"
 #include "transparent/objects/socket.h"
+#include "transparent/objects/tty.h"
 
 namespace cairn::transparent {
 namespace {
@@ -335,6 +336,17 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
     }
     if (f.kind == FileKind::kSocket && shared_sockets_.count(f.socket.id) != 0) {
       if (::dup2(shared_sockets_.at(f.socket.id), f.fd) < 0) {
+        return Status::FromErrno("dup2 to descriptor " + std::to_string(f.fd), errno);
+      }
+      (void)::fcntl(f.fd, F_SETFL, static_cast<int>(f.open_flags) & kSettableFlags);
+      installed.push_back(f.fd);
+      continue;
+    }
+    if (f.kind == FileKind::kTty &&
+        (f.tty.flags & (objects::kTtyMaster | objects::kTtySlave)) != 0 &&
+        shared_ptys_.count(f.tty.index) != 0) {
+      const auto& [master, slave] = shared_ptys_.at(f.tty.index);
+      if (::dup2((f.tty.flags & objects::kTtyMaster) != 0 ? master : slave, f.fd) < 0) {
         return Status::FromErrno("dup2 to descriptor " + std::to_string(f.fd), errno);
       }
       (void)::fcntl(f.fd, F_SETFL, static_cast<int>(f.open_flags) & kSettableFlags);

@@ -78,6 +78,10 @@ class RestoredFiles {
   // A process of a tree: its sockets (by socket id) that are these descriptors, created once
   // for the job (pairs whose ends are in different processes, listeners several share).
   void SetSharedSockets(std::map<uint64_t, int> sockets) { shared_sockets_ = std::move(sockets); }
+  // The job's pseudo-terminals, re-created (objects/tty.h): pts number -> (master, slave).
+  void SetSharedPtys(std::map<uint32_t, std::pair<int, int>> ptys) {
+    shared_ptys_ = std::move(ptys);
+  }
 
   // Verifies that every regular file can be reopened and takes the lineage lock.
   Status Check();
@@ -103,6 +107,7 @@ class RestoredFiles {
   std::set<int> own_std_;
   std::map<uint64_t, SharedPipe> shared_pipes_;
   std::map<uint64_t, int> shared_sockets_;
+  std::map<uint32_t, std::pair<int, int>> shared_ptys_;
   std::vector<std::string> warnings_;
   int lock_fd_ = -1;  // held between Check and Install
   int lock_target_ = -1;

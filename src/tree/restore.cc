@@ -25,6 +25,7 @@
 #include "transparent/image.h"
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/socket.h"
+#include "transparent/objects/tty.h"
 #include "transparent/process_restore.h"
 
 namespace cairn::tree {
@@ -54,6 +55,7 @@ struct Job {
   int installed_r = -1, installed_w = -1;  // stubs -> init: one line each after Install
   int status_r = -1, status_w = -1;        // init -> this command
   std::vector<int> shared_fds;             // the job's pipes, as created
+  std::map<uint32_t, std::pair<int, int>> ptys;  // pts number -> new (master, slave)
   // Every FIFO of the job opened for reading and writing, held by init until every process
   // has its descriptors: a writer's open never finds the FIFO without a reader.
   std::vector<int> fifo_fds;
@@ -218,6 +220,17 @@ void Stub(Job& job, int index, int done_fd) {
   };
   if (::getpid() != im.pid) fail(Status::FailedPrecondition("created with another pid"));
   if (im.sid == im.pid && ::setsid() < 0) fail(Status::FromErrno("setsid", errno));
+  if (im.sid == im.pid) {  // a pty of the job that was the session's controlling terminal
+    for (const auto& f : p.files) {
+      if (f.kind != tr::FileKind::kTty || (f.tty.flags & tr::objects::kTtyControlling) == 0 ||
+          job.ptys.count(f.tty.index) == 0) {
+        continue;
+      }
+      Status st = tr::objects::TakeControllingTerminal(job.ptys.at(f.tty.index).second, f);
+      if (!st.ok()) fail(st.Annotate("its controlling terminal"));
+      break;
+    }
+  }
   if (im.pgid == im.pid && im.sid != im.pid && ::setpgid(0, 0) != 0) {
     fail(Status::FromErrno("setpgid", errno));
   }
@@ -448,6 +461,32 @@ Status CreateSockets(Job* job, std::map<uint64_t, int>* sockets) {
   return Status::Ok();
 }
 
+// Pseudo-terminals whose master is in the job: one new pair per saved pts number, with the
+// saved terminal settings (a slave's record, else the master's).
+Status CreatePtys(Job* job) {
+  std::map<uint32_t, const tr::FileState*> saved;
+  std::set<uint32_t> masters;
+  for (const Proc& p : job->procs) {
+    for (const auto& f : p.files) {
+      if (f.kind != tr::FileKind::kTty) continue;
+      if ((f.tty.flags & tr::objects::kTtyMaster) != 0) {
+        masters.insert(f.tty.index);
+        saved.emplace(f.tty.index, &f);
+      } else if ((f.tty.flags & tr::objects::kTtySlave) != 0) {
+        saved[f.tty.index] = &f;
+      }
+    }
+  }
+  for (uint32_t index : masters) {
+    auto pair = tr::objects::CreatePty(*saved.at(index), job->min_fd);
+    if (!pair.ok()) return pair.status().Annotate("pseudo-terminal " + std::to_string(index));
+    job->ptys[index] = pair.value();
+    job->shared_fds.push_back(pair.value().first);
+    job->shared_fds.push_back(pair.value().second);
+  }
+  return Status::Ok();
+}
+
 Status EnterNamespaces() {
   const uid_t uid = ::geteuid();
   const gid_t gid = ::getegid();
@@ -487,6 +526,7 @@ Result<int> RestoreTree(const coord::Manifest& manifest, const TreeRestoreOption
   CAIRN_RETURN_IF_ERROR(CreatePipes(job.get(), &pipes));
   std::map<uint64_t, int> sockets;
   CAIRN_RETURN_IF_ERROR(CreateSockets(job.get(), &sockets));
+  CAIRN_RETURN_IF_ERROR(CreatePtys(job.get()));
   std::set<std::string> fifos;
   for (const Proc& p : job->procs) {
     for (const auto& f : p.files) {
@@ -510,6 +550,7 @@ Result<int> RestoreTree(const coord::Manifest& manifest, const TreeRestoreOption
     po.restore_std = p.own_std;
     po.shared_pipes = pipes;
     po.shared_sockets = sockets;
+    po.shared_ptys = job->ptys;
     po.shared_memory = &memory;
     po.warn = [&o, pid = p.image->pid](const std::string& w) {
       if (o.warn) o.warn("pid " + std::to_string(pid) + ": " + w);

@@ -275,6 +275,16 @@ Sample MakeSample(bool big = false) {
   f.path = "anon_inode:inotify";
   f.object.watches = {{1, 0x100, 4242, 0xfe00000, "/data/in"}, {3, 0x8, 4243, 0xfe00000, ""}};
   s.files.push_back(f);
+  f = FileState();  // a pty slave, the controlling terminal (transparent/objects/tty.h, rev. 5)
+  f.fd = 20;
+  f.kind = FileKind::kTty;
+  f.path = "/dev/pts/7";
+  f.tty.index = 7;
+  f.tty.flags = 2 | 4;
+  f.tty.termios = Bytes(14, 60, false);
+  f.tty.winsize = Bytes(15, 8, false);
+  f.tty.foreground = 4242;
+  s.files.push_back(f);
   f = FileState();  // a regular file with locks (transparent/objects/file_lock.h)
   f.fd = 17;
   f.kind = FileKind::kRegular;
@@ -1204,6 +1214,12 @@ TEST(TransparentImage, WriterRejectsMisuseWithoutFailing) {
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
   by_fd(17).object.watches = {{1, 1, 1, 1, "/x"}};  // watches on a regular file
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  by_fd(20).tty.flags = 3;  // both master and slave
+  EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
+  files = s.files;
+  by_fd(17).tty.index = 1;  // terminal state on a regular file
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
   by_fd(17).locks[0].kind = 4;

@@ -39,6 +39,7 @@
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/file_lock.h"
 #include "transparent/objects/socket.h"
+#include "transparent/objects/tty.h"
 #include "transparent/pagemap.h"
 #include "transparent/preload/identity.h"
 #include "transparent/preload/inotify_paths.h"
@@ -322,6 +323,9 @@ std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip, const Capt
       }
     } else if (S_ISCHR(st.st_mode) && ::isatty(fd)) {
       f.kind = tr::FileKind::kTty;
+      if (Status tst = objects::CaptureTty(fd, f.path, &f); !tst.ok()) {
+        log::Warn("preload: terminal fd ", fd, ": ", tst.ToString());
+      }
     } else {
       f.kind = tr::FileKind::kOther;
       if (S_ISBLK(st.st_mode)) f.offset = pos;
