@@ -349,6 +349,38 @@ TEST(TcpConnections, QueuesOptionsAndShutdownComeBackOnTheSameAddresses) {
   ::close(y);
 }
 
+TEST(TcpConnections, AJobThatMovedGetsNewLoopbackAddresses) {
+  auto [c, s] = TcpConnection();
+  ASSERT_EQ(::send(s, "moved", 5, 0), 5);
+  std::vector<FileState> files{CaptureSocketFd(c), CaptureSocketFd(s)};
+  SaveSocketQueues(&files);
+  ::close(c);
+  ::close(s);
+  // The saved addresses are of a host the job left (TEST-NET-3, never local here).
+  for (FileState& f : files) {
+    for (std::string* raw : {&f.socket.name, &f.socket.peer_name}) {
+      sockaddr_in a;
+      std::memcpy(&a, raw->data(), sizeof a);
+      a.sin_addr.s_addr = htonl(0xCB007101);  // 203.0.113.1
+      raw->assign(reinterpret_cast<const char*>(&a), sizeof a);
+    }
+  }
+  ASSERT_TRUE(IsPeer(files[0], files[1]));
+  std::string note;
+  auto pair = RestoreTcpPair(files[0], files[1], 0, &note);
+  ASSERT_TRUE(pair.ok()) << pair.status().ToString();
+  EXPECT_NE(note.find("new loopback addresses"), std::string::npos) << note;
+  auto [x, y] = pair.value();
+  FileState nx = CaptureSocketFd(x), ny = CaptureSocketFd(y);
+  EXPECT_TRUE(IsPeer(nx, ny));
+  EXPECT_NE(SocketSummary(nx).find("127.0.0.1:"), std::string::npos) << SocketSummary(nx);
+  char b[8];
+  EXPECT_EQ(::recv(x, b, sizeof b, 0), 5);
+  EXPECT_EQ(std::string(b, 5), "moved");
+  ::close(x);
+  ::close(y);
+}
+
 TEST(TcpConnections, UnreadBytesTowardsALocalPeerFailTheDrain) {
   auto [c, s] = TcpConnection();
   int small = 4096;
