@@ -10,6 +10,7 @@
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/file_lock.h"
 #include "transparent/objects/socket.h"
+#include "transparent/objects/tty.h"
 
 namespace cairn::cli {
 namespace {
@@ -17,6 +18,7 @@ namespace {
 // The saved state of an event object or a socket in one line; "" for other kinds.
 std::string StateOf(const transparent::FileState& f) {
   if (f.kind == transparent::FileKind::kSocket) return transparent::objects::SocketSummary(f);
+  if (f.kind == transparent::FileKind::kTty) return transparent::objects::TtySummary(f);
   std::string s = transparent::objects::Summary(f);
   for (const transparent::FileLock& l : f.locks) {
     s += (s.empty() ? "" : ", ") + transparent::objects::Describe(l);

@@ -58,6 +58,27 @@ Status CaptureTty(int fd, const std::string& path, FileState* f) {
   return Status::Ok();
 }
 
+std::string TtySummary(const FileState& f) {
+  const TtyState& t = f.tty;
+  std::string out = (t.flags & kTtyMaster) != 0  ? "pty master " + std::to_string(t.index)
+                    : (t.flags & kTtySlave) != 0 ? "pty slave " + std::to_string(t.index)
+                                                 : std::string("terminal");
+  termios tio{};
+  if (t.termios.size() == sizeof tio) {
+    std::memcpy(&tio, t.termios.data(), sizeof tio);
+    out += (tio.c_lflag & ICANON) != 0 ? ", canonical" : ", raw";
+  }
+  winsize ws{};
+  if (t.winsize.size() == sizeof ws) {
+    std::memcpy(&ws, t.winsize.data(), sizeof ws);
+    out += ", " + std::to_string(ws.ws_row) + "x" + std::to_string(ws.ws_col);
+  }
+  if ((t.flags & kTtyControlling) != 0) {
+    out += ", controlling terminal (foreground " + std::to_string(t.foreground) + ")";
+  }
+  return out;
+}
+
 Result<std::pair<int, int>> CreatePty(const FileState& saved, int min_fd) {
   auto master = MoveAbove(::posix_openpt(O_RDWR | O_NOCTTY), min_fd, "posix_openpt");
   if (!master.ok()) return master.status();

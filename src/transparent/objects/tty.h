@@ -30,6 +30,8 @@ namespace cairn::transparent::objects {
 inline constexpr uint32_t kTtyMaster = 1, kTtySlave = 2, kTtyControlling = 4;
 
 Status CaptureTty(int fd, const std::string& path, FileState* f);
+// "pty slave 7, raw, 33x111, controlling terminal (foreground 4242)", for `cairn inspect`.
+std::string TtySummary(const FileState& f);
 Result<std::pair<int, int>> CreatePty(const FileState& saved, int min_fd);
 Status TakeControllingTerminal(int slave, const FileState& saved);
 
