@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "coord/manifest.h"
 #include "coord/protocol.h"
@@ -26,12 +27,6 @@
 
 namespace cairn::coord {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // 60000 -> "60 s", 500 -> "0.5 s".
 std::string Seconds(int ms) {

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "ipc/tcp.h"
 #include "ipc/wire.h"
@@ -16,12 +17,6 @@ namespace {
 
 constexpr int kRetryMs = 100;
 constexpr int kIoTimeoutMs = 10000;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string HostName() {
   char buf[HOST_NAME_MAX + 1] = {};

@@ -17,6 +17,8 @@
 #include <cstring>
 #include <vector>
 
+#include "common/clock.h"
+
 namespace cairn::ipc {
 namespace {
 
@@ -98,12 +100,6 @@ Result<std::vector<Addr>> Resolve(const std::string& host_in, int port, bool pas
 void SetNoDelay(int fd) {
   int one = 1;
   (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 // One connect attempt within timeout_ms; returns the socket or an errno-style message.

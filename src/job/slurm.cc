@@ -14,6 +14,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "common/clock.h"
 #include "job/slurm_time.h"
 
 extern char** environ;
@@ -30,12 +31,6 @@ std::string Quote(const std::vector<std::string>& argv) {
     s += a;
   }
   return s;
-}
-
-int64_t NowMs() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
 std::string Trimmed(std::string s) {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <vector>
 
+#include "common/clock.h"
 #include "mpi/coverage.h"
 #include "mpi/protocol_state.h"
 #include "mpi/recipes.h"
@@ -53,7 +54,7 @@ bool FinishCollectiveRequests(char* err, size_t err_len) {
   if (const char* t = std::getenv("CAIRN_CKPT_TIMEOUT"); t != nullptr && std::atoi(t) > 0) {
     timeout_s = std::atoi(t);
   }
-  const int64_t deadline = preload::NowMs() + int64_t{timeout_s} * 1000;
+  const int64_t deadline = NowMs() + int64_t{timeout_s} * 1000;
   RequestTable& t = Requests();
   for (unsigned spin = 0;; ++spin) {
     size_t left = 0;
@@ -79,7 +80,7 @@ bool FinishCollectiveRequests(char* err, size_t err_len) {
       t.SetReal(i, MPI_REQUEST_NULL);
     }
     if (left == 0) return true;
-    if (preload::NowMs() > deadline) {
+    if (NowMs() > deadline) {
       std::snprintf(err, err_len, "%zu nonblocking collectives did not complete", left);
       return false;
     }

@@ -44,7 +44,7 @@ bool g_finalized = false;
 coord::Participant* g_participant = nullptr;
 int g_phase_timeout_ms = 120000;
 
-int64_t Now() { return preload::NowMs(); }
+int64_t Now() { return NowMs(); }
 
 void Log(const std::string& s) { log::Info("mpi: rank ", g_rank, ": ", s); }
 

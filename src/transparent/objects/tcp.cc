@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "transparent/objects/event_objects.h"
 
@@ -36,12 +37,6 @@ enum : uint8_t {
   kClosing = 11,
 };
 constexpr int kWaitMs = 2000;  // every wait of a restore
-
-int64_t NowMs() {
-  timespec t{};
-  ::clock_gettime(CLOCK_MONOTONIC, &t);
-  return static_cast<int64_t>(t.tv_sec) * 1000 + t.tv_nsec / 1000000;
-}
 
 bool IsConnectedTcp(int fd) {
   int v = 0;

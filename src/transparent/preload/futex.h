@@ -11,6 +11,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "common/clock.h"
+
 namespace cairn::preload {
 
 // Both preserve errno (they run inside malloc/free and signal handlers).
@@ -33,13 +35,6 @@ inline void FutexWakeAll(std::atomic<uint32_t>* word) {
   ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 0x7fffffff, nullptr,
             nullptr, 0);
   errno = saved_errno;
-}
-
-// Monotonic milliseconds.
-inline int64_t NowMs() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
 }  // namespace cairn::preload
