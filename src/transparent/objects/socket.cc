@@ -181,23 +181,6 @@ std::vector<std::string> PeekQueue(int fd, uint32_t type, bool ended, size_t* pa
 
 int SockType(uint32_t type) { return static_cast<int>(type) | SOCK_CLOEXEC; }
 
-// Sends f's saved queue through `via`, its peer's new end, so that f's new end holds it.
-Status Refill(int via, const FileState& f) {
-  size_t total = 0;
-  for (const std::string& m : f.socket.queued) total += m.size() + 512;  // + skb overhead
-  if (total > 64 * 1024) {  // room for it all in the sender's buffer (FORCE needs privilege)
-    int want = static_cast<int>(std::min<size_t>(total * 2, 1u << 30));
-    if (::setsockopt(via, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0) {
-      (void)::setsockopt(via, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
-    }
-  }
-  for (const std::string& m : f.socket.queued) {
-    Status st = SendAll(via, m, f.socket.type == SOCK_STREAM);
-    if (!st.ok()) return st.Annotate("fd " + std::to_string(f.fd));
-  }
-  return Status::Ok();
-}
-
 // An internet socket: its bound address and options; listening (with TCP_INFO's backlog) or
 // connected (kUnnamedPeer; a TCP connection's peer address, tcp.h).
 Status CaptureInet(int fd, SocketState* k) {
@@ -261,6 +244,23 @@ Result<int> Finish(int fd, const SocketState& k, Status st) {
 
 }  // namespace
 
+// Sends f's saved queue through `via`, its peer's new end, so that f's new end holds it.
+Status Refill(int via, const FileState& f) {
+  size_t total = 0;
+  for (const std::string& m : f.socket.queued) total += m.size() + 512;  // + skb overhead
+  if (total > 64 * 1024) {  // room for it all in the sender's buffer (FORCE needs privilege)
+    int want = static_cast<int>(std::min<size_t>(total * 2, 1u << 30));
+    if (::setsockopt(via, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0) {
+      (void)::setsockopt(via, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
+    }
+  }
+  for (const std::string& m : f.socket.queued) {
+    Status st = SendAll(via, m, f.socket.type == SOCK_STREAM);
+    if (!st.ok()) return st.Annotate("fd " + std::to_string(f.fd));
+  }
+  return Status::Ok();
+}
+
 const FileState* FindSocket(const std::vector<FileState>& files, uint64_t id) {
   for (const FileState& f : files) {
     if (f.kind == FileKind::kSocket && f.socket.family == AF_UNIX && f.socket.id == id) return &f;
@@ -282,8 +282,6 @@ const FileState* FindPeer(const std::vector<FileState>& files, const FileState& 
   return nullptr;
 }
 
-namespace {
-
 // "127.0.0.1:8080", "[::1]:8080" for a saved internet sockaddr.
 std::string InetAddress(const std::string& raw) {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -303,8 +301,6 @@ std::string InetAddress(const std::string& raw) {
   }
   return std::string(host) + ":" + std::to_string(port);
 }
-
-}  // namespace
 
 std::string SocketSummary(const FileState& f) {
   const SocketState& k = f.socket;

@@ -46,6 +46,12 @@ Status CaptureSocket(int fd, FileState* f);
 std::string SocketSummary(const FileState& f);
 void SaveSocketQueues(std::vector<FileState>* files, bool peers_elsewhere = false);
 
+// Sends f's saved receive queue through `via`, the new end of its peer (a UNIX pair or a TCP
+// connection), so that f's new end holds it; raises via's send buffer first when it is large.
+Status Refill(int via, const FileState& f);
+// "127.0.0.1:8080", "[::1]:8080" for a raw sockaddr_in / sockaddr_in6.
+std::string InetAddress(const std::string& raw);
+
 // The first descriptor in `files` holding the AF_UNIX socket with inode `id`, or nullptr.
 const FileState* FindSocket(const std::vector<FileState>& files, uint64_t id);
 // Whether a and b are the two ends of one connection: a UNIX pair (each one's peer inode is

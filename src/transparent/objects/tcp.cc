@@ -2,7 +2,6 @@
 #include "transparent/objects/tcp.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <linux/sockios.h>
@@ -20,7 +19,9 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "env/env.h"
 #include "transparent/objects/event_objects.h"
+#include "transparent/objects/socket.h"
 
 namespace cairn::transparent::objects {
 namespace {
@@ -36,7 +37,7 @@ enum : uint8_t {
   kLastAck = 9,
   kClosing = 11,
 };
-constexpr int kWaitMs = 2000;  // every wait of a restore
+constexpr int kWaitMs = 2000;  // every wait of a connection's re-creation
 
 bool IsConnectedTcp(int fd) {
   int v = 0;
@@ -51,25 +52,15 @@ bool IsConnectedTcp(int fd) {
   return ::getpeername(fd, reinterpret_cast<sockaddr*>(&p), &plen) == 0;
 }
 
-std::string Address(const sockaddr_storage& a) {
-  char host[INET6_ADDRSTRLEN] = "?";
-  if (a.ss_family == AF_INET6) {
-    const auto& s = reinterpret_cast<const sockaddr_in6&>(a);
-    ::inet_ntop(AF_INET6, &s.sin6_addr, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(s.sin6_port));
-  }
-  const auto& s = reinterpret_cast<const sockaddr_in&>(a);
-  ::inet_ntop(AF_INET, &s.sin_addr, host, sizeof host);
-  return std::string(host) + ":" + std::to_string(ntohs(s.sin_port));
-}
-
 // "tcp 127.0.0.1:40000 -> 127.0.0.1:8080" for descriptor `fd`.
 std::string Connection(int fd) {
   sockaddr_storage l{}, p{};
   socklen_t ll = sizeof l, pl = sizeof p;
   (void)::getsockname(fd, reinterpret_cast<sockaddr*>(&l), &ll);
   (void)::getpeername(fd, reinterpret_cast<sockaddr*>(&p), &pl);
-  return "fd " + std::to_string(fd) + " (tcp " + Address(l) + " -> " + Address(p) + ")";
+  return "fd " + std::to_string(fd) + " (tcp " +
+         InetAddress(std::string(reinterpret_cast<const char*>(&l), ll)) + " -> " +
+         InetAddress(std::string(reinterpret_cast<const char*>(&p), pl)) + ")";
 }
 
 bool SameHost(const sockaddr_storage& a, const sockaddr_storage& b) {
@@ -204,41 +195,15 @@ Result<std::pair<int, int>> Connect(uint32_t family, const std::string& from,
   return std::pair{c, s};
 }
 
-// Sends `data` through non-blocking `fd`, whole, waiting (bounded) while the peer's buffer is
-// full.
-Status SendBounded(int fd, const std::string& data) {
-  size_t done = 0;
-  const int64_t deadline = NowMs() + kWaitMs;
-  while (done < data.size()) {
-    ssize_t w = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-    if (w > 0) {
-      done += static_cast<size_t>(w);
-      continue;
-    }
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && errno == EAGAIN && NowMs() < deadline && WaitFor(fd, POLLOUT)) continue;
-    return Status::FromErrno("sending the saved receive queue back", w < 0 ? errno : EIO);
-  }
-  return Status::Ok();
-}
-
-// The options and the saved data of end `fd` (saved as `me`), whose peer's new end is `peer`.
-Status Settle(int fd, const SocketState& me, int peer) {
-  size_t bytes = 0;
-  for (const std::string& m : me.queued) bytes += m.size();
-  if (bytes > 64 * 1024) {  // room for it all (FORCE needs privilege)
-    int want = static_cast<int>(std::min<size_t>(bytes * 2 + 65536, 1u << 30));
-    if (::setsockopt(peer, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0) {
-      (void)::setsockopt(peer, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
-    }
-  }
-  for (const std::string& m : me.queued) CAIRN_RETURN_IF_ERROR(SendBounded(peer, m));
+// The saved data and options of end `fd` (saved as `me`), whose peer's new end is `peer`.
+Status Settle(int fd, const FileState& me, int peer) {
+  CAIRN_RETURN_IF_ERROR(Refill(peer, me));  // (socket.h)
   int on = 1;
-  if ((me.options & kTcpNoDelay) != 0 &&
+  if ((me.socket.options & kTcpNoDelay) != 0 &&
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) {
     return Status::FromErrno("setsockopt(TCP_NODELAY)", errno);
   }
-  if ((me.options & kTcpKeepAlive) != 0 &&
+  if ((me.socket.options & kTcpKeepAlive) != 0 &&
       ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0) {
     return Status::FromErrno("setsockopt(SO_KEEPALIVE)", errno);
   }
@@ -309,15 +274,10 @@ std::vector<std::string> PeekTcpQueue(int fd) {
 
 Status DrainTcpSends(int timeout_ms) {
   std::vector<int> fds;
-  if (DIR* d = ::opendir("/proc/self/fd"); d != nullptr) {
-    const int own = ::dirfd(d);
-    while (dirent* e = ::readdir(d)) {
-      char* end = nullptr;
-      const long fd = std::strtol(e->d_name, &end, 10);
-      if (end == e->d_name || *end != '\0' || fd == own) continue;
-      if (IsConnectedTcp(static_cast<int>(fd))) fds.push_back(static_cast<int>(fd));
-    }
-    ::closedir(d);
+  auto names = Env::Default()->ListDir("/proc/self/fd");  // (the listing's own is closed after)
+  for (const std::string& name : names.ok() ? names.value() : std::vector<std::string>()) {
+    const int fd = std::atoi(name.c_str());
+    if (IsConnectedTcp(fd)) fds.push_back(fd);
   }
   const int64_t deadline = NowMs() + timeout_ms;
   for (int delay_us = 200;; delay_us = std::min(delay_us * 2, 20000)) {
@@ -374,8 +334,8 @@ Result<std::pair<int, int>> RestoreTcpPair(const FileState& a, const FileState& 
     if (y.ok()) ::close(y.value());
     return x.ok() ? y.status() : x.status();
   }
-  Status st = Settle(x.value(), a.socket, y.value());
-  if (st.ok()) st = Settle(y.value(), b.socket, x.value());
+  Status st = Settle(x.value(), a, y.value());
+  if (st.ok()) st = Settle(y.value(), b, x.value());
   for (auto [fd, s] : {std::pair{x.value(), &a.socket}, std::pair{y.value(), &b.socket}}) {
     if (st.ok() && (s->shutdown & kSendShutdown) != 0 && ::shutdown(fd, SHUT_WR) != 0) {
       st = Status::FromErrno("shutdown(SHUT_WR)", errno);

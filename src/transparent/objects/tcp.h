@@ -25,8 +25,9 @@
 //   (FD_CLOEXEC, >= min_fd): a temporary listener on b's address accepts a connection made
 //   from a's address, so both ends keep their addresses and ports; when that cannot be
 //   (an address of a host the job left, a port still in use) both ends get new loopback
-//   addresses and *note says so. Each end's saved receive queue is sent by the other, the
-//   options are set again and a saved shutdown is re-applied. Every wait is bounded (2 s).
+//   addresses and *note says so. Each end's saved receive queue is sent by the other (Refill,
+//   socket.h), the options are set again and a saved shutdown is re-applied. Every wait is
+//   bounded (2 s).
 #pragma once
 
 #include <string>
