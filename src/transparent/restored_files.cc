@@ -27,6 +27,16 @@ namespace {
 // Status flags that fcntl(F_SETFL) can restore.
 constexpr int kSettableFlags = O_APPEND | O_NONBLOCK | O_ASYNC | O_DIRECT | O_NOATIME;
 
+// A duplicate of `from` (an object created once for the job) at f's number, with f's saved
+// status flags.
+Status PlaceShared(int from, const FileState& f) {
+  if (::dup2(from, f.fd) < 0) {
+    return Status::FromErrno("dup2 to descriptor " + std::to_string(f.fd), errno);
+  }
+  (void)::fcntl(f.fd, F_SETFL, static_cast<int>(f.open_flags) & kSettableFlags);
+  return Status::Ok();
+}
+
 // Puts `fd` at `target` (closing fd), or leaves it there.
 Status Place(int fd, int target) {
   if (fd == target) return Status::Ok();
@@ -205,12 +215,7 @@ Status RestoredFiles::InstallSharedPipe(const FileState& f, const SharedPipe& p)
                         (reads ? "write" : "read") + " end was outside the job; " +
                         (reads ? "reads see end of file" : "writes go to /dev/null"));
   }
-  Status st = Status::Ok();
-  if (::dup2(src, f.fd) < 0) {
-    st = Status::FromErrno("dup2 to descriptor " + std::to_string(f.fd), errno);
-  } else {
-    (void)::fcntl(f.fd, F_SETFL, static_cast<int>(f.open_flags) & kSettableFlags);
-  }
+  Status st = PlaceShared(src, f);
   if (null_fd >= 0) ::close(null_fd);
   return st;
 }
@@ -335,10 +340,7 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
       continue;
     }
     if (f.kind == FileKind::kSocket && shared_sockets_.count(f.socket.id) != 0) {
-      if (::dup2(shared_sockets_.at(f.socket.id), f.fd) < 0) {
-        return Status::FromErrno("dup2 to descriptor " + std::to_string(f.fd), errno);
-      }
-      (void)::fcntl(f.fd, F_SETFL, static_cast<int>(f.open_flags) & kSettableFlags);
+      CAIRN_RETURN_IF_ERROR(PlaceShared(shared_sockets_.at(f.socket.id), f));
       installed.push_back(f.fd);
       continue;
     }
@@ -346,10 +348,8 @@ Result<std::vector<int>> RestoredFiles::Install(int min_temp_fd) {
         (f.tty.flags & (objects::kTtyMaster | objects::kTtySlave)) != 0 &&
         shared_ptys_.count(f.tty.index) != 0) {
       const auto& [master, slave] = shared_ptys_.at(f.tty.index);
-      if (::dup2((f.tty.flags & objects::kTtyMaster) != 0 ? master : slave, f.fd) < 0) {
-        return Status::FromErrno("dup2 to descriptor " + std::to_string(f.fd), errno);
-      }
-      (void)::fcntl(f.fd, F_SETFL, static_cast<int>(f.open_flags) & kSettableFlags);
+      CAIRN_RETURN_IF_ERROR(
+          PlaceShared((f.tty.flags & objects::kTtyMaster) != 0 ? master : slave, f));
       installed.push_back(f.fd);
       continue;
     }
