@@ -82,19 +82,28 @@ std::vector<ChildProcess> ChildProcesses() {
   }
   std::vector<ChildProcess> out;
   for (long pid : pids) {
-    // "/proc/N/stat": "N (comm) S ...": comm may hold spaces and parentheses, so up to the
-    // last ')'.
-    const std::string stat = ReadProcText("/proc/" + std::to_string(pid) + "/stat");
-    const size_t open = stat.find('('), close = stat.rfind(')');
+    const std::vector<std::string> f =
+        StatFields(ReadProcText("/proc/" + std::to_string(pid) + "/stat"));
     ChildProcess c;
     c.pid = pid;
-    if (open != std::string::npos && close != std::string::npos && close > open) {
-      c.comm = stat.substr(open + 1, close - open - 1);
-      c.zombie = close + 2 < stat.size() && stat[close + 2] == 'Z';
+    if (f.size() > 3) {
+      c.comm = f[2];
+      c.zombie = f[3] == "Z";
     }
     out.push_back(std::move(c));
   }
   return out;
+}
+
+std::vector<std::string> StatFields(const std::string& stat) {
+  // "N (comm) S ...": comm may hold spaces and parentheses, so up to the last ')'.
+  const size_t open = stat.find('('), close = stat.rfind(')');
+  if (open == std::string::npos || close == std::string::npos || close < open) return {};
+  std::vector<std::string> f = {"", stat.substr(0, open > 0 ? open - 1 : 0),
+                                stat.substr(open + 1, close - open - 1)};
+  std::istringstream rest(stat.substr(close + 1));
+  for (std::string v; rest >> v;) f.push_back(std::move(v));
+  return f;
 }
 
 std::vector<std::string> ProcessChildren() {

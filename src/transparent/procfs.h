@@ -19,6 +19,10 @@ namespace cairn::transparent {
 
 std::string ReadProcText(const std::string& path);
 std::string ProcField(const std::string& text, const std::string& key);
+// The fields of a /proc/PID/stat text by their 1-based number (proc(5)): [1] the pid, [2] the
+// command name (without its parentheses; it may hold blanks and parentheses), [3] the state,
+// and so on; [0] is empty. Empty when the text is not such a line.
+std::vector<std::string> StatFields(const std::string& stat);
 std::set<std::pair<uint64_t, uint64_t>> HeldFlocks();
 
 // The children of this process (of any of its threads; CONFIG_PROC_CHILDREN's

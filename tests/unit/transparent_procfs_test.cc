@@ -16,6 +16,20 @@ namespace {
 
 bool FlockHeld(uint64_t device, uint64_t inode) { return HeldFlocks().count({device, inode}) != 0; }
 
+TEST(Procfs, StatFieldsByNumberWhateverTheCommandName) {
+  const auto f = StatFields("4242 (a) b (c)) S 1 4242 4242 34816 -1 4194560\n");
+  ASSERT_EQ(f.size(), 10u);
+  EXPECT_EQ(f[1], "4242");
+  EXPECT_EQ(f[2], "a) b (c)");
+  EXPECT_EQ(f[3], "S");
+  EXPECT_EQ(f[7], "34816");  // tty_nr
+  EXPECT_EQ(f[9], "4194560");
+  EXPECT_TRUE(StatFields("no parentheses").empty());
+  const auto self = StatFields(ReadProcText("/proc/self/stat"));
+  ASSERT_GT(self.size(), 51u);
+  EXPECT_EQ(self[1], std::to_string(::getpid()));
+}
+
 TEST(Procfs, HeldFlocksSeesAnFlockAndItsRelease) {
   char path[] = "/tmp/cairn-procfs-test-XXXXXX";
   const int fd = ::mkstemp(path);

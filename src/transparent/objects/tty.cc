@@ -20,13 +20,8 @@ namespace {
 
 // tty_nr of /proc/self/stat (field 7), or 0.
 unsigned long ControllingTty() {
-  const std::string stat = ReadProcText("/proc/self/stat");
-  const size_t paren = stat.rfind(')');
-  if (paren == std::string::npos) return 0;
-  unsigned long tty = 0;
-  // ") S ppid pgrp session tty_nr"
-  if (std::sscanf(stat.c_str() + paren + 1, " %*c %*d %*d %*d %lu", &tty) != 1) return 0;
-  return tty;
+  const std::vector<std::string> f = StatFields(ReadProcText("/proc/self/stat"));
+  return f.size() > 7 ? std::strtoul(f[7].c_str(), nullptr, 10) : 0;
 }
 
 }  // namespace

@@ -358,20 +358,8 @@ tr::SignalState CollectSignals() {
 
 tr::MiscState CollectMisc() {
   tr::MiscState m;
-  const std::string stat = tr::ReadProcText("/proc/self/stat");
-  size_t paren = stat.rfind(')');
-  if (paren != std::string::npos) {
-    // Fields after "pid (comm)" start with field 3 (state); start_brk is field 47.
-    std::vector<std::string> f;
-    size_t pos = paren + 2;
-    while (pos < stat.size()) {
-      size_t sp = stat.find_first_of(" \n", pos);
-      if (sp == std::string::npos) sp = stat.size();
-      f.push_back(stat.substr(pos, sp - pos));
-      pos = sp + 1;
-    }
-    if (f.size() > 44) m.brk_start = ParseU64(f[44], 10);
-  }
+  const std::vector<std::string> f = tr::StatFields(tr::ReadProcText("/proc/self/stat"));
+  if (f.size() > 47) m.brk_start = ParseU64(f[47], 10);  // start_brk
   m.brk_current = reinterpret_cast<uint64_t>(::sbrk(0));
   if (m.brk_current < m.brk_start) m.brk_current = m.brk_start;
   m.personality = static_cast<uint32_t>(::personality(0xffffffff));

@@ -34,22 +34,11 @@ Layout g_layout;  // plain memory: restored with the process
 }  // namespace
 
 void Remember() {
-  const std::string stat = transparent::ReadProcText("/proc/self/stat");
-  // Fields after the command name, which may hold blanks and parentheses: from the last ')'.
-  const char* p = std::strrchr(stat.c_str(), ')');
-  if (p == nullptr) return;
+  const std::vector<std::string> fields =
+      transparent::StatFields(transparent::ReadProcText("/proc/self/stat"));
+  if (fields.size() <= 51) return;
   uint64_t f[52] = {0};
-  int field = 2;  // ')' ends field 2
-  for (const char* q = p + 1; *q != '\0' && field < 51;) {
-    while (*q == ' ') ++q;
-    if (*q == '\0') break;
-    ++field;
-    char* end = nullptr;
-    f[field] = std::strtoull(q, &end, 10);
-    q = end != nullptr && end != q ? end : q + 1;
-    while (*q != ' ' && *q != '\0') ++q;
-  }
-  if (field < 51) return;
+  for (int i = 3; i <= 51; ++i) f[i] = std::strtoull(fields[i].c_str(), nullptr, 10);
   Layout& l = g_layout;
   l.start_code = f[26];
   l.end_code = f[27];
