@@ -481,11 +481,14 @@ void* ThreadMain(void*) {
     if (rc == 0) {
       // Periodic; logged. A split process (lower_api.h) is checkpointed by its coordinator;
       // a process with children by a round over the whole tree (interval_round.h).
-      if (g_watch_fd < 0 && FollowsDescendants() && !g_cfg.bin.empty() &&
-          !transparent::ProcessChildren().empty()) {
-        (void)StartRound(g_cfg.bin, g_cfg.dir);
-      } else if (g_watch_fd < 0) {
-        (void)Checkpoint(-1, false);
+      if (g_watch_fd < 0) {
+        const bool tree =
+            FollowsDescendants() && !g_cfg.bin.empty() && !transparent::ProcessChildren().empty();
+        if (tree) {
+          (void)StartRound(g_cfg.bin, g_cfg.dir);
+        } else {
+          (void)Checkpoint(-1, false);
+        }
       }
       next = NowMs() + g_cfg.interval_s * 1000LL;
       continue;
