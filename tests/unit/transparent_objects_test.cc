@@ -281,16 +281,25 @@ TEST(UnixSockets, ListenersAreBoundAgainAndOutsidePeersAreNotRestorable) {
   ::unlink(path.c_str());
 }
 
+// A TCP socket bound to 127.0.0.1 on a port the kernel chose (*a), listening when backlog >= 0.
+int LoopbackSocket(int backlog, sockaddr_in* a) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  *a = sockaddr_in{};
+  a->sin_family = AF_INET;
+  a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof *a;
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(a), sizeof *a), 0);
+  if (backlog >= 0) {
+    EXPECT_EQ(::listen(fd, backlog), 0);
+  }
+  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(a), &len), 0);
+  return fd;
+}
+
 // A loopback TCP connection: (client, accepted server end); the listener is closed.
 std::pair<int, int> TcpConnection() {
-  int l = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  EXPECT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  EXPECT_EQ(::listen(l, 1), 0);
-  EXPECT_EQ(::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  sockaddr_in a;
+  int l = LoopbackSocket(1, &a);
   int c = ::socket(AF_INET, SOCK_STREAM, 0);
   EXPECT_EQ(::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
   int s = ::accept(l, nullptr, nullptr);
@@ -394,6 +403,67 @@ TEST(TcpConnections, UnreadBytesTowardsALocalPeerFailTheDrain) {
   EXPECT_NE(st.message().find("not acknowledged"), std::string::npos) << st.ToString();
   ::close(c);
   ::close(s);
+}
+
+// A TCP socket between socket() and connect() (or bind() and listen()) comes back as one:
+// fresh when it was never bound, on its address when it was; a connect() under way does not.
+TEST(TcpConnections, UnconnectedSocketsComeBackFreshOrBoundAgain) {
+  sockaddr_in a, b;
+  int l = LoopbackSocket(4, &a);
+  int fresh = ::socket(AF_INET6, SOCK_STREAM, 0);
+  int bound = LoopbackSocket(-1, &b);
+  socklen_t blen = sizeof b;
+  std::vector<FileState> files{CaptureSocketFd(bound)};
+  if (fresh >= 0) files.push_back(CaptureSocketFd(fresh));
+  for (const FileState& f : files) {
+    EXPECT_EQ(f.socket.peer, 0u);
+    EXPECT_EQ(Restorable(f, files), SocketRestore::kUnbound) << SocketSummary(f);
+  }
+  ::close(bound);
+  if (fresh >= 0) ::close(fresh);
+
+  auto nb = RestoreAlone(files[0], 0);
+  ASSERT_TRUE(nb.ok()) << nb.status().ToString();
+  FileState again = CaptureSocketFd(nb.value());
+  EXPECT_EQ(again.socket.name, files[0].socket.name);  // the same port
+  EXPECT_EQ(::connect(nb.value(), reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  int s = ::accept(l, reinterpret_cast<sockaddr*>(&b), &blen);
+  EXPECT_GE(s, 0);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(&b), sizeof b), files[0].socket.name);
+  ::close(s);
+  ::close(nb.value());
+  if (files.size() > 1) {
+    auto nf = RestoreAlone(files[1], 0);
+    ASSERT_TRUE(nf.ok()) << nf.status().ToString();
+    FileState f = CaptureSocketFd(nf.value());
+    EXPECT_EQ(f.socket.family, static_cast<uint32_t>(AF_INET6));
+    sockaddr_in6 unbound{};
+    std::memcpy(&unbound, f.socket.name.data(), std::min(f.socket.name.size(), sizeof unbound));
+    EXPECT_EQ(ntohs(unbound.sin6_port), 0) << "a fresh socket must not be bound";
+    ::close(nf.value());
+  }
+
+  // A non-blocking connect() to a listener whose accept queue is full stays in SYN_SENT (the
+  // kernel drops its SYNs): a connection under way, not restorable.
+  sockaddr_in fa;
+  int full = LoopbackSocket(0, &fa);
+  std::vector<int> clients;
+  bool under_way = false;
+  for (int i = 0; i < 8 && !under_way; ++i) {
+    int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    clients.push_back(c);
+    if (::connect(c, reinterpret_cast<sockaddr*>(&fa), sizeof fa) == 0) continue;
+    ASSERT_EQ(errno, EINPROGRESS);
+    pollfd p{c, POLLOUT, 0};
+    under_way = ::poll(&p, 1, 200) == 0;  // still not connected
+  }
+  ASSERT_TRUE(under_way) << "no connect() stayed under way";
+  FileState f = CaptureSocketFd(clients.back());
+  EXPECT_EQ(f.socket.peer, SocketState::kUnnamedPeer);
+  EXPECT_EQ(Restorable(f, {f}), SocketRestore::kNone);
+  for (int c : clients) ::close(c);
+  ::close(full);
+  ::close(l);
 }
 
 TEST(Inotify, WatchesComeBackWithTheirNumbersAcrossGaps) {

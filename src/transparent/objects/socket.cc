@@ -179,6 +179,8 @@ std::vector<std::string> PeekQueue(int fd, uint32_t type, bool ended, size_t* pa
   return out;
 }
 
+constexpr uint8_t kTcpClose = 7;  // TCP_CLOSE (include/net/tcp_states.h): never connected
+
 int SockType(uint32_t type) { return static_cast<int>(type) | SOCK_CLOEXEC; }
 
 // An internet socket: its bound address and options; listening (with TCP_INFO's backlog) or
@@ -202,9 +204,14 @@ Status CaptureInet(int fd, SocketState* k) {
   } else {
     sockaddr_storage p{};
     socklen_t plen = sizeof p;
+    tcp_info ti{};
+    socklen_t tlen = sizeof ti;
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&p), &plen) == 0) {
       k->peer = SocketState::kUnnamedPeer;
       if (k->type == SOCK_STREAM) CAIRN_RETURN_IF_ERROR(CaptureTcp(fd, k));
+    } else if (k->type == SOCK_STREAM && ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0 &&
+               ti.tcpi_state != kTcpClose) {
+      k->peer = SocketState::kUnnamedPeer;  // a connect() under way (SYN_SENT): not restored
     }
   }
   auto flag = [&](int level, int opt, uint32_t bit) {
@@ -408,7 +415,7 @@ SocketRestore Restorable(const FileState& f, const std::vector<FileState>& files
   if (k.family == AF_INET || k.family == AF_INET6) {
     if (k.listening) return SocketRestore::kListener;
     if (FindPeer(files, f) != nullptr) return SocketRestore::kPair;  // a TCP connection
-    return k.peer == 0 && k.type == SOCK_DGRAM ? SocketRestore::kUnbound : SocketRestore::kNone;
+    return k.peer == 0 ? SocketRestore::kUnbound : SocketRestore::kNone;
   }
   if (k.family != AF_UNIX) return SocketRestore::kNone;
   if (k.listening) return SocketRestore::kListener;
@@ -456,7 +463,15 @@ Result<std::pair<int, int>> RestorePair(const FileState& a, const FileState& b, 
   return std::pair{x.value(), y.value()};
 }
 
-// An internet listener or bound UDP socket, on its address again.
+// The port of a raw sockaddr_in / sockaddr_in6; 0 for a socket never bound.
+static uint16_t InetPort(const std::string& raw) {
+  if (raw.size() < sizeof(sockaddr_in)) return 0;
+  sockaddr_in a{};
+  std::memcpy(&a, raw.data(), sizeof a);  // sin_port and sin6_port share their offset
+  return ntohs(a.sin_port);
+}
+
+// An internet listener, or an unconnected socket (bound to its address again if it was).
 static Result<int> RestoreInet(const FileState& f, int min_fd) {
   const SocketState& k = f.socket;
   auto placed =
@@ -475,8 +490,9 @@ static Result<int> RestoreInet(const FileState& f, int min_fd) {
       (k.family == AF_INET6 && !set(IPPROTO_IPV6, IPV6_V6ONLY, (k.options & kV6Only) != 0))) {
     st = Status::FromErrno("setsockopt", errno);
   }
-  if (st.ok() && BindPatiently(fd, reinterpret_cast<const sockaddr*>(k.name.data()),
-                               static_cast<socklen_t>(k.name.size())) != 0) {
+  if (st.ok() && InetPort(k.name) != 0 &&
+      BindPatiently(fd, reinterpret_cast<const sockaddr*>(k.name.data()),
+                    static_cast<socklen_t>(k.name.size())) != 0) {
     const int e = errno;
     st = Status::FromErrno("bind to " + SocketSummary(f), e);
     if (e == EADDRINUSE && k.listening && (k.options & kReuseAddr) == 0) {

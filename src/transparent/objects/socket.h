@@ -19,9 +19,10 @@
 //   the raw sockaddr), whether it listens and its backlog (TCP_INFO), and its IPV6_V6ONLY,
 //   SO_REUSEADDR and SO_REUSEPORT options. A listener comes back bound to the same address and port
 //   (SO_REUSEADDR, so the dead process's closed connections do not hold the port) and an
-//   unconnected bound UDP socket bound again; a TCP connection whose other end is in the
-//   job is kPair (tcp.h re-creates it); other connections (connected UDP, a peer outside the
-//   job) are kNone.
+//   unconnected socket (UDP, or TCP never connected: state CLOSE) comes back bound again when
+//   it was bound, else fresh; a TCP connection whose other end is in the job is kPair (tcp.h
+//   re-creates it); other connections (connected UDP, a peer outside the job, a connect()
+//   under way) are kNone.
 // - Restorable says how a saved socket comes back: kPair (both ends in the process: a new
 //   socketpair of the same type, or a new TCP connection (tcp.h), the queues refilled, the
 //   shutdown state re-applied),
