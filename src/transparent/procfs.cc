@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <sstream>
 
 namespace cairn::transparent {
 
@@ -47,16 +46,12 @@ std::set<std::pair<uint64_t, uint64_t>> HeldFlocks() {
   // "1: FLOCK  ADVISORY  WRITE 4242 fd:01:123456 0 EOF" (a waiter's line has "->" after
   // the number; it does not hold the lock). The device is MAJOR:MINOR in hex.
   std::set<std::pair<uint64_t, uint64_t>> out;
-  std::istringstream in(ReadProcText("/proc/locks"));
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream f(line);
-    std::string num, kind, mode, access, pid, id;
-    if (!(f >> num >> kind) || kind != "FLOCK") continue;
-    if (!(f >> mode >> access >> pid >> id)) continue;
+  for (const std::string& line : Lines(ReadProcText("/proc/locks"))) {
+    const std::vector<std::string> w = Words(line);  // num kind mode access pid id ...
+    if (w.size() < 6 || w[1] != "FLOCK") continue;
     unsigned major = 0, minor = 0;
     unsigned long long ino = 0;
-    if (std::sscanf(id.c_str(), "%x:%x:%llu", &major, &minor, &ino) != 3) continue;
+    if (std::sscanf(w[5].c_str(), "%x:%x:%llu", &major, &minor, &ino) != 3) continue;
     out.emplace(::makedev(major, minor), ino);
   }
   return out;
@@ -74,9 +69,10 @@ std::vector<ChildProcess> ChildProcesses() {
   if (DIR* d = ::opendir("/proc/self/task")) {
     while (struct dirent* e = ::readdir(d)) {
       if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-      std::istringstream in(
-          ReadProcText(std::string("/proc/self/task/") + e->d_name + "/children"));
-      for (long pid; in >> pid;) pids.insert(pid);
+      for (const std::string& w :
+           Words(ReadProcText(std::string("/proc/self/task/") + e->d_name + "/children"))) {
+        pids.insert(std::strtol(w.c_str(), nullptr, 10));
+      }
     }
     ::closedir(d);
   }
@@ -101,9 +97,30 @@ std::vector<std::string> StatFields(const std::string& stat) {
   if (open == std::string::npos || close == std::string::npos || close < open) return {};
   std::vector<std::string> f = {"", stat.substr(0, open > 0 ? open - 1 : 0),
                                 stat.substr(open + 1, close - open - 1)};
-  std::istringstream rest(stat.substr(close + 1));
-  for (std::string v; rest >> v;) f.push_back(std::move(v));
+  for (std::string& v : Words(std::string_view(stat).substr(close + 1))) f.push_back(std::move(v));
   return f;
+}
+
+std::vector<std::string> Lines(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const size_t eol = text.find('\n');
+    out.emplace_back(text.substr(0, eol));
+    if (eol == std::string_view::npos) break;
+    text.remove_prefix(eol + 1);
+  }
+  return out;
+}
+
+std::vector<std::string> Words(std::string_view text) {
+  std::vector<std::string> out;
+  constexpr std::string_view kBlanks = " \t\n\r\v\f";
+  for (size_t at = text.find_first_not_of(kBlanks); at != std::string_view::npos;) {
+    const size_t end = text.find_first_of(kBlanks, at);
+    out.emplace_back(text.substr(at, end == std::string_view::npos ? end : end - at));
+    at = end == std::string_view::npos ? end : text.find_first_not_of(kBlanks, end);
+  }
+  return out;
 }
 
 std::vector<std::string> ProcessChildren() {

@@ -12,12 +12,18 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace cairn::transparent {
 
 std::string ReadProcText(const std::string& path);
+// The lines of a text (without their '\n'; a last line without one too) and the blank-
+// separated words of a text. Plain string work: no C++ streams, whose shared locale the
+// checkpoint thread must not touch (preload/uncounted_thread.h).
+std::vector<std::string> Lines(std::string_view text);
+std::vector<std::string> Words(std::string_view text);
 std::string ProcField(const std::string& text, const std::string& key);
 // The fields of a /proc/PID/stat text by their 1-based number (proc(5)): [1] the pid, [2] the
 // command name (without its parentheses; it may hold blanks and parentheses), [3] the state,

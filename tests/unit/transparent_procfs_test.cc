@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "transparent/procfs.h"
 
@@ -15,6 +16,15 @@ namespace cairn::transparent {
 namespace {
 
 bool FlockHeld(uint64_t device, uint64_t inode) { return HeldFlocks().count({device, inode}) != 0; }
+
+TEST(Procfs, LinesAndWordsAsStreamsWouldSplitThem) {
+  EXPECT_EQ(Lines("a b\n\nc"), (std::vector<std::string>{"a b", "", "c"}));
+  EXPECT_EQ(Lines("one\n"), std::vector<std::string>{"one"});
+  EXPECT_TRUE(Lines("").empty());
+  EXPECT_EQ(Words("  12\t345 \n6 "), (std::vector<std::string>{"12", "345", "6"}));
+  EXPECT_EQ(Words("x"), std::vector<std::string>{"x"});
+  EXPECT_TRUE(Words(" \t\n").empty());
+}
 
 TEST(Procfs, StatFieldsByNumberWhateverTheCommandName) {
   const auto f = StatFields("4242 (a) b (c)) S 1 4242 4242 34816 -1 4194560\n");

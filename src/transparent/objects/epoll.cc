@@ -12,16 +12,14 @@
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
-#include <sstream>
 
 #include "transparent/objects/event_objects.h"
+#include "transparent/procfs.h"
 
 namespace cairn::transparent::objects {
 
 Status CaptureEpoll(int /*fd*/, const std::string& fdinfo, EventObjectState* o) {
-  std::istringstream in(fdinfo);
-  std::string line;
-  while (std::getline(in, line)) {
+  for (const std::string& line : Lines(fdinfo)) {
     if (!line.starts_with("tfd:")) continue;
     int tfd = -1;
     unsigned events = 0;

@@ -6,22 +6,20 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <sstream>
 
 #include "common/log.h"
+#include "transparent/procfs.h"
 
 namespace cairn::transparent::objects {
 
 std::vector<FileLock> CaptureLocks(int fd, const std::string& fdinfo) {
   // lock:\t1: POSIX  ADVISORY  WRITE 10141 fe:00:10954561 10 19
   std::vector<FileLock> out;
-  std::istringstream in(fdinfo);
-  std::string line;
-  while (std::getline(in, line)) {
+  for (const std::string& line : Lines(fdinfo)) {
     if (!line.starts_with("lock:")) continue;
-    std::istringstream f(line.substr(5));
-    std::string id, kind, mode, rw, pid, dev, start, end;
-    f >> id >> kind >> mode >> rw >> pid >> dev >> start >> end;
+    std::vector<std::string> w = Words(std::string_view(line).substr(5));
+    w.resize(8);  // id kind mode rw pid dev start end; missing ones empty
+    const std::string &kind = w[1], &rw = w[3], &start = w[6], &end = w[7];
     if (kind == "->") {  // a waiter (blocked on a lock), not a holder
       continue;
     }

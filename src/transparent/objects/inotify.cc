@@ -22,10 +22,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <sstream>
 
 #include "common/log.h"
 #include "transparent/objects/event_objects.h"
+#include "transparent/procfs.h"
 
 namespace cairn::transparent::objects {
 namespace {
@@ -62,9 +62,7 @@ Status FillTo(int fd, int wd, std::string* dir, std::vector<int>* fillers) {
 }  // namespace
 
 Status CaptureInotify(int /*fd*/, const std::string& fdinfo, EventObjectState* o) {
-  std::istringstream in(fdinfo);
-  std::string line;
-  while (std::getline(in, line)) {
+  for (const std::string& line : Lines(fdinfo)) {
     if (!line.starts_with("inotify ")) continue;
     int wd = 0;
     unsigned long long ino = 0;

@@ -36,6 +36,7 @@
 #include "transparent/preload/real.h"
 #include "transparent/preload/registry.h"
 #include "transparent/preload/restart.h"
+#include "transparent/preload/uncounted_thread.h"
 #include "transparent/procfs.h"
 
 namespace cairn::preload::control {
@@ -224,6 +225,8 @@ std::vector<uint64_t> ParseNumberList(const std::string& s) {
   return out;
 }
 
+int64_t g_round_stop_ms = 0;  // how long the last STOP took to park the threads
+
 // CAPTURE of a tree round: every child must be in the job (`pids`) or exited (its status is
 // reported, not reaped); then the image is written with the threads still stopped.
 ipc::Message CaptureInRound(const ipc::Message& req, int conn,
@@ -287,8 +290,9 @@ ipc::Message CaptureInRound(const ipc::Message& req, int conn,
     return fail(r.status());
   }
   *captured = true;
-  log::Info("preload: checkpoint ", r.value().path, single ? "" : " (of a process tree)",
-            ": image ", r.value().bytes, " bytes written in ", g_last_ms, " ms",
+  log::Info("preload: checkpoint ", r.value().path, single ? "" : " (of a process tree)", ": ",
+            parked.size(), " threads stopped in ", g_round_stop_ms, " ms, image ", r.value().bytes,
+            " bytes written in ", g_last_ms, " ms",
             resumed_ms >= 0 ? "; forked writer, the threads ran again after " +
                                   std::to_string(resumed_ms - t0) + " ms"
                             : std::string());
@@ -307,7 +311,9 @@ ipc::Message CaptureInRound(const ipc::Message& req, int conn,
 void ServeTreeRound(int conn) {
   gate::LockWriter();
   std::vector<ThreadSlot*> parked;
+  const int64_t t0 = NowMs();
   Status st = QuiesceAll(g_cfg.timeout_ms, &parked);
+  g_round_stop_ms = NowMs() - t0;
   if (st.ok()) {
     // Every byte a TCP connection has sent is in its peer's receive queue before any process
     // of the round is captured (objects/tcp.h).
@@ -505,7 +511,11 @@ void* ThreadMain(void*) {
   }
 }
 
-// The checkpoint thread: the real pthread_create, every signal blocked (inherited).
+void UncountedMain(void*) { (void)ThreadMain(nullptr); }
+
+// The checkpoint thread, every signal blocked (inherited): in a single-threaded program that
+// is not an MPI rank, a thread glibc does not count (uncounted_thread.h), so the program keeps
+// glibc's single-thread fast paths; else (or if that fails) the real pthread_create.
 Status StartThread() {
   auto create = real::pthread_create();
   auto set_mask = real::pthread_sigmask();
@@ -516,12 +526,18 @@ Status StartThread() {
   sigset_t all, old;
   sigfillset(&all);
   set_mask(SIG_SETMASK, &all, &old);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_t th;
-  int rc = create(&th, &attr, &ThreadMain, nullptr);
-  pthread_attr_destroy(&attr);
+  int rc = 0;
+  Status uncounted = Status::FailedPrecondition("an MPI rank");
+  if (FollowsDescendants()) uncounted = StartUncountedThread(&UncountedMain, nullptr);
+  if (!uncounted.ok()) {
+    log::Debug("preload: the checkpoint thread is a pthread: ", uncounted.ToString());
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    rc = create(&th, &attr, &ThreadMain, nullptr);
+    pthread_attr_destroy(&attr);
+  }
   set_mask(SIG_SETMASK, &old, nullptr);
   if (rc != 0) {
     g_active.store(false);

@@ -15,6 +15,7 @@ namespace cairn::preload::gate {
 namespace detail {
 std::atomic<uint32_t> g_writer{0};
 __thread int tl_depth __attribute__((tls_model("initial-exec"))) = 0;
+__thread bool tl_deferred __attribute__((tls_model("initial-exec"))) = false;
 }  // namespace detail
 
 namespace {
@@ -23,9 +24,9 @@ using detail::g_writer;
 using detail::tl_depth;
 
 using detail::kInternalDepth;
-// Touched by this thread and by its own signal handler only: ordered against the handler
-// with signal fences.
-__attribute__((tls_model("initial-exec"))) thread_local bool tl_deferred = false;
+// tl_deferred: touched by this thread and by its own signal handler only, ordered against
+// the handler with signal fences.
+using detail::tl_deferred;
 
 inline void Fence() { std::atomic_signal_fence(std::memory_order_seq_cst); }
 

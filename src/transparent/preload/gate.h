@@ -28,6 +28,8 @@ namespace detail {
 inline constexpr int kInternalDepth = 1 << 24;
 extern std::atomic<uint32_t> g_writer;
 extern __thread int tl_depth __attribute__((tls_model("initial-exec")));  // no TLS wrapper
+// Set by this thread's own signal handler: a park deferred until the outermost Exit().
+extern __thread bool tl_deferred __attribute__((tls_model("initial-exec")));
 void EnterSlow();  // a checkpoint is on: wait it out
 void ExitSlow();   // outermost exit: park if the handler deferred
 }  // namespace detail
@@ -42,7 +44,10 @@ inline void Enter() {
 
 inline void Exit() {
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (--detail::tl_depth == 0) detail::ExitSlow();
+  if (--detail::tl_depth == 0) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (detail::tl_deferred) detail::ExitSlow();
+  }
 }
 
 struct Guard {

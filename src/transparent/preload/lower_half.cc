@@ -59,6 +59,16 @@ std::atomic<uint64_t> g_fd_bits[kMaxFd / 64];
 
 bool Inside() { return tl_inside > 0 || tl_lower_thread; }
 
+namespace detail {
+std::atomic<int> g_possible{-1};
+bool ReadPossible() {
+  const char* roots = std::getenv("CAIRN_LOWER_ROOTS");
+  const bool yes = roots != nullptr && *roots != '\0';
+  g_possible.store(yes ? 1 : 0, std::memory_order_relaxed);
+  return yes;
+}
+}  // namespace detail
+
 void MarkThreadLower() { tl_lower_thread = true; }
 
 namespace {

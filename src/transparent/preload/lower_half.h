@@ -17,6 +17,7 @@
 //     nothing from glibc's heap.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <vector>
 
@@ -24,6 +25,17 @@
 #include "transparent/preload/private_heap.h"
 
 namespace cairn::preload::lower {
+
+// Whether this process can have a lower half at all: CAIRN_LOWER_ROOTS is set (`cairn launch
+// --mpi`). When not, the wrappers skip every other call here (the malloc fast path).
+namespace detail {
+extern std::atomic<int> g_possible;  // -1 not read yet, 0 no, 1 yes
+bool ReadPossible();
+}  // namespace detail
+inline bool Possible() {
+  const int v = detail::g_possible.load(std::memory_order_relaxed);
+  return v < 0 ? detail::ReadPossible() : v != 0;
+}
 
 bool Inside();
 // Marks the calling thread inside for good (a thread started from inside).

@@ -26,7 +26,7 @@ Fn Next(const char* name) {
 }
 
 inline int Fd(int fd) {
-  if (fd >= 0) lw::NoteFd(fd, lw::Inside());
+  if (fd >= 0 && lw::Possible()) lw::NoteFd(fd, lw::Inside());
   return fd;
 }
 
@@ -36,7 +36,7 @@ CAIRN_PRELOAD_API void* mmap(void* addr, size_t len, int prot, int flags, int fd
                              off_t off) noexcept {
   long r = ::syscall(SYS_mmap, addr, len, prot, flags, fd, off);
   void* p = reinterpret_cast<void*>(r);
-  if (p != MAP_FAILED && lw::Inside()) lw::NoteMap(p, len);
+  if (p != MAP_FAILED && lw::Possible() && lw::Inside()) lw::NoteMap(p, len);
   return p;
 }
 
@@ -47,7 +47,7 @@ CAIRN_PRELOAD_API void* mmap64(void* addr, size_t len, int prot, int flags, int 
 
 CAIRN_PRELOAD_API int munmap(void* addr, size_t len) noexcept {
   int r = static_cast<int>(::syscall(SYS_munmap, addr, len));
-  if (r == 0) lw::NoteUnmap(addr, len);
+  if (r == 0 && lw::Possible()) lw::NoteUnmap(addr, len);
   return r;
 }
 

@@ -8,6 +8,12 @@
 #include <cstring>
 
 namespace cairn::preload::heap {
+
+namespace detail {
+uintptr_t g_base = 0;
+size_t g_size = 0;  // 0 before Init(): nothing is owned
+}  // namespace detail
+
 namespace {
 
 constexpr uint32_t kMagic = 0x50484541;  // "PHEA"
@@ -208,14 +214,16 @@ void Arena::Reset() {
 
 bool Init() {
   g_private.EnableThreadCache();  // the lower half's allocations on every MPI call
-  return g_private.Init(kReserveBytes);
+  if (!g_private.Init(kReserveBytes)) return false;
+  detail::g_base = g_private.Base();
+  detail::g_size = g_private.Size();
+  return true;
 }
 void* AllocAligned(size_t alignment, size_t n) { return g_private.AllocAligned(alignment, n); }
 void* Alloc(size_t n) { return g_private.Alloc(n); }
 void Free(void* p) { g_private.Free(p); }
 size_t UsableSize(const void* p) { return g_private.UsableSize(p); }
 void* Realloc(void* p, size_t n) { return g_private.Realloc(p, n); }
-bool Owns(const void* p) { return g_private.Owns(p); }
 uintptr_t Base() { return g_private.Base(); }
 size_t Size() { return g_private.Size(); }
 void ResetAfterRestart() { g_private.Reset(); }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #if defined(__x86_64__)
@@ -29,6 +30,12 @@ std::atomic<uint32_t> g_release_gen{0};  // incremented by Release()
 std::atomic<uint32_t> g_parked{0};       // threads parked in this epoch
 
 __attribute__((tls_model("initial-exec"))) thread_local uint32_t tl_stops = 0;
+
+// glibc's belief that the process has one thread, as QuiesceAll found it (uncounted_thread.h):
+// false while the threads are parked, so that the checkpoint thread and the threads it starts
+// (a forked writer's compression workers) take glibc's locking paths; restored by Release().
+bool g_counted_while_parked = false;
+char g_single_before = 0;
 
 uint64_t MaskBits(const sigset_t& set) {
   uint64_t bits = 0;
@@ -179,10 +186,19 @@ Status QuiesceAll(int timeout_ms, std::vector<ThreadSlot*>* parked) {
   for (size_t i = 0; i < n; ++i) {
     if (slots[i]->parked_epoch.load() >= first_epoch) parked->push_back(slots[i]);
   }
+  if (!g_counted_while_parked) {
+    g_single_before = __libc_single_threaded;
+    __libc_single_threaded = 0;
+    g_counted_while_parked = true;
+  }
   return Status::Ok();
 }
 
 void Release() {
+  if (g_counted_while_parked) {
+    __libc_single_threaded = g_single_before;
+    g_counted_while_parked = false;
+  }
   g_active.store(false, std::memory_order_seq_cst);
   g_release_gen.fetch_add(1, std::memory_order_seq_cst);
   FutexWakeAll(&g_release_gen);

@@ -14,7 +14,11 @@
 //     thread and waits until each has parked or is gone (exited / ESRCH); threads that
 //     registered meanwhile (a pthread_create under way) are stopped in further rounds until a
 //     snapshot of the registry finds nobody new. On timeout it releases the ones that parked
-//     and fails with a message listing the tids that did not stop.
+//     and fails with a message listing the tids that did not stop. From its success until
+//     Release(), glibc counts several threads (__libc_single_threaded is false): the
+//     checkpoint thread of a single-threaded program is one glibc does not count
+//     (uncounted_thread.h), and while the program's threads are parked it and the threads
+//     it starts use glibc's locks. Release() puts back what QuiesceAll found.
 #pragma once
 
 #include <cstdint>

@@ -122,10 +122,11 @@ size_t RealUsableSize(void* p) {
 // a lower half's own (lower_half.h).
 #define CAIRN_PRIVATE_ALLOC()  \
   (gate::IsInternalThread() || \
-   (lower::Inside() && lower::CallerIsLower(__builtin_return_address(0))))
+   (lower::Possible() && lower::Inside() && lower::CallerIsLower(__builtin_return_address(0))))
 
 // The lower half's libraries allocating before it is first initialized (lower_half.h).
-#define CAIRN_PRISTINE_ALLOC() lower::PristinePhase(__builtin_return_address(0))
+#define CAIRN_PRISTINE_ALLOC() \
+  (lower::Possible() && lower::PristinePhase(__builtin_return_address(0)))
 
 CAIRN_PRELOAD_API void* malloc(size_t n) noexcept {
   if (CAIRN_PRISTINE_ALLOC()) return Private(lower::PristineArena().Alloc(n));
@@ -140,7 +141,7 @@ CAIRN_PRELOAD_API void free(void* p) noexcept {
     heap::Free(p);
     return;
   }
-  if (lower::PristineArena().Owns(p)) {
+  if (lower::Possible() && lower::PristineArena().Owns(p)) {
     lower::PristineArena().Free(p);
     return;
   }
@@ -174,7 +175,8 @@ CAIRN_PRELOAD_API void* calloc(size_t n, size_t size) noexcept {
 }
 
 CAIRN_PRELOAD_API void* realloc(void* p, size_t n) noexcept {
-  if (lower::PristineArena().Owns(p) || (p == nullptr && CAIRN_PRISTINE_ALLOC())) {
+  if ((lower::Possible() && lower::PristineArena().Owns(p)) ||
+      (p == nullptr && CAIRN_PRISTINE_ALLOC())) {
     if (n == 0) {
       lower::PristineArena().Free(p);
       return nullptr;
@@ -268,7 +270,9 @@ CAIRN_PRELOAD_API void* pvalloc(size_t n) noexcept {
 
 CAIRN_PRELOAD_API size_t malloc_usable_size(void* p) noexcept {
   if (heap::Owns(p)) return heap::UsableSize(p);
-  if (lower::PristineArena().Owns(p)) return lower::PristineArena().UsableSize(p);
+  if (lower::Possible() && lower::PristineArena().Owns(p)) {
+    return lower::PristineArena().UsableSize(p);
+  }
   return p == nullptr ? 0 : RealUsableSize(p);
 }
 
@@ -388,7 +392,11 @@ namespace {
 // `set` without the checkpoint signal when it would block it; else `set` itself.
 const sigset_t* Unblockable(int how, const sigset_t* set, sigset_t* copy) {
   const int cs = CheckpointSignal();
-  if (cs == 0 || set == nullptr || how == SIG_UNBLOCK || !sigismember(set, cs)) return set;
+  if (cs == 0 || set == nullptr || how == SIG_UNBLOCK) return set;
+  // sigismember without its call: glibc keeps signal s in bit (s - 1) of the words.
+  const auto* words = reinterpret_cast<const unsigned long*>(set);
+  constexpr int kBits = 8 * sizeof(unsigned long);
+  if (((words[(cs - 1) / kBits] >> ((cs - 1) % kBits)) & 1) == 0) return set;
   *copy = *set;
   sigdelset(copy, cs);
   return copy;
