@@ -131,7 +131,7 @@ std::string CheckFiles(const std::vector<FileState>& files) {
     }
     if (f.socket.name.size() > 108) return what + ": socket name longer than 108 bytes";
     if (f.socket.shutdown > 3) return what + ": bad shutdown bits " + Num(f.socket.shutdown);
-    if (f.socket.options > 31) return what + ": bad socket options " + Num(f.socket.options);
+    if (f.socket.options > 63) return what + ": bad socket options " + Num(f.socket.options);
     if (f.kind != FileKind::kTty && !(f.tty == TtyState{})) {
       return what + ": terminal state on a " + FileKindName(f.kind);
     }

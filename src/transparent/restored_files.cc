@@ -19,6 +19,7 @@
 #include "transparent/objects/fifo.h"
 #include "transparent/objects/file_lock.h"
 #include "transparent/objects/socket.h"
+#include "transparent/objects/tcp.h"
 #include "transparent/objects/tty.h"
 
 namespace cairn::transparent {
@@ -317,6 +318,16 @@ Status RestoredFiles::InstallSocket(const FileState& f, int min_temp_fd,
       Settle(peer->fd, *peer);
     }
     CAIRN_RETURN_IF_ERROR(Place(fds.value().first, f.fd));
+    Settle(f.fd, f);
+    return Status::Ok();
+  }
+  if (objects::Restorable(f, files_) == objects::SocketRestore::kPending) {
+    // Into the listener's accept queue again: the listener first (placed at its own number).
+    const FileState* l = objects::FindListener(files_, f);
+    CAIRN_RETURN_IF_ERROR(InstallSocket(*l, min_temp_fd, sockets_at, installed));
+    auto c = objects::RestorePending(f, sockets_at->at(l->socket.id), min_temp_fd);
+    if (!c.ok()) return c.status().Annotate("cannot restore the connection " + Describe(f));
+    CAIRN_RETURN_IF_ERROR(Place(c.value(), f.fd));
     Settle(f.fd, f);
     return Status::Ok();
   }

@@ -25,6 +25,7 @@
 #include "transparent/image.h"
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/socket.h"
+#include "transparent/objects/tcp.h"
 #include "transparent/objects/tty.h"
 #include "transparent/process_restore.h"
 
@@ -455,6 +456,26 @@ Status CreateSockets(Job* job, std::map<uint64_t, int>* sockets) {
       auto fd = tr::objects::RestoreAlone(*f, job->min_fd);
       if (!fd.ok()) return fd.status().Annotate("socket " + std::to_string(id));
       (*sockets)[id] = fd.value();
+    }
+  }
+  // Connections that a listener of the job had not accepted yet (tcp.h): the listener is made
+  // here, whoever holds it, and the connection waits in its accept queue again.
+  for (const auto& [id, f] : first) {
+    if (sockets->count(id) != 0 || f->socket.peer != tr::SocketState::kUnnamedPeer) continue;
+    for (const auto& [lid, l] : first) {
+      if (!tr::objects::IsPendingOn(*f, *l)) continue;
+      if (sockets->count(lid) == 0) {
+        auto fd = tr::objects::RestoreAlone(*l, job->min_fd);
+        if (!fd.ok()) return fd.status().Annotate("socket " + std::to_string(lid));
+        (*sockets)[lid] = fd.value();
+      }
+      auto c = tr::objects::RestorePending(*f, sockets->at(lid), job->min_fd);
+      if (!c.ok()) {
+        return c.status().Annotate(tr::objects::SocketSummary(*f) + " (socket " +
+                                   std::to_string(id) + ")");
+      }
+      (*sockets)[id] = c.value();
+      break;
     }
   }
   for (const auto& [id, fd] : *sockets) job->shared_fds.push_back(fd);

@@ -1204,7 +1204,7 @@ TEST(TransparentImage, WriterRejectsMisuseWithoutFailing) {
   by_fd(16).socket.peer_name = "x";  // a peer address on a UNIX socket
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
-  by_fd(18).socket.options = 32;
+  by_fd(18).socket.options = 64;
   EXPECT_EQ(iw.WriteFiles(files).code(), Code::kInvalidArgument);
   files = s.files;
   by_fd(19).object.watches[1].wd = 1;  // a watch number twice

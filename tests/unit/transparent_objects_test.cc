@@ -466,6 +466,42 @@ TEST(TcpConnections, UnconnectedSocketsComeBackFreshOrBoundAgain) {
   ::close(l);
 }
 
+// A connection that the listener had not accepted (a checkpoint during connect()) waits in
+// the new listener's accept queue again; one that had already sent bytes cannot (they sat in
+// the unaccepted end) and is not restorable.
+TEST(TcpConnections, AConnectionNotYetAcceptedWaitsInTheListenersQueueAgain) {
+  sockaddr_in a;
+  int l = LoopbackSocket(4, &a);
+  int quiet = ::socket(AF_INET, SOCK_STREAM, 0);
+  int talker = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(::connect(quiet, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::connect(talker, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::send(talker, "lost", 4, 0), 4);
+  std::vector<FileState> files{CaptureSocketFd(l), CaptureSocketFd(quiet), CaptureSocketFd(talker)};
+  ASSERT_EQ(Restorable(files[1], files), SocketRestore::kPending);
+  EXPECT_EQ(FindListener(files, files[1]), &files[0]);
+  EXPECT_EQ(files[2].socket.options & kTcpSentData, kTcpSentData);
+  EXPECT_EQ(Restorable(files[2], files), SocketRestore::kNone);
+  EXPECT_EQ(Restorable(files[1], {files[1]}), SocketRestore::kNone);  // no listener in the job
+  for (int fd : {l, quiet, talker}) ::close(fd);
+
+  auto nl = RestoreAlone(files[0], 0);
+  ASSERT_TRUE(nl.ok()) << nl.status().ToString();
+  auto nc = RestorePending(files[1], nl.value(), 0);
+  ASSERT_TRUE(nc.ok()) << nc.status().ToString();
+  pollfd p{nl.value(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1) << "nothing waits in the accept queue";
+  int s = ::accept(nl.value(), nullptr, nullptr);
+  ASSERT_GE(s, 0);
+  ASSERT_EQ(::send(nc.value(), "ping", 4, 0), 4);
+  char b[8];
+  ASSERT_EQ(::recv(s, b, sizeof b, 0), 4);
+  EXPECT_EQ(std::string(b, 4), "ping");
+  p.revents = 0;
+  EXPECT_EQ(::poll(&p, 1, 0), 0) << "more than that one waits";
+  for (int fd : {s, nc.value(), nl.value()}) ::close(fd);
+}
+
 TEST(Inotify, WatchesComeBackWithTheirNumbersAcrossGaps) {
   const std::string dir = ::testing::TempDir() + "/cairn-inotify-test";
   ::mkdir(dir.c_str(), 0700);

@@ -409,13 +409,21 @@ void SaveSocketQueues(std::vector<FileState>* files, bool peers_elsewhere) {
   }
 }
 
+const FileState* FindListener(const std::vector<FileState>& files, const FileState& f) {
+  for (const FileState& g : files) {
+    if (IsPendingOn(f, g)) return &g;
+  }
+  return nullptr;
+}
+
 SocketRestore Restorable(const FileState& f, const std::vector<FileState>& files) {
   const SocketState& k = f.socket;
   if (f.kind != FileKind::kSocket) return SocketRestore::kNone;
   if (k.family == AF_INET || k.family == AF_INET6) {
     if (k.listening) return SocketRestore::kListener;
     if (FindPeer(files, f) != nullptr) return SocketRestore::kPair;  // a TCP connection
-    return k.peer == 0 ? SocketRestore::kUnbound : SocketRestore::kNone;
+    if (k.peer == 0) return SocketRestore::kUnbound;
+    return FindListener(files, f) != nullptr ? SocketRestore::kPending : SocketRestore::kNone;
   }
   if (k.family != AF_UNIX) return SocketRestore::kNone;
   if (k.listening) return SocketRestore::kListener;

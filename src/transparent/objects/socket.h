@@ -29,7 +29,8 @@
 //   kListener (a listening AF_UNIX socket: bound to its name again, a stale socket file at a
 //   path name removed first, listen()ed with its backlog), kUnbound (an unconnected AF_UNIX
 //   socket, bound again if it had a name), or kNone (a peer outside the process, or another
-//   family: the caller's documented policy, a closed connection, applies).
+//   family: the caller's documented policy, a closed connection, applies), or kPending (a TCP
+//   connection waiting in the accept queue of a listener in `files`: connected again, tcp.h).
 // - RestorePair returns the two new descriptors (FD_CLOEXEC, at or above min_fd) for a and b
 //   with a's and b's queues refilled; RestoreAlone one for kListener and kUnbound.
 #pragma once
@@ -60,7 +61,10 @@ const FileState* FindSocket(const std::vector<FileState>& files, uint64_t id);
 bool IsPeer(const FileState& a, const FileState& b);
 const FileState* FindPeer(const std::vector<FileState>& files, const FileState& f);
 
-enum class SocketRestore { kNone, kPair, kListener, kUnbound };
+// kPending: a TCP connection not yet accepted by a listener in `files` (tcp.h, IsPendingOn);
+// FindListener gives that listener.
+enum class SocketRestore { kNone, kPair, kListener, kUnbound, kPending };
+const FileState* FindListener(const std::vector<FileState>& files, const FileState& f);
 SocketRestore Restorable(const FileState& f, const std::vector<FileState>& files);
 Result<std::pair<int, int>> RestorePair(const FileState& a, const FileState& b, int min_fd);
 Result<int> RestoreAlone(const FileState& f, int min_fd);

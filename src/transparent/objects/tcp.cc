@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
@@ -229,6 +231,8 @@ Status CaptureTcp(int fd, SocketState* k) {
   if (::getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &len) == 0 && on != 0) {
     k->options |= kTcpKeepAlive;
   }
+  uint64_t sent = 0;
+  if (!TcpBytesSent(fd, &sent) || sent > 0) k->options |= kTcpSentData;
   tcp_info ti{};
   socklen_t tlen = sizeof ti;
   if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0) {
@@ -351,6 +355,93 @@ Result<std::pair<int, int>> RestoreTcpPair(const FileState& a, const FileState& 
     (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   }
   return std::pair{x.value(), y.value()};
+}
+
+namespace {
+
+// The port of a raw internet sockaddr, and whether its address is the wildcard one.
+uint16_t PortOf(const std::string& raw) {
+  sockaddr_in a{};
+  if (raw.size() < sizeof a) return 0;
+  std::memcpy(&a, raw.data(), sizeof a);  // sin_port and sin6_port share their offset
+  return ntohs(a.sin_port);
+}
+
+bool IsWildcard(const std::string& raw) {
+  sockaddr_storage a{};
+  std::memcpy(&a, raw.data(), std::min(raw.size(), sizeof a));
+  if (a.ss_family == AF_INET6) {
+    const in6_addr& x = reinterpret_cast<const sockaddr_in6&>(a).sin6_addr;
+    return IN6_IS_ADDR_UNSPECIFIED(&x);
+  }
+  return reinterpret_cast<const sockaddr_in&>(a).sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
+}  // namespace
+
+bool IsPendingOn(const FileState& f, const FileState& listener) {
+  const SocketState& c = f.socket;
+  const SocketState& l = listener.socket;
+  if (f.kind != FileKind::kSocket || listener.kind != FileKind::kSocket ||
+      (c.family != AF_INET && c.family != AF_INET6) || c.family != l.family ||
+      c.type != SOCK_STREAM || l.type != SOCK_STREAM || c.listening || !l.listening ||
+      c.peer != SocketState::kUnnamedPeer || c.shutdown != 0 || !c.queued.empty() ||
+      (c.options & kTcpSentData) != 0 || c.peer_name.empty() || l.name.empty()) {
+    return false;
+  }
+  return PortOf(l.name) == PortOf(c.peer_name) && (l.name == c.peer_name || IsWildcard(l.name));
+}
+
+Result<int> RestorePending(const FileState& f, int listener_fd, int min_fd) {
+  sockaddr_storage there{};
+  socklen_t tl = sizeof there;
+  if (::getsockname(listener_fd, reinterpret_cast<sockaddr*>(&there), &tl) != 0) {
+    return Status::FromErrno("getsockname (the listener)", errno);
+  }
+  std::string to(reinterpret_cast<const char*>(&there), tl);
+  if (IsWildcard(to)) {  // connect to the loopback address, on the listener's port
+    const std::string lo = Loopback(f.socket.family);
+    sockaddr_in a{};
+    std::memcpy(&a, to.data(), sizeof a);
+    const uint16_t port = a.sin_port;
+    to = lo;
+    std::memcpy(to.data() + offsetof(sockaddr_in, sin_port), &port, sizeof port);
+  }
+  int c = NewSocket(f.socket.family);
+  if (c < 0) return Status::FromErrno("socket", errno);
+  // From its own address when it is free; else from a new port.
+  if (::bind(c, Sa(f.socket.name), static_cast<socklen_t>(f.socket.name.size())) != 0) {
+    log::Info("restart: ", SocketSummary(f), ": its address is taken (", std::strerror(errno),
+              "); connecting from a new port");
+  }
+  Status st;
+  if (::connect(c, Sa(to), static_cast<socklen_t>(to.size())) != 0 && errno != EINPROGRESS) {
+    st = Status::FromErrno("connect to the listener " + InetAddress(to), errno);
+  } else if (!WaitFor(c, POLLOUT)) {
+    st = Status::Unavailable("connect to the listener " + InetAddress(to) + ": no answer in " +
+                             std::to_string(kWaitMs) + " ms (its accept queue is full?)");
+  } else {
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (::getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) {
+      st = Status::FromErrno("connect to the listener " + InetAddress(to), err != 0 ? err : errno);
+    }
+  }
+  if (st.ok()) {
+    const int on = 1;
+    if ((f.socket.options & kTcpNoDelay) != 0) {
+      (void)::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    }
+    if ((f.socket.options & kTcpKeepAlive) != 0) {
+      (void)::setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    }
+    (void)::fcntl(c, F_SETFL, ::fcntl(c, F_GETFL) & ~O_NONBLOCK);
+  }
+  if (!st.ok()) {
+    ::close(c);
+    return st;
+  }
+  return MoveAbove(c, min_fd, "tcp connection");
 }
 
 }  // namespace cairn::transparent::objects

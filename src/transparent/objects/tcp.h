@@ -6,8 +6,9 @@
 // Capture (in the checkpointed process, threads stopped)
 // - CaptureTcp (called by CaptureSocket for a connected SOCK_STREAM internet socket) records
 //   the peer's address (`peer_name`, the raw sockaddr), TCP_NODELAY and SO_KEEPALIVE
-//   (SocketState::options bits kTcpNoDelay, kTcpKeepAlive), and from the TCP state which
-//   halves are shut down (a FIN sent: kSendShutdown; one received: kRcvShutdown).
+//   (SocketState::options bits kTcpNoDelay, kTcpKeepAlive), whether it has sent any byte
+//   (kTcpSentData), and from the TCP state which halves are shut down (a FIN sent:
+//   kSendShutdown; one received: kRcvShutdown).
 // - DrainTcpSends, at the stop of a tree round (before any process is captured): waits up to
 //   `timeout_ms` until every connected TCP socket of this process has nothing left in its
 //   send queue (SIOCOUTQ: all its bytes acknowledged, so they sit in the peer's receive
@@ -28,6 +29,13 @@
 //   addresses and *note says so. Each end's saved receive queue is sent by the other (Refill,
 //   socket.h), the options are set again and a saved shutdown is re-applied. Every wait is
 //   bounded (2 s).
+// - A connection that a listener of the job had not accepted yet (its other end waited in the
+//   listener's accept queue, where no capture sees it; e.g. a checkpoint during connect()):
+//   IsPendingOn(f, listener) says f is one, to `listener` (listening on f's peer address, or
+//   on the wildcard address with its port), with no FIN and no byte sent (kTcpSentData
+//   clear: bytes waiting in the unaccepted end cannot be saved, so such a connection stays
+//   unrestored). RestorePending connects a new socket, from f's address when it is free, to
+//   the listener's new socket `listener_fd`: the program's accept() finds it again.
 #pragma once
 
 #include <string>
@@ -39,14 +47,19 @@
 
 namespace cairn::transparent::objects {
 
-inline constexpr uint32_t kTcpNoDelay = 8, kTcpKeepAlive = 16;  // SocketState::options
+// SocketState::options; kTcpSentData: the connection has sent bytes (or TCP_INFO cannot tell).
+inline constexpr uint32_t kTcpNoDelay = 8, kTcpKeepAlive = 16, kTcpSentData = 32;
 
 Status CaptureTcp(int fd, SocketState* k);
+// TCP_INFO's count of bytes sent (tcpi_bytes_sent); false when the kernel does not report it.
+bool TcpBytesSent(int fd, uint64_t* sent);
 Status DrainTcpSends(int timeout_ms);
 std::vector<std::string> PeekTcpQueue(int fd);
 
 bool IsTcpPair(const FileState& a, const FileState& b);
 Result<std::pair<int, int>> RestoreTcpPair(const FileState& a, const FileState& b, int min_fd,
                                            std::string* note);
+bool IsPendingOn(const FileState& f, const FileState& listener);
+Result<int> RestorePending(const FileState& f, int listener_fd, int min_fd);
 
 }  // namespace cairn::transparent::objects
