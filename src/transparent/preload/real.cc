@@ -34,6 +34,7 @@ CAIRN_REAL(pthread_sigmask, SigmaskFn)
 CAIRN_REAL(nanosleep, NanosleepFn)
 CAIRN_REAL(clock_nanosleep, ClockNanosleepFn)
 CAIRN_REAL(inotify_add_watch, InotifyAddWatchFn)
+CAIRN_REAL(clone, CloneFn)
 CAIRN_REAL(inotify_rm_watch, InotifyRmWatchFn)
 
 #undef CAIRN_REAL

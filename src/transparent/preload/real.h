@@ -22,6 +22,7 @@ using SigmaskFn = int (*)(int, const sigset_t*, sigset_t*);
 using NanosleepFn = int (*)(const struct timespec*, struct timespec*);
 using ClockNanosleepFn = int (*)(clockid_t, int, const struct timespec*, struct timespec*);
 using InotifyAddWatchFn = int (*)(int, const char*, uint32_t);
+using CloneFn = int (*)(int (*)(void*), void*, int, void*, ...);
 using InotifyRmWatchFn = int (*)(int, int);
 
 PthreadCreateFn pthread_create();
@@ -33,6 +34,7 @@ SigmaskFn pthread_sigmask();
 NanosleepFn nanosleep();
 ClockNanosleepFn clock_nanosleep();
 InotifyAddWatchFn inotify_add_watch();
+CloneFn clone();
 InotifyRmWatchFn inotify_rm_watch();
 
 }  // namespace cairn::preload::real

@@ -158,6 +158,12 @@ void PrepareCheckpoint(const std::vector<ThreadSlot*>& parked) {
   kstate::Save(parked, CheckpointSignal());
 }
 
+void FixCachedTidAfterClone() {
+  if (const uint64_t tp = ThreadPointer(); tp != 0) {
+    PatchTid(tp, static_cast<pid_t>(::syscall(SYS_gettid)));
+  }
+}
+
 bool GetRestartInfo(CairnRestartInfo* out) {
   if (!g_reserved || g_tid_offset < 0) return false;
   out->magic = CAIRN_PLAN_MAGIC;

@@ -24,6 +24,9 @@ namespace cairn::preload::restart {
 
 bool ReserveRestorerRange();
 void LearnThreadLayout();
+// In a child made by clone() (not fork(), which glibc fixes itself): glibc's cached tid of the
+// calling thread is still its parent's; sets it to the child's own (LearnThreadLayout's offset).
+void FixCachedTidAfterClone();
 void PrepareCheckpoint(const std::vector<ThreadSlot*>& parked);
 bool GetRestartInfo(CairnRestartInfo* out);
 // True in a process that was restored (from the restart entry on).

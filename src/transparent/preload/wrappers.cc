@@ -8,6 +8,9 @@
 //     through pthread_exit / cancellation (a thread-specific-data key destructor).
 //     Threads created by internal threads are internal too (not registered, not gated).
 //   - fork: inside the gate; the child resets the gate and registry (see control.h).
+//   - clone without CLONE_VM (a new process, as fork makes, on a stack of the program's):
+//     the same as fork, the child's part run before the program's function; other clones
+//     (threads, vfork-like CLONE_VM children that exec) pass through unchanged.
 //   - nanosleep / clock_nanosleep / sleep / usleep: a sleep that only a checkpoint
 //     interrupted (EINTR while this thread was stopped) continues for the time left, so a
 //     checkpoint does not cut the application's sleeps short.
@@ -22,6 +25,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
@@ -29,6 +33,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdarg>
 #include <cstdint>
 #include <cstring>
 #include <new>
@@ -43,6 +48,7 @@
 #include "transparent/preload/quiesce.h"
 #include "transparent/preload/real.h"
 #include "transparent/preload/registry.h"
+#include "transparent/preload/restart.h"
 
 extern "C" {
 void* __libc_malloc(size_t);
@@ -305,6 +311,73 @@ CAIRN_PRELOAD_API int pthread_create(pthread_t* thread, const pthread_attr_t* at
   return rc;
 }
 
+namespace {
+
+// A followed child reports on this pipe once it listens on its control socket, so that a
+// checkpoint of the tree, which may start as soon as the gate is released, finds it.
+struct ReadyPipe {
+  int r = -1, w = -1;
+  ReadyPipe() {
+    int p[2];
+    if (control::FollowsForks() && ::pipe2(p, O_CLOEXEC) == 0) {
+      r = p[0];
+      w = p[1];
+    }
+  }
+};
+
+// The child's part of fork and clone: a gate, a registry and a checkpoint thread of its own;
+// then it tells the parent.
+void SetUpChild(const ReadyPipe& ready) {
+  gate::ResetInChildAfterFork();
+  ResetRegistryInChildAfterFork();
+  control::OnForkChild();
+  if (ready.w >= 0) {
+    const char c = 1;
+    (void)!::write(ready.w, &c, 1);
+    ::close(ready.r);
+    ::close(ready.w);
+  }
+}
+
+// The parent's part: waits (at most 5 s) for the child, if one was made.
+void AwaitChild(const ReadyPipe& ready, pid_t pid) {
+  if (ready.r < 0) return;
+  ::close(ready.w);
+  if (pid > 0) {
+    pollfd p{ready.r, POLLIN, 0};
+    while (::poll(&p, 1, 5000) < 0 && errno == EINTR) {
+    }
+  }
+  ::close(ready.r);
+}
+
+// What a child made by the clone wrapper runs first (its copy of the parent's memory).
+struct CloneStart {
+  int (*fn)(void*);
+  void* arg;
+  ReadyPipe ready;
+};
+
+int StartClonedChild(void* p) {
+  const CloneStart* s = static_cast<const CloneStart*>(p);
+  restart::FixCachedTidAfterClone();
+  SetUpChild(s->ready);
+  // The child has the parent's gate depth (inside the wrapper's Guard), but never returns
+  // through the wrapper: it leaves the call here, before the program's function.
+  gate::Exit();
+  const int status = s->fn(s->arg);
+  // glibc's clone() ends the child's thread with SYS_exit, which ends a process whose only
+  // thread it is; here the checkpoint thread would keep the child alive (and its parent
+  // waiting). Unless the child started threads of its own, the process ends with the status.
+  ThreadSlot* others[2];
+  if (Snapshot(others, 2) <= 1) ::syscall(SYS_exit_group, status);
+  UnregisterCurrentThread();
+  return status;
+}
+
+}  // namespace
+
 CAIRN_PRELOAD_API pid_t fork() noexcept {
   auto real_fork = real::fork();
   if (real_fork == nullptr) {
@@ -312,36 +385,42 @@ CAIRN_PRELOAD_API pid_t fork() noexcept {
     return -1;
   }
   Guard g;
-  // A followed child reports on `ready` once it listens on its control socket, so that a
-  // checkpoint of the tree, which may start as soon as the gate is released, finds it.
-  int ready[2] = {-1, -1};
-  if (control::FollowsForks() && ::pipe2(ready, O_CLOEXEC) != 0) ready[0] = ready[1] = -1;
+  ReadyPipe ready;
   const int saved_errno = errno;
   pid_t pid = real_fork();
   const int fork_errno = errno;
   if (pid == 0) {
-    gate::ResetInChildAfterFork();
-    ResetRegistryInChildAfterFork();
-    control::OnForkChild();
-    if (ready[1] >= 0) {
-      const char c = 1;
-      (void)!::write(ready[1], &c, 1);
-      ::close(ready[0]);
-      ::close(ready[1]);
-    }
+    SetUpChild(ready);
     errno = saved_errno;
     return 0;
   }
-  if (ready[0] >= 0) {
-    ::close(ready[1]);
-    if (pid > 0) {
-      pollfd p{ready[0], POLLIN, 0};
-      while (::poll(&p, 1, 5000) < 0 && errno == EINTR) {
-      }
-    }
-    ::close(ready[0]);
-  }
+  AwaitChild(ready, pid);
   errno = pid < 0 ? fork_errno : saved_errno;
+  return pid;
+}
+
+CAIRN_PRELOAD_API int clone(int (*fn)(void*), void* stack, int flags, void* arg, ...) noexcept {
+  va_list ap;
+  va_start(ap, arg);
+  pid_t* parent_tid = va_arg(ap, pid_t*);
+  void* tls = va_arg(ap, void*);
+  pid_t* child_tid = va_arg(ap, pid_t*);
+  va_end(ap);
+  auto real_clone = real::clone();
+  if (real_clone == nullptr) {
+    errno = ENOSYS;
+    return -1;
+  }
+  if ((flags & (CLONE_VM | CLONE_THREAD)) != 0) {
+    return real_clone(fn, stack, flags, arg, parent_tid, tls, child_tid);
+  }
+  Guard g;
+  CloneStart start{fn, arg, ReadyPipe()};
+  const int saved_errno = errno;
+  const int pid = real_clone(&StartClonedChild, stack, flags, &start, parent_tid, tls, child_tid);
+  const int clone_errno = errno;
+  AwaitChild(start.ready, pid);
+  errno = pid < 0 ? clone_errno : saved_errno;
   return pid;
 }
 
