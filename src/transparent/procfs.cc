@@ -7,6 +7,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace cairn::transparent {
@@ -119,6 +120,26 @@ std::vector<std::string> Words(std::string_view text) {
     const size_t end = text.find_first_of(kBlanks, at);
     out.emplace_back(text.substr(at, end == std::string_view::npos ? end : end - at));
     at = end == std::string_view::npos ? end : text.find_first_not_of(kBlanks, end);
+  }
+  return out;
+}
+
+std::vector<long> ProcessTree(long root) {
+  std::vector<long> out;
+  if (::access(("/proc/" + std::to_string(root)).c_str(), F_OK) != 0) return out;
+  out.push_back(root);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const std::string task = "/proc/" + std::to_string(out[i]) + "/task";
+    DIR* d = ::opendir(task.c_str());
+    if (d == nullptr) continue;
+    while (struct dirent* e = ::readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      for (const std::string& w : Words(ReadProcText(task + "/" + e->d_name + "/children"))) {
+        const long pid = std::strtol(w.c_str(), nullptr, 10);
+        if (pid > 0 && std::find(out.begin(), out.end(), pid) == out.end()) out.push_back(pid);
+      }
+    }
+    ::closedir(d);
   }
   return out;
 }

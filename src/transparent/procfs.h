@@ -36,6 +36,10 @@ std::set<std::pair<uint64_t, uint64_t>> HeldFlocks();
 // zombie, in pid order. Empty when there are none, or when the kernel does not list them.
 std::vector<std::string> ProcessChildren();
 
+// `root` and every process descending from it (children of any of its threads, theirs, ...),
+// root first; empty when root does not exist. Pids that exit meanwhile may be listed.
+std::vector<long> ProcessTree(long root);
+
 // The same children as ProcessChildren(), as records.
 struct ChildProcess {
   long pid = 0;

@@ -401,6 +401,42 @@ TEST(TcpConnections, UnreadBytesTowardsALocalPeerFailTheDrain) {
   Status st = DrainTcpSends(100);
   EXPECT_EQ(st.code(), Code::kFailedPrecondition);
   EXPECT_NE(st.message().find("not acknowledged"), std::string::npos) << st.ToString();
+  // The peer's socket is found on this host, and its holder decides: this process, the root
+  // of the job here, holds it (the checkpoint must fail)...
+  struct stat peer;
+  ASSERT_EQ(::fstat(s, &peer), 0);
+  EXPECT_EQ(PeerSocketInode(c), static_cast<uint64_t>(peer.st_ino));
+  EXPECT_EQ(DrainTcpSends(100, ::getpid()).code(), Code::kFailedPrecondition);
+  // ...but in a job whose only process holds no end, the peer is outside: logged, not failed
+  // (such a connection is not restored anyway).
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  const pid_t other = ::fork();
+  ASSERT_GE(other, 0);
+  if (other == 0) {
+    for (int fd = 3; fd < 1024; ++fd) {
+      if (fd != go[0]) ::close(fd);
+    }
+    char b;
+    (void)!::read(go[0], &b, 1);  // until the test is done
+    ::_exit(0);
+  }
+  ::close(go[0]);
+  for (int i = 0; i < 200; ++i) {  // until the child has closed its copies of c and s
+    bool holds = false;
+    for (int fd = 3; fd < 64 && !holds; ++fd) {
+      char t[64];
+      const std::string p = "/proc/" + std::to_string(other) + "/fd/" + std::to_string(fd);
+      const ssize_t n = ::readlink(p.c_str(), t, sizeof t);
+      holds = n > 0 && std::string(t, static_cast<size_t>(n)).starts_with("socket:");
+    }
+    if (!holds) break;
+    ::usleep(5000);
+  }
+  EXPECT_TRUE(DrainTcpSends(100, other).ok());
+  ::close(go[1]);
+  int status = 0;
+  ::waitpid(other, &status, 0);
   ::close(c);
   ::close(s);
 }

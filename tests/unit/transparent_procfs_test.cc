@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -16,6 +17,29 @@ namespace cairn::transparent {
 namespace {
 
 bool FlockHeld(uint64_t device, uint64_t inode) { return HeldFlocks().count({device, inode}) != 0; }
+
+TEST(Procfs, ProcessTreeListsTheRootAndItsDescendants) {
+  int go[2];
+  ASSERT_EQ(::pipe(go), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(go[1]);
+    char b;
+    (void)!::read(go[0], &b, 1);
+    ::_exit(0);
+  }
+  const std::vector<long> mine = ProcessTree(::getpid());
+  ASSERT_FALSE(mine.empty());
+  EXPECT_EQ(mine[0], ::getpid());
+  EXPECT_NE(std::find(mine.begin(), mine.end(), child), mine.end());
+  EXPECT_EQ(ProcessTree(child), std::vector<long>{child});
+  ::close(go[0]);
+  ::close(go[1]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_TRUE(ProcessTree(child).empty());  // gone
+}
 
 TEST(Procfs, LinesAndWordsAsStreamsWouldSplitThem) {
   EXPECT_EQ(Lines("a b\n\nc"), (std::vector<std::string>{"a b", "", "c"}));

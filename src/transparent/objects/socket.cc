@@ -43,47 +43,28 @@ struct Diag {
 
 // One NETLINK_SOCK_DIAG query for the AF_UNIX socket with inode `ino`.
 Result<Diag> QueryDiag(uint64_t ino) {
-  int nl = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-  if (nl < 0) return Status::FromErrno("socket(NETLINK_SOCK_DIAG)", errno);
-  struct {
-    nlmsghdr nlh;
-    unix_diag_req req;
-  } msg{};
-  msg.nlh.nlmsg_len = sizeof msg;
-  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  msg.nlh.nlmsg_flags = NLM_F_REQUEST;
-  msg.req.sdiag_family = AF_UNIX;
-  msg.req.udiag_states = ~0u;
-  msg.req.udiag_ino = static_cast<uint32_t>(ino);
-  msg.req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;
-  msg.req.udiag_cookie[0] = msg.req.udiag_cookie[1] = ~0u;  // INET_DIAG_NOCOOKIE
-  alignas(nlmsghdr) char buf[8192];
-  ssize_t n = -1;
-  if (::send(nl, &msg, sizeof msg, 0) == static_cast<ssize_t>(sizeof msg)) {
-    do {
-      n = ::recv(nl, buf, sizeof buf, 0);
-    } while (n < 0 && errno == EINTR);
-  }
-  const int e = errno;
-  ::close(nl);
-  if (n < 0) return Status::FromErrno("sock_diag query", e);
-  auto* h = reinterpret_cast<nlmsghdr*>(buf);
-  if (!NLMSG_OK(h, static_cast<unsigned>(n))) return Status::IOError("short sock_diag answer");
-  if (h->nlmsg_type == NLMSG_ERROR) {
-    auto* err = static_cast<nlmsgerr*>(NLMSG_DATA(h));
-    return Status::FromErrno("sock_diag query", -err->error);
-  }
-  auto* m = static_cast<unix_diag_msg*>(NLMSG_DATA(h));
+  unix_diag_req req{};
+  req.sdiag_family = AF_UNIX;
+  req.udiag_states = ~0u;
+  req.udiag_ino = static_cast<uint32_t>(ino);
+  req.udiag_show = UDIAG_SHOW_PEER | UDIAG_SHOW_RQLEN;
+  req.udiag_cookie[0] = req.udiag_cookie[1] = ~0u;  // INET_DIAG_NOCOOKIE
+  auto answer = SockDiag(req);
+  if (!answer.ok()) return answer.status();
+  const std::string& a = answer.value();
+  if (a.size() < sizeof(unix_diag_msg)) return Status::IOError("short sock_diag answer");
+  auto* m = reinterpret_cast<const unix_diag_msg*>(a.data());
   Diag d;
   d.state = m->udiag_state;
-  int len = static_cast<int>(h->nlmsg_len - NLMSG_LENGTH(sizeof *m));
-  for (auto* a = reinterpret_cast<rtattr*>(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
-    if (a->rta_type == UNIX_DIAG_PEER) {
-      d.peer = *static_cast<uint32_t*>(RTA_DATA(a));
-    } else if (a->rta_type == UNIX_DIAG_SHUTDOWN) {
-      d.shutdown = *static_cast<uint8_t*>(RTA_DATA(a));
-    } else if (a->rta_type == UNIX_DIAG_RQLEN) {
-      d.backlog = static_cast<unix_diag_rqlen*>(RTA_DATA(a))->udiag_wqueue;
+  int len = static_cast<int>(a.size() - NLMSG_ALIGN(sizeof *m));
+  auto* at = reinterpret_cast<rtattr*>(const_cast<char*>(a.data()) + NLMSG_ALIGN(sizeof *m));
+  for (; RTA_OK(at, len); at = RTA_NEXT(at, len)) {
+    if (at->rta_type == UNIX_DIAG_PEER) {
+      d.peer = *static_cast<uint32_t*>(RTA_DATA(at));
+    } else if (at->rta_type == UNIX_DIAG_SHUTDOWN) {
+      d.shutdown = *static_cast<uint8_t*>(RTA_DATA(at));
+    } else if (at->rta_type == UNIX_DIAG_RQLEN) {
+      d.backlog = static_cast<unix_diag_rqlen*>(RTA_DATA(at))->udiag_wqueue;
     }
   }
   return d;
@@ -250,6 +231,28 @@ Result<int> Finish(int fd, const SocketState& k, Status st) {
 }
 
 }  // namespace
+
+Result<std::string> SockDiagMessage(const void* request, size_t len) {
+  const int nl = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  if (nl < 0) return Status::FromErrno("socket(NETLINK_SOCK_DIAG)", errno);
+  alignas(nlmsghdr) char buf[8192];
+  ssize_t n = -1;
+  if (::send(nl, request, len, 0) == static_cast<ssize_t>(len)) {
+    do {
+      n = ::recv(nl, buf, sizeof buf, 0);
+    } while (n < 0 && errno == EINTR);
+  }
+  const int e = errno;
+  ::close(nl);
+  if (n < 0) return Status::FromErrno("sock_diag query", e);
+  auto* h = reinterpret_cast<nlmsghdr*>(buf);
+  if (!NLMSG_OK(h, static_cast<unsigned>(n))) return Status::IOError("short sock_diag answer");
+  if (h->nlmsg_type == NLMSG_ERROR) {
+    auto* err = static_cast<nlmsgerr*>(NLMSG_DATA(h));
+    return Status::FromErrno("sock_diag query", -err->error);
+  }
+  return std::string(static_cast<const char*>(NLMSG_DATA(h)), h->nlmsg_len - NLMSG_LENGTH(0));
+}
 
 // Sends f's saved queue through `via`, its peer's new end, so that f's new end holds it.
 Status Refill(int via, const FileState& f) {

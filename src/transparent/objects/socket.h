@@ -35,6 +35,10 @@
 //   with a's and b's queues refilled; RestoreAlone one for kListener and kUnbound.
 #pragma once
 
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -51,6 +55,22 @@ void SaveSocketQueues(std::vector<FileState>* files, bool peers_elsewhere = fals
 // Sends f's saved receive queue through `via`, the new end of its peer (a UNIX pair or a TCP
 // connection), so that f's new end holds it; raises via's send buffer first when it is large.
 Status Refill(int via, const FileState& f);
+// One NETLINK_SOCK_DIAG request `req` (a unix_diag_req or an inet_diag_req_v2): the payload
+// of the kernel's first answer (a unix_diag_msg or inet_diag_msg and its attributes), or the
+// kernel's error. SockDiagMessage sends a whole message (its nlmsghdr first, `len` bytes).
+Result<std::string> SockDiagMessage(const void* message, size_t len);
+template <class Req>
+Result<std::string> SockDiag(const Req& req) {
+  struct {
+    nlmsghdr nlh;
+    Req req;
+  } msg{};
+  msg.nlh.nlmsg_len = sizeof msg;
+  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+  msg.req = req;
+  return SockDiagMessage(&msg, sizeof msg);
+}
 // "127.0.0.1:8080", "[::1]:8080" for a raw sockaddr_in / sockaddr_in6.
 std::string InetAddress(const std::string& raw);
 

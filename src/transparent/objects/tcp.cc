@@ -4,6 +4,9 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,12 +21,14 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "env/env.h"
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/socket.h"
+#include "transparent/procfs.h"
 
 namespace cairn::transparent::objects {
 namespace {
@@ -276,7 +281,63 @@ std::vector<std::string> PeekTcpQueue(int fd) {
   return out;
 }
 
-Status DrainTcpSends(int timeout_ms) {
+uint64_t PeerSocketInode(int fd) {
+  sockaddr_storage l{}, p{};
+  socklen_t ll = sizeof l, pl = sizeof p;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&l), &ll) != 0 ||
+      ::getpeername(fd, reinterpret_cast<sockaddr*>(&p), &pl) != 0 || l.ss_family != p.ss_family ||
+      (l.ss_family != AF_INET && l.ss_family != AF_INET6)) {
+    return 0;
+  }
+  inet_diag_req_v2 req{};
+  req.sdiag_family = static_cast<uint8_t>(l.ss_family);
+  req.sdiag_protocol = IPPROTO_TCP;
+  req.idiag_states = ~0u;
+  inet_diag_sockid& id = req.id;  // the peer's end: its address is the source
+  if (l.ss_family == AF_INET) {
+    const auto& a = reinterpret_cast<const sockaddr_in&>(l);
+    const auto& b = reinterpret_cast<const sockaddr_in&>(p);
+    id.idiag_sport = b.sin_port;
+    id.idiag_dport = a.sin_port;
+    id.idiag_src[0] = b.sin_addr.s_addr;
+    id.idiag_dst[0] = a.sin_addr.s_addr;
+  } else {
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(l);
+    const auto& b = reinterpret_cast<const sockaddr_in6&>(p);
+    id.idiag_sport = b.sin6_port;
+    id.idiag_dport = a.sin6_port;
+    std::memcpy(id.idiag_src, &b.sin6_addr, 16);
+    std::memcpy(id.idiag_dst, &a.sin6_addr, 16);
+  }
+  id.idiag_cookie[0] = id.idiag_cookie[1] = ~0u;  // INET_DIAG_NOCOOKIE
+  auto answer = SockDiag(req);                    // (socket.h)
+  if (!answer.ok() || answer.value().size() < sizeof(inet_diag_msg)) return 0;
+  inet_diag_msg m;
+  std::memcpy(&m, answer.value().data(), sizeof m);
+  return m.idiag_inode;
+}
+
+namespace {
+
+// Whether a process of the tree of `root` has socket `inode` open.
+bool TreeHoldsSocket(long root, uint64_t inode) {
+  const std::string link = "socket:[" + std::to_string(inode) + "]";
+  for (long pid : ProcessTree(root)) {
+    const std::string dir = "/proc/" + std::to_string(pid) + "/fd";
+    auto fds = Env::Default()->ListDir(dir);
+    if (!fds.ok()) continue;
+    for (const std::string& fd : fds.value()) {
+      char target[64];
+      const ssize_t n = ::readlink((dir + "/" + fd).c_str(), target, sizeof target);
+      if (n > 0 && std::string_view(target, static_cast<size_t>(n)) == link) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Status DrainTcpSends(int timeout_ms, long job_root) {
   std::vector<int> fds;
   auto names = Env::Default()->ListDir("/proc/self/fd");  // (the listing's own is closed after)
   for (const std::string& name : names.ok() ? names.value() : std::vector<std::string>()) {
@@ -297,12 +358,19 @@ Status DrainTcpSends(int timeout_ms) {
   for (int fd : fds) {
     const std::string what = Connection(fd) + ": " + std::to_string(Unsent(fd)) +
                              " bytes sent but not acknowledged by the peer";
-    if (PeerIsLocal(fd)) {
+    bool in_job = false;
+    if (job_root > 0) {
+      const uint64_t peer = PeerSocketInode(fd);
+      in_job = peer != 0 && TreeHoldsSocket(job_root, peer);
+    } else {
+      in_job = PeerIsLocal(fd);
+    }
+    if (in_job) {
       return Status::FailedPrecondition(what + " after " + std::to_string(timeout_ms) +
                                         " ms (the peer does not read them); a checkpoint now "
                                         "could lose them");
     }
-    log::Info("preload: ", what, " (a peer on another host, outside the job)");
+    log::Info("preload: ", what, " (a peer outside the job: the connection is not restored)");
   }
   return Status::Ok();
 }

@@ -12,10 +12,13 @@
 // - DrainTcpSends, at the stop of a tree round (before any process is captured): waits up to
 //   `timeout_ms` until every connected TCP socket of this process has nothing left in its
 //   send queue (SIOCOUTQ: all its bytes acknowledged, so they sit in the peer's receive
-//   queue, which the peer's capture copies). Bytes that stay unacknowledged towards a local
-//   address (loopback or one of this host's, where the peer may be in the job) fail it with
-//   kFailedPrecondition naming the connection: the peer does not read, and its bytes could
-//   be lost. Towards another host they are logged (that peer is outside the job).
+//   queue, which the peer's capture copies). Bytes that stay unacknowledged towards a peer
+//   in the job fail it with kFailedPrecondition naming the connection: the peer does not
+//   read, and its bytes could be lost. A peer is in the job when a process of the tree of
+//   `job_root` holds its socket (found by an exact NETLINK_SOCK_DIAG lookup of the reversed
+//   addresses, then in /proc/PID/fd); with job_root 0, when it is on this host (loopback or
+//   one of its addresses). Towards any other peer they are logged: that connection is not
+//   restored anyway (the outside-peer policy).
 // - PeekTcpQueue copies a connected socket's receive queue (MSG_PEEK; the program still
 //   reads it).
 //
@@ -53,7 +56,10 @@ inline constexpr uint32_t kTcpNoDelay = 8, kTcpKeepAlive = 16, kTcpSentData = 32
 Status CaptureTcp(int fd, SocketState* k);
 // TCP_INFO's count of bytes sent (tcpi_bytes_sent); false when the kernel does not report it.
 bool TcpBytesSent(int fd, uint64_t* sent);
-Status DrainTcpSends(int timeout_ms);
+Status DrainTcpSends(int timeout_ms, long job_root = 0);
+// The inode of the socket at the other end of `fd`'s TCP connection, when that end is on this
+// host and open (not waiting in an accept queue); 0 otherwise or when it cannot be told.
+uint64_t PeerSocketInode(int fd);
 std::vector<std::string> PeekTcpQueue(int fd);
 
 bool IsTcpPair(const FileState& a, const FileState& b);

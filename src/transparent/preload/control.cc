@@ -56,6 +56,12 @@ bool IsDescendant() {
   return root != nullptr && *root != '\0' && std::atol(root) != ::getpid();
 }
 
+// The launched process of this tree (the job's root), 0 when unknown.
+long JobRoot() {
+  const char* root = std::getenv(kLaunchPidVar);
+  return root != nullptr ? std::atol(root) : 0;
+}
+
 struct Config {
   std::string dir;        // absolute checkpoint directory
   std::string sock_path;  // <dir>/.cairn/<pid>.sock
@@ -317,7 +323,7 @@ void ServeTreeRound(int conn) {
   if (st.ok()) {
     // Every byte a TCP connection has sent is in its peer's receive queue before any process
     // of the round is captured (objects/tcp.h).
-    st = transparent::objects::DrainTcpSends(std::min(g_cfg.timeout_ms, 2000));
+    st = transparent::objects::DrainTcpSends(std::min(g_cfg.timeout_ms, 2000), JobRoot());
     if (!st.ok()) Release();
   }
   ipc::Message stopped("STOPPED");
