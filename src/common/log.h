@@ -35,7 +35,7 @@ void Append(std::string* out, const T& v) {
     out->push_back(v);
   } else if constexpr (std::is_enum_v<T>) {
     Append(out, static_cast<std::underlying_type_t<T>>(v));
-  } else if constexpr (std::is_same_v<T, bool> || std::is_integral_v<T>) {
+  } else if constexpr (std::is_integral_v<T>) {  // bool too: 1 or 0
     out->append(std::to_string(v));
   } else if constexpr (std::is_floating_point_v<T>) {
     char b[32];

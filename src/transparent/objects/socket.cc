@@ -160,8 +160,6 @@ std::vector<std::string> PeekQueue(int fd, uint32_t type, bool ended, size_t* pa
   return out;
 }
 
-constexpr uint8_t kTcpClose = 7;  // TCP_CLOSE (include/net/tcp_states.h): never connected
-
 int SockType(uint32_t type) { return static_cast<int>(type) | SOCK_CLOEXEC; }
 
 // An internet socket: its bound address and options; listening (with TCP_INFO's backlog) or
@@ -185,14 +183,11 @@ Status CaptureInet(int fd, SocketState* k) {
   } else {
     sockaddr_storage p{};
     socklen_t plen = sizeof p;
-    tcp_info ti{};
-    socklen_t tlen = sizeof ti;
     if (::getpeername(fd, reinterpret_cast<sockaddr*>(&p), &plen) == 0) {
       k->peer = SocketState::kUnnamedPeer;
       if (k->type == SOCK_STREAM) CAIRN_RETURN_IF_ERROR(CaptureTcp(fd, k));
-    } else if (k->type == SOCK_STREAM && ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0 &&
-               ti.tcpi_state != kTcpClose) {
-      k->peer = SocketState::kUnnamedPeer;  // a connect() under way (SYN_SENT): not restored
+    } else if (k->type == SOCK_STREAM && TcpConnectUnderWay(fd)) {
+      k->peer = SocketState::kUnnamedPeer;  // not restored (tcp.h)
     }
   }
   auto flag = [&](int level, int opt, uint32_t bit) {
@@ -474,8 +469,7 @@ Result<std::pair<int, int>> RestorePair(const FileState& a, const FileState& b, 
   return std::pair{x.value(), y.value()};
 }
 
-// The port of a raw sockaddr_in / sockaddr_in6; 0 for a socket never bound.
-static uint16_t InetPort(const std::string& raw) {
+uint16_t InetPort(const std::string& raw) {
   if (raw.size() < sizeof(sockaddr_in)) return 0;
   sockaddr_in a{};
   std::memcpy(&a, raw.data(), sizeof a);  // sin_port and sin6_port share their offset

@@ -71,6 +71,8 @@ Result<std::string> SockDiag(const Req& req) {
   msg.req = req;
   return SockDiagMessage(&msg, sizeof msg);
 }
+// The port of a raw sockaddr_in / sockaddr_in6; 0 for a socket never bound.
+uint16_t InetPort(const std::string& raw);
 // "127.0.0.1:8080", "[::1]:8080" for a raw sockaddr_in / sockaddr_in6.
 std::string InetAddress(const std::string& raw);
 

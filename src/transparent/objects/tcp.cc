@@ -40,6 +40,7 @@ enum : uint8_t {
   kFinWait1 = 4,
   kFinWait2 = 5,
   kTimeWait = 6,
+  kClose = 7,  // never connected, or done
   kCloseWait = 8,
   kLastAck = 9,
   kClosing = 11,
@@ -147,6 +148,24 @@ bool WaitFor(int fd, short events) {
   }
 }
 
+// connect() of the non-blocking socket `c` to `to`, waiting at most kWaitMs for it to be
+// established; false with errno set when it is not.
+bool ConnectAndWait(int c, const sockaddr* to, socklen_t len) {
+  if (::connect(c, to, len) != 0 && errno != EINPROGRESS) return false;
+  if (!WaitFor(c, POLLOUT)) {
+    errno = ETIMEDOUT;
+    return false;
+  }
+  int err = 0;
+  socklen_t el = sizeof err;
+  if (::getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el) != 0) return false;
+  if (err != 0) {
+    errno = err;
+    return false;
+  }
+  return true;
+}
+
 // A connection from `from` to `to` (raw sockaddrs, port 0 for any): the connecting end and the
 // accepted end, both non-blocking and FD_CLOEXEC. The accepted end is checked to be ours.
 Result<std::pair<int, int>> Connect(uint32_t family, const std::string& from,
@@ -168,21 +187,9 @@ Result<std::pair<int, int>> Connect(uint32_t family, const std::string& from,
   socklen_t tl = sizeof there;
   if (::getsockname(l, reinterpret_cast<sockaddr*>(&there), &tl) != 0) return fail("getsockname");
   if (::bind(c, Sa(from), static_cast<socklen_t>(from.size())) != 0) return fail("bind");
-  if (::connect(c, reinterpret_cast<sockaddr*>(&there), tl) != 0 && errno != EINPROGRESS) {
-    return fail("connect");
-  }
+  if (!ConnectAndWait(c, reinterpret_cast<sockaddr*>(&there), tl)) return fail("connect");
   sockaddr_storage here{};
   socklen_t hl = sizeof here;
-  if (!WaitFor(c, POLLOUT)) {
-    errno = ETIMEDOUT;
-    return fail("connect");
-  }
-  int err = 0;
-  socklen_t el = sizeof err;
-  if (::getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) {
-    errno = err != 0 ? err : errno;
-    return fail("connect");
-  }
   if (::getsockname(c, reinterpret_cast<sockaddr*>(&here), &hl) != 0) return fail("getsockname");
   for (;;) {  // another program may connect to the listener meanwhile: only ours is taken
     if (!WaitFor(l, POLLIN)) {
@@ -202,9 +209,8 @@ Result<std::pair<int, int>> Connect(uint32_t family, const std::string& from,
   return std::pair{c, s};
 }
 
-// The saved data and options of end `fd` (saved as `me`), whose peer's new end is `peer`.
-Status Settle(int fd, const FileState& me, int peer) {
-  CAIRN_RETURN_IF_ERROR(Refill(peer, me));  // (socket.h)
+// The saved options of end `fd` (saved as `me`): TCP_NODELAY, SO_KEEPALIVE.
+Status SetTcpOptions(int fd, const FileState& me) {
   int on = 1;
   if ((me.socket.options & kTcpNoDelay) != 0 &&
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) {
@@ -215,6 +221,12 @@ Status Settle(int fd, const FileState& me, int peer) {
     return Status::FromErrno("setsockopt(SO_KEEPALIVE)", errno);
   }
   return Status::Ok();
+}
+
+// The saved data and options of end `fd` (saved as `me`), whose peer's new end is `peer`.
+Status Settle(int fd, const FileState& me, int peer) {
+  CAIRN_RETURN_IF_ERROR(Refill(peer, me));  // (socket.h)
+  return SetTcpOptions(fd, me);
 }
 
 }  // namespace
@@ -259,6 +271,12 @@ Status CaptureTcp(int fd, SocketState* k) {
     }
   }
   return Status::Ok();
+}
+
+bool TcpConnectUnderWay(int fd) {
+  tcp_info ti{};
+  socklen_t len = sizeof ti;
+  return ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 && ti.tcpi_state != kClose;
 }
 
 std::vector<std::string> PeekTcpQueue(int fd) {
@@ -427,14 +445,7 @@ Result<std::pair<int, int>> RestoreTcpPair(const FileState& a, const FileState& 
 
 namespace {
 
-// The port of a raw internet sockaddr, and whether its address is the wildcard one.
-uint16_t PortOf(const std::string& raw) {
-  sockaddr_in a{};
-  if (raw.size() < sizeof a) return 0;
-  std::memcpy(&a, raw.data(), sizeof a);  // sin_port and sin6_port share their offset
-  return ntohs(a.sin_port);
-}
-
+// Whether the address of a raw internet sockaddr is the wildcard one.
 bool IsWildcard(const std::string& raw) {
   sockaddr_storage a{};
   std::memcpy(&a, raw.data(), std::min(raw.size(), sizeof a));
@@ -457,7 +468,7 @@ bool IsPendingOn(const FileState& f, const FileState& listener) {
       (c.options & kTcpSentData) != 0 || c.peer_name.empty() || l.name.empty()) {
     return false;
   }
-  return PortOf(l.name) == PortOf(c.peer_name) && (l.name == c.peer_name || IsWildcard(l.name));
+  return InetPort(l.name) == InetPort(c.peer_name) && (l.name == c.peer_name || IsWildcard(l.name));
 }
 
 Result<int> RestorePending(const FileState& f, int listener_fd, int min_fd) {
@@ -483,28 +494,13 @@ Result<int> RestorePending(const FileState& f, int listener_fd, int min_fd) {
               "); connecting from a new port");
   }
   Status st;
-  if (::connect(c, Sa(to), static_cast<socklen_t>(to.size())) != 0 && errno != EINPROGRESS) {
-    st = Status::FromErrno("connect to the listener " + InetAddress(to), errno);
-  } else if (!WaitFor(c, POLLOUT)) {
-    st = Status::Unavailable("connect to the listener " + InetAddress(to) + ": no answer in " +
-                             std::to_string(kWaitMs) + " ms (its accept queue is full?)");
-  } else {
-    int err = 0;
-    socklen_t el = sizeof err;
-    if (::getsockopt(c, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err != 0) {
-      st = Status::FromErrno("connect to the listener " + InetAddress(to), err != 0 ? err : errno);
-    }
+  if (!ConnectAndWait(c, Sa(to), static_cast<socklen_t>(to.size()))) {
+    const int e = errno;
+    st = Status::FromErrno("connect to the listener " + InetAddress(to), e);
+    if (e == ETIMEDOUT) st = st.Annotate("(its accept queue is full?)");
   }
-  if (st.ok()) {
-    const int on = 1;
-    if ((f.socket.options & kTcpNoDelay) != 0) {
-      (void)::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-    }
-    if ((f.socket.options & kTcpKeepAlive) != 0) {
-      (void)::setsockopt(c, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
-    }
-    (void)::fcntl(c, F_SETFL, ::fcntl(c, F_GETFL) & ~O_NONBLOCK);
-  }
+  if (st.ok()) st = SetTcpOptions(c, f);
+  if (st.ok()) (void)::fcntl(c, F_SETFL, ::fcntl(c, F_GETFL) & ~O_NONBLOCK);
   if (!st.ok()) {
     ::close(c);
     return st;

@@ -56,6 +56,9 @@ inline constexpr uint32_t kTcpNoDelay = 8, kTcpKeepAlive = 16, kTcpSentData = 32
 Status CaptureTcp(int fd, SocketState* k);
 // TCP_INFO's count of bytes sent (tcpi_bytes_sent); false when the kernel does not report it.
 bool TcpBytesSent(int fd, uint64_t* sent);
+// Whether the TCP socket `fd`, which has no peer address, is in any state but CLOSE: a
+// connect() under way (SYN_SENT), which a restart cannot re-create.
+bool TcpConnectUnderWay(int fd);
 Status DrainTcpSends(int timeout_ms, long job_root = 0);
 // The inode of the socket at the other end of `fd`'s TCP connection, when that end is on this
 // host and open (not waiting in an accept queue); 0 otherwise or when it cannot be told.

@@ -49,17 +49,17 @@ namespace {
 // each launched by `cairn launch --mpi` and coordinated (CAIRN_LOWER_ROOTS, job/mpi_launch).
 bool FollowsDescendants() { return std::getenv("CAIRN_LOWER_ROOTS") == nullptr; }
 
-// Whether this process descends from the one `cairn launch` started (it forked, or forked and
-// exec()ed keeping the environment).
-bool IsDescendant() {
-  const char* root = std::getenv(kLaunchPidVar);
-  return root != nullptr && *root != '\0' && std::atol(root) != ::getpid();
-}
-
 // The launched process of this tree (the job's root), 0 when unknown.
 long JobRoot() {
   const char* root = std::getenv(kLaunchPidVar);
   return root != nullptr ? std::atol(root) : 0;
+}
+
+// Whether this process descends from the one `cairn launch` started (it forked, or forked and
+// exec()ed keeping the environment).
+bool IsDescendant() {
+  const long root = JobRoot();
+  return root != 0 && root != ::getpid();
 }
 
 struct Config {
@@ -231,12 +231,10 @@ std::vector<uint64_t> ParseNumberList(const std::string& s) {
   return out;
 }
 
-int64_t g_round_stop_ms = 0;  // how long the last STOP took to park the threads
-
 // CAPTURE of a tree round: every child must be in the job (`pids`) or exited (its status is
 // reported, not reaped); then the image is written with the threads still stopped.
 ipc::Message CaptureInRound(const ipc::Message& req, int conn,
-                            const std::vector<ThreadSlot*>& parked, bool* captured,
+                            const std::vector<ThreadSlot*>& parked, int64_t stop_ms, bool* captured,
                             bool* released) {
   ipc::Message reply("CAPTURED");
   auto fail = [&](const Status& st) {
@@ -297,7 +295,7 @@ ipc::Message CaptureInRound(const ipc::Message& req, int conn,
   }
   *captured = true;
   log::Info("preload: checkpoint ", r.value().path, single ? "" : " (of a process tree)", ": ",
-            parked.size(), " threads stopped in ", g_round_stop_ms, " ms, image ", r.value().bytes,
+            parked.size(), " threads stopped in ", stop_ms, " ms, image ", r.value().bytes,
             " bytes written in ", g_last_ms, " ms",
             resumed_ms >= 0 ? "; forked writer, the threads ran again after " +
                                   std::to_string(resumed_ms - t0) + " ms"
@@ -319,7 +317,7 @@ void ServeTreeRound(int conn) {
   std::vector<ThreadSlot*> parked;
   const int64_t t0 = NowMs();
   Status st = QuiesceAll(g_cfg.timeout_ms, &parked);
-  g_round_stop_ms = NowMs() - t0;
+  const int64_t stop_ms = NowMs() - t0;
   if (st.ok()) {
     // Every byte a TCP connection has sent is in its peer's receive queue before any process
     // of the round is captured (objects/tcp.h).
@@ -355,7 +353,8 @@ void ServeTreeRound(int conn) {
       if (in.value().fd >= 0) ::close(in.value().fd);
       const ipc::Message& m = in.value().msg;
       if (m.type() == "CAPTURE" && !captured) {
-        if (!ipc::SendMessage(conn, CaptureInRound(m, conn, parked, &captured, &released)).ok())
+        if (!ipc::SendMessage(conn, CaptureInRound(m, conn, parked, stop_ms, &captured, &released))
+                 .ok())
           break;
         continue;
       }

@@ -146,6 +146,11 @@ void LearnThreadLayout() {
   log::Warn("preload: cannot find the cached tid in struct pthread; restarts may misbehave");
 }
 
+long TidOffset() {
+  LearnThreadLayout();
+  return g_tid_offset;
+}
+
 void PrepareCheckpoint(const std::vector<ThreadSlot*>& parked) {
   g_nparked = 0;
   for (ThreadSlot* s : parked) {

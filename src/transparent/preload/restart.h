@@ -24,6 +24,9 @@ namespace cairn::preload::restart {
 
 bool ReserveRestorerRange();
 void LearnThreadLayout();
+// Where struct pthread caches the tid, from the thread pointer (LearnThreadLayout() first);
+// -1 when it could not be found.
+long TidOffset();
 // In a child made by clone() (not fork(), which glibc fixes itself): glibc's cached tid of the
 // calling thread is still its parent's; sets it to the child's own (LearnThreadLayout's offset).
 void FixCachedTidAfterClone();

@@ -14,7 +14,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "transparent/preload/quiesce.h"
 #include "transparent/preload/raw_threads.h"
+#include "transparent/preload/restart.h"
 
 namespace cairn::preload {
 namespace {
@@ -45,12 +47,6 @@ struct Start {
   void (*ctype_init)();
 };
 
-uintptr_t ThreadPointer() {
-  uintptr_t tp = 0;
-  __asm__ volatile("mov %%fs:0, %0" : "=r"(tp));
-  return tp;
-}
-
 [[noreturn]] void Entry(void* p) {
   const Start s = *static_cast<const Start*>(p);
   s.ctype_init();
@@ -78,17 +74,6 @@ int CopyImage(dl_phdr_info* info, size_t, void* p) {
   return 0;
 }
 
-// The offset of the cached tid in struct pthread: where the caller's holds its tid.
-long TidOffset(uintptr_t tp, size_t tcb_size) {
-  const pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
-  for (size_t off = 0; off + sizeof(pid_t) <= tcb_size; off += sizeof(pid_t)) {
-    pid_t v;
-    std::memcpy(&v, reinterpret_cast<const void*>(tp + off), sizeof v);
-    if (v == tid) return static_cast<long>(off);
-  }
-  return -1;
-}
-
 }  // namespace
 
 Status StartUncountedThread(void (*fn)(void*), void* arg) {
@@ -110,7 +95,7 @@ Status StartUncountedThread(void (*fn)(void*), void* arg) {
   size_t static_size = 0, align = 0;
   static_info(&static_size, &align);
   const size_t tcb = *tcb_size_p;
-  const uintptr_t tp = ThreadPointer();
+  const uintptr_t tp = ReadFsBase();  // (quiesce.h)
   if (tp == 0 || tcb < sizeof(TcbHead) || static_size <= tcb || static_size > (size_t{64} << 20) ||
       align == 0 || (align & (align - 1)) != 0 || align > kPage ||
       reinterpret_cast<const TcbHead*>(tp)->self != reinterpret_cast<void*>(tp)) {
@@ -118,8 +103,9 @@ Status StartUncountedThread(void (*fn)(void*), void* arg) {
   }
   const DtvEntry* old_dtv = reinterpret_cast<const TcbHead*>(tp)->dtv;
   const size_t modules = old_dtv[-1].counter;
-  const long tid_offset = TidOffset(tp, tcb);
-  if (modules == 0 || modules > 100000 || tid_offset < 0) {
+  const long tid_offset = restart::TidOffset();
+  if (modules == 0 || modules > 100000 || tid_offset < 0 ||
+      static_cast<size_t>(tid_offset) + sizeof(pid_t) > tcb) {
     return Status::FailedPrecondition("glibc's thread control block is not as expected");
   }
 
