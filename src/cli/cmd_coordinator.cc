@@ -15,6 +15,8 @@
 #include <string>
 
 #include "cli/command.h"
+#include "cli/daemon.h"
+#include "cli/node_options.h"
 #include "common/log.h"
 #include "coord/address_file.h"
 #include "coord/coordinator.h"
@@ -24,14 +26,6 @@ namespace cairn::cli {
 namespace {
 
 constexpr const char* kName = "coordinator";
-constexpr int kDaemonStartTimeoutMs = 30000;
-
-std::string AbsolutePath(const std::string& p) {
-  if (!p.empty() && p[0] == '/') return p;
-  char cwd[PATH_MAX];
-  if (::getcwd(cwd, sizeof cwd) == nullptr) return p;
-  return p.empty() || p == "." ? std::string(cwd) : JoinPath(cwd, p);
-}
 
 // A whole number in [lo, hi] from option `name`, or an error message.
 bool ParseCount(const Args& args, const char* name, long lo, long hi, long* out, std::string* err) {
@@ -105,6 +99,13 @@ int Run(const Args& args, Context& ctx) {
   o.watch_pid = static_cast<int>(watch_pid);
   if (auto b = args.Get("bind")) o.bind_host = *b;
   if (auto a = args.Get("advertise")) o.advertise_host = *a;
+  if (auto k = args.Get("kind")) {
+    if (*k != "mpi" && *k != "nodes") {
+      PrintError(ctx, kName, "--kind must be mpi or nodes, got '" + *k + "'");
+      return kExitUsage;
+    }
+    o.kind = *k;
+  }
   o.env = ctx.env;
   Status st = ctx.env->CreateDirs(transparent::naming::ControlDir(o.dir));
   if (!st.ok()) {
@@ -135,82 +136,22 @@ int Run(const Args& args, Context& ctx) {
     return kExitOk;
   }
 
-  // --daemon: the child reports "OK" or its error through a pipe.
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) {
-    PrintError(ctx, kName, "pipe failed");
-    return kExitNotFound;
-  }
-  ctx.out.flush();
-  ctx.err.flush();
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(p[0]);
-    ::close(p[1]);
-    PrintError(ctx, kName, "fork failed");
-    return kExitNotFound;
-  }
-  if (pid > 0) {
-    ::close(p[1]);
-    std::string reply;
-    pollfd pf{p[0], POLLIN, 0};
-    for (;;) {
-      int n = ::poll(&pf, 1, kDaemonStartTimeoutMs);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      char buf[512];
-      ssize_t r = ::read(p[0], buf, sizeof buf);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
-      reply.append(buf, static_cast<size_t>(r));
-    }
-    ::close(p[0]);
-    if (reply.rfind("OK ", 0) == 0) {
-      ctx.out << "cairn coordinator (pid " << pid << ") on " << reply.substr(3);
-      return kExitOk;
-    }
-    // "<exit code> <message>" from the child, or nothing if it died.
-    if (reply.size() > 2 && reply[0] >= '0' && reply[0] <= '9' && reply[1] == ' ') {
-      PrintError(ctx, kName, reply.substr(2));
-      return reply[0] - '0';
-    }
-    PrintError(ctx, kName,
-               "the daemon did not start (see " + transparent::naming::CoordinatorLog(o.dir) + ")");
-    return kExitNotFound;
-  }
-  // Child.
-  ::close(p[0]);
-  ::setsid();
-  int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  const std::string log_path = transparent::naming::CoordinatorLog(o.dir);
-  int logfd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (null >= 0) {
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    if (null > 2) ::close(null);
-  }
-  if (logfd >= 0) {
-    ::dup2(logfd, 2);
-    if (logfd > 2) ::close(logfd);
-  }
-  ::setenv("CAIRN_LOG", "info", /*overwrite=*/0);  // a daemon's log should say what it did
-  log::Reconfigure();
-  ::pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  auto c = coord::Coordinator::Start(o);
-  std::string reply;
-  if (c.ok()) {
-    const auto& a = c.value()->address();
-    reply = "OK " + a.host + ":" + std::to_string(a.port) + ", address file " +
-            coord::AddressFilePath(o.dir) + "\n";
-  } else {
-    log::Error("coordinator: ", c.status().ToString());
-    reply = std::to_string(ExitCodeFor(c.status())) + " " + c.status().ToString();
-  }
-  (void)!::write(p[1], reply.data(), reply.size());
-  ::close(p[1]);
-  if (!c.ok()) return ExitCodeFor(c.status());
-  Serve(*c.value(), sigs);
-  return kExitOk;
+  std::unique_ptr<coord::Coordinator> c;
+  return RunAsDaemon(
+      ctx, kName, transparent::naming::CoordinatorLog(o.dir),
+      [&]() -> Result<std::string> {
+        ::pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+        auto started = coord::Coordinator::Start(o);
+        if (!started.ok()) return started.status();
+        c = std::move(started.value());
+        const auto& a = c->address();
+        return "on " + a.host + ":" + std::to_string(a.port) + ", address file " +
+               coord::AddressFilePath(o.dir);
+      },
+      [&] {
+        Serve(*c, sigs);
+        return kExitOk;
+      });
 }
 
 }  // namespace
@@ -220,7 +161,7 @@ const Command& CoordinatorCommand() {
       kName,
       "Run the checkpoint coordinator of one job",
       "--ckpt-dir DIR --participants N --job KEY [--bind HOST] [--advertise HOST] [--port PORT]"
-      " [--timeout S] [--join-timeout S] [--keep N] [--daemon]",
+      " [--kind mpi|nodes] [--timeout S] [--join-timeout S] [--keep N] [--daemon]",
       "Coordinates consistent checkpoints of a job whose N participants (e.g. MPI ranks\n"
       "started with 'cairn launch') connect to it over TCP. It listens on HOST (default\n"
       "every interface) and writes its address, a random token and the job key to\n"
@@ -238,6 +179,9 @@ const Command& CoordinatorCommand() {
        {"advertise", "HOST",
         "address for participants (default: --bind, else first non-loopback IPv4)"},
        {"port", "PORT", "the TCP port (default 0: any free port)"},
+       {"kind", "mpi|nodes",
+        "mpi: the participants are ranks (default); nodes: node agents of a process tree on "
+        "several nodes"},
        {"timeout", "S", "seconds each phase of a checkpoint may take (default 60)"},
        {"join-timeout", "S",
         "seconds a checkpoint waits for all participants to join (default 120)"},

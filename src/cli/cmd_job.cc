@@ -80,13 +80,6 @@ double MonoNow() {
 
 int64_t WallNow() { return static_cast<int64_t>(::time(nullptr)); }
 
-std::string Absolute(const std::string& p) {
-  if (!p.empty() && p[0] == '/') return p;
-  char cwd[PATH_MAX];
-  if (::getcwd(cwd, sizeof cwd) == nullptr) return p;
-  return p.empty() || p == "." ? std::string(cwd) : JoinPath(cwd, p);
-}
-
 std::string SelfExe() {
   char buf[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
@@ -158,7 +151,7 @@ bool HasImage(Env* env, const std::string& dir) {
 
 Result<Options> ParseOptions(const Args& args) {
   Options o;
-  o.dir = Absolute(args.Get("ckpt-dir").value_or("."));
+  o.dir = AbsolutePath(args.Get("ckpt-dir").value_or("."));
   o.transparent = args.Has("transparent");
   if (auto l = args.Get("mpi")) {
     // An MPI job: every rank under cairn (split process); implies --transparent.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/node_options.h"
 #include "job/mpi_launch.h"
 #include "transparent/launcher_env.h"
 
@@ -22,24 +23,17 @@ namespace {
 constexpr const char* kName = "launch";
 constexpr const char* kPreloadName = "libcairn_preload.so";
 
-std::string Absolute(const std::string& p) {
-  if (!p.empty() && p[0] == '/') return p;
-  char cwd[PATH_MAX];
-  if (::getcwd(cwd, sizeof cwd) == nullptr) return p;
-  return p.empty() || p == "." ? std::string(cwd) : JoinPath(cwd, p);
-}
-
 // $CAIRN_PRELOAD_LIB (for the preload library), else beside the cairn binary (build tree),
 // else ../lib (install tree).
 Result<std::string> FindLib(Env* env, const std::string& name) {
   const char* e = std::getenv("CAIRN_PRELOAD_LIB");
   if (name == kPreloadName && e != nullptr && *e != '\0') {
-    std::string p = Absolute(e);
+    std::string p = AbsolutePath(e);
     if (!env->Exists(p)) return Status::NotFound("CAIRN_PRELOAD_LIB='" + p + "' does not exist");
     return p;
   }
   std::string dir = ExecutableDir();
-  if (name != kPreloadName && e != nullptr && *e != '\0') dir = DirName(Absolute(e));
+  if (name != kPreloadName && e != nullptr && *e != '\0') dir = DirName(AbsolutePath(e));
   for (const std::string& p : {JoinPath(dir, name), JoinPath(dir, "../lib/" + name)}) {
     if (!dir.empty() && env->Exists(p)) return p;
   }
@@ -78,7 +72,7 @@ int Run(const Args& args, Context& ctx) {
     PrintError(ctx, kName, "missing PROGRAM (usage: cairn launch [options] -- PROGRAM [ARGS...])");
     return kExitUsage;
   }
-  const std::string dir = Absolute(args.Get("ckpt-dir").value_or("."));
+  const std::string dir = AbsolutePath(args.Get("ckpt-dir").value_or("."));
   std::string interval = args.Get("interval").value_or("0");
   if (interval.empty() || interval.find_first_not_of("0123456789") != std::string::npos ||
       interval.size() > 9) {
@@ -96,7 +90,17 @@ int Run(const Args& args, Context& ctx) {
     PrintError(ctx, kName, "--compress must be none or zstd, got '" + compress + "'");
     return kExitUsage;
   }
+  job::NodePlacement node;
+  std::string node_err;
+  const bool on_node = ParseNodePlacement(args, dir, &node, &node_err);
+  if (node_err.empty() && on_node && args.Has("mpi"))
+    node_err = "--node and --mpi exclude each other";
+  if (!node_err.empty()) {
+    PrintError(ctx, kName, node_err);
+    return kExitUsage;
+  }
   Status st = ctx.env->CreateDirs(dir);
+  if (st.ok() && on_node) st = ctx.env->CreateDirs(node.job_dir);
   if (!st.ok()) {
     PrintError(ctx, kName, st.ToString());
     return kExitNotFound;
@@ -115,6 +119,15 @@ int Run(const Args& args, Context& ctx) {
     }
     preload += ":" + shim.value();
     job::DisableMemoryHooks();
+  }
+  if (on_node) {  // node 0's coordinator checkpoints every node together (and on --interval)
+    node.keep = std::stoi(keep);
+    node.interval_s = std::stol(interval);
+    if (Status ns = job::StartNodeServices(ExecutablePath(), node); !ns.ok()) {
+      PrintError(ctx, kName, ns.message());
+      return kExitNotFound;
+    }
+    interval = "0";
   }
   if (const char* old = std::getenv("LD_PRELOAD"); old != nullptr && *old != '\0') {
     preload += std::string(":") + old;
@@ -151,7 +164,8 @@ const Command& LaunchCommand() {
       kName,
       "Run an unmodified program under transparent checkpointing",
       "[--ckpt-dir DIR] [--interval SECONDS] [--compress none|zstd] [--keep N] [--fork] [--mpi "
-      "[--mpi-abi ompi|mpich]] -- PROGRAM [ARGS...]",
+      "[--mpi-abi ompi|mpich]] [--node N --nodes M --job-dir DIR [--node-address HOST]] -- "
+      "PROGRAM [ARGS...]",
       "Runs PROGRAM (a dynamically linked executable, found on PATH) with\n"
       "libcairn_preload.so preloaded, so that `cairn checkpoint --ckpt-dir DIR` (or the\n"
       "interval timer) can write an image of the whole process, all threads included,\n"
@@ -168,15 +182,25 @@ const Command& LaunchCommand() {
       "starts the job's coordinator; `cairn checkpoint --ckpt-dir DIR` then checkpoints\n"
       "every rank consistently and `mpirun -np N cairn restart --mpi --ckpt-dir DIR`\n"
       "restarts the job under a new launcher (docs/mpi.md).\n"
+      "With --node N --nodes M --job-dir JOB, PROGRAM is node N's part of a job whose\n"
+      "processes run on M nodes (any processes, talking over TCP), each node under its\n"
+      "own `cairn launch --node` with a node-local --ckpt-dir. Node 0 starts the job's\n"
+      "coordinator in JOB (a directory every node sees), every node an agent\n"
+      "(`cairn node-agent`); `cairn checkpoint --ckpt-dir JOB` then checkpoints every\n"
+      "node together, and `cairn restart --node N --nodes M --job-dir JOB --ckpt-dir DIR`\n"
+      "on each node restarts the job, also on nodes with other addresses\n"
+      "(docs/transparent.md).\n"
       "The library is found through $CAIRN_PRELOAD_LIB, beside the cairn binary, or in\n"
       "../lib relative to it.\n",
-      {{"ckpt-dir", "DIR", "where images are written (default: the current directory)"},
-       {"interval", "SECONDS", "also checkpoint every SECONDS seconds (default 0: never)"},
-       {"compress", "none|zstd", "compress page data (zstd: 2 threads; default none)"},
-       {"keep", "N", "keep the newest N images of the process (default 2)"},
-       {"fork", nullptr, "write images from a forked child: the program pauses only for the fork"},
-       {"mpi", nullptr, "the program is an MPI rank: split process (docs/mpi.md)"},
-       {"mpi-abi", "ompi|mpich", "with --mpi: the program's MPI (default: detected)"}},
+      WithNodeOptions(
+          {{"ckpt-dir", "DIR", "where images are written (default: the current directory)"},
+           {"interval", "SECONDS", "also checkpoint every SECONDS seconds (default 0: never)"},
+           {"compress", "none|zstd", "compress page data (zstd: 2 threads; default none)"},
+           {"keep", "N", "keep the newest N images of the process (default 2)"},
+           {"fork", nullptr,
+            "write images from a forked child: the program pauses only for the fork"},
+           {"mpi", nullptr, "the program is an MPI rank: split process (docs/mpi.md)"},
+           {"mpi-abi", "ompi|mpich", "with --mpi: the program's MPI (default: detected)"}}),
       &Run,
   };
   return kCommand;

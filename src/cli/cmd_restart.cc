@@ -30,12 +30,16 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/node_options.h"
+#include "coord/job_store.h"
 #include "coord/manifest.h"
 #include "job/mpi_launch.h"
+#include "job/node_launch.h"
 #include "transparent/image.h"
 #include "transparent/launcher_env.h"
 #include "transparent/naming.h"
 #include "transparent/process_restore.h"
+#include "tree/node_rendezvous.h"
 #include "tree/restore.h"
 
 namespace cairn::cli {
@@ -133,11 +137,12 @@ std::optional<coord::Manifest> NewestTree(Context& ctx, const std::string& dir,
 }
 
 // Restores a whole tree (tree/restore.h) and exits as its first top-level process did.
-int RestartTree(Context& ctx, const coord::Manifest& m) {
+int RestartTree(Context& ctx, const coord::Manifest& m, tree::NodeRendezvous* nodes = nullptr) {
   auto restorer = FindRestorer(ctx.env);
   if (!restorer.ok()) return Fail(ctx, restorer.status());
   tree::TreeRestoreOptions o;
   o.restorer = restorer.value();
+  o.nodes = nodes;
   o.env = ctx.env;
   o.warn = [&](const std::string& w) { ctx.err << "cairn restart: warning: " << w << "\n"; };
   auto status = tree::RestoreTree(m, o);
@@ -151,7 +156,91 @@ int RestartTree(Context& ctx, const coord::Manifest& m) {
   return kExitFailed;
 }
 
+constexpr int kNodeWaitMs = 120000;  // for the other nodes of a job, at each step
+
+// The job manifest versions this node can restart: kind "nodes" with `nodes` participants,
+// whose node manifest for `node` and every image it names are complete. Newest first.
+std::vector<uint64_t> RestartableVersions(Context& ctx, const job::NodePlacement& p) {
+  std::vector<uint64_t> out;
+  auto versions = coord::ListManifests(p.job_dir, ctx.env);
+  if (!versions.ok()) return out;
+  for (auto it = versions.value().rbegin(); it != versions.value().rend(); ++it) {
+    const std::string path = coord::ManifestPath(p.job_dir, *it);
+    auto m = coord::ReadManifest(path, ctx.env);
+    Status st = m.ok() ? Status::Ok() : m.status();
+    if (st.ok() && (m.value().kind != "nodes" || m.value().participants != p.nodes)) {
+      st = Status::FailedPrecondition("a checkpoint of " + std::to_string(m.value().participants) +
+                                      " node(s) of kind '" + m.value().kind + "', not of " +
+                                      std::to_string(p.nodes) + " nodes");
+    }
+    Result<coord::Manifest> mine = Status::NotFound("unset");
+    if (st.ok()) {
+      const auto& im = m.value().images.at(static_cast<size_t>(p.node));
+      st = coord::CheckImages({.version = m.value().version,
+                               .kind = "nodes",
+                               .participants = 1,
+                               .created = 0,
+                               .images = {im}},
+                              ctx.env);
+      if (st.ok()) mine = coord::ReadManifest(im.path, ctx.env);
+      if (st.ok() && !mine.ok()) st = mine.status();
+      if (st.ok()) st = coord::CheckImages(mine.value(), ctx.env);
+    }
+    if (!st.ok()) {
+      ctx.err << "cairn restart: warning: " << BaseName(path) << ": skipped: " << st.message()
+              << "\n";
+      continue;
+    }
+    out.push_back(*it);
+  }
+  return out;
+}
+
+// --node: this node's part of a job spread over several nodes. Node 0 starts the job's new
+// coordinator; every node starts its agent, agrees with the others on the checkpoint, and
+// restores its tree with the connections between nodes (tree/node_rendezvous.h).
+int RestartNode(Context& ctx, const job::NodePlacement& p) {
+  if (Status st = job::StartNodeServices(ExecutablePath(), p); !st.ok()) return Fail(ctx, st);
+  auto store = coord::JobStore::Open(p.job_dir, job::NodeJobKey(p.job_dir), kNodeWaitMs);
+  if (!store.ok()) return Fail(ctx, store.status());
+  const std::string host = p.address.empty() ? store.value().local_host() : p.address;
+  tree::NodeRendezvous nodes(store.value(), p.job_dir, job::NodeJobKey(p.job_dir), p.node, p.nodes,
+                             host, kNodeWaitMs);
+  auto version = nodes.AgreeOnVersion(RestartableVersions(ctx, p));
+  if (!version.ok()) return Fail(ctx, version.status());
+  auto job = coord::ReadManifest(coord::ManifestPath(p.job_dir, version.value()), ctx.env);
+  if (!job.ok()) return Fail(ctx, job.status());
+  auto mine = coord::ReadManifest(job.value().images.at(static_cast<size_t>(p.node)).path, ctx.env);
+  if (!mine.ok()) return Fail(ctx, mine.status());
+  ctx.err << "cairn restart: node " << p.node << " of " << p.nodes << " at " << host
+          << ": checkpoint " << version.value() << " (" << mine.value().images.size()
+          << " process(es))\n";
+  return RestartTree(ctx, mine.value(), &nodes);
+}
+
 int Run(const Args& args, Context& ctx) {
+  job::NodePlacement node;
+  std::string node_err;
+  const bool on_node =
+      ParseNodePlacement(args, args.Get("ckpt-dir").value_or(""), &node, &node_err);
+  if (node_err.empty() && on_node &&
+      (args.Has("mpi") || args.Has("image") || !args.Has("ckpt-dir"))) {
+    node_err = "--node needs --ckpt-dir DIR (the node's) and excludes --mpi and --image";
+  }
+  if (!node_err.empty()) {
+    PrintError(ctx, kName, node_err);
+    return kExitUsage;
+  }
+  const std::string interval = args.Get("interval").value_or("0");
+  if (interval.empty() || interval.size() > 9 ||
+      interval.find_first_not_of("0123456789") != std::string::npos) {
+    PrintError(ctx, kName, "--interval must be a whole number of seconds, got '" + interval + "'");
+    return kExitUsage;
+  }
+  if (on_node) {
+    node.interval_s = std::stol(interval);
+    return RestartNode(ctx, node);
+  }
   if (!args.positional().empty()) {
     PrintError(ctx, kName, "unexpected argument '" + args.positional().front() + "'");
     return kExitUsage;
@@ -163,13 +252,6 @@ int Run(const Args& args, Context& ctx) {
     auto dir = args.Get("ckpt-dir");
     if (!dir || dir->empty()) {
       PrintError(ctx, kName, "--mpi needs --ckpt-dir DIR");
-      return kExitUsage;
-    }
-    const std::string interval = args.Get("interval").value_or("0");
-    if (interval.empty() || interval.size() > 9 ||
-        interval.find_first_not_of("0123456789") != std::string::npos) {
-      PrintError(ctx, kName,
-                 "--interval must be a whole number of seconds, got '" + interval + "'");
       return kExitUsage;
     }
     auto picked = PickRankImage(ctx, *dir, std::stol(interval));
@@ -221,18 +303,25 @@ const Command& RestartCommand() {
   static const Command kCommand{
       kName,
       "Restart a program from its newest transparent checkpoint image",
-      "(--ckpt-dir DIR | --image FILE) [--mpi [--interval SECONDS]]",
+      "(--ckpt-dir DIR | --image FILE) [--mpi [--interval SECONDS]] [--node N --nodes M "
+      "--job-dir DIR [--node-address HOST]]",
       "Restores the process saved in the newest image (*.cimg) of DIR, or in FILE, in the\n"
       "foreground: the restored program takes over this command's pid, stdin, stdout and\n"
       "stderr, and can be checkpointed again with `cairn checkpoint --ckpt-dir DIR`.\n"
       "The image is verified first; a corrupt, truncated or foreign image is refused\n"
-      "(exit status 1), as is one whose vDSO does not match this kernel's.\n",
-      {{"ckpt-dir", "DIR", "restart from the newest image in DIR"},
-       {"image", "FILE", "restart from this image"},
-       {"interval", "SECONDS", "with --mpi: the restarted job also checkpoints every SECONDS"},
-       {"mpi", nullptr,
-        "an MPI rank (mpirun -np N cairn restart --mpi --ckpt-dir DIR): this rank's image of "
-        "the newest complete job manifest, under the new launcher (docs/mpi.md)"}},
+      "(exit status 1), as is one whose vDSO does not match this kernel's.\n"
+      "With --node N --nodes M --job-dir JOB (on every node of a job started with\n"
+      "`cairn launch --node`), each node restores its own tree from its --ckpt-dir: the\n"
+      "nodes agree on the newest checkpoint all of them still have, re-create the TCP\n"
+      "connections between them on their new addresses, and start together.\n",
+      WithNodeOptions(
+          {{"ckpt-dir", "DIR", "restart from the newest image in DIR"},
+           {"image", "FILE", "restart from this image"},
+           {"interval", "SECONDS",
+            "with --mpi or --node: the restarted job also checkpoints every SECONDS"},
+           {"mpi", nullptr,
+            "an MPI rank (mpirun -np N cairn restart --mpi --ckpt-dir DIR): this rank's image of "
+            "the newest complete job manifest, under the new launcher (docs/mpi.md)"}}),
       &Run,
   };
   return kCommand;

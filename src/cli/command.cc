@@ -41,6 +41,13 @@ std::string ExecutablePath() {
   return std::string(buf, static_cast<size_t>(n));
 }
 
+std::string AbsolutePath(const std::string& p) {
+  if (!p.empty() && p[0] == '/') return p;
+  char cwd[PATH_MAX];
+  if (::getcwd(cwd, sizeof cwd) == nullptr) return p;
+  return p.empty() || p == "." ? std::string(cwd) : JoinPath(cwd, p);
+}
+
 std::string ExecutableDir() {
   const std::string p = ExecutablePath();
   return p.empty() ? p : DirName(p);

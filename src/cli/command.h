@@ -47,6 +47,7 @@ const Command& CheckpointCommand();
 const Command& RestartCommand();
 const Command& JobCommand();
 const Command& CoordinatorCommand();
+const Command& NodeAgentCommand();
 
 // --- helpers shared by the commands -------------------------------------------------
 
@@ -63,6 +64,8 @@ std::string WithoutPath(const std::string& message, const std::string& path);
 std::string ExecutableDir();
 // The running binary (/proc/self/exe); "" if unknown.
 std::string ExecutablePath();
+// `p` made absolute against the working directory ("" and "." are the directory itself).
+std::string AbsolutePath(const std::string& p);
 // 1536 -> "1.5 KiB"; below 1 KiB: "512 B".
 std::string HumanSize(uint64_t bytes);
 // 16 lowercase hex digits.

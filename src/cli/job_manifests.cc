@@ -33,16 +33,33 @@ std::vector<ManifestRow> ReadManifestRows(Env* env, const std::string& dir) {
     r.ranks = m.value().participants;
     r.created = m.value().created;
     r.complete = true;
+    // A job on several nodes names each node's manifest, which names its images (those of a
+    // node whose directory this machine cannot see count as missing).
+    const bool nodes = r.kind == "nodes";
     for (const auto& img : m.value().images) {
-      r.bytes += img.bytes;
+      const std::string who = (nodes ? "node " : "rank ") + std::to_string(img.rank) + "'s " +
+                              (nodes ? "manifest " : "image ");
       struct stat st;
       if (::stat(img.path.c_str(), &st) != 0) {
         r.complete = false;
-        r.problem = "rank " + std::to_string(img.rank) + "'s image " + img.path + " is missing";
+        r.problem = who + img.path + " is missing";
       } else if (static_cast<uint64_t>(st.st_size) != img.bytes) {
         r.complete = false;
-        r.problem = "rank " + std::to_string(img.rank) + "'s image " + img.path + " has " +
-                    std::to_string(st.st_size) + " bytes, not " + std::to_string(img.bytes);
+        r.problem = who + img.path + " has " + std::to_string(st.st_size) + " bytes, not " +
+                    std::to_string(img.bytes);
+      }
+      if (!nodes) {
+        r.bytes += img.bytes;
+        continue;
+      }
+      auto node = coord::ReadManifest(img.path, env);
+      if (node.ok()) {
+        for (const auto& ni : node.value().images) r.bytes += ni.bytes;
+      }
+      Status ok = node.ok() ? coord::CheckImages(node.value(), env) : node.status();
+      if (r.complete && !ok.ok()) {
+        r.complete = false;
+        r.problem = "node " + std::to_string(img.rank) + ": " + ok.message();
       }
     }
     if (r.complete && !newest_found) r.newest = newest_found = true;
@@ -92,7 +109,7 @@ void PrintManifests(std::ostream& out, const std::vector<ManifestRow>& rows) {
   for (const auto& r : rows) {
     if (!r.problem.empty()) out << "  job.v" << r.version << ": " << r.problem << "\n";
   }
-  out << "* the checkpoint `cairn restart --mpi` uses\n";
+  out << "* the checkpoint a restart uses (`cairn restart --ckpt-dir`, `--mpi` or `--node`)\n";
 }
 
 void WriteManifestsJson(JsonWriter& w, const std::vector<ManifestRow>& rows) {

@@ -22,7 +22,7 @@ namespace {
 const Command* const kCommands[] = {
     &LsCommand(),      &InspectCommand(),     &VerifyCommand(),     &StatusCommand(),
     &BackendCommand(), &LaunchCommand(),      &CheckpointCommand(), &RestartCommand(),
-    &JobCommand(),     &CoordinatorCommand(),
+    &JobCommand(),     &CoordinatorCommand(), &NodeAgentCommand(),
 };
 
 const Command* FindCommand(std::string_view name) {

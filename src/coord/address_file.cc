@@ -3,13 +3,16 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <sstream>
+#include <thread>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/hash.h"
 #include "transparent/naming.h"
 
@@ -156,6 +159,34 @@ Status RemoveAddressFileIfOurs(const std::string& dir, const std::string& token,
   if (a.value().token != token) return Status::Ok();
   CAIRN_RETURN_IF_ERROR(env->RemoveFile(AddressFilePath(dir)));
   return env->SyncDir(transparent::naming::ControlDir(dir));
+}
+
+Status FindCoordinator(const std::string& dir, const std::string& job_key, int timeout_ms,
+                       const std::function<Status(const CoordinatorAddress&, int)>& attempt) {
+  constexpr int kRetryMs = 100;
+  const int64_t deadline = NowMs() + std::max(0, timeout_ms);
+  std::string last = "no attempt";
+  for (bool first = true;; first = false) {
+    if (!first) {
+      const int64_t left = deadline - NowMs();
+      if (left <= 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(kRetryMs, left)));
+    }
+    auto a = ReadAddressFile(dir);
+    if (!a.ok()) {
+      last = a.status().message();
+      continue;
+    }
+    if (a.value().job_key != job_key) {
+      last = "'" + AddressFilePath(dir) + "' names job '" + a.value().job_key + "'";
+      continue;
+    }
+    Status st = attempt(a.value(), static_cast<int>(std::max<int64_t>(1, deadline - NowMs())));
+    if (st.ok() || st.code() != Code::kUnavailable) return st;
+    last = st.message();
+  }
+  return Status::Unavailable("no coordinator for job '" + job_key + "' under '" + dir +
+                             "' within " + std::to_string(timeout_ms) + " ms (" + last + ")");
 }
 
 }  // namespace cairn::coord

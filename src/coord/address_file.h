@@ -11,6 +11,7 @@
 // DIR/.cairn) with mode 0600; DIR/.cairn is created 0700 if missing.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "common/status.h"
@@ -41,6 +42,15 @@ Status WriteAddressFile(const std::string& dir, const CoordinatorAddress& a,
 // kNotFound if the file does not exist; kCorruption naming the file and the line when it
 // is not in the format above (a half-written file cannot be seen: writes are atomic).
 Result<CoordinatorAddress> ReadAddressFile(const std::string& dir, Env* env = Env::Default());
+
+// Looks for the coordinator of `job_key` under DIR: reads the file every 100 ms until
+// timeout_ms, skipping one that is missing or garbled or names another job, and calls
+// attempt(address, ms left) with each that names job_key. Ok from attempt ends the search;
+// kUnavailable (no answer, the token refused: a stale file) tries again, its message kept as
+// the last reason; any other error ends the search with it. Timing out is kUnavailable naming
+// DIR, the job key and the last reason.
+Status FindCoordinator(const std::string& dir, const std::string& job_key, int timeout_ms,
+                       const std::function<Status(const CoordinatorAddress&, int)>& attempt);
 
 // Removes the file only if it still names `token` (a newer coordinator may have replaced
 // it). A missing file is OK.

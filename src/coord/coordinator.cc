@@ -70,7 +70,15 @@ struct Conn {
   int rank = -1;
   long long pid = 0;
   std::string host;
+  std::string ip;  // the peer's address, as this side of the connection sees it
   std::string state = "idle";
+};
+
+// A GET waiting for its key to be set.
+struct Waiter {
+  int fd = -1;
+  std::string key;
+  int64_t deadline = 0;
 };
 
 }  // namespace
@@ -108,6 +116,10 @@ struct Coordinator::Impl {
   int64_t gen_since = 0;  // when TARGETS of this gen went out
   std::map<int, Counters> quiet_wants;  // by rank: what its waiting threads want (QUIET)
   std::vector<ManifestImage> images;
+  // The key-value store (protocol.h) and the GETs waiting on it.
+  std::map<std::string, std::string> kv;
+  size_t kv_bytes = 0;
+  std::vector<Waiter> waiters;
 
   ~Impl() {
     if (listen_fd >= 0) ::close(listen_fd);
@@ -127,6 +139,8 @@ struct Coordinator::Impl {
   void OnHello(Conn& c, const ipc::Message& m);
   void OnCheckpoint(int fd, const ipc::Message& m);
   void OnStatus(int fd);
+  void OnPut(int fd, const ipc::Message& m);
+  void OnGet(int fd, const ipc::Message& m);
   void CheckDeadlines();
   void MaybeStartRound();
   void StartRound();
@@ -199,6 +213,7 @@ void Coordinator::Impl::Run() {
     for (const auto& [fd, c] : conns) {
       if (!c.participant) next = std::min(next, c.hello_deadline);
     }
+    for (const Waiter& w : waiters) next = std::min(next, w.deadline);
     const int timeout = static_cast<int>(std::max<int64_t>(0, next - now));
     int n = ::poll(pfds.data(), pfds.size(), timeout);
     if (n < 0 && errno != EINTR) {
@@ -250,6 +265,8 @@ void Coordinator::Impl::Cleanup() {
   }
   for (const auto& [fd, c] : conns) ::close(fd);
   conns.clear();
+  for (const Waiter& w : waiters) ::close(w.fd);
+  waiters.clear();
   by_rank.clear();
   if (client_fd >= 0) {
     ::close(client_fd);
@@ -275,6 +292,7 @@ void Coordinator::Impl::Accept() {
   (void)ipc::SetIoTimeout(fd.value(), IoTimeoutMs());
   Conn c;
   c.fd = fd.value();
+  c.ip = ipc::PeerAddress(c.fd);
   c.hello_deadline = NowMs() + opts.phase_timeout_ms;
   conns[c.fd] = c;
 }
@@ -300,7 +318,8 @@ void Coordinator::Impl::OnReadable(int fd) {
 
 void Coordinator::Impl::OnFirstMessage(Conn& c, const ipc::Message& m) {
   const int fd = c.fd;
-  const bool known = m.type() == kHello || m.type() == kCheckpoint || m.type() == kStatus;
+  const bool known = m.type() == kHello || m.type() == kCheckpoint || m.type() == kStatus ||
+                     m.type() == kPut || m.type() == kGet;
   if (!known) {
     log::Warn("coordinator: unexpected first message '", m.type(), "'; closing");
     conns.erase(fd);
@@ -319,6 +338,10 @@ void Coordinator::Impl::OnFirstMessage(Conn& c, const ipc::Message& m) {
   conns.erase(fd);  // a client: answered (now or at the end of the round), then closed
   if (m.type() == kStatus) {
     OnStatus(fd);
+  } else if (m.type() == kPut) {
+    OnPut(fd, m);
+  } else if (m.type() == kGet) {
+    OnGet(fd, m);
   } else {
     OnCheckpoint(fd, m);
   }
@@ -384,6 +407,55 @@ void Coordinator::Impl::OnCheckpoint(int fd, const ipc::Message& m) {
   MaybeStartRound();
 }
 
+void Coordinator::Impl::OnPut(int fd, const ipc::Message& m) {
+  const std::string key = m.GetOr(kFKey, "");
+  const std::string value = m.GetOr(kFValue, "");
+  if (key.empty() || key.size() > kMaxKeyBytes) {
+    ReplyAndClose(fd,
+                  Done(Code::kInvalidArgument,
+                       "PUT: a key of 1.." + std::to_string(kMaxKeyBytes) + " bytes is required"));
+    return;
+  }
+  auto old = kv.find(key);
+  const size_t freed = old == kv.end() ? 0 : old->first.size() + old->second.size();
+  if (kv_bytes - freed + key.size() + value.size() > kMaxStoreBytes) {
+    ReplyAndClose(fd,
+                  Done(Code::kNoSpace, "PUT '" + key + "': the job's key-value store is full (" +
+                                           std::to_string(kMaxStoreBytes >> 20) + " MiB)"));
+    return;
+  }
+  kv_bytes = kv_bytes - freed + key.size() + value.size();
+  kv[key] = value;
+  ReplyAndClose(fd, Done(Code::kOk, "stored"));
+  ipc::Message v(kValue);
+  v.Add(kFKey, key).Add(kFValue, value);
+  for (auto it = waiters.begin(); it != waiters.end();) {
+    if (it->key != key) {
+      ++it;
+      continue;
+    }
+    ReplyAndClose(it->fd, v);
+    it = waiters.erase(it);
+  }
+}
+
+void Coordinator::Impl::OnGet(int fd, const ipc::Message& m) {
+  const std::string key = m.GetOr(kFKey, "");
+  auto it = kv.find(key);
+  if (it != kv.end()) {
+    ipc::Message v(kValue);
+    v.Add(kFKey, key).Add(kFValue, it->second);
+    ReplyAndClose(fd, v);
+    return;
+  }
+  const long long wait = std::clamp<long long>(m.GetInt(kFWaitMs, 0), 0, kMaxWaitMs);
+  if (wait == 0) {
+    ReplyAndClose(fd, Done(Code::kNotFound, "no value for '" + key + "'"));
+    return;
+  }
+  waiters.push_back({fd, key, NowMs() + wait});
+}
+
 void Coordinator::Impl::OnStatus(int fd) {
   ipc::Message r(kStatus);
   r.Add(kFParticipants, opts.participants)
@@ -424,7 +496,13 @@ void Coordinator::Impl::StartRound() {
   log::Info("coordinator: round ", round, " starts");
   EnterPhase(Phase::kPrepare, "preparing");
   ipc::Message m(kPrepare);
-  m.Add(kFRound, static_cast<long long>(round));
+  std::set<std::string> ips;
+  for (const auto& [rank, fd] : by_rank) {
+    if (!conns[fd].ip.empty()) ips.insert(conns[fd].ip);
+  }
+  std::string hosts;
+  for (const std::string& ip : ips) hosts += (hosts.empty() ? "" : ",") + ip;
+  m.Add(kFRound, static_cast<long long>(round)).Add(kFHosts, hosts);
   Broadcast(m);
 }
 
@@ -671,6 +749,14 @@ void Coordinator::Impl::LoseParticipant(int fd, const std::string& why) {
 void Coordinator::Impl::CheckDeadlines() {
   const int64_t now = NowMs();
   RaiseStalled(now);
+  for (auto it = waiters.begin(); it != waiters.end();) {
+    if (now < it->deadline) {
+      ++it;
+      continue;
+    }
+    ReplyAndClose(it->fd, Done(Code::kNotFound, "no value for '" + it->key + "' in time"));
+    it = waiters.erase(it);
+  }
   std::vector<int> late;
   for (const auto& [fd, c] : conns) {
     if (!c.participant && now >= c.hello_deadline) late.push_back(fd);

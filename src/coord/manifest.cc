@@ -316,6 +316,22 @@ Result<std::vector<uint64_t>> ListManifests(const std::string& dir, Env* env) {
   return out;
 }
 
+Status CheckImages(const Manifest& m, Env* env) {
+  for (const ManifestImage& im : m.images) {
+    auto st = env->Stat(im.path);
+    if (!st.ok()) {
+      return Status::NotFound("image of rank " + std::to_string(im.rank) + " '" + im.path +
+                              "' is missing");
+    }
+    if (st.value().size != im.bytes) {
+      return Status::Corruption("image of rank " + std::to_string(im.rank) + " '" + im.path +
+                                "' has " + std::to_string(st.value().size) +
+                                " bytes, the manifest records " + std::to_string(im.bytes));
+    }
+  }
+  return Status::Ok();
+}
+
 Result<Manifest> NewestValid(const std::string& dir, std::string* warnings, Env* env) {
   auto versions = ListManifests(dir, env);
   if (!versions.ok()) return versions.status();
@@ -331,20 +347,8 @@ Result<Manifest> NewestValid(const std::string& dir, std::string* warnings, Env*
       warn(*it, "skipped: " + m.status().message());
       continue;
     }
-    std::string problem;
-    for (const ManifestImage& im : m.value().images) {
-      auto st = env->Stat(im.path);
-      if (!st.ok()) {
-        problem = "image of rank " + std::to_string(im.rank) + " '" + im.path + "' is missing";
-      } else if (st.value().size != im.bytes) {
-        problem = "image of rank " + std::to_string(im.rank) + " '" + im.path + "' has " +
-                  std::to_string(st.value().size) + " bytes, the manifest records " +
-                  std::to_string(im.bytes);
-      }
-      if (!problem.empty()) break;
-    }
-    if (!problem.empty()) {
-      warn(*it, "skipped: " + problem);
+    if (Status st = CheckImages(m.value(), env); !st.ok()) {
+      warn(*it, "skipped: " + st.message());
       continue;
     }
     return std::move(m.value());

@@ -88,6 +88,10 @@ Result<Manifest> ReadManifest(const std::string& path, Env* env = Env::Default()
 // DIR is an empty list.
 Result<std::vector<uint64_t>> ListManifests(const std::string& dir, Env* env = Env::Default());
 
+// Whether every image of `m` exists with exactly the recorded size: kNotFound / kCorruption
+// naming the first that does not.
+Status CheckImages(const Manifest& m, Env* env = Env::Default());
+
 // The newest manifest that reads AND whose images all exist with exactly the recorded
 // size; older ones are tried in turn and each skipped one gets a line in *warnings
 // ("job.v5.manifest: ...\n"; warnings may be null). kNotFound if none qualifies.

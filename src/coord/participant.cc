@@ -15,7 +15,6 @@
 namespace cairn::coord {
 namespace {
 
-constexpr int kRetryMs = 100;
 constexpr int kIoTimeoutMs = 10000;
 
 std::string HostName() {
@@ -29,71 +28,48 @@ std::string HostName() {
 Result<std::unique_ptr<Participant>> Participant::Join(const std::string& dir,
                                                        const std::string& job_key, int rank,
                                                        int timeout_ms) {
-  const int64_t deadline = NowMs() + std::max(0, timeout_ms);
-  std::string last = "no attempt";
-  for (bool first = true;; first = false) {
-    if (!first) {
-      const int64_t left = deadline - NowMs();
-      if (left <= 0) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::min<int64_t>(kRetryMs, left)));
-    }
-    auto a = ReadAddressFile(dir);
-    if (!a.ok()) {
-      last = a.status().message();
-      continue;
-    }
-    if (a.value().job_key != job_key) {
-      last = "'" + AddressFilePath(dir) + "' names job '" + a.value().job_key + "'";
-      continue;
-    }
-    const int left = static_cast<int>(std::max<int64_t>(1, deadline - NowMs()));
-    auto fd = ipc::TcpConnect(a.value().host, a.value().port, std::min(left, 2000));
-    if (!fd.ok()) {
-      last = fd.status().message();
-      continue;
-    }
-    (void)ipc::SetIoTimeout(fd.value(), kIoTimeoutMs);
-    ipc::Message hello(kHello);
-    hello.Add(kFToken, a.value().token)
-        .Add(kFRank, rank)
-        .Add(kFPid, static_cast<long long>(::getpid()))
-        .Add(kFHost, HostName());
-    Status st = ipc::SendMessage(fd.value(), hello);
-    Result<ipc::Received> in = Status::Unavailable("unset");
-    if (st.ok()) {
-      const int wait = static_cast<int>(std::max<int64_t>(1, deadline - NowMs()));
-      auto ready = ipc::WaitReadable(fd.value(), wait);
-      if (!ready.ok()) {
-        st = ready.status();
-      } else if (!ready.value()) {
-        st = Status::Unavailable("no WELCOME from the coordinator at " + a.value().host + ":" +
-                                 std::to_string(a.value().port));
-      } else {
-        in = ipc::RecvMessage(fd.value());
-        if (!in.ok()) st = in.status();
-      }
-    }
-    if (!st.ok()) {
-      ::close(fd.value());
-      last = st.message();
-      continue;
-    }
-    const ipc::Message& m = in.value().msg;
-    if (m.type() == kWelcome) {
-      const int n = static_cast<int>(m.GetInt(kFParticipants, 0));
-      log::Debug("rank ", rank, " joined the coordinator at ", a.value().host, ":", a.value().port);
-      return std::unique_ptr<Participant>(new Participant(fd.value(), rank, n, a.value()));
-    }
-    ::close(fd.value());
-    const std::string msg = m.GetOr(kFMessage, "unexpected reply " + m.type());
-    if (m.type() == kRefused && m.GetOr(kFReason, "") != kRefusedToken) {
-      return Status::FailedPrecondition("the coordinator of job '" + job_key + "' refused rank " +
-                                        std::to_string(rank) + ": " + msg);
-    }
-    last = "refused: " + msg;
-  }
-  return Status::Unavailable("no coordinator for job '" + job_key + "' under '" + dir +
-                             "' within " + std::to_string(timeout_ms) + " ms (" + last + ")");
+  std::unique_ptr<Participant> joined;
+  Status st = FindCoordinator(
+      dir, job_key, timeout_ms, [&](const CoordinatorAddress& a, int left) -> Status {
+        const std::string where = a.host + ":" + std::to_string(a.port);
+        auto fd = ipc::TcpConnect(a.host, a.port, std::min(left, 2000));
+        if (!fd.ok()) return Status::Unavailable(fd.status().message());
+        (void)ipc::SetIoTimeout(fd.value(), kIoTimeoutMs);
+        ipc::Message hello(kHello);
+        hello.Add(kFToken, a.token)
+            .Add(kFRank, rank)
+            .Add(kFPid, static_cast<long long>(::getpid()))
+            .Add(kFHost, HostName());
+        Status sent = ipc::SendMessage(fd.value(), hello);
+        Result<ipc::Received> in =
+            Status::Unavailable("no WELCOME from the coordinator at " + where);
+        if (sent.ok()) {
+          auto ready = ipc::WaitReadable(fd.value(), left);
+          if (ready.ok() && ready.value()) in = ipc::RecvMessage(fd.value());
+        } else {
+          in = sent;
+        }
+        if (!in.ok()) {
+          ::close(fd.value());
+          return Status::Unavailable(in.status().message());
+        }
+        const ipc::Message& m = in.value().msg;
+        if (m.type() == kWelcome) {
+          const int n = static_cast<int>(m.GetInt(kFParticipants, 0));
+          log::Debug("rank ", rank, " joined the coordinator at ", where);
+          joined.reset(new Participant(fd.value(), rank, n, a));
+          return Status::Ok();
+        }
+        ::close(fd.value());
+        const std::string msg = m.GetOr(kFMessage, "unexpected reply " + m.type());
+        if (m.type() == kRefused && m.GetOr(kFReason, "") != kRefusedToken) {
+          return Status::FailedPrecondition("the coordinator of job '" + job_key +
+                                            "' refused rank " + std::to_string(rank) + ": " + msg);
+        }
+        return Status::Unavailable("refused: " + msg);
+      });
+  if (!st.ok()) return st;
+  return joined;
 }
 
 Participant::~Participant() { Close(); }

@@ -43,10 +43,26 @@
 //   <- STATUS     {participants, joined, round, last_result, last_version, rank*}
 //                 rank = "rank:pid:host:state" per joined participant, state one of
 //                 idle | preparing | prepared | quiet | written
+//   -> PUT        {token, key, value}       <- DONE {code 0}: the job's key-value store (below)
+//   -> GET        {token, key, wait_ms}     <- VALUE {key, value} once the key is set (at once
+//                                              when it is), or DONE {code kNotFound, message}
+//                                              when it is not within wait_ms (at most 600000)
 //   A wrong token is answered REFUSED {message, reason=token}. The coordinator closes a
 //   client connection after its answer.
+//
+// The key-value store (PMI's KVS): what the processes of a job spread over several nodes
+// tell each other while they restart, before any of them is a participant (tree/node_rendezvous.h:
+// which checkpoint every node still has, where each connection between nodes listens again,
+// and the restart barrier). It lives as long as the coordinator; a PUT replaces the value of
+// its key. Keys are 1..256 bytes; the store holds at most 256 MiB of keys and values (a PUT
+// beyond is answered DONE kNoSpace).
+//
+// PREPARE also carries `hosts`: the addresses (as the coordinator sees them) of every joined
+// participant, comma-separated; a node agent (tree/node_agent.h) counts a TCP peer at one of
+// them as a peer in the job.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -73,6 +89,9 @@ inline constexpr char kCheckpoint[] = "CHECKPOINT";
 inline constexpr char kAccepted[] = "ACCEPTED";
 inline constexpr char kDone[] = "DONE";
 inline constexpr char kStatus[] = "STATUS";
+inline constexpr char kPut[] = "PUT";
+inline constexpr char kGet[] = "GET";
+inline constexpr char kValue[] = "VALUE";
 
 // --- field names ---
 inline constexpr char kFToken[] = "token";
@@ -98,6 +117,14 @@ inline constexpr char kFCode[] = "code";
 inline constexpr char kFTimeoutMs[] = "timeout_ms";
 inline constexpr char kFLastResult[] = "last_result";
 inline constexpr char kFLastVersion[] = "last_version";
+inline constexpr char kFKey[] = "key";
+inline constexpr char kFValue[] = "value";
+inline constexpr char kFWaitMs[] = "wait_ms";
+inline constexpr char kFHosts[] = "hosts";
+
+inline constexpr size_t kMaxKeyBytes = 256;
+inline constexpr size_t kMaxStoreBytes = 256u << 20;
+inline constexpr int kMaxWaitMs = 600000;
 
 // REFUSED reasons.
 inline constexpr char kRefusedToken[] = "token";

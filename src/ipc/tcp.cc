@@ -232,6 +232,37 @@ Status SetIoTimeout(int fd, int timeout_ms) {
   return Status::Ok();
 }
 
+namespace {
+
+std::string NumericHost(const sockaddr_storage& a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  const void* src =
+      a.ss_family == AF_INET6
+          ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6&>(a).sin6_addr)
+          : static_cast<const void*>(&reinterpret_cast<const sockaddr_in&>(a).sin_addr);
+  if ((a.ss_family != AF_INET && a.ss_family != AF_INET6) ||
+      ::inet_ntop(a.ss_family, src, buf, sizeof buf) == nullptr) {
+    return "";
+  }
+  return buf;
+}
+
+}  // namespace
+
+std::string PeerAddress(int fd) {
+  sockaddr_storage a{};
+  socklen_t len = sizeof a;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return "";
+  return NumericHost(a);
+}
+
+std::string LocalAddress(int fd) {
+  sockaddr_storage a{};
+  socklen_t len = sizeof a;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) return "";
+  return NumericHost(a);
+}
+
 std::string DefaultAdvertiseHost() {
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) return "127.0.0.1";

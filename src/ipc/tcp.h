@@ -35,6 +35,10 @@ Status SetIoTimeout(int fd, int timeout_ms);
 // The address other machines can reach this one at: the first non-loopback, up IPv4
 // address of the interfaces (getifaddrs), else "127.0.0.1".
 std::string DefaultAdvertiseHost();
+// The numeric address of a connected socket's peer (PeerAddress) or of its own end
+// (LocalAddress): "10.0.0.2", "fe80::1"; "" when it has none.
+std::string PeerAddress(int fd);
+std::string LocalAddress(int fd);
 // True for "", "0.0.0.0", "::" and "[::]" (every interface).
 bool IsWildcardHost(const std::string& host);
 

@@ -50,14 +50,20 @@ Result<std::string> DetectMpiAbi(const std::string& program) {
 }
 
 Status StartCoordinator(const std::string& cairn_binary, const std::string& dir, int participants,
-                        const std::string& job_key, long interval_s, int keep) {
-  auto out = RunTool({cairn_binary, "coordinator", "--daemon", "--ckpt-dir", dir, "--participants",
-                      std::to_string(participants), "--job", job_key, "--interval",
-                      std::to_string(interval_s), "--keep", std::to_string(keep),
-                      // A job whose ranks never join (a refused restart) is given up soon,
-                      // and at once when this process (rank 0) is gone.
-                      "--join-timeout", "60", "--watch-pid", std::to_string(::getpid())},
-                     30000);
+                        const std::string& job_key, long interval_s, int keep,
+                        const std::string& kind, const std::string& advertise) {
+  std::vector<std::string> argv = {
+      cairn_binary, "coordinator", "--daemon", "--ckpt-dir", dir, "--participants",
+      std::to_string(participants), "--job", job_key, "--interval", std::to_string(interval_s),
+      "--keep", std::to_string(keep), "--kind", kind,
+      // A job whose ranks never join (a refused restart) is given up soon, and at once when
+      // this process (rank 0) is gone.
+      "--join-timeout", "60", "--watch-pid", std::to_string(::getpid())};
+  if (!advertise.empty()) {
+    argv.push_back("--advertise");
+    argv.push_back(advertise);
+  }
+  auto out = RunTool(argv, 30000);
   if (!out.ok()) return out.status().Annotate("starting the job's coordinator");
   if (out.value().exit_status != 0) {
     return Status::Unavailable("the job's coordinator did not start: " + out.value().err);

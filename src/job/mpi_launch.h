@@ -22,9 +22,12 @@ namespace cairn::job {
 
 Result<std::string> DetectMpiAbi(const std::string& program);
 // `interval_s` > 0: the coordinator also checkpoints every interval_s seconds; `keep`: the
-// job manifests (and images) it keeps.
+// job manifests (and images) it keeps; `kind`: of its manifests (mpi, or nodes for a tree on
+// several nodes, tree/node_agent.h); `advertise`: the address in its address file ("": its
+// default).
 Status StartCoordinator(const std::string& cairn_binary, const std::string& dir, int participants,
-                        const std::string& job_key, long interval_s = 0, int keep = 2);
+                        const std::string& job_key, long interval_s = 0, int keep = 2,
+                        const std::string& kind = "mpi", const std::string& advertise = "");
 Result<int> LauncherEnvironmentFd(int pmi_fd);
 
 // Turns off the memory hooks MPI stacks install by patching other libraries' code or GOT

@@ -30,6 +30,10 @@ bool IsLineageLock(const std::string& path) {
 std::string CoordinatorFile(const std::string& dir) {
   return JoinPath(ControlDir(dir), "coordinator");
 }
+std::string NodeAgentLog(const std::string& dir) {
+  return JoinPath(ControlDir(dir), "node-agent.log");
+}
+
 std::string CoordinatorLog(const std::string& dir) {
   return JoinPath(ControlDir(dir), "coordinator.log");
 }

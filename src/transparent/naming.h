@@ -35,6 +35,8 @@ bool IsLineageLock(const std::string& path);
 std::string CoordinatorFile(const std::string& dir);
 std::string CoordinatorLog(const std::string& dir);
 std::string JobLog(const std::string& dir, const std::string& job);
+// DIR/.cairn/node-agent.log: the log of a node's agent (tree/node_agent.h)
+std::string NodeAgentLog(const std::string& dir);
 // DIR/.cairn/interval.log: the output of the periodic checkpoints of a tree
 // (preload/interval_round.h).
 std::string IntervalLog(const std::string& dir);

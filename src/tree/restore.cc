@@ -28,6 +28,7 @@
 #include "transparent/objects/tcp.h"
 #include "transparent/objects/tty.h"
 #include "transparent/process_restore.h"
+#include "tree/node_rendezvous.h"
 
 namespace cairn::tree {
 namespace {
@@ -55,6 +56,7 @@ struct Job {
   int run_r = -1, run_w = -1;              // barrier 2: every process installed -> exec
   int installed_r = -1, installed_w = -1;  // stubs -> init: one line each after Install
   int status_r = -1, status_w = -1;        // init -> this command
+  int proceed_r = -1, proceed_w = -1;      // a node: this command -> init, after the barrier
   std::vector<int> shared_fds;             // the job's pipes, as created
   std::map<uint32_t, std::pair<int, int>> ptys;  // pts number -> new (master, slave)
   // Every FIFO of the job opened for reading and writing, held by init until every process
@@ -302,7 +304,7 @@ void CloseAllBut(const std::vector<int>& keep) {
     if (Status st = CreateProcess(job, i); !st.ok()) fail(st);
   }
   // Every process exists and holds what it needs: init keeps only its pipes.
-  std::vector<int> keep = {job.go_w, job.run_w, job.installed_r, job.status_w};
+  std::vector<int> keep = {job.go_w, job.run_w, job.installed_r, job.status_w, job.proceed_r};
   keep.insert(keep.end(), job.fifo_fds.begin(), job.fifo_fds.end());
   CloseAllBut(keep);
   ::close(job.go_w);
@@ -315,6 +317,12 @@ void CloseAllBut(const std::vector<int>& keep) {
     }
   }
   ::close(job.installed_r);
+  if (job.proceed_r >= 0) {  // a node: the other nodes must be ready too
+    Report(job.status_w, "READY");
+    const std::string go = ReadLine(job.proceed_r, -1);
+    if (go != "GO") fail(Status::Unavailable("the other nodes of the job did not restart"));
+    ::close(job.proceed_r);
+  }
   for (int fd : job.fifo_fds) ::close(fd);
   ::close(job.run_w);  // every process runs now
   Report(job.status_w, "OK");
@@ -421,7 +429,7 @@ Status CreatePipes(Job* job, std::map<uint64_t, tr::SharedPipe>* pipes) {
 // processes (or by one) becomes one new socketpair, or one new TCP connection, with its queued
 // data; a listening or unconnected socket several processes hold (a forked server) is bound
 // once. Connections come first: re-creating one takes a listener's port for a moment.
-Status CreateSockets(Job* job, std::map<uint64_t, int>* sockets) {
+Status CreateSockets(Job* job, std::map<uint64_t, int>* sockets, NodeRendezvous* nodes) {
   std::map<uint64_t, const tr::FileState*> first;  // socket id -> its first holder's record
   std::map<uint64_t, int> holders;                 // socket id -> processes holding it
   std::map<uint64_t, const Proc*> owner;
@@ -447,6 +455,20 @@ Status CreateSockets(Job* job, std::map<uint64_t, int>* sockets) {
       (*sockets)[peer_id] = pair.value().second;
       break;
     }
+  }
+  // Connections to processes on the other nodes of the job (every node takes part, also
+  // with none).
+  if (nodes != nullptr) {
+    std::vector<const tr::FileState*> ends;
+    for (const auto& [id, f] : first) {
+      if (sockets->count(id) != 0 || !tr::objects::IsTcpConnection(*f)) continue;
+      bool pending = false;
+      for (const auto& [lid, l] : first) pending = pending || tr::objects::IsPendingOn(*f, *l);
+      if (!pending) ends.push_back(f);
+    }
+    auto fds = nodes->ConnectNodes(ends, job->min_fd);
+    if (!fds.ok()) return fds.status().Annotate("the connections between nodes");
+    for (const auto& [id, fd] : fds.value()) (*sockets)[id] = fd;
   }
   for (const auto& [id, f] : first) {
     if (sockets->count(id) != 0) continue;
@@ -546,7 +568,7 @@ Result<int> RestoreTree(const coord::Manifest& manifest, const TreeRestoreOption
   std::map<uint64_t, tr::SharedPipe> pipes;
   CAIRN_RETURN_IF_ERROR(CreatePipes(job.get(), &pipes));
   std::map<uint64_t, int> sockets;
-  CAIRN_RETURN_IF_ERROR(CreateSockets(job.get(), &sockets));
+  CAIRN_RETURN_IF_ERROR(CreateSockets(job.get(), &sockets, o.nodes));
   CAIRN_RETURN_IF_ERROR(CreatePtys(job.get()));
   std::set<std::string> fifos;
   for (const Proc& p : job->procs) {
@@ -587,6 +609,8 @@ Result<int> RestoreTree(const coord::Manifest& manifest, const TreeRestoreOption
   CAIRN_RETURN_IF_ERROR(PipeAbove(top_fd, &job->run_r, &job->run_w));
   CAIRN_RETURN_IF_ERROR(PipeAbove(top_fd, &job->installed_r, &job->installed_w));
   CAIRN_RETURN_IF_ERROR(PipeAbove(top_fd, &job->status_r, &job->status_w));
+  if (o.nodes != nullptr)
+    CAIRN_RETURN_IF_ERROR(PipeAbove(top_fd, &job->proceed_r, &job->proceed_w));
   job->min_fd = top_fd;
   CAIRN_RETURN_IF_ERROR(EnterNamespaces());
   std::cout.flush();
@@ -597,7 +621,9 @@ Result<int> RestoreTree(const coord::Manifest& manifest, const TreeRestoreOption
   if (init == 0) InitMain(*job, outer);
   // This command keeps only the report pipe: the locks, images and pipes are the job's now.
   const int status_r = job->status_r;
+  const int proceed_w = job->proceed_w;
   ::close(job->status_w);
+  if (job->proceed_r >= 0) ::close(job->proceed_r);
   for (int fd :
        {job->go_r, job->go_w, job->run_r, job->run_w, job->installed_r, job->installed_w}) {
     ::close(fd);
@@ -607,9 +633,20 @@ Result<int> RestoreTree(const coord::Manifest& manifest, const TreeRestoreOption
   job.reset();  // closes the restores' descriptors and lineage locks
   g_init = init;
   InstallForwarding(&ForwardToInit);
-  const std::string started = ReadLine(status_r, -1);
+  std::string started = ReadLine(status_r, -1);
+  Status barrier = Status::Ok();
+  if (started == "READY") {  // a node: every process is in place; are the other nodes?
+    barrier = o.nodes->Barrier("run");
+    (void)WriteFd(proceed_w, barrier.ok() ? "GO\n" : "NO\n", "the go-ahead");
+    ::close(proceed_w);
+    started = ReadLine(status_r, -1);
+  } else if (proceed_w >= 0) {
+    ::close(proceed_w);
+  }
   Result<int> result = Status::Internal("the restarted job's init ended without a word");
-  if (started.starts_with("ER ")) {
+  if (!barrier.ok()) {
+    result = barrier;
+  } else if (started.starts_with("ER ")) {
     result = Status::FailedPrecondition(started.substr(3));
   } else if (started == "OK") {
     const std::string end = ReadLine(status_r, -1);

@@ -26,6 +26,12 @@
 //     failure kills the namespace and is returned. RestoreTree then waits until every
 //     process of the namespace has exited and returns the wait status of the first
 //     top-level process.
+//   - A node of a job spread over several (options.nodes, tree/node_rendezvous.h): the
+//     connected TCP ends no process of this tree is the peer of are connected again to their
+//     peers on the other nodes, with the nodes' new addresses, before the processes are
+//     created; once every process is in place, the processes start only when every node has
+//     reached that point too (a barrier through the coordinator). A node that does not
+//     fails this one's restart: nothing runs.
 //   - Never exits or aborts in the calling process; the namespace's processes (init and
 //     the restored ones' stubs) report errors on stderr and through a pipe.
 #pragma once
@@ -39,8 +45,11 @@
 
 namespace cairn::tree {
 
+class NodeRendezvous;
+
 struct TreeRestoreOptions {
-  std::string restorer;  // the cairn-restorer executable
+  std::string restorer;             // the cairn-restorer executable
+  NodeRendezvous* nodes = nullptr;  // a node of a job spread over several
   std::function<void(const std::string&)> warn;
   Env* env = Env::Default();
 };

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <set>
 #include <thread>
 
@@ -121,14 +122,15 @@ class Round {
     members_.clear();
   }
 
-  Result<RoundResult> Run() {
-    const auto t_stopped = Clock::now();
+  // Captures every process and commits the manifest; the processes stay stopped.
+  Result<RoundResult> Write() {
+    t_stopped_ = Clock::now();
     std::sort(members_.begin(), members_.end(),
               [](const Member& a, const Member& b) { return a.pid < b.pid; });
-    const bool single = members_.size() == 1 && members_[0].children == 0;
+    const bool single = !o_.always_tree && members_.size() == 1 && members_[0].children == 0;
     Status st = CaptureAll(single);
     if (!st.ok()) return Abort(st);
-    const auto t_captured = Clock::now();
+    t_captured_ = Clock::now();
     RoundResult result;
     result.single = single;
     for (const Member& m : members_) {
@@ -138,24 +140,54 @@ class Round {
     if (!single) {
       auto committed = Commit(&result);
       if (!committed.ok()) return Abort(committed);
+      manifest_ = result.manifest;
     }
+    written_ = true;
+    single_ = single;
+    return result;
+  }
+
+  // RESUME {kill} to every process, then retention.
+  void Resume(bool kill) {
     for (Member& m : members_) {
       ipc::Message resume("RESUME");
-      resume.Add("kill", o_.kill ? 1LL : 0LL);
+      resume.Add("kill", kill ? 1LL : 0LL);
       (void)ipc::SendMessage(m.fd, resume);
+      ::close(m.fd);
+      m.fd = -1;
     }
     const auto ms = [](Clock::duration d) {
       return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
     };
     log::Info("cairn checkpoint: ", members_.size(), " processes stopped in ",
-              ms(t_stopped - started_), " ms, images written in ", ms(t_captured - t_stopped),
-              " ms, committed and resumed in ", ms(Clock::now() - t_captured), " ms");
-    if (!single) {
+              ms(t_stopped_ - started_), " ms, images written in ", ms(t_captured_ - t_stopped_),
+              " ms, committed and resumed in ", ms(Clock::now() - t_captured_), " ms");
+    if (written_ && !single_) {
       if (Status pst = coord::Prune(o_.dir, o_.keep, o_.env); !pst.ok()) {
         log::Warn("cairn checkpoint: retention: ", pst.ToString());
       }
     }
-    return result;
+  }
+
+  bool Resumed() const {
+    return std::all_of(members_.begin(), members_.end(), [](const Member& m) { return m.fd < 0; });
+  }
+
+  // Resumes every process, removes the images (and manifest) of this round, returns `st`.
+  Status Abort(const Status& st) {
+    for (Member& m : members_) {
+      if (m.fd < 0) continue;
+      ipc::Message resume("RESUME");
+      resume.Add("kill", 0LL);
+      (void)ipc::SendMessage(m.fd, resume);
+      ::close(m.fd);
+      m.fd = -1;
+      if (!m.path.empty()) (void)o_.env->RemoveFile(m.path);
+    }
+    if (!manifest_.empty()) (void)o_.env->RemoveFile(manifest_);
+    manifest_.clear();
+    written_ = false;
+    return st;
   }
 
  private:
@@ -194,7 +226,9 @@ class Round {
         struct ucred cred {};
         socklen_t len = sizeof cred;
         if (::getsockopt(m.fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) m.host_pid = cred.pid;
-        if (!ipc::SendMessage(m.fd, ipc::Message("STOP")).ok()) {
+        ipc::Message stop("STOP");
+        if (!o_.job_hosts.empty()) stop.Add("hosts", o_.job_hosts);
+        if (!ipc::SendMessage(m.fd, stop).ok()) {
           ::close(m.fd);
           reconnect_until.emplace(sock, Clock::now() + std::chrono::milliseconds(kExecRetryMs));
           added = true;
@@ -331,40 +365,54 @@ class Round {
     return Status::Ok();
   }
 
-  // Resumes every process, removes the images of this round, returns `st`.
-  Status Abort(const Status& st) {
-    for (Member& m : members_) {
-      if (m.fd < 0) continue;
-      ipc::Message resume("RESUME");
-      resume.Add("kill", 0LL);
-      (void)ipc::SendMessage(m.fd, resume);
-      if (!m.path.empty()) (void)o_.env->RemoveFile(m.path);
-    }
-    return st;
-  }
-
   RoundOptions o_;
   std::string sock_dir_;
-  Clock::time_point started_;
+  Clock::time_point started_, t_stopped_, t_captured_;
+  bool written_ = false, single_ = false;
+  std::string manifest_;  // committed by Write
   Clock::time_point deadline_;
   std::vector<Member> members_;
 };
 
 }  // namespace
 
-Result<RoundResult> CheckpointJob(const RoundOptions& options) {
+struct TreeRound::Impl {
+  explicit Impl(const RoundOptions& o) : round(o) {}
+  Round round;
+};
+
+Result<std::unique_ptr<TreeRound>> TreeRound::Stop(const RoundOptions& options) {
   const std::string control = transparent::naming::ControlDir(options.dir);
   if (!options.env->Exists(control)) {
     return Status::NotFound("no launched process found: no '" + control + "'");
   }
-  Round round(options);
+  auto impl = std::make_unique<Impl>(options);
   for (;;) {
-    Status st = round.Stop();
-    if (st.ok()) return round.Run();
-    if (st.code() != Code::kUnavailable || !round.TimeLeft()) return st;
-    round.Reset();
+    Status st = impl->round.Stop();
+    if (st.ok()) break;
+    if (st.code() != Code::kUnavailable || !impl->round.TimeLeft()) return st;
+    impl->round.Reset();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  return std::unique_ptr<TreeRound>(new TreeRound(std::move(impl)));
+}
+
+TreeRound::TreeRound(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+TreeRound::~TreeRound() {
+  if (!impl_->round.Resumed()) (void)impl_->round.Abort(Status::Ok());
+}
+
+Result<RoundResult> TreeRound::Write() { return impl_->round.Write(); }
+void TreeRound::Resume(bool kill) { impl_->round.Resume(kill); }
+Status TreeRound::Abort(const Status& st) { return impl_->round.Abort(st); }
+
+Result<RoundResult> CheckpointJob(const RoundOptions& options) {
+  auto round = TreeRound::Stop(options);
+  if (!round.ok()) return round.status();
+  auto r = round.value()->Write();
+  if (r.ok()) round.value()->Resume(options.kill);
+  return r;
 }
 
 int HeldLineageLocks(const std::string& dir, Env* env) {

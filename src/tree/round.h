@@ -13,8 +13,8 @@
 //     resumed and the round starts again 100 ms later, until `timeout_ms`.
 //   - Pipes: with every process stopped, the pipes open in the job are read from
 //     /proc/<pid>/fd (the pid from SO_PEERCRED, so it works from outside a restarted job's pid
-//     namespace). A pipe or FIFO with a reader in the job has its bytes in flight saved by one reader
-//     (the lowest pid), also when no writer is left: CAPTURE's `drain`.
+//     namespace). A pipe or FIFO with a reader in the job has its bytes in flight saved by one
+//     reader (the lowest pid), also when no writer is left: CAPTURE's `drain`.
 //   - One process without children: CAPTURE single=1, its image is a single-process image
 //     (its own lineage and retention; no manifest). Otherwise every process writes its image
 //     in parallel (without fdatasync), then one syncfs of DIR's file system makes them all
@@ -29,6 +29,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,11 @@ struct RoundOptions {
   bool kill = false;
   int timeout_ms = 600000;
   int keep = 2;  // manifests kept after a commit
+  // A job manifest also for one process without children (a node of a job spread over
+  // several, whose job manifest names every node's).
+  bool always_tree = false;
+  // Sent with STOP: the addresses of the job's other nodes (objects/tcp.h DrainTcpSends).
+  std::string job_hosts;
   Env* env = Env::Default();
 };
 
@@ -53,8 +59,36 @@ struct RoundResult {
   uint64_t bytes = 0;
 };
 
-// kNotFound when no process of the job is running.
+// kNotFound when no process of the job is running. Stop, Write and Resume of a TreeRound.
 Result<RoundResult> CheckpointJob(const RoundOptions& options);
+
+// The phases of one round, for a caller that checkpoints several trees as one (the nodes of
+// a job spread over several, tree/node_agent.h): Stop every tree; once all are stopped,
+// Write each; once all are written, Resume each (or Abort each).
+class TreeRound {
+ public:
+  // Stops every process (while a restart is still loading some: resumes them and tries
+  // again, as above). kNotFound when none runs.
+  static Result<std::unique_ptr<TreeRound>> Stop(const RoundOptions& options);
+  // Resumes the processes (Abort) unless Resume or Abort ran.
+  ~TreeRound();
+  TreeRound(const TreeRound&) = delete;
+  TreeRound& operator=(const TreeRound&) = delete;
+
+  // Writes every image and commits DIR/job.v<N>.manifest; the processes stay stopped. A
+  // failure resumes them and removes this round's images (as Abort).
+  Result<RoundResult> Write();
+  // RESUME {kill} to every process, then retention (keep).
+  void Resume(bool kill);
+  // Resumes every process and removes what Write wrote (images and manifest); returns st.
+  Status Abort(const Status& st);
+
+  struct Impl;
+
+ private:
+  explicit TreeRound(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
 
 // How many lineage locks of DIR/.cairn are held (transparent/preload/control.h): one per
 // running process of the job, and one per process `cairn restart` is still loading.

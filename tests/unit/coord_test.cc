@@ -17,6 +17,7 @@
 #include "common/hash.h"
 #include "coord/address_file.h"
 #include "coord/coordinator.h"
+#include "coord/job_store.h"
 #include "coord/manifest.h"
 #include "coord/participant.h"
 #include "coord/protocol.h"
@@ -688,6 +689,54 @@ TEST(CoordLifecycle, StopAbortsAndRemovesAddressFile) {
   // Bad options are refused before anything is started.
   o.participants = 0;
   EXPECT_EQ(Coordinator::Start(o).status().code(), Code::kInvalidArgument);
+}
+
+TEST(CoordStore, PutGetWaitsForTheKeyAndTimesOut) {
+  TempDir dir;
+  auto c = Coordinator::Start(Options(dir.path(), 2));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto store = JobStore::Open(dir.path(), kJob, 2000);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ(store.value().local_host(), "127.0.0.1");
+  EXPECT_EQ(store.value().Get("a", 0).status().code(), Code::kNotFound);
+  // A value (any bytes) put by another node while this one waits for it.
+  const std::string value("v\0\n%=;binary\xff", 13);
+  std::thread other([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_TRUE(store.value().Put("a", value).ok());
+  });
+  const auto t0 = Clock::now();
+  auto got = store.value().Get("a", 5000);
+  other.join();
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got.value(), value);
+  EXPECT_GE(MsSince(t0), 150);
+  // Replaced by a second PUT; a key nobody puts fails after the wait.
+  ASSERT_TRUE(store.value().Put("a", "w").ok());
+  EXPECT_EQ(store.value().Get("a", 0).value(), "w");
+  const auto t1 = Clock::now();
+  EXPECT_EQ(store.value().Get("b", 300).status().code(), Code::kNotFound);
+  EXPECT_GE(MsSince(t1), 250);
+  EXPECT_EQ(store.value().Put("", "x").code(), Code::kInvalidArgument);
+  EXPECT_EQ(store.value().Put(std::string(300, 'k'), "x").code(), Code::kInvalidArgument);
+  // Another job's token is refused and changes nothing.
+  ipc::Message put(kPut);
+  put.Add(kFToken, NewToken()).Add(kFKey, "a").Add(kFValue, "stranger");
+  auto r = Ask(dir.path(), put);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().type(), kRefused);
+  EXPECT_EQ(store.value().Get("a", 0).value(), "w");
+}
+
+TEST(CoordStore, OpenFindsOnlyItsOwnJob) {
+  TempDir dir;
+  auto c = Coordinator::Start(Options(dir.path(), 1));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto other = JobStore::Open(dir.path(), "another-job", 300);
+  EXPECT_EQ(other.status().code(), Code::kUnavailable);
+  EXPECT_NE(other.status().message().find("another-job"), std::string::npos);
+  c.value()->Stop();  // a coordinator that is gone: its store is gone with it
+  EXPECT_EQ(JobStore::Open(dir.path(), kJob, 300).status().code(), Code::kUnavailable);
 }
 
 }  // namespace

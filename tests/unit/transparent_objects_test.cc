@@ -308,6 +308,66 @@ std::pair<int, int> TcpConnection() {
   return {c, s};
 }
 
+// The two ends of a connection between nodes (tree/node_rendezvous.h), each restored on its
+// node's new address: 127.0.0.2 listens again, 127.0.0.3 connects; a stranger is refused.
+TEST(TcpConnections, AConnectionBetweenNodesComesBackOnTheNodesNewAddresses) {
+  auto [c, s] = TcpConnection();
+  ASSERT_EQ(::send(c, "to server", 9, 0), 9);
+  ASSERT_EQ(::send(s, "to client!", 10, 0), 10);
+  ASSERT_TRUE(DrainTcpSends(2000).ok());
+  std::vector<FileState> files{CaptureSocketFd(c), CaptureSocketFd(s)};
+  SaveSocketQueues(&files);
+  ::close(c);
+  ::close(s);
+  const FileState& fc = files[0];
+  const FileState& fs = files[1];
+  ASSERT_TRUE(IsTcpConnection(fc));
+  ASSERT_TRUE(IsTcpConnection(fs));
+  sockaddr_in la;
+  const int listener = LoopbackSocket(1, &la);
+  EXPECT_FALSE(IsTcpConnection(CaptureSocketFd(listener)));
+  ::close(listener);
+
+  std::string listen_at, from;
+  auto l = ListenAgain(fs, "127.0.0.2", &listen_at);
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_EQ(InetAddress(listen_at).rfind("127.0.0.2:", 0), 0u) << InetAddress(listen_at);
+  // A stranger connects first: refused, the expected end is still accepted.
+  int stranger = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(::connect(stranger, reinterpret_cast<const sockaddr*>(listen_at.data()),
+                      static_cast<socklen_t>(listen_at.size())),
+            0);
+  auto x = ConnectFrom(fc, "127.0.0.3", listen_at, &from);
+  ASSERT_TRUE(x.ok()) << x.status().ToString();
+  EXPECT_EQ(InetAddress(from).rfind("127.0.0.3:", 0), 0u) << InetAddress(from);
+  auto y = AcceptFrom(l.value(), from, 2000);
+  ASSERT_TRUE(y.ok()) << y.status().ToString();
+  ::close(l.value());
+  char b[32];
+  EXPECT_EQ(::recv(stranger, b, sizeof b, 0), 0);  // closed by AcceptFrom
+  ::close(stranger);
+  // Each end gets what its peer had received and not read, sent by its own new end.
+  auto xc = SettleRemote(x.value(), fc, fs.socket.queued, fs.socket.shutdown, 100);
+  auto ys = SettleRemote(y.value(), fs, fc.socket.queued, fc.socket.shutdown, 100);
+  ASSERT_TRUE(xc.ok() && ys.ok());
+  EXPECT_GE(xc.value(), 100);
+  EXPECT_GE(ys.value(), 100);
+  pollfd p[2] = {{xc.value(), POLLIN, 0}, {ys.value(), POLLIN, 0}};
+  ASSERT_EQ(::poll(p, 2, 2000), 2);
+  ASSERT_EQ(::recv(xc.value(), b, sizeof b, 0), 10);
+  EXPECT_EQ(std::string(b, 10), "to client!");
+  ASSERT_EQ(::recv(ys.value(), b, sizeof b, 0), 9);
+  EXPECT_EQ(std::string(b, 9), "to server");
+  ::close(xc.value());
+  ::close(ys.value());
+  // An address that is not one of the family's, and a connection nobody makes, fail.
+  EXPECT_EQ(ListenAgain(fs, "no-address", &listen_at).status().code(), Code::kInvalidArgument);
+  auto l2 = ListenAgain(fs, "127.0.0.2", &listen_at);
+  ASSERT_TRUE(l2.ok());
+  EXPECT_EQ(AcceptFrom(l2.value(), from, 200).status().code(), Code::kUnavailable);
+  ::close(l2.value());
+}
+
 TEST(TcpConnections, QueuesOptionsAndShutdownComeBackOnTheSameAddresses) {
   auto [c, s] = TcpConnection();
   int on = 1;
@@ -434,6 +494,9 @@ TEST(TcpConnections, UnreadBytesTowardsALocalPeerFailTheDrain) {
     ::usleep(5000);
   }
   EXPECT_TRUE(DrainTcpSends(100, other).ok());
+  // A node of a job on several nodes: a peer at the address of another node is in the job.
+  EXPECT_EQ(DrainTcpSends(100, other, "10.9.9.9,127.0.0.1").code(), Code::kFailedPrecondition);
+  EXPECT_TRUE(DrainTcpSends(100, other, "10.9.9.9").ok());
   ::close(go[1]);
   int status = 0;
   ::waitpid(other, &status, 0);

@@ -26,6 +26,8 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "env/env.h"
+#include "ipc/message.h"
+#include "ipc/tcp.h"
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/socket.h"
 #include "transparent/procfs.h"
@@ -355,7 +357,7 @@ bool TreeHoldsSocket(long root, uint64_t inode) {
 
 }  // namespace
 
-Status DrainTcpSends(int timeout_ms, long job_root) {
+Status DrainTcpSends(int timeout_ms, long job_root, const std::string& job_hosts) {
   std::vector<int> fds;
   auto names = Env::Default()->ListDir("/proc/self/fd");  // (the listing's own is closed after)
   for (const std::string& name : names.ok() ? names.value() : std::vector<std::string>()) {
@@ -382,6 +384,10 @@ Status DrainTcpSends(int timeout_ms, long job_root) {
       in_job = peer != 0 && TreeHoldsSocket(job_root, peer);
     } else {
       in_job = PeerIsLocal(fd);
+    }
+    if (!in_job && !job_hosts.empty()) {  // a node of a job spread over several (node_agent.h)
+      const std::string peer = ipc::PeerAddress(fd);
+      for (const std::string& h : ipc::SplitFields(job_hosts, ',')) in_job |= h == peer;
     }
     if (in_job) {
       return Status::FailedPrecondition(what + " after " + std::to_string(timeout_ms) +
@@ -506,6 +512,139 @@ Result<int> RestorePending(const FileState& f, int listener_fd, int min_fd) {
     return st;
   }
   return MoveAbove(c, min_fd, "tcp connection");
+}
+
+}  // namespace cairn::transparent::objects
+
+// ------------------------------------------------------------ connections between nodes
+
+namespace cairn::transparent::objects {
+namespace {
+
+// A raw sockaddr of `family` for the numeric address `host` and `port`; "" when `host` is not
+// an address of that family.
+std::string RawAddress(uint32_t family, const std::string& host, uint16_t port) {
+  sockaddr_storage a{};
+  if (family == AF_INET6) {
+    auto& s = reinterpret_cast<sockaddr_in6&>(a);
+    s.sin6_family = AF_INET6;
+    s.sin6_port = htons(port);
+    if (::inet_pton(AF_INET6, host.c_str(), &s.sin6_addr) != 1) return "";
+    return std::string(reinterpret_cast<const char*>(&s), sizeof s);
+  }
+  auto& s = reinterpret_cast<sockaddr_in&>(a);
+  s.sin_family = AF_INET;
+  s.sin_port = htons(port);
+  if (::inet_pton(AF_INET, host.c_str(), &s.sin_addr) != 1) return "";
+  return std::string(reinterpret_cast<const char*>(&s), sizeof s);
+}
+
+std::string NameOf(int fd, bool peer) {
+  sockaddr_storage a{};
+  socklen_t len = sizeof a;
+  const int rc = peer ? ::getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len)
+                      : ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  if (rc != 0) return "";
+  return std::string(reinterpret_cast<const char*>(&a), len);
+}
+
+// A new socket of f's family bound to `host` on f's own port when it is free, else on a new one.
+Result<int> BoundOnNode(const FileState& f, const std::string& host) {
+  const std::string same = RawAddress(f.socket.family, host, InetPort(f.socket.name));
+  if (same.empty()) {
+    return Status::InvalidArgument("the node address '" + host + "' is not an address of the " +
+                                   "connection's family");
+  }
+  int fd = NewSocket(f.socket.family);
+  if (fd < 0) return Status::FromErrno("socket", errno);
+  if (::bind(fd, Sa(same), static_cast<socklen_t>(same.size())) == 0) return fd;
+  log::Info("restart: ", SocketSummary(f), ": port ", InetPort(f.socket.name), " on ", host,
+            " is taken (", std::strerror(errno), "); using a new port");
+  const std::string any = RawAddress(f.socket.family, host, 0);
+  if (::bind(fd, Sa(any), static_cast<socklen_t>(any.size())) == 0) return fd;
+  Status st = Status::FromErrno("bind to " + host, errno);
+  ::close(fd);
+  return st;
+}
+
+}  // namespace
+
+bool IsTcpConnection(const FileState& f) {
+  const SocketState& k = f.socket;
+  return f.kind == FileKind::kSocket && (k.family == AF_INET || k.family == AF_INET6) &&
+         k.type == SOCK_STREAM && !k.listening && k.peer == SocketState::kUnnamedPeer &&
+         !k.peer_name.empty() && !k.name.empty();
+}
+
+Result<int> ListenAgain(const FileState& f, const std::string& host, std::string* address) {
+  auto fd = BoundOnNode(f, host);
+  if (!fd.ok()) return fd.status();
+  if (::listen(fd.value(), 4) != 0) {
+    Status st = Status::FromErrno("listen", errno);
+    ::close(fd.value());
+    return st;
+  }
+  *address = NameOf(fd.value(), false);
+  return fd.value();
+}
+
+Result<int> AcceptFrom(int listener, const std::string& from, int timeout_ms) {
+  const int64_t deadline = NowMs() + timeout_ms;
+  for (;;) {
+    const int64_t left = deadline - NowMs();
+    pollfd p{listener, POLLIN, 0};
+    const int r = left > 0 ? ::poll(&p, 1, static_cast<int>(left)) : 0;
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      return Status::Unavailable("the other node did not connect from " + InetAddress(from) +
+                                 " within " + std::to_string(timeout_ms / 1000) + " s");
+    }
+    int s = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (s < 0 && (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED)) continue;
+    if (s < 0) return Status::FromErrno("accept", errno);
+    if (NameOf(s, true) == from) return s;
+    log::Warn("restart: refused a connection from ", InetAddress(NameOf(s, true)),
+              " (waiting for one from ", InetAddress(from), ")");
+    ::close(s);
+  }
+}
+
+Result<int> ConnectFrom(const FileState& f, const std::string& host, const std::string& to,
+                        std::string* from) {
+  auto fd = BoundOnNode(f, host);
+  if (!fd.ok()) return fd.status();
+  if (!ConnectAndWait(fd.value(), Sa(to), static_cast<socklen_t>(to.size()))) {
+    Status st = Status::FromErrno("connect to " + InetAddress(to), errno);
+    ::close(fd.value());
+    return st;
+  }
+  *from = NameOf(fd.value(), false);
+  return fd.value();
+}
+
+Result<int> SettleRemote(int fd, const FileState& me, const std::vector<std::string>& peer_queue,
+                         uint32_t peer_shutdown, int min_fd) {
+  FileState peer;
+  peer.kind = FileKind::kSocket;
+  peer.fd = me.fd;
+  peer.socket.family = me.socket.family;
+  peer.socket.type = SOCK_STREAM;
+  peer.socket.queued = peer_queue;
+  Status st = Refill(fd, peer);  // what my peer had received and not read: I send it again
+  if (st.ok()) st = SetTcpOptions(fd, me);
+  if (st.ok() && (me.socket.shutdown & kSendShutdown) != 0 && ::shutdown(fd, SHUT_WR) != 0) {
+    st = Status::FromErrno("shutdown(SHUT_WR)", errno);
+  }
+  if (st.ok() && (me.socket.shutdown & kRcvShutdown) != 0 && (peer_shutdown & kSendShutdown) == 0 &&
+      ::shutdown(fd, SHUT_RD) != 0) {
+    st = Status::FromErrno("shutdown(SHUT_RD)", errno);
+  }
+  if (!st.ok()) {
+    ::close(fd);
+    return st.Annotate(SocketSummary(me));
+  }
+  (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return MoveAbove(fd, min_fd, "tcp connection");
 }
 
 }  // namespace cairn::transparent::objects

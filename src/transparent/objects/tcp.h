@@ -17,8 +17,10 @@
 //   read, and its bytes could be lost. A peer is in the job when a process of the tree of
 //   `job_root` holds its socket (found by an exact NETLINK_SOCK_DIAG lookup of the reversed
 //   addresses, then in /proc/PID/fd); with job_root 0, when it is on this host (loopback or
-//   one of its addresses). Towards any other peer they are logged: that connection is not
-//   restored anyway (the outside-peer policy).
+//   one of its addresses). A peer at one of the addresses of `job_hosts` (comma-separated:
+//   the nodes of a job spread over several, tree/node_agent.h) is in the job too. Towards any
+//   other peer they are logged: that connection is not restored anyway (the outside-peer
+//   policy).
 // - PeekTcpQueue copies a connected socket's receive queue (MSG_PEEK; the program still
 //   reads it).
 //
@@ -39,6 +41,15 @@
 //   clear: bytes waiting in the unaccepted end cannot be saved, so such a connection stays
 //   unrestored). RestorePending connects a new socket, from f's address when it is free, to
 //   the listener's new socket `listener_fd`: the program's accept() finds it again.
+//
+// Connections between nodes (a job spread over several machines, tree/node_rendezvous.h): the
+// two ends are restored on two machines whose addresses changed. IsTcpConnection says f is a
+// connected TCP end. One node ListenAgain()s on its new address (f's own port when free) and
+// tells the other the `address` (a raw sockaddr); the other ConnectFrom()s its new address (its
+// own port when free) and tells back where from; the first AcceptFrom()s exactly that address
+// (a stranger's connection is refused), bounded by timeout_ms. SettleRemote then sends on
+// each end what its peer had received and not read (the peer's saved queue, from the other
+// node), sets f's options, re-applies its shutdowns and returns the end above min_fd, blocking.
 #pragma once
 
 #include <string>
@@ -59,7 +70,7 @@ bool TcpBytesSent(int fd, uint64_t* sent);
 // Whether the TCP socket `fd`, which has no peer address, is in any state but CLOSE: a
 // connect() under way (SYN_SENT), which a restart cannot re-create.
 bool TcpConnectUnderWay(int fd);
-Status DrainTcpSends(int timeout_ms, long job_root = 0);
+Status DrainTcpSends(int timeout_ms, long job_root = 0, const std::string& job_hosts = "");
 // The inode of the socket at the other end of `fd`'s TCP connection, when that end is on this
 // host and open (not waiting in an accept queue); 0 otherwise or when it cannot be told.
 uint64_t PeerSocketInode(int fd);
@@ -70,5 +81,13 @@ Result<std::pair<int, int>> RestoreTcpPair(const FileState& a, const FileState& 
                                            std::string* note);
 bool IsPendingOn(const FileState& f, const FileState& listener);
 Result<int> RestorePending(const FileState& f, int listener_fd, int min_fd);
+
+bool IsTcpConnection(const FileState& f);
+Result<int> ListenAgain(const FileState& f, const std::string& host, std::string* address);
+Result<int> AcceptFrom(int listener, const std::string& from, int timeout_ms);
+Result<int> ConnectFrom(const FileState& f, const std::string& host, const std::string& to,
+                        std::string* from);
+Result<int> SettleRemote(int fd, const FileState& me, const std::vector<std::string>& peer_queue,
+                         uint32_t peer_shutdown, int min_fd);
 
 }  // namespace cairn::transparent::objects

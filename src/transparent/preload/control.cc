@@ -312,7 +312,7 @@ ipc::Message CaptureInRound(const ipc::Message& req, int conn,
 // CAPTURE -> CAPTURED (at most once) and RESUME, all on `conn`. The threads stay stopped
 // from STOP to RESUME; silence for the checkpoint timeout, or a closed connection, resumes
 // them (the round is abandoned).
-void ServeTreeRound(int conn) {
+void ServeTreeRound(int conn, const std::string& job_hosts) {
   gate::LockWriter();
   std::vector<ThreadSlot*> parked;
   const int64_t t0 = NowMs();
@@ -321,7 +321,8 @@ void ServeTreeRound(int conn) {
   if (st.ok()) {
     // Every byte a TCP connection has sent is in its peer's receive queue before any process
     // of the round is captured (objects/tcp.h).
-    st = transparent::objects::DrainTcpSends(std::min(g_cfg.timeout_ms, 2000), JobRoot());
+    st =
+        transparent::objects::DrainTcpSends(std::min(g_cfg.timeout_ms, 2000), JobRoot(), job_hosts);
     if (!st.ok()) Release();
   }
   ipc::Message stopped("STOPPED");
@@ -423,7 +424,7 @@ void Serve(int conn) {
     return;
   }
   if (req.type() == "STOP") {
-    ServeTreeRound(conn);
+    ServeTreeRound(conn, req.GetOr("hosts", ""));
     return;
   }
   if (req.type() != "CHECKPOINT") {
