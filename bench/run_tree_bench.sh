@@ -40,12 +40,7 @@ for f in "$cairn" "$app" "$build/libcairn_preload.so" "$build/cairn-restorer"; d
 done
 work=$(mktemp -d "$base/cairn-tree-bench.XXXXXX")
 trap 'pkill -9 -f "$work" 2> /dev/null; rm -rf "$work"' EXIT
-now() { date +%s%N; }
-secs() { awk -v n="$1" 'BEGIN { printf "%.3f", n / 1e9 }'; }
-wait_file() {
-  for _ in $(seq 3000); do [ -e "$1" ] && return 0; sleep 0.01; done
-  echo "run_tree_bench.sh: timed out waiting for $1" >&2; exit 1
-}
+. "$(dirname "$0")/lib.sh"
 
 # Raw baseline: NPROC writers started together; the span from the go signal to the last.
 raw_write() {
@@ -106,7 +101,6 @@ cairn_cycle() {  # $1: processes, $2: MiB; prints "ckpt_ns restart_ns"
   echo "$ckpt $rst"
 }
 
-best() { sort -n | head -1; }
 rw=() rr=() cc=() cr=() sc=()
 for r in $(seq "$reps"); do
   rw+=("$(raw_write)")
@@ -122,9 +116,7 @@ done
 RW=$(printf '%s\n' "${rw[@]}" | best) RR=$(printf '%s\n' "${rr[@]}" | best)
 CC=$(printf '%s\n' "${cc[@]}" | best) CR=$(printf '%s\n' "${cr[@]}" | best)
 SC=$(printf '%s\n' "${sc[@]}" | best)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 CK_R=$(ratio "$RW" "$CC") RS_R=$(ratio "$RR" "$CR")
-verdict() { awk -v v="$1" -v g="$2" -v op="$3" 'BEGIN { ok = op == ">=" ? v >= g : v < g; print ok ? "met" : "MISSED" }'; }
 printf '%-44s %10s %10s %8s %s\n' "process trees (best of $reps)" "raw" "cairn" "ratio" "goal"
 printf '%-44s %9ss %9ss %8s %s\n' "checkpoint $nproc x $mib MiB (request->durable)" "$(secs "$RW")" \
   "$(secs "$CC")" "$CK_R" ">= 0.9 $(verdict "$CK_R" 0.9 ">=")"

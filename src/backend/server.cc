@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/names.h"
 #include "ipc/wire.h"
+#include "pipeline/flush.h"
 #include "pipeline/persist.h"
 
 namespace cairn::backend {
@@ -37,6 +38,8 @@ struct Mapping {
 
 struct Job {
   long long seq = 0;
+  bool flush = false;  // FLUSH: a transparent checkpoint to persistent
+  pipeline::FlushRequest flush_req;
   pipeline::PersistRequest req;
   std::shared_ptr<Mapping> staging;
   pipeline::Progress progress;
@@ -65,7 +68,8 @@ void LowerPriority() {
   pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
   (void)::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), 10);
   constexpr int kIoprioWhoProcess = 1, kIoprioClassBe = 2, kIoprioClassShift = 13;
-  (void)::syscall(SYS_ioprio_set, kIoprioWhoProcess, tid, (kIoprioClassBe << kIoprioClassShift) | 7);
+  (void)::syscall(SYS_ioprio_set, kIoprioWhoProcess, tid,
+                  (kIoprioClassBe << kIoprioClassShift) | 7);
 }
 
 Result<pipeline::PersistRequest> ParseRequest(const ipc::Message& m) {
@@ -131,8 +135,7 @@ class Server {
       return 1;
     }
     listen_fd_ = l.value();
-    log::Info("backend ", o_.paths.key, " (job '", o_.job_id, "') listening on ",
-              o_.paths.socket);
+    log::Info("backend ", o_.paths.key, " (job '", o_.job_id, "') listening on ", o_.paths.socket);
     last_activity_ = Clock::now();
     for (int i = 0; i < o_.config.backend_workers; ++i) {
       workers_.emplace_back([this] { Worker(); });
@@ -214,6 +217,8 @@ class Server {
         HandleStaging(*conn, m, in.value().fd);
       } else if (t == "CKPT") {
         HandleCheckpoint(conn, m);
+      } else if (t == "FLUSH") {
+        HandleFlush(conn, m);
       } else if (t == "STATUS") {
         conn->Send(StatusMessage());
       } else if (t == "BYE") {
@@ -279,6 +284,26 @@ class Server {
     cv_.notify_one();
   }
 
+  // FLUSH {seq, from, to, copy*, remove*} (pipeline/flush.h): queued like a checkpoint of
+  // this connection, answered ACCEPTED now and DONE when the files are on persistent.
+  void HandleFlush(const std::shared_ptr<Conn>& conn, const ipc::Message& m) {
+    auto job = std::make_shared<Job>();
+    job->seq = m.GetInt("seq", -1);
+    job->flush = true;
+    job->flush_req.from = m.GetOr("from", "");
+    job->flush_req.to = m.GetOr("to", "");
+    job->flush_req.copy = m.GetAll("copy");
+    job->flush_req.remove = m.GetAll("remove");
+    job->req.name = "flush";
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      conn->jobs.push_back(job);
+      last_activity_ = Clock::now();
+    }
+    conn->Send(ipc::Message("ACCEPTED").Add("seq", job->seq));
+    cv_.notify_one();
+  }
+
   ipc::Message StatusMessage() {
     ipc::Message s("STATUS");
     s.Add("pid", ::getpid()).Add("job", o_.job_id).Add("key", o_.paths.key);
@@ -332,6 +357,18 @@ class Server {
   }
 
   void RunJob(Conn& conn, Job& job) {
+    if (job.flush) {
+      job.progress.Enter(pipeline::Stage::kPersistent, 0);
+      Status st =
+          pipeline::Flush(job.flush_req, Env::Default(), persister_.pacer(), &job.progress.done);
+      job.progress.Enter(pipeline::Stage::kDone, 0);
+      if (!st.ok()) log::Warn("backend: flush of ", job.flush_req.from, ": ", st.ToString());
+      conn.Send(ipc::Message("DONE")
+                    .Add("seq", job.seq)
+                    .Add("status", static_cast<long long>(st.code()))
+                    .Add("message", st.ok() ? "" : st.ToString()));
+      return;
+    }
     const pipeline::PersistRequest& r = job.req;
     const std::string what =
         "'" + r.name + "' version " + std::to_string(r.version) + " rank " + std::to_string(r.rank);

@@ -21,11 +21,13 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/level_options.h"
 #include "coord/address_file.h"
 #include "coord/protocol.h"
 #include "ipc/tcp.h"
 #include "ipc/wire.h"
 #include "transparent/naming.h"
+#include "tree/levels.h"
 #include "tree/round.h"
 
 namespace cairn::cli {
@@ -115,8 +117,15 @@ std::optional<int> CheckpointThroughCoordinator(const coord::CoordinatorAddress&
 
 int Run(const Args& args, Context& ctx) {
   auto dir_opt = args.Get("ckpt-dir");
+  Config level_cfg;
+  std::string level_dir, level_err;
+  if (ParseLevelDir(args, "", &level_dir, &level_cfg, &level_err)) dir_opt = level_dir;
+  if (!level_err.empty()) {
+    PrintError(ctx, kName, level_err);
+    return kExitUsage;
+  }
   if (!dir_opt || dir_opt->empty()) {
-    PrintError(ctx, kName, "--ckpt-dir DIR is required");
+    PrintError(ctx, kName, "--ckpt-dir DIR (or --config FILE --name NAME) is required");
     return kExitUsage;
   }
   if (!args.positional().empty()) {
@@ -174,9 +183,21 @@ int Run(const Args& args, Context& ctx) {
     PrintError(ctx, kName, "checkpoint failed: " + r.status().message());
     return kExitFailed;
   }
-  (void)wait;  // the command always waits: the round needs it until the commit
   for (const std::string& image : r.value().images) ctx.out << image << "\n";
   if (!r.value().single) ctx.out << r.value().manifest << "\n";
+  // Launched with --config: the node's backend copies the checkpoint to persistent (with
+  // --wait, this command waits until it is there).
+  auto levels = tree::LoadLevels(*dir_opt, ctx.env);
+  if (levels.ok() && !levels.value().persistent.empty()) {
+    Status st = tree::RequestFlush(levels.value(), ExecutablePath(), wait, ctx.env);
+    if (!st.ok()) {
+      PrintError(ctx, kName,
+                 "the checkpoint is committed on scratch, but not on persistent: " + st.message());
+      return kExitNotFound;
+    }
+    ctx.err << "cairn checkpoint: " << (wait ? "on persistent: " : "flushing to ")
+            << levels.value().persistent << "\n";
+  }
   return kExitOk;
 }
 
@@ -186,7 +207,7 @@ const Command& CheckpointCommand() {
   static const Command kCommand{
       kName,
       "Checkpoint the programs started with 'cairn launch'",
-      "--ckpt-dir DIR [--wait] [--kill] [--timeout SECONDS]",
+      "(--ckpt-dir DIR | --config FILE --name NAME) [--wait] [--kill] [--timeout SECONDS]",
       "Checkpoints the job launched with `cairn launch --ckpt-dir DIR`: the launched\n"
       "program and every process descended from it. All of them stop, the data in flight\n"
       "between them is saved, each writes its image to DIR, and, for more than one\n"
@@ -202,11 +223,20 @@ const Command& CheckpointCommand() {
       "DIR/job.v<N>.manifest. The command always waits for that commit (--wait is implied)\n"
       "and prints the manifest, version, participants and bytes; the exit status is 1\n"
       "with the coordinator's reason if the checkpoint was aborted. Without --timeout it\n"
-      "waits as long as the coordinator's own timeouts allow.\n",
-      {{"ckpt-dir", "DIR", "the directory given to 'cairn launch' (required)"},
-       {"wait", nullptr, "accepted for compatibility: the command always waits"},
-       {"kill", nullptr, "end the processes after their images are committed"},
-       {"timeout", "SECONDS", "give up after SECONDS (default 600; coordinator: its own bound)"}},
+      "waits as long as the coordinator's own timeouts allow.\n"
+      "\n"
+      "A job launched with --config FILE is named by --config FILE --name NAME (or its\n"
+      "directory <scratch>/NAME): after the commit on scratch the node's backend copies the\n"
+      "checkpoint to <persistent>/NAME; with --wait the command returns once it is there\n"
+      "(exit status 3 if it cannot be: the checkpoint stays committed on scratch).\n",
+      WithLevelOptions(
+          {{"ckpt-dir", "DIR", "the directory given to 'cairn launch'"},
+           {"wait", nullptr,
+            "with --config: also wait until the checkpoint is on persistent (the commit is "
+            "always waited for)"},
+           {"kill", nullptr, "end the processes after their images are committed"},
+           {"timeout", "SECONDS",
+            "give up after SECONDS (default 600; coordinator: its own bound)"}}),
       &Run,
   };
   return kCommand;

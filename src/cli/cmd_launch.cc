@@ -13,9 +13,11 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/level_options.h"
 #include "cli/node_options.h"
 #include "job/mpi_launch.h"
 #include "transparent/launcher_env.h"
+#include "tree/levels.h"
 
 namespace cairn::cli {
 namespace {
@@ -72,20 +74,29 @@ int Run(const Args& args, Context& ctx) {
     PrintError(ctx, kName, "missing PROGRAM (usage: cairn launch [options] -- PROGRAM [ARGS...])");
     return kExitUsage;
   }
-  const std::string dir = AbsolutePath(args.Get("ckpt-dir").value_or("."));
+  Config level_cfg;
+  std::string level_dir, level_err;
+  const bool levels = ParseLevelDir(args, BaseName(prog[0]), &level_dir, &level_cfg, &level_err);
+  if (!level_err.empty()) {
+    PrintError(ctx, kName, level_err);
+    return kExitUsage;
+  }
+  const std::string dir = levels ? level_dir : AbsolutePath(args.Get("ckpt-dir").value_or("."));
   std::string interval = args.Get("interval").value_or("0");
   if (interval.empty() || interval.find_first_not_of("0123456789") != std::string::npos ||
       interval.size() > 9) {
     PrintError(ctx, kName, "--interval must be a whole number of seconds, got '" + interval + "'");
     return kExitUsage;
   }
-  const std::string keep = args.Get("keep").value_or("2");
+  const std::string keep = args.Get("keep").value_or(
+      levels && level_cfg.scratch_versions > 0 ? std::to_string(level_cfg.scratch_versions) : "2");
   if (keep.empty() || keep.find_first_not_of("0123456789") != std::string::npos ||
       keep.size() > 6 || std::stol(keep) < 1) {
     PrintError(ctx, kName, "--keep must be a whole number >= 1, got '" + keep + "'");
     return kExitUsage;
   }
-  const std::string compress = args.Get("compress").value_or("none");
+  const std::string compress =
+      args.Get("compress").value_or(levels && level_cfg.compress == "zstd" ? "zstd" : "none");
   if (compress != "none" && compress != "zstd") {
     PrintError(ctx, kName, "--compress must be none or zstd, got '" + compress + "'");
     return kExitUsage;
@@ -101,6 +112,7 @@ int Run(const Args& args, Context& ctx) {
   }
   Status st = ctx.env->CreateDirs(dir);
   if (st.ok() && on_node) st = ctx.env->CreateDirs(node.job_dir);
+  if (st.ok() && levels) st = tree::SaveLevels(dir, level_cfg, ctx.env);
   if (!st.ok()) {
     PrintError(ctx, kName, st.ToString());
     return kExitNotFound;
@@ -137,6 +149,7 @@ int Run(const Args& args, Context& ctx) {
   ::setenv("CAIRN_COMPRESS", compress.c_str(), 1);
   ::setenv("CAIRN_KEEP", keep.c_str(), 1);
   ::setenv("CAIRN_CKPT_FORK", args.Has("fork") ? "1" : "0", 1);
+  ::setenv("CAIRN_LEVELS", levels ? "1" : "0", 1);
   // Periodic checkpoints of a tree run `cairn checkpoint` (preload/interval_round.h).
   char self[4096];
   if (ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1); n > 0) {
@@ -164,7 +177,8 @@ const Command& LaunchCommand() {
       kName,
       "Run an unmodified program under transparent checkpointing",
       "[--ckpt-dir DIR] [--interval SECONDS] [--compress none|zstd] [--keep N] [--fork] [--mpi "
-      "[--mpi-abi ompi|mpich]] [--node N --nodes M --job-dir DIR [--node-address HOST]] -- "
+      "[--mpi-abi ompi|mpich]] [--node N --nodes M --job-dir DIR [--node-address HOST]] "
+      "[--config FILE [--name NAME]] -- "
       "PROGRAM [ARGS...]",
       "Runs PROGRAM (a dynamically linked executable, found on PATH) with\n"
       "libcairn_preload.so preloaded, so that `cairn checkpoint --ckpt-dir DIR` (or the\n"
@@ -189,10 +203,15 @@ const Command& LaunchCommand() {
       "(`cairn node-agent`); `cairn checkpoint --ckpt-dir JOB` then checkpoints every\n"
       "node together, and `cairn restart --node N --nodes M --job-dir JOB --ckpt-dir DIR`\n"
       "on each node restarts the job, also on nodes with other addresses\n"
-      "(docs/transparent.md).\n"
+      "(README: Jobs on several nodes).\n"
+      "With --config FILE (the library's INI keys and CAIRN_* overrides) the images go to\n"
+      "node-local <scratch>/NAME (NAME: --name, default the program's name) instead of\n"
+      "--ckpt-dir, and after each checkpoint the node's backend copies it to\n"
+      "<persistent>/NAME in the background, at low priority; scratch_versions and\n"
+      "max_versions bound what each level keeps, compress=zstd compresses the images.\n"
       "The library is found through $CAIRN_PRELOAD_LIB, beside the cairn binary, or in\n"
       "../lib relative to it.\n",
-      WithNodeOptions(
+      WithLevelOptions(WithNodeOptions(
           {{"ckpt-dir", "DIR", "where images are written (default: the current directory)"},
            {"interval", "SECONDS", "also checkpoint every SECONDS seconds (default 0: never)"},
            {"compress", "none|zstd", "compress page data (zstd: 2 threads; default none)"},
@@ -200,7 +219,7 @@ const Command& LaunchCommand() {
            {"fork", nullptr,
             "write images from a forked child: the program pauses only for the fork"},
            {"mpi", nullptr, "the program is an MPI rank: split process (docs/mpi.md)"},
-           {"mpi-abi", "ompi|mpich", "with --mpi: the program's MPI (default: detected)"}}),
+           {"mpi-abi", "ompi|mpich", "with --mpi: the program's MPI (default: detected)"}})),
       &Run,
   };
   return kCommand;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/level_options.h"
 #include "cli/node_options.h"
 #include "coord/job_store.h"
 #include "coord/manifest.h"
@@ -39,6 +40,7 @@
 #include "transparent/launcher_env.h"
 #include "transparent/naming.h"
 #include "transparent/process_restore.h"
+#include "tree/levels.h"
 #include "tree/node_rendezvous.h"
 #include "tree/restore.h"
 
@@ -136,24 +138,33 @@ std::optional<coord::Manifest> NewestTree(Context& ctx, const std::string& dir,
   return m.value();
 }
 
-// Restores a whole tree (tree/restore.h) and exits as its first top-level process did.
-int RestartTree(Context& ctx, const coord::Manifest& m, tree::NodeRendezvous* nodes = nullptr) {
+// Restores a whole tree (tree/restore.h): the exit status of its first top-level process, or
+// why it was not restored.
+Result<int> RunTree(Context& ctx, const coord::Manifest& m, tree::NodeRendezvous* nodes,
+                    bool verify_pages_first = false) {
   auto restorer = FindRestorer(ctx.env);
-  if (!restorer.ok()) return Fail(ctx, restorer.status());
+  if (!restorer.ok()) return restorer.status();
   tree::TreeRestoreOptions o;
   o.restorer = restorer.value();
   o.nodes = nodes;
+  o.verify_pages_first = verify_pages_first;
   o.env = ctx.env;
   o.warn = [&](const std::string& w) { ctx.err << "cairn restart: warning: " << w << "\n"; };
   auto status = tree::RestoreTree(m, o);
   if (!status.ok()) {
-    return Fail(ctx, status.status().Annotate("the tree of job.v" + std::to_string(m.version) +
-                                              ".manifest is not restored"));
+    return status.status().Annotate("the tree of job.v" + std::to_string(m.version) +
+                                    ".manifest is not restored");
   }
   const int st = status.value();
   if (WIFEXITED(st)) return WEXITSTATUS(st);
   if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
   return kExitFailed;
+}
+
+// ... and exits as that process did.
+int RestartTree(Context& ctx, const coord::Manifest& m, tree::NodeRendezvous* nodes = nullptr) {
+  auto rc = RunTree(ctx, m, nodes);
+  return rc.ok() ? rc.value() : Fail(ctx, rc.status());
 }
 
 constexpr int kNodeWaitMs = 120000;  // for the other nodes of a job, at each step
@@ -218,7 +229,56 @@ int RestartNode(Context& ctx, const job::NodePlacement& p) {
   return RestartTree(ctx, mine.value(), &nodes);
 }
 
+// --config FILE --name NAME: the newest checkpoint that verifies, from the fastest level that
+// has it (tree/levels.h); a corrupt copy falls back to the next candidate.
+int RestartFromLevels(Context& ctx, const std::string& dir, const Config& cfg) {
+  std::vector<std::string> dirs = {dir};
+  if (!cfg.persistent.empty()) dirs.push_back(JoinPath(cfg.persistent, BaseName(dir)));
+  auto restorer = FindRestorer(ctx.env);
+  if (!restorer.ok()) return Fail(ctx, restorer.status());
+  const auto candidates = tree::RestartCandidates(dirs, ctx.env);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const tree::RestartCandidate& c = candidates[i];
+    Status st;
+    if (c.tree) {
+      auto m = coord::ReadManifest(c.path, ctx.env);
+      auto rc = m.ok() ? RunTree(ctx, m.value(), nullptr, i + 1 < candidates.size())
+                       : Result<int>(m.status());
+      if (rc.ok()) return rc.value();
+      st = rc.status();
+    } else {
+      tr::ProcessRestoreOptions o;
+      o.restorer = restorer.value();
+      o.verify_pages_first = i + 1 < candidates.size();  // while an older copy remains
+      o.warn = [&](const std::string& w) { ctx.err << "cairn restart: warning: " << w << "\n"; };
+      auto prepared = tr::ProcessRestore::Prepare(ctx.env, c.path, o);
+      if (prepared.ok()) {
+        ctx.err << "cairn restart: from " << c.path << "\n";
+        ctx.err.flush();
+        return Fail(ctx, prepared.value()->Exec());
+      }
+      st = prepared.status();
+    }
+    if (st.code() != Code::kCorruption && st.code() != Code::kNotFound) return Fail(ctx, st);
+    ctx.err << "cairn restart: warning: " << c.path << " is not usable (" << st.message()
+            << "); trying an older copy\n";
+  }
+  return Fail(
+      ctx, Status::NotFound("no checkpoint of '" + BaseName(dir) + "' verifies in " + dirs.front() +
+                            (dirs.size() > 1 ? " or " + dirs.back() : std::string())));
+}
+
 int Run(const Args& args, Context& ctx) {
+  Config level_cfg;
+  std::string level_dir, level_err;
+  const bool levels = ParseLevelDir(args, "", &level_dir, &level_cfg, &level_err);
+  if (!level_err.empty() ||
+      (levels && (args.Has("mpi") || args.Has("image") || args.Has("node")))) {
+    PrintError(ctx, kName,
+               level_err.empty() ? "--config excludes --mpi, --image and --node" : level_err);
+    return kExitUsage;
+  }
+  if (levels) return RestartFromLevels(ctx, level_dir, level_cfg);
   job::NodePlacement node;
   std::string node_err;
   const bool on_node =
@@ -303,8 +363,8 @@ const Command& RestartCommand() {
   static const Command kCommand{
       kName,
       "Restart a program from its newest transparent checkpoint image",
-      "(--ckpt-dir DIR | --image FILE) [--mpi [--interval SECONDS]] [--node N --nodes M "
-      "--job-dir DIR [--node-address HOST]]",
+      "(--ckpt-dir DIR | --image FILE | --config FILE --name NAME) [--mpi [--interval "
+      "SECONDS]] [--node N --nodes M --job-dir DIR [--node-address HOST]]",
       "Restores the process saved in the newest image (*.cimg) of DIR, or in FILE, in the\n"
       "foreground: the restored program takes over this command's pid, stdin, stdout and\n"
       "stderr, and can be checkpointed again with `cairn checkpoint --ckpt-dir DIR`.\n"
@@ -313,15 +373,18 @@ const Command& RestartCommand() {
       "With --node N --nodes M --job-dir JOB (on every node of a job started with\n"
       "`cairn launch --node`), each node restores its own tree from its --ckpt-dir: the\n"
       "nodes agree on the newest checkpoint all of them still have, re-create the TCP\n"
-      "connections between them on their new addresses, and start together.\n",
-      WithNodeOptions(
+      "connections between them on their new addresses, and start together.\n"
+      "With --config FILE --name NAME (a job launched with --config) the newest checkpoint\n"
+      "is taken from the fastest level that has it: <scratch>/NAME, else\n"
+      "<persistent>/NAME; a copy that does not verify falls back to the next one.\n",
+      WithLevelOptions(WithNodeOptions(
           {{"ckpt-dir", "DIR", "restart from the newest image in DIR"},
            {"image", "FILE", "restart from this image"},
            {"interval", "SECONDS",
             "with --mpi or --node: the restarted job also checkpoints every SECONDS"},
            {"mpi", nullptr,
             "an MPI rank (mpirun -np N cairn restart --mpi --ckpt-dir DIR): this rank's image of "
-            "the newest complete job manifest, under the new launcher (docs/mpi.md)"}}),
+            "the newest complete job manifest, under the new launcher (docs/mpi.md)"}})),
       &Run,
   };
   return kCommand;

@@ -2,8 +2,6 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <spawn.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,9 +13,8 @@
 
 #include "common/log.h"
 #include "env/env.h"
+#include "ipc/backend_start.h"
 #include "ipc/wire.h"
-
-extern char** environ;
 
 namespace cairn {
 namespace {
@@ -36,34 +33,6 @@ std::string BackendBinary() {
   }
   return "cairn";
 }
-
-Status WriteFileAtomic(const std::string& path, const std::string& text) {
-  Env* env = Env::Default();
-  auto f = env->NewWritableFile(path + ".tmp");
-  if (!f.ok()) return f.status();
-  CAIRN_RETURN_IF_ERROR(f.value()->Append(text.data(), text.size()));
-  CAIRN_RETURN_IF_ERROR(f.value()->Close());
-  return env->Rename(path + ".tmp", path);
-}
-
-// Holds the spawn lock of one backend key for the lifetime of the object.
-class SpawnLock {
- public:
-  explicit SpawnLock(const std::string& path) {
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ >= 0) {
-      while (::flock(fd_, LOCK_EX) != 0 && errno == EINTR) {
-      }
-    }
-  }
-  ~SpawnLock() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  bool ok() const { return fd_ >= 0; }
-
- private:
-  int fd_ = -1;
-};
 
 }  // namespace
 
@@ -86,40 +55,8 @@ AsyncChannel::~AsyncChannel() {
 }
 
 Status AsyncChannel::Connect() {
-  auto fd = ipc::Connect(paths_.socket);
-  if (!fd.ok()) {
-    // Nobody answers: start a backend, one spawner at a time per key.
-    SpawnLock lock(paths_.lock);
-    if (!lock.ok()) return Status::IOError("cannot open the backend lock " + paths_.lock);
-    fd = ipc::Connect(paths_.socket);
-    if (!fd.ok()) {
-      CAIRN_RETURN_IF_ERROR(WriteFileAtomic(paths_.config, SerializeConfig(cfg_)));
-      std::string bin = BackendBinary();
-      std::vector<std::string> args{bin,           "backend",    "--config",
-                                    paths_.config, "--resolved", "--daemon"};
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      pid_t pid = 0;
-      int rc = ::posix_spawnp(&pid, bin.c_str(), nullptr, nullptr, argv.data(), environ);
-      if (rc != 0) {
-        return Status::Unavailable("cannot start the async backend '" + bin +
-                                   "': " + std::strerror(rc) + " (set CAIRN_BACKEND_BIN)");
-      }
-      int wst = 0;
-      while (::waitpid(pid, &wst, 0) < 0 && errno == EINTR) {
-      }
-      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-      while (!fd.ok() && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        fd = ipc::Connect(paths_.socket);
-      }
-      if (!fd.ok()) {
-        return Status::Unavailable("the async backend did not start (see " + paths_.log + ")");
-      }
-      log::Info("started async backend ", paths_.key);
-    }
-  }
+  auto fd = ipc::ConnectOrStartBackend(paths_, SerializeConfig(cfg_), BackendBinary());
+  if (!fd.ok()) return fd.status();
   fd_ = fd.value();
   Status st = ipc::SendMessage(fd_, ipc::Message("HELLO")
                                         .Add("rank", rank_)

@@ -76,6 +76,13 @@ class Env {
   virtual Status SyncFile(const std::string& path) = 0;
 };
 
+// Writes `text` to `path` atomically: `path`.tmp (0600), fdatasync when `sync`, rename (and
+// fsync of the directory when `sync`). A reader sees the old file or the whole new one.
+Status WriteFileAtomic(Env* env, const std::string& path, const std::string& text,
+                       bool sync = true);
+// The whole content of a file (at most 64 MiB: a larger one is kInvalidArgument).
+Result<std::string> ReadFileToString(Env* env, const std::string& path);
+
 // Path helpers (no I/O).
 std::string JoinPath(const std::string& a, const std::string& b);
 std::string BaseName(const std::string& path);

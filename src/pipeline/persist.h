@@ -98,6 +98,10 @@ class Persister {
   Config cfg_;
   Env* env_;
   mutable Pacer pacer_;  // backend_max_bandwidth, shared by every job of this process
+
+ public:
+  // The pacer of every job of this process (also the flushes of transparent images).
+  Pacer* pacer() const { return &pacer_; }
   std::vector<Level> tiers_;  // tiers_[0] is `scratch`
   Level persistent_;
   TierStats stats_;

@@ -17,9 +17,12 @@ namespace cairn {
 
 const char* LevelName(LevelKind k) {
   switch (k) {
-    case LevelKind::kScratch: return "scratch";
-    case LevelKind::kPartner: return "redundancy";
-    case LevelKind::kPersistent: return "persistent";
+    case LevelKind::kScratch:
+      return "scratch";
+    case LevelKind::kPartner:
+      return "redundancy";
+    case LevelKind::kPersistent:
+      return "persistent";
   }
   return "unknown";
 }
@@ -111,15 +114,15 @@ Status Level::Retain(const std::string& name, int rank, int keep, bool remove_co
   std::vector<long long> versions = ListVersions(name, rank);
   for (size_t i = static_cast<size_t>(keep); i < versions.size(); ++i) {
     if (versions[i] >= floor) continue;
-    log::Debug("retention: removing ", LevelName(kind_), " version ", versions[i], " of '",
-               name, "' (rank ", rank, ")");
+    log::Debug("retention: removing ", LevelName(kind_), " version ", versions[i], " of '", name,
+               "' (rank ", rank, ")");
     CAIRN_RETURN_IF_ERROR(RemoveVersion(name, versions[i], rank, remove_commit));
   }
   return Status::Ok();
 }
 
-Status Level::CopyFileIn(const std::string& src, const std::string& dst,
-                         std::atomic<uint64_t>* progress, Pacer* pacer) const {
+Status CopyFile(const std::string& src, const std::string& dst, bool sync,
+                std::atomic<uint64_t>* progress, Pacer* pacer) {
   int in = ::open(src.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return Status::FromErrno("cannot open '" + src + "'", errno);
   int out = ::open(dst.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -134,19 +137,25 @@ Status Level::CopyFileIn(const std::string& src, const std::string& dst,
     ssize_t n = ::sendfile(out, in, &off, pacer != nullptr ? (1u << 20) : (16u << 20));
     if (n < 0) {
       if (errno == EINTR) continue;
-      st = Status::FromErrno("cannot copy '" + src + "' to '" + dst + "'", errno == EFBIG ? ENOSPC : errno);
+      st = Status::FromErrno("cannot copy '" + src + "' to '" + dst + "'",
+                             errno == EFBIG ? ENOSPC : errno);
       break;
     }
     if (n == 0) break;
     if (progress != nullptr) *progress += static_cast<uint64_t>(n);
     if (pacer != nullptr) pacer->Pace(static_cast<uint64_t>(n));
   }
-  if (st.ok() && sync_ && ::fdatasync(out) != 0) {
+  if (st.ok() && sync && ::fdatasync(out) != 0) {
     st = Status::FromErrno("cannot sync '" + dst + "'", errno);
   }
   ::close(in);
   if (::close(out) != 0 && st.ok()) st = Status::FromErrno("cannot close '" + dst + "'", errno);
   return st;
+}
+
+Status Level::CopyFileIn(const std::string& src, const std::string& dst,
+                         std::atomic<uint64_t>* progress, Pacer* pacer) const {
+  return CopyFile(src, dst, sync_, progress, pacer);
 }
 
 namespace {

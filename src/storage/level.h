@@ -70,6 +70,13 @@ class Level {
   bool sync_;
 };
 
+// Copies `src` to `dst` (created 0600, truncated) with sendfile, fdatasync'ing `dst` when
+// `sync`; `progress` (if given) grows by the bytes copied, `pacer` (if given) bounds the rate.
+// ENOSPC/EFBIG are kNoSpace. The one file copy of the storage layer (Level::CopyFileIn, the
+// backend's flush of transparent images).
+Status CopyFile(const std::string& src, const std::string& dst, bool sync,
+                std::atomic<uint64_t>* progress = nullptr, Pacer* pacer = nullptr);
+
 // The commit record of a version in collective mode: written by rank 0 after every
 // rank's files are durable. Text, self-checksummed (see docs/format.md).
 struct CommitRecord {

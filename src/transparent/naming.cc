@@ -56,6 +56,21 @@ bool IsImageName(const std::string& name) {
   return name.size() > sizeof(kImageSuffix) - 1 && name.ends_with(kImageSuffix);
 }
 
+bool SplitImageName(const std::string& name, std::string* prefix, long* version) {
+  if (!IsImageName(name)) return false;
+  const std::string stem = name.substr(0, name.size() - (sizeof(kImageSuffix) - 1));
+  const size_t v = stem.rfind(".v");
+  if (v == std::string::npos || v + 2 >= stem.size() ||
+      stem.find_first_not_of("0123456789", v + 2) != std::string::npos || stem.size() - v > 20) {
+    return false;
+  }
+  *prefix = stem.substr(0, v + 2);
+  *version = std::stol(stem.substr(v + 2));
+  return true;
+}
+
+std::string LevelsFile(const std::string& dir) { return JoinPath(ControlDir(dir), "levels.cfg"); }
+
 std::string ManifestPath(const std::string& dir, uint64_t version) {
   return JoinPath(dir, kManifestPrefix + std::to_string(version) + kManifestSuffix);
 }

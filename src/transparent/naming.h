@@ -46,6 +46,10 @@ std::string ImagePrefix(const std::string& program, long pid, int k = 1);
 // DIR/<prefix><version>.cimg
 std::string ImagePath(const std::string& dir, const std::string& prefix, long version);
 bool IsImageName(const std::string& name);
+// "<prefix><version>.cimg" -> prefix and version; false when `name` is not such a name.
+bool SplitImageName(const std::string& name, std::string* prefix, long* version);
+// DIR/.cairn/levels.cfg: the configuration of a job launched with --config (levels.h)
+std::string LevelsFile(const std::string& dir);
 
 // DIR/job.v<version>.manifest; the version of such a name, or 0.
 std::string ManifestPath(const std::string& dir, uint64_t version);

@@ -133,9 +133,10 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
                                                                 const ProcessRestoreOptions& o) {
   std::unique_ptr<ProcessRestore> self(new ProcessRestore());
   self->options_ = o;
-  // Page hashes are checked below, batch by batch, before anything is restored.
+  // Page hashes are checked below, batch by batch, before anything is restored (or by the
+  // restorer as it reads them), unless the caller wants every page checked first.
   OpenOptions open_options;
-  open_options.verify_pages = false;
+  open_options.verify_pages = o.verify_pages_first;
   auto opened = ImageReader::Open(env, path, open_options);
   if (!opened.ok()) return opened.status();
   std::unique_ptr<ImageReader> reader = std::move(opened).value();

@@ -38,8 +38,12 @@
 namespace cairn::transparent {
 
 struct ProcessRestoreOptions {
-  std::string restorer;       // the cairn-restorer executable
-  bool bind_sockets = true;   // false for an MPI rank (RestoredFiles)
+  std::string restorer;      // the cairn-restorer executable
+  bool bind_sockets = true;  // false for an MPI rank (RestoredFiles)
+  // Hash every page of the image in Prepare (one more read of it) instead of in the
+  // restorer: a corrupt copy is then refused while the caller can still try another
+  // (tree/levels.h RestartCandidates), not after the restorer has replaced this process.
+  bool verify_pages_first = false;
   int min_fd = 0;             // the restore's own descriptors go at or above this number
   std::set<int> restore_std;  // RestoredFiles::SetStdDescriptors
   std::map<uint64_t, SharedPipe> shared_pipes;          // RestoredFiles::SetSharedPipes

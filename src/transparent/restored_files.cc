@@ -91,6 +91,10 @@ Status RestoredFiles::Check() {
   for (const auto& f : files_) {
     if (Inherited(f) || f.kind != FileKind::kRegular) continue;
     if (IsLineageLock(f.path)) {
+      // The control directory is gone when the image comes from another level (a wiped
+      // node-local scratch, tree/levels.h): made again, so the restarted process can take
+      // its lock and listen there.
+      (void)Env::Default()->CreateDirs(DirName(f.path));
       int fd = ::open(f.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
       if (fd < 0) return Status::FromErrno("cannot open the lock '" + f.path + "'", errno);
       // A process killed a moment ago releases its lock once the kernel has torn it down:

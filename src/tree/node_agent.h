@@ -1,5 +1,5 @@
 // The agent of one node of a job spread over several machines (`cairn launch --node I` or
-// `cairn restart --node I`, docs/transparent.md "Jobs on several nodes"): every node has its
+// `cairn restart --node I`, README "Jobs on several nodes"): every node has its
 // own process tree and node-local checkpoint directory; one coordinator (coord/coordinator.h,
 // manifest kind "nodes", in the job directory every node sees) makes their checkpoints one.
 //

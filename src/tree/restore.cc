@@ -591,6 +591,7 @@ Result<int> RestoreTree(const coord::Manifest& manifest, const TreeRestoreOption
     po.restorer = o.restorer;
     po.min_fd = top_fd;
     po.restore_std = p.own_std;
+    po.verify_pages_first = o.verify_pages_first;
     po.shared_pipes = pipes;
     po.shared_sockets = sockets;
     po.shared_ptys = job->ptys;

@@ -50,6 +50,7 @@ class NodeRendezvous;
 struct TreeRestoreOptions {
   std::string restorer;             // the cairn-restorer executable
   NodeRendezvous* nodes = nullptr;  // a node of a job spread over several
+  bool verify_pages_first = false;  // every image's pages hashed before any process exists
   std::function<void(const std::string&)> warn;
   Env* env = Env::Default();
 };

@@ -71,6 +71,9 @@ struct Config {
   int timeout_ms = 30000;  // gate and quiesce
   bool fork = false;       // CAIRN_CKPT_FORK=1: a forked child writes the image
   std::string bin;         // CAIRN_BIN: the cairn binary (periodic rounds of a tree)
+  // CAIRN_LEVELS=1 (launch --config, tree/levels.h): every periodic checkpoint is a round
+  // driven by `cairn checkpoint`, which also has the backend flush it to persistent.
+  bool levels = false;
 };
 
 Config g_cfg;
@@ -131,6 +134,9 @@ Status ReadConfig(Config* c) {
   if (!fork.ok()) return fork.status();
   c->fork = fork.value() == 1;
   if (const char* bin = std::getenv("CAIRN_BIN"); bin != nullptr) c->bin = bin;
+  auto levels = EnvInt("CAIRN_LEVELS", 0, 0, 1);
+  if (!levels.ok()) return levels.status();
+  c->levels = levels.value() == 1;
   const char* comp = std::getenv("CAIRN_COMPRESS");
   std::string compress = comp == nullptr ? "" : comp;
   if (compress.empty() || compress == "none") {
@@ -494,8 +500,8 @@ void* ThreadMain(void*) {
       // Periodic; logged. A split process (lower_api.h) is checkpointed by its coordinator;
       // a process with children by a round over the whole tree (interval_round.h).
       if (g_watch_fd < 0) {
-        const bool tree =
-            FollowsDescendants() && !g_cfg.bin.empty() && !transparent::ProcessChildren().empty();
+        const bool tree = FollowsDescendants() && !g_cfg.bin.empty() &&
+                          (g_cfg.levels || !transparent::ProcessChildren().empty());
         if (tree) {
           (void)StartRound(g_cfg.bin, g_cfg.dir);
         } else {

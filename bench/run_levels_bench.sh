@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Transparent images through cairn's levels (issue 12, requirement 6, first part), through the
+# real command line, ratios against raw I/O measured in the same run:
+#   scratch     NPROC processes x MIB MiB of incompressible memory (cairn_bench_transparent_app
+#               tree) launched with --config (scratch on tmpfs): `cairn checkpoint` from request
+#               until every image and the manifest are committed on scratch and the processes
+#               run again, against NPROC raw writers of MIB MiB to the same tmpfs. Goal
+#               raw/cairn >= 0.9.
+#   persistent  from the same request until the backend has the checkpoint on persistent
+#               (PERSIST, a disk), against NPROC raw writers there (pwrite + fdatasync).
+#   today       the same job with today's single-directory images (--ckpt-dir on PERSIST):
+#               request to durable, i.e. how long the program paused; the ratio today/scratch
+#               is how much shorter the pause is with the levels.
+#   bench/run_levels_bench.sh BUILD_DIR [--scratch DIR] [--persist DIR] [--nproc N] [--mib M]
+#                             [--reps R] [--json FILE]
+# Build first: cmake --build BUILD_DIR --target cairn_bench_transparent
+set -euo pipefail
+if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
+  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
+  exit 2
+fi
+build=$(cd "$1" && pwd)
+shift
+sbase=/dev/shm pbase=/var/tmp nproc=4 mib=1024 reps=2 json=bench_levels.json
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --scratch) sbase=$2; shift 2 ;;
+    --persist) pbase=$2; shift 2 ;;
+    --nproc) nproc=$2; shift 2 ;;
+    --mib) mib=$2; shift 2 ;;
+    --reps) reps=$2; shift 2 ;;
+    --json) json=$2; shift 2 ;;
+    *) echo "run_levels_bench.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+cairn=$build/cairn
+app=$build/bench/cairn_bench_transparent_app
+for f in "$cairn" "$app" "$build/libcairn_preload.so" "$build/cairn-restorer"; do
+  [ -e "$f" ] || { echo "run_levels_bench.sh: $f is missing (build cairn_bench_transparent)" >&2; exit 1; }
+done
+swork=$(mktemp -d "$sbase/cairn-levels-bench.XXXXXX")
+pwork=$(mktemp -d "$pbase/cairn-levels-bench.XXXXXX")
+export CAIRN_RUNTIME_DIR=$pwork/run
+mkdir -p "$CAIRN_RUNTIME_DIR"
+trap 'pkill -9 -f "$pwork" 2> /dev/null; pkill -9 -f "$swork" 2> /dev/null; rm -rf "$swork" "$pwork"' EXIT
+. "$(dirname "$0")/lib.sh"
+
+raw_write() {  # $1: directory; NPROC writers started together, the span to the last
+  local d=$1/raw && rm -rf "$d" && mkdir -p "$d"
+  for i in $(seq "$nproc"); do
+    "$app" rawwrite "$mib" "$d/f$i" "$d/ready$i" "$d/go" > "$d/out$i" &
+  done
+  for i in $(seq "$nproc"); do wait_file "$d/ready$i"; done
+  local t0 && t0=$(now)
+  touch "$d/go"
+  wait
+  echo $(($(now) - t0))
+  rm -rf "$d"
+}
+
+# The tree under --config: "scratch_ns persistent_ns".
+levels_cycle() {
+  local d=$pwork/l && rm -rf "$d" "$swork/s" && mkdir -p "$d"
+  cat > "$d/levels.cfg" << CFG
+scratch = $swork/s
+persistent = $pwork/p
+max_versions = 1
+scratch_versions = 1
+CFG
+  "$cairn" launch --config "$d/levels.cfg" --name job -- "$app" tree "$nproc" "$mib" "$d/ready" \
+    "$d/stop" > "$d/out" 2> "$d/err" &
+  local lp=$!
+  wait_file "$d/ready"
+  local t0 && t0=$(now)
+  "$cairn" checkpoint --config "$d/levels.cfg" --name job > "$d/ckpt.out" 2> "$d/ckpt.err" ||
+    { cat "$d/ckpt.err" >&2; exit 1; }
+  local ts=$(($(now) - t0))
+  wait_file "$pwork/p/job/job.v1.manifest"
+  local tp=$(($(now) - t0))
+  touch "$d/stop"
+  wait "$lp" || true
+  rm -rf "$swork/s" "$pwork/p"
+  echo "$ts $tp"
+}
+
+today_cycle() {  # request to durable with --ckpt-dir on PERSIST
+  local d=$pwork/t && rm -rf "$d" && mkdir -p "$d"
+  "$cairn" launch --ckpt-dir "$d/ck" -- "$app" tree "$nproc" "$mib" "$d/ready" "$d/stop" \
+    > "$d/out" 2> "$d/err" &
+  local lp=$!
+  wait_file "$d/ready"
+  local t0 && t0=$(now)
+  "$cairn" checkpoint --ckpt-dir "$d/ck" > "$d/ckpt.out" 2> "$d/ckpt.err" ||
+    { cat "$d/ckpt.err" >&2; exit 1; }
+  local t=$(($(now) - t0))
+  touch "$d/stop"
+  wait "$lp" || true
+  rm -rf "$d"
+  echo "$t"
+}
+
+rs=() rp=() ls=() lp=() td=()
+for r in $(seq "$reps"); do
+  rs+=("$(raw_write "$swork")")
+  rp+=("$(raw_write "$pwork")")
+  out=$(levels_cycle) && read -r a b <<< "$out" && [ -n "${b:-}" ] ||
+    { echo "run_levels_bench.sh: the levels cycle failed" >&2; exit 1; }
+  ls+=("$a") lp+=("$b")
+  out=$(today_cycle) && [ -n "$out" ] ||
+    { echo "run_levels_bench.sh: the single-directory cycle failed" >&2; exit 1; }
+  td+=("$out")
+  echo "rep $r: raw tmpfs $(secs "${rs[-1]}") s, cairn scratch $(secs "${ls[-1]}") s;" \
+    "raw persistent $(secs "${rp[-1]}") s, cairn on persistent $(secs "${lp[-1]}") s;" \
+    "today's single directory $(secs "${td[-1]}") s" >&2
+done
+RS=$(printf '%s\n' "${rs[@]}" | best) RP=$(printf '%s\n' "${rp[@]}" | best)
+LS=$(printf '%s\n' "${ls[@]}" | best) LP=$(printf '%s\n' "${lp[@]}" | best)
+TD=$(printf '%s\n' "${td[@]}" | best)
+S_R=$(ratio "$RS" "$LS") P_R=$(ratio "$RP" "$LP") T_R=$(ratio "$TD" "$LS")
+printf '%-52s %9s %9s %7s %s\n' "levels, $nproc x $mib MiB (best of $reps)" "baseline" "cairn" "ratio" "goal"
+printf '%-52s %8ss %8ss %7s %s\n' "pause: request -> committed on scratch (tmpfs)" "$(secs "$RS")" \
+  "$(secs "$LS")" "$S_R" ">= 0.9 $(verdict "$S_R" 0.9)"
+printf '%-52s %8ss %8ss %7s %s\n' "request -> on persistent (backend, background)" "$(secs "$RP")" \
+  "$(secs "$LP")" "$P_R" "-"
+printf '%-52s %8ss %8ss %7s %s\n' "pause: today's single directory vs scratch" "$(secs "$TD")" \
+  "$(secs "$LS")" "$T_R" "(shorter pause: > 1)"
+cat > "$json" << JSON
+{"bench": "levels", "nproc": $nproc, "mib": $mib, "reps": $reps,
+ "raw_tmpfs_write_s": $(secs "$RS"), "scratch_commit_s": $(secs "$LS"), "scratch_ratio": $S_R,
+ "raw_persistent_write_s": $(secs "$RP"), "on_persistent_s": $(secs "$LP"), "persistent_ratio": $P_R,
+ "today_single_dir_s": $(secs "$TD"), "today_over_scratch": $T_R}
+JSON
