@@ -33,6 +33,8 @@ while [ $# -gt 0 ]; do
     *) echo "run_levels_bench.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
+# (One process would take the single-process path: an image, no job manifest to wait for.)
+[ "$nproc" -ge 2 ] || { echo "run_levels_bench.sh: --nproc must be at least 2" >&2; exit 2; }
 cairn=$build/cairn
 app=$build/bench/cairn_bench_transparent_app
 for f in "$cairn" "$app" "$build/libcairn_preload.so" "$build/cairn-restorer"; do
@@ -42,7 +44,7 @@ swork=$(mktemp -d "$sbase/cairn-levels-bench.XXXXXX")
 pwork=$(mktemp -d "$pbase/cairn-levels-bench.XXXXXX")
 export CAIRN_RUNTIME_DIR=$pwork/run
 mkdir -p "$CAIRN_RUNTIME_DIR"
-trap 'pkill -9 -f "$pwork" 2> /dev/null; pkill -9 -f "$swork" 2> /dev/null; rm -rf "$swork" "$pwork"' EXIT
+trap 'pkill -9 -f "$pwork" 2> /dev/null || true; pkill -9 -f "$swork" 2> /dev/null || true; rm -rf "$swork" "$pwork"' EXIT
 . "$(dirname "$0")/lib.sh"
 
 raw_write() {  # $1: directory; NPROC writers started together, the span to the last
@@ -100,6 +102,7 @@ today_cycle() {  # request to durable with --ckpt-dir on PERSIST
 }
 
 rs=() rp=() ls=() lp=() td=()
+warm_memory $((3 * nproc * mib)) "$swork"
 for r in $(seq "$reps"); do
   rs+=("$(raw_write "$swork")")
   rp+=("$(raw_write "$pwork")")

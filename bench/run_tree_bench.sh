@@ -39,7 +39,7 @@ for f in "$cairn" "$app" "$build/libcairn_preload.so" "$build/cairn-restorer"; d
   [ -e "$f" ] || { echo "run_tree_bench.sh: $f is missing (build cairn_bench_transparent)" >&2; exit 1; }
 done
 work=$(mktemp -d "$base/cairn-tree-bench.XXXXXX")
-trap 'pkill -9 -f "$work" 2> /dev/null; rm -rf "$work"' EXIT
+trap 'pkill -9 -f "$work" 2> /dev/null || true; rm -rf "$work"' EXIT
 . "$(dirname "$0")/lib.sh"
 
 # Raw baseline: NPROC writers started together; the span from the go signal to the last.
@@ -102,6 +102,7 @@ cairn_cycle() {  # $1: processes, $2: MiB; prints "ckpt_ns restart_ns"
 }
 
 rw=() rr=() cc=() cr=() sc=()
+warm_memory $((3 * nproc * mib)) /dev/shm
 for r in $(seq "$reps"); do
   rw+=("$(raw_write)")
   rr+=("$(raw_read)")

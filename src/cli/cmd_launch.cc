@@ -77,6 +77,10 @@ int Run(const Args& args, Context& ctx) {
   Config level_cfg;
   std::string level_dir, level_err;
   const bool levels = ParseLevelDir(args, BaseName(prog[0]), &level_dir, &level_cfg, &level_err);
+  if (levels && level_err.empty() && (args.Has("mpi") || args.Has("node"))) {
+    level_err = "--config does not work with --mpi or --node yet (their images would not be "
+                "flushed to persistent); use --ckpt-dir";
+  }
   if (!level_err.empty()) {
     PrintError(ctx, kName, level_err);
     return kExitUsage;
