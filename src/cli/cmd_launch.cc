@@ -78,8 +78,9 @@ int Run(const Args& args, Context& ctx) {
   std::string level_dir, level_err;
   const bool levels = ParseLevelDir(args, BaseName(prog[0]), &level_dir, &level_cfg, &level_err);
   if (levels && level_err.empty() && (args.Has("mpi") || args.Has("node"))) {
-    level_err = "--config does not work with --mpi or --node yet (their images would not be "
-                "flushed to persistent); use --ckpt-dir";
+    level_err =
+        "--config does not work with --mpi or --node yet (their images would not be "
+        "flushed to persistent); use --ckpt-dir";
   }
   if (!level_err.empty()) {
     PrintError(ctx, kName, level_err);
@@ -97,6 +98,13 @@ int Run(const Args& args, Context& ctx) {
   if (keep.empty() || keep.find_first_not_of("0123456789") != std::string::npos ||
       keep.size() > 6 || std::stol(keep) < 1) {
     PrintError(ctx, kName, "--keep must be a whole number >= 1, got '" + keep + "'");
+    return kExitUsage;
+  }
+  const std::string incremental = args.Get("incremental").value_or("0");
+  if (incremental.empty() || incremental.find_first_not_of("0123456789") != std::string::npos ||
+      incremental.size() > 4 || std::stol(incremental) > 1000) {
+    PrintError(ctx, kName,
+               "--incremental must be a whole number 0..1000, got '" + incremental + "'");
     return kExitUsage;
   }
   const std::string compress =
@@ -152,6 +160,7 @@ int Run(const Args& args, Context& ctx) {
   ::setenv("CAIRN_CKPT_INTERVAL", interval.c_str(), 1);
   ::setenv("CAIRN_COMPRESS", compress.c_str(), 1);
   ::setenv("CAIRN_KEEP", keep.c_str(), 1);
+  ::setenv("CAIRN_INCREMENTAL", incremental.c_str(), 1);
   ::setenv("CAIRN_CKPT_FORK", args.Has("fork") ? "1" : "0", 1);
   ::setenv("CAIRN_LEVELS", levels ? "1" : "0", 1);
   // Periodic checkpoints of a tree run `cairn checkpoint` (preload/interval_round.h).
@@ -180,7 +189,8 @@ const Command& LaunchCommand() {
   static const Command kCommand{
       kName,
       "Run an unmodified program under transparent checkpointing",
-      "[--ckpt-dir DIR] [--interval SECONDS] [--compress none|zstd] [--keep N] [--fork] [--mpi "
+      "[--ckpt-dir DIR] [--interval SECONDS] [--compress none|zstd] [--keep N] [--incremental K] "
+      "[--fork] [--mpi "
       "[--mpi-abi ompi|mpich]] [--node N --nodes M --job-dir DIR [--node-address HOST]] "
       "[--config FILE [--name NAME]] -- "
       "PROGRAM [ARGS...]",
@@ -213,6 +223,10 @@ const Command& LaunchCommand() {
       "--ckpt-dir, and after each checkpoint the node's backend copies it to\n"
       "<persistent>/NAME in the background, at low priority; scratch_versions and\n"
       "max_versions bound what each level keeps, compress=zstd compresses the images.\n"
+      "With --incremental K, an image after the first holds only the pages written since\n"
+      "the one before (Linux >= 6.7: userfaultfd write protection and PAGEMAP_SCAN), and\n"
+      "every K-th is full again; a restart reads the chain back to its full image, and\n"
+      "retention keeps every image a kept one needs (docs/image-format.md: PARENT).\n"
       "The library is found through $CAIRN_PRELOAD_LIB, beside the cairn binary, or in\n"
       "../lib relative to it.\n",
       WithLevelOptions(WithNodeOptions(
@@ -220,6 +234,8 @@ const Command& LaunchCommand() {
            {"interval", "SECONDS", "also checkpoint every SECONDS seconds (default 0: never)"},
            {"compress", "none|zstd", "compress page data (zstd: 2 threads; default none)"},
            {"keep", "N", "keep the newest N images of the process (default 2)"},
+           {"incremental", "K",
+            "incremental images, a full one every K checkpoints (default 0: all full)"},
            {"fork", nullptr,
             "write images from a forked child: the program pauses only for the fork"},
            {"mpi", nullptr, "the program is an MPI rank: split process (docs/mpi.md)"},

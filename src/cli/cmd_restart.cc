@@ -64,25 +64,40 @@ Result<std::string> FindRestorer(Env* env) {
                           "' (set CAIRN_RESTORER)");
 }
 
-// The newest image (*.cimg, by modification time) in `dir`.
-Result<std::string> NewestImage(Env* env, const std::string& dir) {
+// The images (*.cimg) in `dir`, newest (by modification time) first.
+Result<std::vector<std::string>> ImagesNewestFirst(Env* env, const std::string& dir) {
   auto names = env->ListDir(dir);
   if (!names.ok()) return names.status();
-  std::string best;
-  struct timespec best_t {};
+  std::vector<std::pair<struct timespec, std::string>> found;
   for (const auto& n : names.value()) {
     if (!tr::naming::IsImageName(n)) continue;
     const std::string p = JoinPath(dir, n);
     struct stat st;
     if (::stat(p.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
-    if (best.empty() || st.st_mtim.tv_sec > best_t.tv_sec ||
-        (st.st_mtim.tv_sec == best_t.tv_sec && st.st_mtim.tv_nsec > best_t.tv_nsec)) {
-      best = p;
-      best_t = st.st_mtim;
-    }
+    found.emplace_back(st.st_mtim, p);
   }
-  if (best.empty()) return Status::NotFound("no image (*.cimg) in '" + dir + "'");
-  return best;
+  if (found.empty()) return Status::NotFound("no image (*.cimg) in '" + dir + "'");
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) {
+    return a.first.tv_sec != b.first.tv_sec ? a.first.tv_sec > b.first.tv_sec
+                                            : a.first.tv_nsec > b.first.tv_nsec;
+  });
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(std::move(f.second));
+  return out;
+}
+
+// N of an image named "...v<N>.cimg" (0 when it has none).
+long VersionOf(const std::string& path) {
+  const std::string base = BaseName(path);
+  const size_t v = base.rfind(".v");
+  return v == std::string::npos ? 0 : std::atol(base.c_str() + v + 2);
+}
+
+// The part of an image name before ".v<N>.cimg": its process's lineage.
+std::string LineageOf(const std::string& path) {
+  const std::string base = BaseName(path);
+  const size_t v = base.rfind(".v");
+  return v == std::string::npos ? base : base.substr(0, v);
 }
 
 // An image that cannot be restored here (vDSO, architecture, no restart information) is a
@@ -306,6 +321,7 @@ int Run(const Args& args, Context& ctx) {
     return kExitUsage;
   }
   std::string path;
+  std::vector<std::string> fallbacks;  // --ckpt-dir: older images of the same process
   const bool mpi = args.Has("mpi");
   int pmi_fd = -1;  // MPICH's connection to its launcher: kept for the new lower half
   if (mpi) {
@@ -321,11 +337,18 @@ int Run(const Args& args, Context& ctx) {
   } else if (auto img = args.Get("image"); img && !img->empty()) {
     path = *img;
   } else if (auto dir = args.Get("ckpt-dir"); dir && !dir->empty()) {
-    auto newest = NewestImage(ctx.env, *dir);
-    auto tree = NewestTree(ctx, *dir, newest.ok() ? newest.value() : "");
+    auto images = ImagesNewestFirst(ctx.env, *dir);
+    auto tree = NewestTree(ctx, *dir, images.ok() ? images.value().front() : "");
     if (tree) return RestartTree(ctx, *tree);
-    if (!newest.ok()) return Fail(ctx, newest.status());
-    path = newest.value();
+    if (!images.ok()) return Fail(ctx, images.status());
+    path = images.value().front();
+    // Older images of the same process, newest version first, for an incremental image
+    // whose chain is broken.
+    for (size_t i = 1; i < images.value().size(); ++i) {
+      if (LineageOf(images.value()[i]) == LineageOf(path)) fallbacks.push_back(images.value()[i]);
+    }
+    std::stable_sort(fallbacks.begin(), fallbacks.end(),
+                     [](const auto& a, const auto& b) { return VersionOf(a) > VersionOf(b); });
   } else {
     PrintError(ctx, kName, "--ckpt-dir DIR or --image FILE is required");
     return kExitUsage;
@@ -338,7 +361,18 @@ int Run(const Args& args, Context& ctx) {
   o.bind_sockets = !mpi;
   o.warn = [&](const std::string& w) { ctx.err << "cairn restart: warning: " << w << "\n"; };
   auto prepared = tr::ProcessRestore::Prepare(ctx.env, path, o);
+  // A chain that lost a member, or a member that does not verify (found while its pages are
+  // gathered), falls back to the newest older image of the process that is complete.
+  for (size_t i = 0; !prepared.ok() && i < fallbacks.size(); ++i) {
+    const Status& st = prepared.status();
+    if (st.code() != Code::kCorruption && st.code() != Code::kNotFound) break;
+    ctx.err << "cairn restart: warning: " << path << " is not usable (" << st.message()
+            << "); trying " << fallbacks[i] << "\n";
+    path = fallbacks[i];
+    prepared = tr::ProcessRestore::Prepare(ctx.env, path, o);
+  }
   if (!prepared.ok()) return Fail(ctx, prepared.status());
+  ctx.err.flush();
   tr::ProcessRestore& restore = *prepared.value();
   if (mpi) {
     // The launcher's connection (MPICH) and environment, above every saved descriptor.

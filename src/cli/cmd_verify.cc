@@ -13,6 +13,8 @@
 #include "redundancy/ec_file.h"
 #include "storage/catalog.h"
 #include "storage/layout.h"
+#include "transparent/image_chain.h"
+#include "transparent/naming.h"
 
 namespace cairn::cli {
 namespace {
@@ -47,6 +49,8 @@ class Verifier {
   void VerifyRankFile(const std::string& path, const std::string& known_problem,
                       std::set<std::string>* claimed);
   void VerifyFile(const std::string& path);
+  // A transparent process image, every byte, and for an incremental one its whole chain.
+  void VerifyImage(const std::string& path);
 
   Context& ctx_;
   bool json_;
@@ -212,9 +216,22 @@ void Verifier::VerifyVersion(const CatalogVersion& v) {
   }
 }
 
+void Verifier::VerifyImage(const std::string& path) {
+  transparent::OpenOptions o;
+  o.verify_pages = true;
+  auto chain = transparent::OpenChain(ctx_.env, path, o);
+  if (chain.ok()) {
+    Report(Outcome::kOk, path);
+  } else {
+    Report(Outcome::kCorrupt, path, WithoutPath(chain.status().message(), path));
+  }
+}
+
 void Verifier::VerifyFile(const std::string& path) {
   const std::string base = BaseName(path);
-  if (Layout::IsTemporary(base)) {
+  if (base.ends_with(transparent::naming::kImageSuffix)) {
+    VerifyImage(path);
+  } else if (Layout::IsTemporary(base)) {
     Report(Outcome::kSkipped, path, "temporary file");
   } else if (base == kCommitRecordName) {
     auto rec = ReadCommitRecord(ctx_.env, path);
@@ -293,6 +310,11 @@ void Verifier::VerifyPath(const std::string& arg) {
   }
   std::sort(versions.begin(), versions.end());
   bool any = false;
+  for (const auto& n : names) {  // transparent process images
+    if (!n.ends_with(transparent::naming::kImageSuffix)) continue;
+    VerifyImage(JoinPath(path, n));
+    any = true;
+  }
   if (ValidateName(base).ok()) {
     for (const auto& [ver, vdir] : versions) {
       auto vst = ctx_.env->Stat(vdir);

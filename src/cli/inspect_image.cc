@@ -7,6 +7,7 @@
 #include "cli/command.h"
 #include "cli/json.h"
 #include "transparent/image.h"
+#include "transparent/image_chain.h"
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/file_lock.h"
 #include "transparent/objects/socket.h"
@@ -65,6 +66,18 @@ int InspectImage(const std::string& path, bool json, Context& ctx) {
   uint64_t saved = 0, mapped = 0;
   for (const auto& p : img.pages()) saved += p.raw_bytes;
   for (const auto& reg : img.regions()) mapped += reg.size();
+  // An incremental image: its chain back to the full image, and whether all of it is there.
+  const transparent::ParentRef* parent = img.parent();
+  std::vector<std::string> chain;
+  std::string chain_error;
+  if (parent != nullptr) {
+    auto opened = transparent::OpenChain(ctx.env, path, o);
+    if (opened.ok()) {
+      for (const auto& member : opened.value()) chain.push_back(BaseName(member->path()));
+    } else {
+      chain_error = opened.status().message();
+    }
+  }
   if (json) {
     JsonWriter w(ctx.out);
     w.BeginObject().Field("file", path).Field("kind", "process image");
@@ -76,6 +89,16 @@ int InspectImage(const std::string& path, bool json, Context& ctx) {
     w.Key("argv").BeginArray();
     for (const auto& a : h.argv) w.Value(a);
     w.EndArray();
+    if (parent != nullptr) {
+      w.Key("parent").BeginObject().Field("name", parent->name);
+      w.Field("image_id", Hex16(parent->image_id)).Field("depth", parent->depth);
+      w.Field("inherited_bytes", transparent::RangeBytes(parent->inherited));
+      w.Field("chain_complete", chain_error.empty());
+      if (!chain_error.empty()) w.Field("chain_error", chain_error);
+      w.Key("chain").BeginArray();
+      for (const auto& c : chain) w.Value(c);
+      w.EndArray().EndObject();
+    }
     w.Key("regions").BeginArray();
     for (const auto& reg : img.regions()) {
       auto it = pages.find(reg.start);
@@ -110,7 +133,17 @@ int InspectImage(const std::string& path, bool json, Context& ctx) {
           << h.arch << ", " << h.kernel_release << ")\n"
           << "Size:           " << HumanSize(img.file_size()) << " for " << HumanSize(saved)
           << " of pages saved out of " << HumanSize(mapped) << " mapped"
-          << (img.compressed() ? " (compressed)" : "") << "\n\n";
+          << (img.compressed() ? " (compressed)" : "") << "\n";
+  if (parent != nullptr) {
+    std::string names;
+    for (const auto& c : chain) names += (names.empty() ? "" : " <- ") + c;
+    ctx.out << "Incremental:    depth " << parent->depth << " after " << parent->name << " ("
+            << Hex16(parent->image_id) << "), inherits "
+            << HumanSize(transparent::RangeBytes(parent->inherited)) << "\n"
+            << "Chain:          "
+            << (chain_error.empty() ? names + " (complete)" : "BROKEN: " + chain_error) << "\n";
+  }
+  ctx.out << "\n";
   std::vector<std::vector<std::string>> rows{{"START", "END", "PROT", "SIZE", "SAVED", "PATH"}};
   for (const auto& reg : img.regions()) {
     auto it = pages.find(reg.start);

@@ -15,6 +15,7 @@
 
 #include "common/hash.h"
 #include "common/log.h"
+#include "transparent/image_chain.h"
 #include "transparent/naming.h"
 
 namespace cairn::coord {
@@ -377,7 +378,12 @@ Status Prune(const std::string& dir, int keep, Env* env) {
   const uint64_t oldest_kept = kept_begin->first;
   std::set<std::string> kept_images, removed_images;
   for (auto it = kept_begin; it != readable.end(); ++it) {
-    for (const ManifestImage& im : it->second.images) kept_images.insert(Canonical(im.path));
+    // An incremental image keeps the images of its chain (transparent/image_chain.h).
+    for (const ManifestImage& im : it->second.images) {
+      for (const std::string& p : transparent::ChainFiles(env, im.path)) {
+        kept_images.insert(Canonical(p));
+      }
+    }
   }
   Status first_error;
   auto remove = [&](const std::string& path) {

@@ -55,6 +55,8 @@ std::string SectionTypeName(uint32_t type) {
       return "MISC";
     case 8:
       return "END";
+    case 9:
+      return "PARENT";
     default:
       break;
   }

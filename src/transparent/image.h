@@ -38,6 +38,7 @@
 #include "format/codec.h"
 #include "format/format.h"
 #include "transparent/naming.h"
+#include "transparent/ranges.h"
 
 namespace cairn::transparent {
 
@@ -63,6 +64,7 @@ enum class SectionType : uint32_t {
   kTimers = 6,
   kMisc = 7,
   kEnd = 8,
+  kParent = 9,  // an incremental image: its parent and the pages taken from it
 };
 // "REGIONS", ..., "END", "OPTIONAL(0x80000009)" or "UNKNOWN(42)".
 std::string SectionTypeName(uint32_t type);
@@ -346,6 +348,22 @@ struct MiscState {
   bool operator==(const MiscState&) const = default;
 };
 
+// ------------------------------------------------------------------ PARENT
+
+// An incremental image (issue 12): it holds only the pages written since its parent was
+// taken; the pages listed in `inherited` are the parent's (which may itself be incremental:
+// a chain ends at a full image, one without PARENT). A page of a region that is neither in
+// this image's PAGES nor inherited is absent (zero, or the file's for a file mapping), as
+// in a full image. The parent is the file `name` in the same directory, and its header's
+// image_id must be `image_id`.
+struct ParentRef {
+  uint64_t image_id = 0;  // nonzero
+  std::string name;       // a plain file name (no '/'), ending in the image suffix
+  uint32_t depth = 1;     // images between this one and the full image, that one included
+  RangeSet inherited;     // a normal set (ranges.h), page-aligned, inside REGIONS
+  bool operator==(const ParentRef&) const = default;
+};
+
 // ------------------------------------------------------------------ writer
 
 struct WriteOptions {
@@ -382,6 +400,8 @@ class ImageWriter {
   Status WriteSignals(const SignalState& signals);
   Status WriteTimers(const TimerState& timers);
   Status WriteMisc(const MiscState& misc);
+  // At most once, after REGIONS: makes the image incremental (ParentRef above).
+  Status WriteParent(const ParentRef& parent);
   // An extension section (type must have kOptionalSectionBit set); any number.
   Status WriteOptionalSection(uint32_t type, const void* data, size_t n);
 
@@ -516,6 +536,8 @@ class ImageReader {
   const TimerState& timers() const { return timers_; }
   const MiscState& misc() const { return misc_; }
   const std::vector<PagesInfo>& pages() const { return pages_; }
+  // The PARENT section of an incremental image; nullptr for a full image.
+  const ParentRef* parent() const { return has_parent_ ? &parent_ : nullptr; }
 
   // Called once per stored run piece, in file order (a run the writer split across batches
   // arrives in pieces; adjacent runs are not merged). `data` is valid during the call only.
@@ -567,6 +589,8 @@ class ImageReader {
   SignalState signals_;
   TimerState timers_;
   MiscState misc_;
+  ParentRef parent_;
+  bool has_parent_ = false;
   std::vector<PagesInfo> pages_;
   std::string io_;   // ReadPages scratch: stored batch bytes
   std::string raw_;  // ReadPages scratch: decoded batch

@@ -251,6 +251,18 @@ Status ImageReader::Load() {
     } else if (optional) {
       auto payload = ReadSection(s);
       if (!payload.ok()) return payload.status();
+    } else if (s.type == static_cast<uint32_t>(SectionType::kParent)) {
+      if ((seen_mask_ & Bit(SectionType::kRegions)) == 0) {
+        return Corrupt(name + ": PARENT before the REGIONS section");
+      }
+      if (has_parent_) return Corrupt(name + ": second section of this type");
+      auto payload = ReadSection(s);
+      if (!payload.ok()) return payload.status();
+      Dec d(payload.value().data(), payload.value().size());
+      if (!DecodeParent(&d, &parent_)) return Corrupt(name + ": record data is truncated");
+      std::string err = CheckParent(parent_, regions_, header_.page_size);
+      if (!err.empty()) return Corrupt(name + ": " + err);
+      has_parent_ = true;
     } else if (s.type >= 1 && s.type <= 7) {
       const uint32_t bit = 1u << s.type;
       if ((seen_mask_ & bit) != 0) return Corrupt(name + ": second section of this type");

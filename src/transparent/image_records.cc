@@ -54,6 +54,31 @@ std::string CheckRegions(const std::vector<Region>& regions, uint32_t ps) {
   return "";
 }
 
+std::string CheckParent(const ParentRef& p, const std::vector<Region>& regions, uint32_t ps) {
+  if (p.image_id == 0) return "parent image id is 0";
+  if (p.name.empty() || p.name.find('/') != std::string::npos || p.name == "." || p.name == ".." ||
+      !p.name.ends_with(naming::kImageSuffix)) {
+    return "parent name '" + p.name + "' is not an image file name";
+  }
+  if (p.depth == 0) return "chain depth 0";
+  size_t ri = 0;
+  for (size_t i = 0; i < p.inherited.size(); ++i) {
+    const AddressRange& a = p.inherited[i];
+    const std::string what = "inherited range " + Num(i) + " " + Range(a.start, a.end);
+    if (a.start >= a.end) return what + " is empty or inverted";
+    if (a.start % ps != 0 || a.end % ps != 0) return what + " is not page-aligned";
+    if (i > 0 && a.start < p.inherited[i - 1].end) return what + " is out of order or overlaps";
+    // Covered by regions (adjacent regions may share one range).
+    while (ri < regions.size() && regions[ri].end <= a.start) ++ri;
+    for (uint64_t at = a.start; at < a.end; ++ri) {
+      if (ri == regions.size() || regions[ri].start > at) return what + " is outside the regions";
+      at = regions[ri].end;
+    }
+    if (ri > 0) --ri;  // the next range may start in the last region this one reached
+  }
+  return "";
+}
+
 std::string CheckThreads(const std::vector<ThreadState>& threads) {
   std::set<int32_t> tids;
   int ckpt = 0;
@@ -583,6 +608,34 @@ bool DecodeTimers(Dec* d, TimerState* t) {
     p.sigevent = r.Str();
     if (!r.ok()) return false;
     t->posix_timers.push_back(std::move(p));
+  }
+  return d->ok();
+}
+
+std::string EncodeParent(const ParentRef& p, bool* too_long) {
+  Enc e;
+  e.U64(p.image_id);
+  e.Str(p.name);
+  e.U32(p.depth);
+  e.U64(p.inherited.size());
+  for (const AddressRange& a : p.inherited) {
+    e.U64(a.start);
+    e.U64(a.end);
+  }
+  *too_long = e.too_long();
+  return std::move(e.str());
+}
+
+bool DecodeParent(Dec* d, ParentRef* p) {
+  p->image_id = d->U64();
+  p->name = d->Str();
+  p->depth = d->U32();
+  const uint64_t n = d->U64();
+  if (!d->ok() || n > d->left() / 16) return false;
+  p->inherited.resize(static_cast<size_t>(n));
+  for (AddressRange& a : p->inherited) {
+    a.start = d->U64();
+    a.end = d->U64();
   }
   return d->ok();
 }

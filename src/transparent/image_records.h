@@ -144,6 +144,7 @@ class Dec {
     return ok_ ? n : 0;
   }
   bool ok() const { return ok_; }
+  size_t left() const { return ok_ ? n_ - pos_ : 0; }
   size_t pos() const { return pos_; }
   bool more() const { return ok_ && pos_ < n_; }  // trailing fields of a newer writer follow
 
@@ -187,6 +188,8 @@ bool PowerOfTwo(uint64_t v);
 std::string CheckPageSize(uint32_t ps);
 
 std::string CheckRegions(const std::vector<Region>& regions, uint32_t ps);
+// The PARENT section against the image's regions (sorted by start).
+std::string CheckParent(const ParentRef& p, const std::vector<Region>& regions, uint32_t ps);
 
 std::string CheckThreads(const std::vector<ThreadState>& threads);
 
@@ -210,6 +213,8 @@ bool DecodeHeaderBody(Dec* d, ImageHeader* h);
 std::string EncodeRegions(const std::vector<Region>& v, bool* too_long);
 
 bool DecodeRegions(Dec* d, std::vector<Region>* v);
+std::string EncodeParent(const ParentRef& p, bool* too_long);
+bool DecodeParent(Dec* d, ParentRef* p);
 
 std::string EncodeThreads(const std::vector<ThreadState>& v, bool* too_long);
 

@@ -285,6 +285,19 @@ CAIRN_IMAGE_WRITE_META(WriteMisc, MiscState, "MISC", SectionType::kMisc, CheckMi
 
 #undef CAIRN_IMAGE_WRITE_META
 
+Status ImageWriter::WriteParent(const ParentRef& parent) {
+  CAIRN_RETURN_IF_ERROR(CheckWritable(false));
+  if ((written_mask_ & Bit(SectionType::kRegions)) == 0) {
+    return Status::FailedPrecondition("image '" + tmp_path_ + "': write REGIONS before PARENT");
+  }
+  const uint32_t ps = header_.page_size;
+  std::string payload;
+  CAIRN_RETURN_IF_ERROR(PrepareMeta(
+      tmp_path_, "PARENT", parent, [&](const ParentRef& p) { return CheckParent(p, regions_, ps); },
+      EncodeParent, &payload));
+  return WriteMetaSection(SectionType::kParent, payload, true);
+}
+
 Status ImageWriter::WriteOptionalSection(uint32_t type, const void* data, size_t n) {
   CAIRN_RETURN_IF_ERROR(CheckWritable(false));
   if (!header_written_) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "transparent/ranges.h"
 
 namespace cairn::transparent {
 
@@ -33,12 +34,7 @@ inline constexpr uint64_t kPagemapFile = 1ULL << 61;  // a file page or shared a
 size_t PageSize();
 
 // A half-open range [start, end) of page-aligned virtual addresses.
-struct PageRun {
-  uint64_t start = 0;
-  uint64_t end = 0;
-  uint64_t size() const { return end - start; }
-  bool operator==(const PageRun&) const = default;
-};
+using PageRun = AddressRange;
 
 // Sorts runs by address and merges overlapping or adjacent ones; drops empty runs.
 std::vector<PageRun> MergeRuns(std::vector<PageRun> runs);

@@ -15,6 +15,7 @@
 
 #include "env/fd_io.h"
 #include "transparent/image.h"
+#include "transparent/image_chain.h"
 #include "transparent/restore/plan.h"
 
 namespace cairn::transparent {
@@ -137,9 +138,11 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
   // restorer as it reads them), unless the caller wants every page checked first.
   OpenOptions open_options;
   open_options.verify_pages = o.verify_pages_first;
-  auto opened = ImageReader::Open(env, path, open_options);
+  // An incremental image comes with its chain back to a full image (image_chain.h).
+  auto opened = OpenChain(env, path, open_options);
   if (!opened.ok()) return opened.status();
-  std::unique_ptr<ImageReader> reader = std::move(opened).value();
+  ImageChain chain = std::move(opened).value();
+  ImageReader* reader = chain.front().get();
   const ImageHeader& h = reader->header();
   auto areas = ReadKernelAreas();
   if (!areas.ok()) return areas.status();
@@ -248,9 +251,10 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
   // Page data. Uncompressed: the restorer reads the runs straight from the image file and
   // checks each batch's hash as it reads (plan.h), so the data is read once and what is
   // verified is what lands in memory; here only the layout is walked. Compressed: decoded,
-  // and so verified, here into a memfd the restorer reads. Runs are merged when contiguous
-  // in memory and in the source (within one batch when batches are checked).
-  const bool from_image = !reader->compressed();
+  // and so verified, here into a memfd the restorer reads; so is the memory of an
+  // incremental image, gathered from its chain. Runs are merged when contiguous in memory
+  // and in the source (within one batch when batches are checked).
+  const bool from_image = !reader->compressed() && chain.size() == 1;
   int data_fd = from_image ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC)
                            : ::memfd_create("cairn-pages", MFD_CLOEXEC);
   if (data_fd < 0) return Status::FromErrno("opening the page data source", errno);
@@ -322,8 +326,14 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
     cursor += len;
     return Status::Ok();
   };
-  Status st =
-      from_image ? reader->ReadPageLayout(on_batch, on_run) : reader->ReadPageLocations(on_run);
+  Status st = from_image ? reader->ReadPageLayout(on_batch, on_run)
+              : chain.size() > 1
+                  ? ReadChainPages(chain,
+                                   [&](uint64_t addr, const void* data, uint64_t len) {
+                                     return on_run(addr, data, len, ImageReader::kNotInFile);
+                                   })
+                        .Annotate("gathering the memory of incremental image '" + path + "'")
+                  : reader->ReadPageLocations(on_run);
   if (!st.ok()) return st;
   // Regions of 4 MiB or more that the saved pages mostly fill are restored on huge pages:
   // 512 times fewer page faults while they are copied in, no bloat for sparse ones.

@@ -12,6 +12,7 @@
 #include "ipc/backend_start.h"
 #include "ipc/identity.h"
 #include "ipc/wire.h"
+#include "transparent/image_chain.h"
 #include "transparent/naming.h"
 
 namespace cairn::tree {
@@ -27,8 +28,20 @@ struct Checkpoint {
   long version = 0;
 };
 
+// Adds image `name` of `dir` to `files`, after the older images of its chain (an incremental
+// image needs them: they are copied with it and kept while it is).
+void AddWithChain(Env* env, const std::string& dir, const std::string& name,
+                  std::vector<std::string>* files) {
+  std::vector<std::string> chain = transparent::ChainFiles(env, JoinPath(dir, name));
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
+    const std::string base = BaseName(*it);
+    if (std::find(files->begin(), files->end(), base) == files->end()) files->push_back(base);
+  }
+}
+
 // Every committed checkpoint of `dir`, oldest first: trees by manifest, then single images
-// (those no manifest names).
+// (those no manifest names). A checkpoint's files are its images (each after the older images
+// of its chain) and last the file that commits it.
 std::vector<Checkpoint> Committed(const std::string& dir, Env* env) {
   std::vector<Checkpoint> out;
   std::set<std::string> in_trees;
@@ -42,7 +55,7 @@ std::vector<Checkpoint> Committed(const std::string& dir, Env* env) {
     bool inside = coord::CheckImages(m.value(), env).ok();
     for (const auto& im : m.value().images) {
       inside = inside && DirName(im.path) == dir;
-      c.files.push_back(BaseName(im.path));
+      AddWithChain(env, dir, BaseName(im.path), &c.files);
       in_trees.insert(BaseName(im.path));
     }
     if (!inside) continue;  // incomplete, or images elsewhere: not this level's to flush
@@ -54,7 +67,7 @@ std::vector<Checkpoint> Committed(const std::string& dir, Env* env) {
     Checkpoint c;
     if (in_trees.count(n) != 0 || !transparent::naming::SplitImageName(n, &c.lineage, &c.version))
       continue;
-    c.files.push_back(n);
+    AddWithChain(env, dir, n, &c.files);
     out.push_back(std::move(c));
   }
   return out;

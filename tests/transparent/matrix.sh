@@ -16,7 +16,10 @@
 #   (MATRIX_SETTLE and MATRIX_KILL_DELAY override the 0.8 s and 0.2 s; MATRIX_CKPT_KILL=1
 #   checkpoints with --kill instead (preemption: nothing runs past the checkpoint, for
 #   programs whose files a restart cannot roll back); MATRIX_LAUNCH_ARGS adds
-#   options to `cairn launch`, e.g. "--fork" or "--compress zstd".)
+#   options to `cairn launch`, e.g. "--fork" or "--compress zstd"; MATRIX_PRE_CHECKPOINTS=N
+#   takes N more checkpoints, MATRIX_SETTLE / 4 apart, before the one of each cycle (with
+#   --incremental: a chain to restart from); MATRIX_EXPECT_CHAIN=D: the image of each cycle
+#   must be incremental at depth D (`cairn inspect --json`).)
 # Passes when both exit with status 0, the final process's stdout equals the reference's, the
 # files the two runs left in their WORKDIRs are identical, every image is at most
 # --max-image-mb MiB (when given), and no process is left behind. On failure prints what
@@ -98,8 +101,13 @@ wait_socket() {
 
 # Checkpoints (--wait), then kill -9; $1: the cycle number.
 checkpoint_and_kill() {
-  local kill_opt=
+  local kill_opt= k
   [ -n "${MATRIX_CKPT_KILL:-}" ] && kill_opt=--kill
+  for k in $(seq "${MATRIX_PRE_CHECKPOINTS:-0}"); do
+    "$CAIRN" checkpoint --ckpt-dir "$CK" --wait > "$WORK/ckpt$1.$k.out" 2> "$WORK/ckpt$1.$k.err" ||
+      fail "cairn checkpoint $1.$k failed (status $?)"
+    sleep "$(awk -v s="$SETTLE" 'BEGIN { print s / 4 }')"
+  done
   # shellcheck disable=SC2086
   "$CAIRN" checkpoint --ckpt-dir "$CK" --wait $kill_opt > "$WORK/ckpt$1.out" 2> "$WORK/ckpt$1.err" ||
     fail "cairn checkpoint $1 failed (status $?)"
@@ -116,6 +124,13 @@ checkpoint_and_kill() {
   fi
   local size_mb=$(( $(stat -c %s "$IMAGE") >> 20 ))
   echo "checkpoint $1: $(basename "$IMAGE") ${size_mb} MiB"
+  if [ -n "${MATRIX_EXPECT_CHAIN:-}" ]; then
+    "$CAIRN" inspect --json "$IMAGE" > "$WORK/inspect$1.json" 2>> "$WORK/ckpt$1.err" ||
+      fail "checkpoint $1: cairn inspect failed"
+    grep -q "\"depth\": *$MATRIX_EXPECT_CHAIN[,}]" "$WORK/inspect$1.json" ||
+      fail "checkpoint $1: not an incremental image at depth $MATRIX_EXPECT_CHAIN: $(grep -o '"parent[^}]*' "$WORK/inspect$1.json")"
+    echo "checkpoint $1: incremental, depth $MATRIX_EXPECT_CHAIN, $(ls "$CK"/*.cimg | wc -l) images kept"
+  fi
   if [ -n "$MAX_IMAGE_MB" ] && [ "$size_mb" -gt "$MAX_IMAGE_MB" ]; then
     fail "checkpoint $1: image of $size_mb MiB, more than $MAX_IMAGE_MB MiB"
   fi

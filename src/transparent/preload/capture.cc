@@ -34,6 +34,7 @@
 #include "env/fd_io.h"
 #include "format/codec.h"
 #include "transparent/image.h"
+#include "transparent/image_chain.h"
 #include "transparent/maps.h"
 #include "transparent/naming.h"
 #include "transparent/objects/event_objects.h"
@@ -50,6 +51,7 @@
 #include "transparent/preload/raw_threads.h"
 #include "transparent/preload/real.h"
 #include "transparent/preload/restart.h"
+#include "transparent/preload/written_pages.h"
 #include "transparent/procfs.h"
 
 // glibc >= 2.35: where each thread's rseq area lies relative to its thread pointer.
@@ -595,11 +597,19 @@ PageCopier g_copier;
 
 enum class PagePass { kAll, kShared, kPrivate };
 
+// An incremental image being written: the pages written since its parent (a snapshot of
+// written_pages.h), and what it inherits, gathered region by region.
+struct Delta {
+  const written::Snapshot* snapshot = nullptr;
+  tr::RangeSet inherited;
+};
+
 // Saves the pages of `maps` (one pass: all regions, or only the shared / private ones).
 // `shared_pagemap`, if given, describes shared regions (a forked child's own pagemap does
-// not: fork copies no page table entries of shared mappings).
+// not: fork copies no page table entries of shared mappings). With `delta`, a private region
+// the snapshot tracked saves only its written pages; its other pages are inherited.
 Status WritePages(tr::ImageWriter* w, const std::vector<tr::MapRegion>& maps, PagePass pass,
-                  tr::PagemapReader* shared_pagemap) {
+                  tr::PagemapReader* shared_pagemap, Delta* delta) {
   tr::PagemapReader pagemap;
   const uint64_t vdso = ::getauxval(AT_SYSINFO_EHDR);
   for (const auto& m : maps) {
@@ -628,6 +638,15 @@ Status WritePages(tr::ImageWriter* w, const std::vector<tr::MapRegion>& maps, Pa
       runs.value().insert(runs.value().end(), some.value().begin(), some.value().end());
     }
     if (!runs.ok()) return runs.status().Annotate("saving " + m.ToString());
+    if (delta != nullptr && !m.shared) {
+      auto it = delta->snapshot->regions.find(m.start);
+      if (it != delta->snapshot->regions.end() && it->second.end == m.end) {
+        tr::RangeSet all = tr::NormalRanges(std::move(runs.value()));
+        runs = tr::IntersectRanges(all, it->second.written);
+        tr::RangeSet kept = tr::SubtractRanges(all, it->second.written);
+        delta->inherited.insert(delta->inherited.end(), kept.begin(), kept.end());
+      }
+    }
     if (runs.value().empty()) continue;
     // A region without PROT_READ is read through /proc/self/mem, protections untouched.
     // (Never mprotect by the maps read earlier: the checkpoint thread's own allocator may have
@@ -637,6 +656,37 @@ Status WritePages(tr::ImageWriter* w, const std::vector<tr::MapRegion>& maps, Pa
     if (!st.ok()) return st.Annotate("saving " + m.ToString());
   }
   return Status::Ok();
+}
+
+// ------------------------------------------------------------------ incremental images
+
+// The image this lineage's next incremental image would follow: the last one committed whose
+// snapshot of written pages was taken (fixed storage: it is in every image, and a restart,
+// which tracks nothing, resets it).
+struct ChainState {
+  bool valid = false;
+  uint64_t image_id = 0;
+  char name[256] = {};
+  uint32_t depth = 0;  // 0: a full image
+};
+ChainState g_chain;
+bool g_said_untracked = false;
+
+// The regions whose writes are tracked: private memory a checkpoint saves, not the library's
+// own (its private heap, the bounce buffer) nor the kernel's (vDSO, vvar).
+std::vector<tr::MapRegion> Trackable(const std::vector<tr::MapRegion>& maps) {
+  std::vector<tr::MapRegion> out;
+  const uint64_t vdso = ::getauxval(AT_SYSINFO_EHDR);
+  const uint64_t hb = heap::Base(), he = heap::Base() + heap::Size();
+  for (const tr::MapRegion& m : maps) {
+    if (m.shared || !tr::ShouldSave(m) || m.start == vdso || m.kind == tr::MapRegion::kVdso ||
+        m.kind == tr::MapRegion::kVvar || m.kind == tr::MapRegion::kVsyscall) {
+      continue;
+    }
+    if (hb != he && m.start < he && m.end > hb) continue;
+    out.push_back(m);
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------ naming and retention
@@ -694,10 +744,16 @@ void RememberIdentity() {
   (void)::prctl(PR_GET_NAME, g_comm);
 }
 
-void ForgetLineageInChild() { g_prefix_buf[0] = '\0'; }
+void ForgetLineageInChild() {
+  g_prefix_buf[0] = '\0';
+  g_chain.valid = false;
+  written::Forget(true);
+}
 
 void ForgetDescriptorsAfterRestart() {
   g_copier.Forget();
+  g_chain.valid = false;  // nothing is tracked in the restored process: a full image next
+  written::Forget(false);
   // ps, pgrep and top show the program's name again instead of the restorer's.
   if (g_comm[0] != '\0') (void)::prctl(PR_SET_NAME, g_comm);
   identity::Restore();
@@ -717,6 +773,7 @@ struct Collected {
   std::vector<CairnPipeSize> pipe_sizes;
   CairnRestartInfo restart_info{};
   bool restartable = false;
+  tr::ParentRef parent;  // an incremental image: its parent (inherited runs filled in later)
 };
 
 Result<Collected> Collect(const CaptureOptions& o, const std::vector<ThreadSlot*>& parked) {
@@ -744,6 +801,7 @@ Result<Collected> Collect(const CaptureOptions& o, const std::vector<ThreadSlot*
   CAIRN_RETURN_IF_ERROR(g_copier.Init());
   std::vector<int> skip = o.skip_fds;
   if (g_copier.mem_fd() >= 0) skip.push_back(g_copier.mem_fd());
+  if (written::Fd() >= 0) skip.push_back(written::Fd());
   c.threads = CollectThreads(parked);
   c.files = CollectFiles(skip, o);
   for (const auto& f : c.files) {
@@ -766,6 +824,43 @@ Result<Collected> Collect(const CaptureOptions& o, const std::vector<ThreadSlot*
   return c;
 }
 
+// With incremental images on: takes the snapshot of written pages (every image, so that the
+// next one counts from this one) and says whether this image is incremental (then c->parent
+// names its parent).
+bool PlanIncremental(const CaptureOptions& o, Collected* c, written::Snapshot* snap,
+                     bool* tracked) {
+  *tracked = false;
+  if (o.full_every <= 1) return false;
+  if (!written::Available()) {
+    if (!g_said_untracked) {
+      g_said_untracked = true;
+      log::Info("preload: incremental images need write tracking (", written::why(),
+                "); every image is full");
+    }
+    return false;
+  }
+  auto maps = tr::ReadMaps();
+  if (!maps.ok()) return false;
+  lower::FilterMaps(&maps.value());
+  *snap = written::Take(Trackable(maps.value()));
+  *tracked = true;
+  if (!g_chain.valid || g_chain.depth + 1 >= static_cast<uint32_t>(o.full_every)) return false;
+  if (!Env::Default()->Exists(JoinPath(o.dir, g_chain.name))) return false;  // pruned, aborted
+  c->parent.image_id = g_chain.image_id;
+  c->parent.name = g_chain.name;
+  c->parent.depth = g_chain.depth + 1;
+  return true;
+}
+
+// After the image of `c` was written (or not): what the next one may follow.
+void RecordChain(const Collected& c, const Result<CaptureResult>& r, bool tracked) {
+  g_chain.valid = r.ok() && tracked;
+  if (!g_chain.valid) return;
+  g_chain.image_id = c.header.image_id;
+  std::snprintf(g_chain.name, sizeof g_chain.name, "%s", BaseName(c.path).c_str());
+  g_chain.depth = r.value().depth;
+}
+
 // Writes and commits the image of `c` with the memory described by `maps` (read now if
 // null). `after_shared`, if set, runs once the shared regions are saved (before the rest).
 // `codec_threads` > 1 only in a forked writer: threads started in the checkpointed process
@@ -774,7 +869,8 @@ Result<Collected> Collect(const CaptureOptions& o, const std::vector<ThreadSlot*
 Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c,
                                      const std::vector<tr::MapRegion>* maps,
                                      tr::PagemapReader* shared_pagemap,
-                                     const std::function<void()>& after_shared, int codec_threads) {
+                                     const std::function<void()>& after_shared, int codec_threads,
+                                     const written::Snapshot* since_parent) {
   Env* env = Env::Default();
   CAIRN_RETURN_IF_ERROR(g_copier.Init());
   tr::WriteOptions wo;
@@ -813,12 +909,20 @@ Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c
     }
   }
   CAIRN_RETURN_IF_ERROR(w->WriteRegions(regions));
+  Delta delta;
+  delta.snapshot = since_parent;
+  Delta* d = since_parent != nullptr ? &delta : nullptr;
   if (after_shared) {
-    CAIRN_RETURN_IF_ERROR(WritePages(w, *maps, PagePass::kShared, shared_pagemap));
+    CAIRN_RETURN_IF_ERROR(WritePages(w, *maps, PagePass::kShared, shared_pagemap, d));
     after_shared();
-    CAIRN_RETURN_IF_ERROR(WritePages(w, *maps, PagePass::kPrivate, shared_pagemap));
+    CAIRN_RETURN_IF_ERROR(WritePages(w, *maps, PagePass::kPrivate, shared_pagemap, d));
   } else {
-    CAIRN_RETURN_IF_ERROR(WritePages(w, *maps, PagePass::kAll, shared_pagemap));
+    CAIRN_RETURN_IF_ERROR(WritePages(w, *maps, PagePass::kAll, shared_pagemap, d));
+  }
+  if (d != nullptr) {
+    tr::ParentRef parent = c.parent;
+    parent.inherited = tr::NormalRanges(std::move(delta.inherited));
+    CAIRN_RETURN_IF_ERROR(w->WriteParent(parent));
   }
   CAIRN_RETURN_IF_ERROR(w->WriteThreads(c.threads));
   CAIRN_RETURN_IF_ERROR(w->WriteFiles(c.files));
@@ -842,13 +946,24 @@ Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c
   result.path = c.path;
   result.bytes = w->bytes_written();
   result.page_bytes = w->page_bytes_raw();
+  result.depth = since_parent != nullptr ? c.parent.depth : 0;
 
-  // Retention: the newest `keep` images of this process.
+  // Retention: the newest `keep` images of this process, and the images their chains need.
   auto versions = ListVersions(env, o.dir);
   const size_t keep = static_cast<size_t>(std::max(1, o.keep));
-  for (size_t i = 0; i + keep < versions.size(); ++i) {
-    Status st = env->RemoveFile(ImagePath(o.dir, versions[i]));
-    if (!st.ok()) log::Warn("preload: retention: ", st.ToString());
+  if (versions.size() > keep) {
+    std::vector<std::string> needed;
+    for (size_t i = versions.size() - keep; i < versions.size(); ++i) {
+      for (std::string& f : tr::ChainFiles(env, ImagePath(o.dir, versions[i]))) {
+        needed.push_back(std::move(f));
+      }
+    }
+    for (size_t i = 0; i + keep < versions.size(); ++i) {
+      const std::string path = ImagePath(o.dir, versions[i]);
+      if (std::find(needed.begin(), needed.end(), path) != needed.end()) continue;
+      Status st = env->RemoveFile(path);
+      if (!st.ok()) log::Warn("preload: retention: ", st.ToString());
+    }
   }
   return result;
 }
@@ -858,7 +973,8 @@ Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c
 void Report(int fd, const std::string& msg) { (void)WriteFd(fd, msg, "a report"); }
 
 Result<CaptureResult> WriteForked(const CaptureOptions& o, const Collected& c,
-                                  const std::function<void()>& resume) {
+                                  const std::function<void()>& resume,
+                                  const written::Snapshot* since_parent) {
   auto maps = tr::ReadMaps();
   if (!maps.ok()) return maps.status();
   lower::FilterMaps(&maps.value());
@@ -878,7 +994,8 @@ Result<CaptureResult> WriteForked(const CaptureOptions& o, const Collected& c,
     // Compression threads of this child must not be pthreads (raw_threads.h).
     format::SetParallelRunner(&RunOnRawThreads);
     auto r = WriteCollected(
-        o, c, &maps.value(), &parent_pagemap, [&] { Report(p[1], "S"); }, o.codec_threads);
+        o, c, &maps.value(), &parent_pagemap, [&] { Report(p[1], "S"); }, o.codec_threads,
+        since_parent);
     if (r.ok()) {
       Report(p[1],
              "OK " + std::to_string(r.value().bytes) + " " + std::to_string(r.value().page_bytes));
@@ -911,6 +1028,7 @@ Result<CaptureResult> WriteForked(const CaptureOptions& o, const Collected& c,
   if (reply.starts_with("OK ")) {
     CaptureResult result;
     result.path = c.path;
+    result.depth = since_parent != nullptr ? c.parent.depth : 0;
     result.bytes = std::strtoull(reply.c_str() + 3, nullptr, 10);
     size_t sp = reply.find(' ', 3);
     if (sp != std::string::npos)
@@ -928,13 +1046,18 @@ Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<Thre
                                  const std::function<void()>& resume) {
   auto c = Collect(o, parked);
   if (!c.ok()) return c.status();
+  written::Snapshot snap;
+  bool tracked = false;
+  const written::Snapshot* since =
+      PlanIncremental(o, &c.value(), &snap, &tracked) ? &snap : nullptr;
   // A compressed image is always written by a forked child (which may start threads); the
   // threads here stay stopped until it is done unless the caller resumes them earlier.
-  if (resume || o.codec != format::Codec::kNone) {
-    return WriteForked(
-        o, c.value(), resume ? resume : [] {});
-  }
-  return WriteCollected(o, c.value(), nullptr, nullptr, nullptr, 1);
+  Result<CaptureResult> r = resume || o.codec != format::Codec::kNone
+                                ? WriteForked(
+                                      o, c.value(), resume ? resume : [] {}, since)
+                                : WriteCollected(o, c.value(), nullptr, nullptr, nullptr, 1, since);
+  RecordChain(c.value(), r, tracked);
+  return r;
 }
 
 }  // namespace cairn::preload

@@ -17,7 +17,7 @@
 //   - Image path: <dir>/<exe-basename>-<pid>.v<N>.cimg with the pid of the launched process
 //     (a restored process keeps the name and goes on counting N), or <exe>-<pid>-<k>.v<N> if
 //     an older process with the same pid left images there; after the commit only the newest
-//     `keep` images of this lineage are kept.
+//     `keep` images of this lineage are kept, with every image their chains need.
 //   - Never exits or aborts; a failure leaves no partial image (the writer removes its .tmp).
 #pragma once
 
@@ -47,12 +47,19 @@ struct CaptureOptions {
   // manifest commits the images.
   bool tree = false;
   std::vector<uint64_t> drain_pipes;
+  // Incremental images (image.h ParentRef, written_pages.h): a full image, then images of
+  // the pages written since the one before, a full one every `full_every` checkpoints. 0 or
+  // 1: every image is full. A full image is also written after a restart, a failed
+  // checkpoint, when the previous image is gone, or when the kernel cannot track writes
+  // (said once in the log).
+  int full_every = 0;
 };
 
 struct CaptureResult {
   std::string path;
   uint64_t bytes = 0;
   uint64_t page_bytes = 0;
+  uint32_t depth = 0;  // 0: a full image; else its place in its chain (ParentRef::depth)
 };
 
 // At start: remembers the executable and argv, which /proc/self/exe and /proc/self/cmdline no

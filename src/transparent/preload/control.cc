@@ -74,6 +74,7 @@ struct Config {
   // CAIRN_LEVELS=1 (launch --config, tree/levels.h): every periodic checkpoint is a round
   // driven by `cairn checkpoint`, which also has the backend flush it to persistent.
   bool levels = false;
+  int full_every = 0;  // CAIRN_INCREMENTAL=K: incremental images, a full one every K (capture.h)
 };
 
 Config g_cfg;
@@ -137,6 +138,9 @@ Status ReadConfig(Config* c) {
   auto levels = EnvInt("CAIRN_LEVELS", 0, 0, 1);
   if (!levels.ok()) return levels.status();
   c->levels = levels.value() == 1;
+  auto incremental = EnvInt("CAIRN_INCREMENTAL", 0, 0, 1000);
+  if (!incremental.ok()) return incremental.status();
+  c->full_every = static_cast<int>(incremental.value());
   const char* comp = std::getenv("CAIRN_COMPRESS");
   std::string compress = comp == nullptr ? "" : comp;
   if (compress.empty() || compress == "none") {
@@ -195,6 +199,7 @@ Result<CaptureResult> Checkpoint(int conn_fd, bool keep_stopped) {
   CaptureOptions o;
   o.dir = g_cfg.dir;
   o.codec = g_cfg.codec;
+  o.full_every = g_cfg.full_every;
   o.keep = g_cfg.keep;
   o.skip_fds = {g_listen_fd, HelperFd()};
   if (conn_fd >= 0) o.skip_fds.push_back(conn_fd);
@@ -274,6 +279,7 @@ ipc::Message CaptureInRound(const ipc::Message& req, int conn,
   CaptureOptions o;
   o.dir = g_cfg.dir;
   o.codec = g_cfg.codec;
+  o.full_every = g_cfg.full_every;
   o.skip_fds = {g_listen_fd, conn, HelperFd()};
   const bool single = req.GetInt("single", 0) != 0;
   if (single) {
@@ -687,6 +693,7 @@ extern "C" __attribute__((visibility("default"))) int cairn_preload_capture(
   CaptureOptions o;
   o.dir = ctl::g_cfg.dir;
   o.codec = ctl::g_cfg.codec;
+  o.full_every = ctl::g_cfg.full_every;
   // Images of a job are kept by its manifests (coord/manifest.h), not by lineage.
   o.keep = 1 << 20;
   o.skip_fds = {ctl::g_listen_fd, ctl::g_watch_fd};
