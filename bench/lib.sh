@@ -22,3 +22,32 @@ wait_file() {
 warm_memory() {
   dd if=/dev/zero of="$2/warm" bs=1M count="$1" status=none && rm -f "$2/warm"
 }
+# bench_args "OPTIONS" "$@": the arguments of a bench script: BUILD_DIR (sets build, cairn and
+# app, and checks that what the transparent benches run is built), then --NAME VALUE pairs,
+# each setting the variable NAME (the script gives the defaults first; NAME must be one of
+# OPTIONS). No arguments, -h or --help: prints the script's header comment and exits 2.
+bench_args() {
+  local allowed=" $1 " name f
+  shift
+  if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
+    awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"
+    exit 2
+  fi
+  build=$(cd "$1" && pwd)
+  shift
+  while [ $# -gt 0 ]; do
+    name=${1#--}
+    case "$allowed" in
+      *" $name "*) ;;
+      *) echo "$(basename "$0"): unknown option $1" >&2; exit 2 ;;
+    esac
+    [ $# -ge 2 ] || { echo "$(basename "$0"): $1 needs a value" >&2; exit 2; }
+    printf -v "$name" '%s' "$2"
+    shift 2
+  done
+  cairn=$build/cairn
+  app=$build/bench/cairn_bench_transparent_app
+  for f in "$cairn" "$app" "$build/libcairn_preload.so" "$build/cairn-restorer"; do
+    [ -e "$f" ] || { echo "$(basename "$0"): $f is missing (build cairn_bench_transparent)" >&2; exit 1; }
+  done
+}

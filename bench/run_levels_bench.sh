@@ -15,37 +15,17 @@
 #                             [--reps R] [--json FILE]
 # Build first: cmake --build BUILD_DIR --target cairn_bench_transparent
 set -euo pipefail
-if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
-fi
-build=$(cd "$1" && pwd)
-shift
-sbase=/dev/shm pbase=/var/tmp nproc=4 mib=1024 reps=2 json=bench_levels.json
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --scratch) sbase=$2; shift 2 ;;
-    --persist) pbase=$2; shift 2 ;;
-    --nproc) nproc=$2; shift 2 ;;
-    --mib) mib=$2; shift 2 ;;
-    --reps) reps=$2; shift 2 ;;
-    --json) json=$2; shift 2 ;;
-    *) echo "run_levels_bench.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-done
+. "$(dirname "$0")/lib.sh"
+scratch=/dev/shm persist=/var/tmp nproc=4 mib=1024 reps=2 json=bench_levels.json
+bench_args "scratch persist nproc mib reps json" "$@"
+sbase=$scratch pbase=$persist
 # (One process would take the single-process path: an image, no job manifest to wait for.)
 [ "$nproc" -ge 2 ] || { echo "run_levels_bench.sh: --nproc must be at least 2" >&2; exit 2; }
-cairn=$build/cairn
-app=$build/bench/cairn_bench_transparent_app
-for f in "$cairn" "$app" "$build/libcairn_preload.so" "$build/cairn-restorer"; do
-  [ -e "$f" ] || { echo "run_levels_bench.sh: $f is missing (build cairn_bench_transparent)" >&2; exit 1; }
-done
 swork=$(mktemp -d "$sbase/cairn-levels-bench.XXXXXX")
 pwork=$(mktemp -d "$pbase/cairn-levels-bench.XXXXXX")
 export CAIRN_RUNTIME_DIR=$pwork/run
 mkdir -p "$CAIRN_RUNTIME_DIR"
 trap 'pkill -9 -f "$pwork" 2> /dev/null || true; pkill -9 -f "$swork" 2> /dev/null || true; rm -rf "$swork" "$pwork"' EXIT
-. "$(dirname "$0")/lib.sh"
 
 raw_write() {  # $1: directory; NPROC writers started together, the span to the last
   local d=$1/raw && rm -rf "$d" && mkdir -p "$d"

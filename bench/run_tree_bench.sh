@@ -15,32 +15,12 @@
 #                           [--json FILE]
 # Build first: cmake --build BUILD_DIR --target cairn_bench_transparent
 set -euo pipefail
-if [ $# -lt 1 ] || [ "$1" = -h ] || [ "$1" = --help ]; then
-  sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
-fi
-build=$(cd "$1" && pwd)
-shift
-base=/var/tmp nproc=8 mib=256 small=64 reps=2 json=bench_tree.json
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --dir) base=$2; shift 2 ;;
-    --nproc) nproc=$2; shift 2 ;;
-    --mib) mib=$2; shift 2 ;;
-    --small) small=$2; shift 2 ;;
-    --reps) reps=$2; shift 2 ;;
-    --json) json=$2; shift 2 ;;
-    *) echo "run_tree_bench.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-done
-cairn=$build/cairn
-app=$build/bench/cairn_bench_transparent_app
-for f in "$cairn" "$app" "$build/libcairn_preload.so" "$build/cairn-restorer"; do
-  [ -e "$f" ] || { echo "run_tree_bench.sh: $f is missing (build cairn_bench_transparent)" >&2; exit 1; }
-done
+. "$(dirname "$0")/lib.sh"
+dir=/var/tmp nproc=8 mib=256 small=64 reps=2 json=bench_tree.json
+bench_args "dir nproc mib small reps json" "$@"
+base=$dir
 work=$(mktemp -d "$base/cairn-tree-bench.XXXXXX")
 trap 'pkill -9 -f "$work" 2> /dev/null || true; rm -rf "$work"' EXIT
-. "$(dirname "$0")/lib.sh"
 
 # Raw baseline: NPROC writers started together; the span from the go signal to the last.
 raw_write() {

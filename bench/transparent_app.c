@@ -29,6 +29,9 @@
  *   evict FILE...
  *     The targets and raw baselines of bench/run_tree_bench.sh (process trees, issue 11).
  *
+ *   dirty SIZE_MIB PERCENT DIR [BLOCK_PAGES]
+ *     The target of bench/run_incremental_bench.sh (incremental images, issue 12; see Dirty).
+ *
  * Exit status 0 on success, 1 on any failure (with a message on stderr), 2 on usage errors. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -376,6 +379,53 @@ static int RawRead(const char* path) {
   return 0;
 }
 
+/* ------------------------------------------------------------------------- dirty */
+
+/* Incremental images: fills SIZE_MIB MiB as Hold does, creates DIR/ready, then for n = 1, 2,
+ * ... waits for DIR/write<n> and rewrites PERCENT % of the pages in blocks of BLOCK_PAGES
+ * (default 1) spread across the whole range, a different set each time: page i when
+ * ((i / BLOCK_PAGES) * 7919 + n) % 100 < PERCENT; then creates DIR/wrote<n> holding
+ * "checksum=HEX" of the memory now; exits 0 printing "done checksum=HEX" when DIR/stop
+ * exists. */
+static int Dirty(long mib, long percent, long block, const char* dir) {
+  const size_t bytes = (size_t)mib << 20, page = 4096, pages = bytes / page;
+  uint64_t* mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) Fail("mmap");
+  uint64_t seed = 0x1234567887654321ull;
+  for (size_t i = 0; i < bytes / 8; ++i) mem[i] = SplitMix(&seed) | 1;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/ready", dir);
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || close(fd) != 0) Fail("cannot create the ready file");
+  const struct timespec nap = {0, 2000000};
+  for (long n = 1;; ++n) {
+    for (;;) {
+      snprintf(path, sizeof path, "%s/stop", dir);
+      if (access(path, F_OK) == 0) {
+        printf("done checksum=%016llx\n", (unsigned long long)Checksum(mem, bytes / 8));
+        return 0;
+      }
+      snprintf(path, sizeof path, "%s/write%ld", dir, n);
+      if (access(path, F_OK) == 0) break;
+      nanosleep(&nap, NULL);
+    }
+    for (size_t i = 0; i < pages; ++i) {
+      if (((i / (size_t)block) * 7919 + (size_t)n) % 100 >= (size_t)percent) continue;
+      uint64_t* w = mem + i * (page / 8);
+      for (size_t k = 0; k < page / 8; ++k) w[k] = SplitMix(&seed) | 1;
+    }
+    char sum[64], tmp[4096];
+    const int len = snprintf(sum, sizeof sum, "checksum=%016llx\n",
+                             (unsigned long long)Checksum(mem, bytes / 8));
+    snprintf(tmp, sizeof tmp, "%s/wrote%ld.tmp", dir, n);
+    snprintf(path, sizeof path, "%s/wrote%ld", dir, n);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || write(fd, sum, (size_t)len) != len || close(fd) != 0 || rename(tmp, path) != 0) {
+      Fail("cannot create the wrote file");
+    }
+  }
+}
+
 int main(int argc, char** argv) {
   if (argc == 6 && strcmp(argv[1], "tree") == 0) {
     return Tree(ParseLong(argv[2], 1, 4096, "NPROC"), ParseLong(argv[3], 1, 1L << 20, "SIZE_MIB"),
@@ -387,6 +437,10 @@ int main(int argc, char** argv) {
   }
   if (argc >= 3 && strcmp(argv[1], "evict") == 0) return Evict(argc - 2, argv + 2);
   if (argc == 3 && strcmp(argv[1], "rawread") == 0) return RawRead(argv[2]);
+  if ((argc == 5 || argc == 6) && strcmp(argv[1], "dirty") == 0) {
+    return Dirty(ParseLong(argv[2], 1, 1L << 20, "SIZE_MIB"), ParseLong(argv[3], 0, 100, "PERCENT"),
+                 argc == 6 ? ParseLong(argv[5], 1, 1L << 20, "BLOCK_PAGES") : 1, argv[4]);
+  }
   if (argc == 5 && strcmp(argv[1], "hold") == 0) {
     return Hold(ParseLong(argv[2], 1, 1L << 20, "SIZE_MIB"), argv[3], argv[4]);
   }
@@ -399,6 +453,7 @@ int main(int argc, char** argv) {
           "       cairn_bench_transparent_app syscalls ITERS ROUNDS [IDLE_THREADS]\n"
           "       cairn_bench_transparent_app tree NPROC SIZE_MIB READY STOP\n"
           "       cairn_bench_transparent_app rawwrite SIZE_MIB FILE [READY GO] | rawread FILE\n"
-          "       cairn_bench_transparent_app evict FILE...\n");
+          "       cairn_bench_transparent_app evict FILE...\n"
+          "       cairn_bench_transparent_app dirty SIZE_MIB PERCENT DIR [BLOCK_PAGES]\n");
   return 2;
 }

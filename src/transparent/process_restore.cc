@@ -109,15 +109,15 @@ Result<int> SharedMemoryObject(const Region& r, int min_fd,
 }  // namespace
 
 ProcessRestore::~ProcessRestore() {
-  for (int fd : {plan_fd_, data_fd_}) {
-    if (fd >= 0) ::close(fd);
-  }
+  if (plan_fd_ >= 0) ::close(plan_fd_);
+  for (int fd : data_fds_) ::close(fd);
   for (int fd : region_fds_) ::close(fd);
 }
 
 int ProcessRestore::min_free_fd() const {
   int top = max_fd_;
-  for (int fd : {plan_fd_, data_fd_}) top = std::max(top, fd);
+  top = std::max(top, plan_fd_);
+  for (int fd : data_fds_) top = std::max(top, fd);
   for (int fd : region_fds_) top = std::max(top, fd);
   for (int fd : kept_) top = std::max(top, fd);
   return top + 1;
@@ -248,16 +248,27 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
     break;
   }
 
-  // Page data. Uncompressed: the restorer reads the runs straight from the image file and
+  // Page data. Uncompressed: the restorer reads the runs straight from the image files and
   // checks each batch's hash as it reads (plan.h), so the data is read once and what is
-  // verified is what lands in memory; here only the layout is walked. Compressed: decoded,
-  // and so verified, here into a memfd the restorer reads; so is the memory of an
-  // incremental image, gathered from its chain. Runs are merged when contiguous in memory
-  // and in the source (within one batch when batches are checked).
-  const bool from_image = !reader->compressed() && chain.size() == 1;
-  int data_fd = from_image ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC)
-                           : ::memfd_create("cairn-pages", MFD_CLOEXEC);
-  if (data_fd < 0) return Status::FromErrno("opening the page data source", errno);
+  // verified is what lands in memory; here only the layout is walked. An incremental image
+  // gives one source per member of its chain: the newest first, then from each older one
+  // the pages still inherited (what newer images replaced is only hashed). Compressed:
+  // decoded, and so verified, here into a memfd the restorer reads (for a chain, its memory
+  // gathered by ReadChainPages). Runs are merged when contiguous in memory and in the
+  // source (within one batch when batches are checked).
+  const bool from_image =
+      chain.size() <= CAIRN_PLAN_MAX_SOURCES &&
+      std::none_of(chain.begin(), chain.end(), [](const auto& m) { return m->compressed(); });
+  std::vector<int>& data_fds = self->data_fds_;
+  for (size_t k = 0; k < (from_image ? chain.size() : 1); ++k) {
+    const int fd = from_image ? ::open(chain[k]->path().c_str(), O_RDONLY | O_CLOEXEC)
+                              : ::memfd_create("cairn-pages", MFD_CLOEXEC);
+    if (fd < 0) return Status::FromErrno("opening the page data source", errno);
+    data_fds.push_back(fd);
+  }
+  const int data_fd = data_fds.front();  // the memfd, when not from_image
+  uint32_t source = 0;                   // the chain member being walked (from_image)
+  RangeSet wanted;                       // of an older member: the addresses still inherited
   std::vector<CairnPlanRun> runs;
   std::vector<CairnPlanBatch> batches;
   uint64_t cursor = 0;
@@ -311,13 +322,33 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
   };
   auto on_batch = [&](uint64_t table_offset, uint64_t table_len, uint64_t digest_offset) {
     if (runs.size() > UINT32_MAX) return Status::FailedPrecondition("too many page runs");
-    batches.push_back(
-        {table_offset, table_len, digest_offset, static_cast<uint32_t>(runs.size()), 0u});
+    batches.push_back({table_offset, table_len, digest_offset, static_cast<uint32_t>(runs.size()),
+                       0u, source, 0u});
     return Status::Ok();
   };
   auto on_run = [&](uint64_t addr, const void* data, uint64_t len, uint64_t file_offset) -> Status {
     if (from_image) {  // (ReadPageLayout refuses compressed batches)
-      add_run(addr, len, file_offset, hash_only(addr) ? CAIRN_RUN_HASH_ONLY : 0u);
+      const uint64_t src = uint64_t{source} << CAIRN_RUN_SOURCE_SHIFT;
+      if (source == 0) {
+        add_run(addr, len, file_offset, src | (hash_only(addr) ? CAIRN_RUN_HASH_ONLY : 0u));
+        return Status::Ok();
+      }
+      // An older member: stored where still inherited, else only hashed (in order).
+      const uint64_t end = addr + len;
+      uint64_t at = addr;
+      auto first = std::upper_bound(wanted.begin(), wanted.end(), addr,
+                                    [](uint64_t a, const AddressRange& r) { return a < r.end; });
+      for (auto w = first; w != wanted.end() && w->start < end; ++w) {
+        const AddressRange k{std::max(addr, w->start), std::min(end, w->end)};
+        if (k.start > at)
+          add_run(at, k.start - at, file_offset + (at - addr), src | CAIRN_RUN_HASH_ONLY);
+        add_run(k.start, k.size(), file_offset + (k.start - addr),
+                src | (hash_only(k.start) ? CAIRN_RUN_HASH_ONLY : 0u));
+        at = k.end;
+      }
+      if (at < addr + len) {
+        add_run(at, addr + len - at, file_offset + (at - addr), src | CAIRN_RUN_HASH_ONLY);
+      }
       return Status::Ok();
     }
     if (hash_only(addr)) return Status::Ok();
@@ -326,14 +357,22 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
     cursor += len;
     return Status::Ok();
   };
-  Status st = from_image ? reader->ReadPageLayout(on_batch, on_run)
-              : chain.size() > 1
-                  ? ReadChainPages(chain,
-                                   [&](uint64_t addr, const void* data, uint64_t len) {
-                                     return on_run(addr, data, len, ImageReader::kNotInFile);
-                                   })
-                        .Annotate("gathering the memory of incremental image '" + path + "'")
-                  : reader->ReadPageLocations(on_run);
+  Status st;
+  if (from_image) {
+    for (source = 0; source < chain.size() && st.ok(); ++source) {
+      const ParentRef* newer = source == 0 ? nullptr : chain[source - 1]->parent();
+      if (newer != nullptr) {
+        wanted = source == 1 ? newer->inherited : IntersectRanges(wanted, newer->inherited);
+      }
+      st = chain[source]->ReadPageLayout(on_batch, on_run);
+    }
+  } else if (chain.size() > 1) {
+    st = ReadChainPages(chain, [&](uint64_t addr, const void* data, uint64_t len) {
+           return on_run(addr, data, len, ImageReader::kNotInFile);
+         }).Annotate("gathering the memory of incremental image '" + path + "'");
+  } else {
+    st = reader->ReadPageLocations(on_run);
+  }
   if (!st.ok()) return st;
   // Regions of 4 MiB or more that the saved pages mostly fill are restored on huge pages:
   // 512 times fewer page faults while they are copied in, no bloat for sparse ones.
@@ -402,16 +441,19 @@ Result<std::unique_ptr<ProcessRestore>> ProcessRestore::Prepare(Env* env, const 
   auto hp = MoveFdAbove(plan_fd, max_fd + 1);
   if (!hp.ok()) return hp.status();
   self->plan_fd_ = hp.value();
-  auto hd = MoveFdAbove(data_fd, max_fd + 1);
-  if (!hd.ok()) return hd.status();
-  self->data_fd_ = hd.value();
+  for (int& fd : data_fds) {
+    auto hd = MoveFdAbove(fd, max_fd + 1);
+    if (!hd.ok()) return hd.status();
+    fd = hd.value();
+  }
   self->cwd_ = h.cwd;
   self->umask_ = reader->misc().umask;
   return self;
 }
 
 Status ProcessRestore::Install() {
-  std::vector<int> keep = {0, 1, 2, plan_fd_, data_fd_};
+  std::vector<int> keep = {0, 1, 2, plan_fd_};
+  keep.insert(keep.end(), data_fds_.begin(), data_fds_.end());
   keep.insert(keep.end(), kept_.begin(), kept_.end());
   keep.insert(keep.end(), region_fds_.begin(), region_fds_.end());
   auto installed = files_->Install(min_free_fd());
@@ -435,12 +477,14 @@ Status ProcessRestore::Install() {
 }
 
 Status ProcessRestore::Run() {
-  const std::string plan_arg = std::to_string(plan_fd_), data_arg = std::to_string(data_fd_);
   const std::string& exe = options_.restorer;
-  char* argv[] = {const_cast<char*>(exe.c_str()), const_cast<char*>(plan_arg.c_str()),
-                  const_cast<char*>(data_arg.c_str()), nullptr};
+  std::vector<std::string> args = {exe, std::to_string(plan_fd_)};
+  for (int fd : data_fds_) args.push_back(std::to_string(fd));
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   char* envp[] = {nullptr};
-  ::execve(exe.c_str(), argv, envp);
+  ::execve(exe.c_str(), argv.data(), envp);
   return Status::FromErrno("cannot execute '" + exe + "'", errno);
 }
 

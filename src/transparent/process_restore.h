@@ -78,7 +78,7 @@ class ProcessRestore {
   std::unique_ptr<RestoredFiles> files_;
   int max_fd_ = 2;               // the highest saved descriptor
   int plan_fd_ = -1;             // the plan (memfd)
-  int data_fd_ = -1;             // the page data: the image, or a memfd of decoded pages
+  std::vector<int> data_fds_;    // the page data: the images of a chain, or a memfd
   std::vector<int> region_fds_;  // files and shared memory the restorer maps
   std::vector<int> kept_;        // KeepAbove
   std::string cwd_;

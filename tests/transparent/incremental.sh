@@ -8,8 +8,9 @@
 #   2. restart from the whole chain: the program ends with the output of an uninterrupted run;
 #   3. v3 deleted (a missing link): `cairn verify` and `cairn inspect` report v4's chain
 #      broken; the restart falls back to v2, the newest complete image, and ends correctly;
-#   4. a byte of v2's page data flipped: v4, v3 and v2 are refused (their chains hold v2),
-#      the restart falls back to v1 and ends correctly;
+#   4. a byte of v2's page data flipped: the restart reads the chain once, verifying as it
+#      reads, so the restorer refuses it (exit 1) before anything of the program runs; `cairn
+#      verify` finds v2, v3 and v4 corrupt and v1 intact; a restart from v1 ends correctly;
 #   5. retention: `--incremental 3 --keep 2`, five checkpoints: after the third, v1..v3 are
 #      kept (v3 needs them), after the fifth only v4 (full) and v5.
 # Every wait is bounded; no process is left behind.
@@ -107,9 +108,20 @@ V2=$(image 2)
 OFF=$(( $(stat -c %s "$V2") / 2 ))
 B=$(dd if="$V2" bs=1 skip="$OFF" count=1 2> /dev/null | od -An -tu1 | tr -d ' ')
 printf "$(printf '\\%03o' $(( (B + 1) % 256 )))" | dd of="$V2" bs=1 seek="$OFF" conv=notrunc 2> /dev/null
-run_restart flipped
-grep -q "trying .*\.v1\.cimg" "$WORK/flipped.err" || fail "the restart did not fall back to v1: $(cat "$WORK/flipped.err")"
-echo "a byte of v2 flipped: v4, v3 and v2 refused, restart fell back to v1"
+(cd "$WORK/run" && exec timeout 60 "$CAIRN" restart --ckpt-dir "$CK") > "$WORK/flipped.out" 2> "$WORK/flipped.err"
+RC=$?
+[ "$RC" -eq 1 ] || fail "the restart from a chain with a flipped byte exited with $RC, not 1"
+[ -s "$WORK/flipped.out" ] && fail "the program ran from a corrupt chain: $(cat "$WORK/flipped.out")"
+grep -q "v2.cimg': the page data failed verification" "$WORK/flipped.err" ||
+  fail "the restorer did not name the corrupt member v2: $(cat "$WORK/flipped.err")"
+"$CAIRN" verify "$CK" > "$WORK/verify4.out" 2> /dev/null && fail "cairn verify passed a corrupt chain"
+[ "$(grep -c '^CORRUPT' "$WORK/verify4.out")" -eq 3 ] || fail "cairn verify should find v2, v3, v4 corrupt: $(cat "$WORK/verify4.out")"
+grep -q "^OK .*v1.cimg" "$WORK/verify4.out" || fail "cairn verify should pass v1: $(cat "$WORK/verify4.out")"
+(cd "$WORK/run" && exec timeout 60 "$CAIRN" restart --image "$(image 1)") > "$WORK/flipped1.out" 2> "$WORK/flipped1.err" ||
+  fail "the restart from v1 failed: $(cat "$WORK/flipped1.err")"
+cmp -s "$WORK/flipped1.out" "$WORK/ref.out" || fail "the restart from v1 printed '$(cat "$WORK/flipped1.out")'"
+echo "a byte of v2 flipped: the restorer refuses the chain before the program runs (exit 1),"
+echo "  cairn verify finds v2 v3 v4 corrupt and v1 intact, restart --image v1 ends correctly"
 
 # 5. Retention never breaks a chain.
 rm -rf "$CK" "$WORK/run" && mkdir -p "$WORK/run"

@@ -511,13 +511,65 @@ class PageCopier {
         }
         parts.swap(next);
       }
-      for (const auto& q : parts) CAIRN_RETURN_IF_ERROR(CopyRun(q.start, q.end));
+      for (const auto& q : parts) CAIRN_RETURN_IF_ERROR(Queue(q.start, q.end));
     }
+    CAIRN_RETURN_IF_ERROR(FlushQueue());
     if (begun_) return w_->EndPages();
     return Status::Ok();
   }
 
  private:
+  // Small runs (an incremental image's scattered pages) are gathered and read with one
+  // process_vm_readv per bounce buffer's worth (at most kMaxIov runs) instead of one read
+  // each; large runs are read alone.
+  static constexpr size_t kMaxIov = 1024;
+  static constexpr uint64_t kSmallRun = 256u << 10;
+
+  Status Queue(uint64_t start, uint64_t end) {
+    if (end - start >= kSmallRun) {
+      CAIRN_RETURN_IF_ERROR(FlushQueue());
+      return CopyRun(start, end);
+    }
+    if (queued_ == kMaxIov || queued_bytes_ + (end - start) > kBufSize) {
+      CAIRN_RETURN_IF_ERROR(FlushQueue());
+    }
+    queue_[queued_++] = {start, end};
+    queued_bytes_ += end - start;
+    return Status::Ok();
+  }
+
+  // Reads the queued runs into the bounce buffer at once; if that fails or is short (a page
+  // without PROT_READ, one gone meanwhile), each run goes the careful way (CopyRun).
+  Status FlushQueue() {
+    if (queued_ == 0) return Status::Ok();
+    struct iovec local[kMaxIov], remote[kMaxIov];
+    uint64_t off = 0;
+    for (size_t i = 0; i < queued_; ++i) {
+      const uint64_t len = queue_[i].end - queue_[i].start;
+      local[i] = {buf_ + off, static_cast<size_t>(len)};
+      remote[i] = {reinterpret_cast<void*>(queue_[i].start), static_cast<size_t>(len)};
+      off += len;
+    }
+    const size_t n = queued_;
+    queued_ = 0;
+    queued_bytes_ = 0;
+    ssize_t got;
+    do {
+      got = ::process_vm_readv(::getpid(), local, n, remote, n, 0);
+    } while (got < 0 && errno == EINTR);
+    if (got == static_cast<ssize_t>(off)) {
+      off = 0;
+      for (size_t i = 0; i < n; ++i) {
+        const uint64_t len = queue_[i].end - queue_[i].start;
+        CAIRN_RETURN_IF_ERROR(Emit(queue_[i].start, len, buf_ + off));
+        off += len;
+      }
+      return Status::Ok();
+    }
+    for (size_t i = 0; i < n; ++i) CAIRN_RETURN_IF_ERROR(CopyRun(queue_[i].start, queue_[i].end));
+    return Status::Ok();
+  }
+
   // Reads [addr, end) into the bounce buffer piece by piece: through /proc/self/mem (which
   // also reads pages without PROT_READ, without touching protections), else with
   // process_vm_readv. A page that cannot be read (gone meanwhile) is skipped.
@@ -545,7 +597,7 @@ class PageCopier {
         n = 0;
       }
       const uint64_t got = static_cast<uint64_t>(n) / page * page;
-      CAIRN_RETURN_IF_ERROR(Emit(addr, got));
+      CAIRN_RETURN_IF_ERROR(Emit(addr, got, buf_));
       addr += got < len ? got + page : got;  // skip a page that could not be read
     }
     return Status::Ok();
@@ -567,21 +619,21 @@ class PageCopier {
     return w_->AddPageRun(addr, data, len);
   }
 
-  // buf_[0, len) holds the pages at addr.
-  Status Emit(uint64_t addr, uint64_t len) {
-    if (!skip_zero_) return Add(addr, buf_, len);
+  // data[0, len) holds the pages at addr.
+  Status Emit(uint64_t addr, uint64_t len, const char* data) {
+    if (!skip_zero_) return Add(addr, data, len);
     const uint64_t page = tr::PageSize();
     uint64_t run = 0, run_len = 0;
     for (uint64_t off = 0; off < len; off += page) {
-      if (IsZeroPage(buf_ + off, page)) {
-        CAIRN_RETURN_IF_ERROR(Add(addr + run, buf_ + run, run_len));
+      if (IsZeroPage(data + off, page)) {
+        CAIRN_RETURN_IF_ERROR(Add(addr + run, data + run, run_len));
         run = off + page;
         run_len = 0;
       } else {
         run_len += page;
       }
     }
-    return Add(addr + run, buf_ + run, run_len);
+    return Add(addr + run, data + run, run_len);
   }
 
   char* buf_ = nullptr;
@@ -591,6 +643,9 @@ class PageCopier {
   uint64_t region_start_ = 0, region_end_ = 0;
   bool begun_ = false;
   bool skip_zero_ = false;
+  tr::PageRun queue_[kMaxIov];
+  size_t queued_ = 0;
+  uint64_t queued_bytes_ = 0;
 };
 
 PageCopier g_copier;

@@ -3,9 +3,11 @@
  * Contract:
  *   - `cairn restart` writes one CairnPlan followed by `nregions` CairnPlanRegion, `nruns`
  *     CairnPlanRun and `nbatches` CairnPlanBatch records into a memfd (the plan fd), then
- *     execs the restorer with the plan fd and the data fd as argv[1] and argv[2]. The data fd
- *     is the image file itself (uncompressed image: the runs are where the image stores
- *     them) or a memfd of decoded pages (compressed image, verified while decoding).
+ *     execs the restorer with the plan fd as argv[1] and the data fds (sources) as argv[2],
+ *     argv[3], ... A data fd is an image file itself (uncompressed image: the runs are where
+ *     the image stores them; an incremental image's chain gives one source per member) or a
+ *     memfd of decoded pages (compressed images, verified while decoding). A run and a batch
+ *     name their source (CAIRN_RUN_SOURCE, CairnPlanBatch.source).
  *   - The restorer maps the plan at CAIRN_PLAN_SCRATCH, unmaps everything but itself and the
  *     vDSO/vvar areas, maps each region (MAP_FIXED; anonymous, or MAP_SHARED of the file
  *     descriptor `cairn restart` opened for a shared file mapping), preads the runs from the
@@ -34,7 +36,8 @@
 #define CAIRN_VDSO_SCRATCH (CAIRN_RESERVE_BASE + (56ULL << 20))
 
 #define CAIRN_PLAN_MAGIC 0x4e414c504e524143ULL /* "CARNPLAN" */
-#define CAIRN_PLAN_VERSION 4
+#define CAIRN_PLAN_VERSION 5
+#define CAIRN_PLAN_MAX_SOURCES 32 /* data fds */
 #define CAIRN_PLAN_MAX_CLOEXEC 64
 
 /* Optional image section written by the preload library: where to resume. */
@@ -81,6 +84,9 @@ struct CairnPlanRegion {
 
 /* CairnPlanRun.flags */
 #define CAIRN_RUN_HASH_ONLY 1u /* read and hash, do not store (the batch's hash covers it) */
+/* Bits 32..39 of flags: the index of the run's data fd (source). */
+#define CAIRN_RUN_SOURCE_SHIFT 32
+#define CAIRN_RUN_SOURCE(flags) ((uint32_t)(((flags) >> CAIRN_RUN_SOURCE_SHIFT) & 0xffu))
 
 struct CairnPlanRun {
   uint64_t addr;
@@ -95,6 +101,8 @@ struct CairnPlanBatch {
   uint64_t digest_offset; /* the expected XXH3-64, 8 bytes little-endian */
   uint32_t first_run;
   uint32_t nruns;
+  uint32_t source; /* the data fd its table, runs and digest are read from */
+  uint32_t pad;
 };
 
 struct CairnPlan {

@@ -194,7 +194,9 @@ static void move_areas(uint64_t from_base, uint64_t to_base) {
 
 #define STACK_SIZE (256 * 1024)
 static char g_stack[STACK_SIZE] __attribute__((aligned(16)));
-static long g_plan_fd, g_data_fd;
+static long g_plan_fd;
+static long g_data_fds[CAIRN_PLAN_MAX_SOURCES];
+static long g_ndata;
 
 /* Batch verification: the running hash, and where bytes that are hashed but not stored go.
  * Pieces of this size are hashed right after their read, while they are still in the cache. */
@@ -202,11 +204,15 @@ static char g_hash[CAIRN_RHASH_STATE_BYTES] __attribute__((aligned(64)));
 #define HASH_PIECE (256 * 1024)
 static char g_scratch[HASH_PIECE] __attribute__((aligned(64)));
 
-static void pread_all(char* to, uint64_t len, uint64_t at) {
+static long data_fd(uint32_t source) {
+  if ((long)source >= g_ndata) die("a plan names a data source it was not given", 0, source);
+  return g_data_fds[source];
+}
+
+static void pread_all(long fd, char* to, uint64_t len, uint64_t at) {
   uint64_t done = 0;
   while (done < len) {
-    long r = sys6(SYS_PREAD64, g_data_fd, (long)(to + done), (long)(len - done), (long)(at + done),
-                  0, 0);
+    long r = sys6(SYS_PREAD64, fd, (long)(to + done), (long)(len - done), (long)(at + done), 0, 0);
     if (bad(r) || r == 0) die("reading page data", r, (uint64_t)(to + done));
     done += (uint64_t)r;
   }
@@ -214,11 +220,11 @@ static void pread_all(char* to, uint64_t len, uint64_t at) {
 
 /* Reads `len` bytes of the data fd at `at` into `dst` (NULL: through the scratch buffer, for
  * bytes that are only hashed) and feeds them to the batch hash, piece by piece. */
-static void read_hashed(char* dst, uint64_t len, uint64_t at) {
+static void read_hashed(long fd, char* dst, uint64_t len, uint64_t at) {
   for (uint64_t done = 0; done < len;) {
     const uint64_t n = len - done < HASH_PIECE ? len - done : HASH_PIECE;
     char* to = dst != 0 ? dst + done : g_scratch;
-    pread_all(to, n, at + done);
+    pread_all(fd, to, n, at + done);
     cairn_rhash_update(g_hash, to, n);
     done += n;
   }
@@ -227,11 +233,12 @@ static void read_hashed(char* dst, uint64_t len, uint64_t at) {
 /* Reads run `u` into place; with `hash`, through read_hashed (a hash-only run is not stored). */
 static void read_run(const struct CairnPlanRun* u, int hash) {
   const int store = !(u->flags & CAIRN_RUN_HASH_ONLY);
+  const long fd = data_fd(CAIRN_RUN_SOURCE(u->flags));
   if (!hash) {
-    if (store) pread_all((char*)u->addr, u->len, u->data_offset);
+    if (store) pread_all(fd, (char*)u->addr, u->len, u->data_offset);
     return;
   }
-  read_hashed(store ? (char*)u->addr : 0, u->len, u->data_offset);
+  read_hashed(fd, store ? (char*)u->addr : 0, u->len, u->data_offset);
 }
 
 void restorer_main(void) __attribute__((noreturn, used));
@@ -286,11 +293,12 @@ void restorer_main(void) {
     for (uint64_t b = 0; b < plan->nbatches; ++b) {
       const struct CairnPlanBatch* t = &batches[b];
       if ((uint64_t)t->first_run + t->nruns > plan->nruns) die("bad plan batch", 0, b);
+      const long fd = data_fd(t->source);
       cairn_rhash_reset(g_hash);
-      read_hashed(0, t->table_len, t->table_offset);
+      read_hashed(fd, 0, t->table_len, t->table_offset);
       for (uint32_t k = 0; k < t->nruns; ++k) read_run(&runs[t->first_run + k], 1);
       uint64_t want = 0;
-      r = sys6(SYS_PREAD64, g_data_fd, (long)&want, 8, (long)t->digest_offset, 0, 0);
+      r = sys6(SYS_PREAD64, fd, (long)&want, 8, (long)t->digest_offset, 0, 0);
       if (r != 8) die("reading a batch digest", r, t->digest_offset);
       if (cairn_rhash_digest(g_hash) != want) {
         /* Nothing of the program has run: the process ends here. */
@@ -314,7 +322,7 @@ void restorer_main(void) {
     SYS3(SYS_FCNTL, plan->cloexec_fds[i], F_SETFD, FD_CLOEXEC);
   }
   const uint64_t entry = plan->entry, stack_top = plan->stack_top, fs = plan->fs_base;
-  SYS3(SYS_CLOSE, g_data_fd, 0, 0);
+  for (long i = 0; i < g_ndata; ++i) SYS3(SYS_CLOSE, g_data_fds[i], 0, 0);
   SYS3(SYS_CLOSE, g_plan_fd, 0, 0);
   /* The plan stays mapped: the library replaces the whole reserved range. */
   r = SYS3(SYS_ARCH_PRCTL, ARCH_SET_FS, fs, 0);
@@ -337,10 +345,15 @@ void restorer_start(long* sp) __attribute__((noreturn, used));
 void restorer_start(long* sp) {
   long argc = sp[0];
   char** argv = (char**)(sp + 1);
-  if (argc < 3) die("usage: cairn-restorer PLAN_FD DATA_FD (run by cairn restart)", 0, 0);
+  if (argc < 3 || argc > 2 + CAIRN_PLAN_MAX_SOURCES) {
+    die("usage: cairn-restorer PLAN_FD DATA_FD... (run by cairn restart)", 0, 0);
+  }
   g_plan_fd = parse_int(argv[1]);
-  g_data_fd = parse_int(argv[2]);
-  if (g_plan_fd < 0 || g_data_fd < 0) die("bad fd arguments", 0, 0);
+  if (g_plan_fd < 0) die("bad fd arguments", 0, 0);
+  for (long i = 2; i < argc; ++i) {
+    g_data_fds[g_ndata] = parse_int(argv[i]);
+    if (g_data_fds[g_ndata++] < 0) die("bad fd arguments", 0, 0);
+  }
   __asm__ volatile(
       "mov %0, %%rsp\n"
       "call restorer_main\n"
