@@ -47,6 +47,14 @@ int RemainingMs(Clock::time_point deadline) {
 }
 
 // The next message on `fd` before `deadline`; an empty type() when the peer closed.
+// Whether process `pid` (as this process sees it) runs: exists and has not exited.
+bool Lives(pid_t pid) {
+  if (pid <= 0) return false;
+  const auto f =
+      transparent::StatFields(transparent::ReadProcText("/proc/" + std::to_string(pid) + "/stat"));
+  return f.size() > 3 && f[3] != "Z" && f[3] != "X";
+}
+
 Result<ipc::Message> Receive(int fd, Clock::time_point deadline) {
   auto ready = ipc::WaitReadable(fd, RemainingMs(deadline));
   if (!ready.ok()) return ready.status();
@@ -190,6 +198,8 @@ class Round {
     return st;
   }
 
+  bool job_changing() const { return job_changing_; }
+
  private:
   // Connects to every socket not yet in the round and sends STOP, until a listing adds none
   // and every member answered STOPPED.
@@ -303,6 +313,12 @@ class Round {
       }
       const ipc::Message& msg = in.value();
       if (msg.type() != "CAPTURED" || msg.GetInt("code", -1) != 0) {
+        // Transient: children not followed yet, or a process that exec()ed during the round
+        // (its connection closed, the process lives on: it is followed again once the
+        // library starts in the new program).
+        if (msg.GetInt("starting", 0) == 1 || (msg.type().empty() && Lives(m.host_pid))) {
+          job_changing_ = true;
+        }
         if (first.ok()) {
           first = Status::FromCode(
               msg.GetInt("code", -1),
@@ -369,7 +385,8 @@ class Round {
   std::string sock_dir_;
   Clock::time_point started_, t_stopped_, t_captured_;
   bool written_ = false, single_ = false;
-  std::string manifest_;  // committed by Write
+  bool job_changing_ = false;  // see TreeRound::JobChanging
+  std::string manifest_;       // committed by Write
   Clock::time_point deadline_;
   std::vector<Member> members_;
 };
@@ -406,13 +423,26 @@ TreeRound::~TreeRound() {
 Result<RoundResult> TreeRound::Write() { return impl_->round.Write(); }
 void TreeRound::Resume(bool kill) { impl_->round.Resume(kill); }
 Status TreeRound::Abort(const Status& st) { return impl_->round.Abort(st); }
+bool TreeRound::JobChanging() const { return impl_->round.job_changing(); }
 
 Result<RoundResult> CheckpointJob(const RoundOptions& options) {
-  auto round = TreeRound::Stop(options);
-  if (!round.ok()) return round.status();
-  auto r = round.value()->Write();
-  if (r.ok()) round.value()->Resume(options.kill);
-  return r;
+  // A child caught between fork and exec, or before the library started in it, is not in
+  // the round yet, and a process that exec()s during the round leaves it: the round is
+  // aborted and taken again a moment later, for at most kStartingMs.
+  constexpr int kStartingMs = 5000, kPauseMs = 100;
+  for (int waited = 0;; waited += kPauseMs) {
+    auto round = TreeRound::Stop(options);
+    if (!round.ok()) return round.status();
+    auto r = round.value()->Write();
+    if (r.ok()) {
+      round.value()->Resume(options.kill);
+      return r;
+    }
+    if (!round.value()->JobChanging() || waited >= kStartingMs) return r;
+    log::Info("checkpoint of '", options.dir, "': ", r.status().message(), "; again in ", kPauseMs,
+              " ms");
+    ::usleep(kPauseMs * 1000);
+  }
 }
 
 int HeldLineageLocks(const std::string& dir, Env* env) {

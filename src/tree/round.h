@@ -82,6 +82,11 @@ class TreeRound {
   void Resume(bool kill);
   // Resumes every process and removes what Write wrote (images and manifest); returns st.
   Status Abort(const Status& st);
+  // After a failed Write: whether it failed because the job was changing (a process had
+  // children between fork and exec or before the library started in them, or a process
+  // exec()ed during the round); CheckpointJob then takes the round again a moment later,
+  // for at most 5 s.
+  bool JobChanging() const;
 
   struct Impl;
 

@@ -31,7 +31,13 @@
 # "CAIRN launch --mpi --ckpt-dir W/ckpt --" by a word list, e.g. "env" to check the harness
 # itself without cairn: then set MPI_MATRIX_STAGES=1 or 2), MPI_MATRIX_EXPECT_LOG (an extended
 # regular expression: cairn logs at level info into W/cairn.log, which must match it at the
-# end; a test that a path of the protocol was taken).
+# end; a test that a path of the protocol was taken). Whether a checkpoint takes such a path can
+# depend on where the ranks happen to be when it begins: while W/cairn.log does not match yet,
+# more checkpoints of the running job are taken (the job goes on after each; restarts use the
+# newest): in stage 2 from a tenth of the steps until the third, after checkpoint 1 until half
+# the steps, in stage 3 after checkpoint 2 until two thirds (each time at most
+# MPI_MATRIX_EXPECT_TRIES, default 6, and 20 s; without PROGRESS lines, only after checkpoints
+# 1 and 2, for a sixth of the reference duration). The final check stays: no match, no pass.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=mpi_lib.sh
@@ -52,6 +58,7 @@ NAME=$(basename "$PROG_SRC")
 TAG="mpitest-$NAME-$MPI-$$-$RANDOM$RANDOM"
 LAUNCHERS=""
 KILL_DELAY=${MPI_MATRIX_KILL_DELAY:-0.3}
+EXPECT_TRIES=${MPI_MATRIX_EXPECT_TRIES:-6}
 STAGES=${MPI_MATRIX_STAGES:-3}
 # Every stage's time limit is cut so that the whole run ends within the budget, before ctest's
 # TIMEOUT (300 s) would kill the harness without its clean-up.
@@ -167,6 +174,40 @@ kill_after_checkpoint() {
 
 result_of() { grep -a '^RESULT ' "$1" | tail -n 1; }
 
+# Does W/cairn.log match MPI_MATRIX_EXPECT_LOG (true when none is expected)?
+expect_log_seen() {
+  [ -z "${MPI_MATRIX_EXPECT_LOG:-}" ] && return 0
+  grep -aEq -- "$MPI_MATRIX_EXPECT_LOG" "$W/cairn.log" 2> /dev/null
+}
+
+# While the log does not match MPI_MATRIX_EXPECT_LOG, more checkpoints of the running job
+# (#$1.1, #$1.2, ...; stderr $2 for its PROGRESS): only while it reports a step below $3, so that
+# enough of the run is left for what follows (a round may begin 20-30 steps beyond the last
+# report, which comes every STEPS/20 steps, and late; no bound without PROGRESS lines), for at
+# most $4 seconds and MPI_MATRIX_EXPECT_TRIES checkpoints. Sets MANIFEST, and MORE to how many
+# it took.
+more_checkpoints() {
+  local id=$1 err=$2 below=$3 limit=$4 start step
+  MORE=0
+  [ -n "${MPI_MATRIX_EXPECT_LOG:-}" ] || return 0
+  start=$(now)
+  while ! expect_log_seen; do
+    if [ "$MORE" -ge "$EXPECT_TRIES" ] || ge "$(elapsed "$start")" "$limit" || ! job_running; then
+      break
+    fi
+    read -r step _ <<< "$(last_progress "$err")"
+    [ "${STEPS:-0}" -gt 0 ] && [ "$step" -ge "$below" ] && break
+    # Some time for the job between two rounds; a random phase of its step.
+    sleep "$(printf '0.%02d' $((5 + RANDOM % 10)))"
+    job_running || break
+    MORE=$((MORE + 1))
+    say "log: no line matches '$MPI_MATRIX_EXPECT_LOG' yet; one more checkpoint (at step $step)"
+    checkpoint "$id.$MORE"
+  done
+  expect_log_seen && [ "$MORE" -gt 0 ] && say "log: matches after checkpoint $id.$MORE"
+  return 0
+}
+
 # --- 1. The uninterrupted reference.
 say "reference: $MPIRUN -np $NP $PROG ${PROG_ARGS[*]:-}"
 T0=$(now)
@@ -194,6 +235,12 @@ START_LIMIT=$(budget $((REF_INT * 2 + 30)))   # to reach a third of the steps af
 RESUME_LIMIT=$(budget $((REF_INT + 30)))       # to progress after a restart
 FINAL_LIMIT=${MPI_MATRIX_FINAL_TIMEOUT:-$((REF_INT * 6 > 120 ? REF_INT * 6 : 120))}
 read -r _ STEPS <<< "$(last_progress "$W/ref.err")"
+# Time for the checkpoints more_checkpoints adds, each time (bounded by steps when it has them).
+if [ "${STEPS:-0}" -gt 0 ]; then
+  MORE_LIMIT=20
+else
+  MORE_LIMIT=$(awk -v d="$REF_DUR" 'BEGIN { print d / 6 }')
+fi
 
 if [ -n "${MPI_MATRIX_LAUNCH:-}" ]; then
   read -r -a LAUNCH <<< "$MPI_MATRIX_LAUNCH"
@@ -205,6 +252,14 @@ RESTART=("$CAIRN" restart --mpi --ckpt-dir "$W/ckpt")
 # --- 2. Launch under cairn, checkpoint at a third, kill -9.
 say "launch: $MPIRUN -np $NP ${LAUNCH[*]} $PROG ${PROG_ARGS[*]:-}"
 start_job "$W/launch.err" $((START_LIMIT + FINAL_LIMIT)) "${LAUNCH[@]}" "$PROG" "${PROG_ARGS[@]}"
+if [ "${STEPS:-0}" -gt 0 ] && [ -n "${MPI_MATRIX_EXPECT_LOG:-}" ] && [ "$STAGES" -ge 3 ]; then
+  # Checkpoints before the first one too, while the log does not show the expected path.
+  if ! how=$(wait_progress "$W/launch.err" $((STEPS / 10)) "$START_LIMIT"); then
+    wait "$LPID"
+    fail "the launched job ended (status $?) before a tenth of its steps"
+  fi
+  [ "$how" = progress ] && more_checkpoints 0 "$W/launch.err" $((STEPS / 3)) "$MORE_LIMIT"
+fi
 if [ "${STEPS:-0}" -gt 0 ]; then
   if ! how=$(wait_progress "$W/launch.err" $((STEPS / 3)) "$START_LIMIT"); then
     wait "$LPID"
@@ -231,6 +286,11 @@ if [ "$STAGES" -lt 3 ]; then
   exit 0
 fi
 checkpoint 1
+more_checkpoints 1 "$W/launch.err" $((STEPS / 2)) "$MORE_LIMIT"
+if [ "$MORE" -gt 0 ]; then
+  read -r AT1 _ <<< "$(last_progress "$W/launch.err")"
+  say "launch: at step $AT1 of $STEPS"
+fi
 kill_after_checkpoint 1
 
 # --- 3. Restart, checkpoint again, kill -9; restart and let it finish.
@@ -248,6 +308,7 @@ fi
 read -r AT2 _ <<< "$(last_progress "$W/restart1.err")"
 say "restart 1: at step $AT2 of $STEPS"
 checkpoint 2
+more_checkpoints 2 "$W/restart1.err" $((STEPS * 2 / 3)) "$MORE_LIMIT"
 kill_after_checkpoint 2
 
 say "restart 2 (to the end): $MPIRUN -np $NP ${RESTART[*]}"

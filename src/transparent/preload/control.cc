@@ -253,7 +253,7 @@ ipc::Message CaptureInRound(const ipc::Message& req, int conn,
     return reply;
   };
   const std::vector<uint64_t> pids = ParseNumberList(req.GetOr("pids", ""));
-  std::string zombies, strangers;
+  std::string zombies, strangers, starting;
   for (const transparent::ChildProcess& c : transparent::ChildProcesses()) {
     if (std::find(pids.begin(), pids.end(), static_cast<uint64_t>(c.pid)) != pids.end()) continue;
     siginfo_t si{};
@@ -266,7 +266,22 @@ ipc::Message CaptureInRound(const ipc::Message& req, int conn,
           (zombies.empty() ? "" : ",") + std::to_string(c.pid) + ":" + std::to_string(status);
       continue;
     }
+    // Between fork and exec, or exec and the library's start, a child of the job is not
+    // followed yet but will be: it runs the library, or its environment is cairn's.
+    const std::string proc = "/proc/" + std::to_string(c.pid);
+    const std::string env = transparent::ReadProcText(proc + "/environ");
+    if (transparent::ReadProcText(proc + "/maps").find("libcairn_preload") != std::string::npos ||
+        env.find(std::string("CAIRN_CKPT_DIR=") + g_cfg.dir + '\0') != std::string::npos) {
+      starting += (starting.empty() ? "" : ", ") + c.Describe();
+      continue;
+    }
     strangers += (strangers.empty() ? "" : ", ") + c.Describe();
+  }
+  if (strangers.empty() && !starting.empty()) {
+    reply.Add("starting", 1LL);  // the round takes the checkpoint again (tree/round.h)
+    return fail(Status::Unavailable("pid " + std::to_string(::getpid()) +
+                                    " has children that are still starting under cairn (" +
+                                    starting + ")"));
   }
   if (!strangers.empty()) {
     return fail(Status::FailedPrecondition(
