@@ -11,7 +11,8 @@
 #   restart     `cairn restart --image` of the newest incremental image (a chain of REPS + 1)
 #               against a full image, each until the program has checksummed all its memory
 #               and exited (each checksum must be the one the program had at that checkpoint).
-# Checkpoints and restarts are each the best of several; memory is warmed (lib.sh) first.
+# Checkpoints and restarts are each the best of several; memory is warmed (lib.sh) before
+# each, so that every image and every restored process runs on guest pages used before.
 #   bench/run_incremental_bench.sh BUILD_DIR [--dir DIR] [--mib M] [--pct P] [--block PAGES]
 #                                  [--reps R] [--json FILE]
 # --block: the rewritten pages come in runs of PAGES pages (default 1: single pages scattered
@@ -43,6 +44,8 @@ checkpoint() {  # prints the nanoseconds from request to committed
 write_pages() {  # $1: n; the program rewrites PCT % of its pages (then settles)
   touch "$ctl/write$1"
   wait_file "$ctl/wrote$1"
+  # The image goes to guest pages used before, as the full one does (lib.sh warm_memory).
+  warm_memory "$((mib / 4 + 64))" "$base"
   sleep 0.2
 }
 full_list=$(checkpoint) inc_ns_list='' inc_bytes_list=''
