@@ -267,11 +267,16 @@ ipc::Message CaptureInRound(const ipc::Message& req, int conn,
       continue;
     }
     // Between fork and exec, or exec and the library's start, a child of the job is not
-    // followed yet but will be: it runs the library, or its environment is cairn's.
+    // followed yet but will be: it runs the library, or its environment is this job's and
+    // preloads the library.
     const std::string proc = "/proc/" + std::to_string(c.pid);
-    const std::string env = transparent::ReadProcText(proc + "/environ");
+    const std::string env = '\0' + transparent::ReadProcText(proc + "/environ");
+    const size_t preload = env.find(std::string("\0LD_PRELOAD=", 12));
     if (transparent::ReadProcText(proc + "/maps").find("libcairn_preload") != std::string::npos ||
-        env.find(std::string("CAIRN_CKPT_DIR=") + g_cfg.dir + '\0') != std::string::npos) {
+        (env.find('\0' + std::string("CAIRN_CKPT_DIR=") + g_cfg.dir + '\0') != std::string::npos &&
+         preload != std::string::npos &&
+         env.substr(preload, env.find('\0', preload + 1) - preload).find("libcairn_preload") !=
+             std::string::npos)) {
       starting += (starting.empty() ? "" : ", ") + c.Describe();
       continue;
     }
@@ -279,9 +284,9 @@ ipc::Message CaptureInRound(const ipc::Message& req, int conn,
   }
   if (strangers.empty() && !starting.empty()) {
     reply.Add("starting", 1LL);  // the round takes the checkpoint again (tree/round.h)
-    return fail(Status::Unavailable("pid " + std::to_string(::getpid()) +
-                                    " has children that are still starting under cairn (" +
-                                    starting + ")"));
+    return fail(Status::Unavailable(
+        "pid " + std::to_string(::getpid()) + " has children that cairn does not follow yet (" +
+        starting + "): still starting under cairn, or a static program run with its environment"));
   }
   if (!strangers.empty()) {
     return fail(Status::FailedPrecondition(
