@@ -349,6 +349,25 @@ static int RawWrite(long mib, const char* path, const char* ready, const char* g
   return 0;
 }
 
+/* The baseline of an image write: copy SIZE_MIB MiB of memory to another buffer that was
+ * touched before; prints the best of 3 copies. */
+static int Memcpy(long mib) {
+  const size_t bytes = (size_t)mib << 20;
+  uint64_t* src = FilledMemory(bytes, 78);
+  char* dst = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (dst == MAP_FAILED) Fail("mmap");
+  memset(dst, 1, bytes);
+  int64_t best = -1;
+  for (int r = 0; r < 3; ++r) {
+    int64_t t0 = NowNs();
+    memcpy(dst, src, bytes);
+    int64_t t = NowNs() - t0;
+    if (best < 0 || t < best) best = t;
+  }
+  printf("ns=%lld check=%d\n", (long long)best, dst[bytes / 2]);
+  return 0;
+}
+
 static int Evict(int n, char** paths) {
   for (int i = 0; i < n; ++i) {
     int fd = open(paths[i], O_RDONLY | O_CLOEXEC);
@@ -437,6 +456,9 @@ int main(int argc, char** argv) {
   }
   if (argc >= 3 && strcmp(argv[1], "evict") == 0) return Evict(argc - 2, argv + 2);
   if (argc == 3 && strcmp(argv[1], "rawread") == 0) return RawRead(argv[2]);
+  if (argc == 3 && strcmp(argv[1], "memcpy") == 0) {
+    return Memcpy(ParseLong(argv[2], 1, 1L << 20, "SIZE_MIB"));
+  }
   if ((argc == 5 || argc == 6) && strcmp(argv[1], "dirty") == 0) {
     return Dirty(ParseLong(argv[2], 1, 1L << 20, "SIZE_MIB"), ParseLong(argv[3], 0, 100, "PERCENT"),
                  argc == 6 ? ParseLong(argv[5], 1, 1L << 20, "BLOCK_PAGES") : 1, argv[4]);
@@ -453,7 +475,7 @@ int main(int argc, char** argv) {
           "       cairn_bench_transparent_app syscalls ITERS ROUNDS [IDLE_THREADS]\n"
           "       cairn_bench_transparent_app tree NPROC SIZE_MIB READY STOP\n"
           "       cairn_bench_transparent_app rawwrite SIZE_MIB FILE [READY GO] | rawread FILE\n"
-          "       cairn_bench_transparent_app evict FILE...\n"
+          "       cairn_bench_transparent_app evict FILE... | memcpy SIZE_MIB\n"
           "       cairn_bench_transparent_app dirty SIZE_MIB PERCENT DIR [BLOCK_PAGES]\n");
   return 2;
 }

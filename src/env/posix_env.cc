@@ -1,14 +1,27 @@
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <vector>
 
 #include "env/env.h"
 
 namespace cairn {
+
+Status WritableFile::WriteVAt(uint64_t offset, const struct iovec* iov, int n) {
+  for (int i = 0; i < n; ++i) {
+    CAIRN_RETURN_IF_ERROR(WriteAt(offset, iov[i].iov_base, iov[i].iov_len));
+    offset += iov[i].iov_len;
+  }
+  return Status::Ok();
+}
+
 namespace {
 
 Status Errno(const std::string& what, const std::string& path, int err) {
@@ -41,6 +54,30 @@ class PosixWritableFile final : public WritableFile {
       n -= static_cast<size_t>(w);
     }
     if (off > pos_) pos_ = off;
+    return Status::Ok();
+  }
+  Status WriteVAt(uint64_t offset, const struct iovec* iov, int n) override {
+    std::vector<struct iovec> left(iov, iov + n);
+    size_t first = 0;
+    uint64_t off = offset;
+    while (first < left.size()) {
+      const int count = static_cast<int>(std::min<size_t>(left.size() - first, IOV_MAX));
+      ssize_t w = ::pwritev(fd_, left.data() + first, count, static_cast<off_t>(off));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return Errno("cannot write", path_, errno);
+      }
+      if (w == 0) return Status::NoSpace("cannot write '" + path_ + "': no progress");
+      off += static_cast<uint64_t>(w);
+      for (size_t done = static_cast<size_t>(w); done > 0 && first < left.size();) {
+        const size_t take = std::min(done, left[first].iov_len);
+        left[first].iov_base = static_cast<char*>(left[first].iov_base) + take;
+        left[first].iov_len -= take;
+        done -= take;
+        if (left[first].iov_len == 0) ++first;
+      }
+      while (first < left.size() && left[first].iov_len == 0) ++first;
+    }
     return Status::Ok();
   }
   void StartWriteback(uint64_t offset, uint64_t n) override {

@@ -485,4 +485,27 @@ Status Decode(Codec c, Filter f, const void* src, size_t n, void* dst, size_t ra
 
 void SetParallelRunner(ParallelRunner runner) { g_runner = runner; }
 
+void RunOnThreads(int threads, void (*body)(void* arg, int index), void* arg) {
+  if (threads <= 1) {
+    body(arg, 0);
+    return;
+  }
+  if (g_runner != nullptr) {
+    g_runner(threads, body, arg);
+    return;
+  }
+  std::vector<std::thread> pool;
+  std::vector<int> inline_run;
+  for (int t = 1; t < threads; ++t) {
+    try {
+      pool.emplace_back([body, arg, t] { body(arg, t); });
+    } catch (...) {
+      inline_run.push_back(t);
+    }
+  }
+  body(arg, 0);
+  for (int t : inline_run) body(arg, t);
+  for (auto& th : pool) th.join();
+}
+
 }  // namespace cairn::format

@@ -71,5 +71,9 @@ Status Decode(Codec c, Filter f, const void* src, size_t n, void* dst, size_t ra
 // concurrently, and returns when all are done. Not thread-safe to change while codecs run.
 using ParallelRunner = void (*)(int threads, void (*body)(void* arg, int index), void* arg);
 void SetParallelRunner(ParallelRunner runner);  // nullptr: back to std::thread
+// Runs body(arg, i) for every i in 0..threads-1 on the installed runner (body(arg, 0) on the
+// caller) and returns when all are done; the image writer's page writers use it too. A
+// thread that cannot be started has its part run by the caller, after its own.
+void RunOnThreads(int threads, void (*body)(void* arg, int index), void* arg);
 
 }  // namespace cairn::format

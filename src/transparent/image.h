@@ -46,7 +46,12 @@ inline constexpr char kImageMagic[8] = {'C', 'A', 'I', 'R', 'N', 'I', 'M', 'G'};
 inline constexpr uint16_t kImageFormatVersion = 1;
 inline constexpr uint16_t kImageByteOrderMark = 0x0102;
 inline constexpr uint32_t kImageFlagCompressed = 1u << 0;  // page batches use a codec
-inline constexpr size_t kImagePrefixSize = 24;             // magic .. reserved
+// A PAGES section's hash covers its region bounds and its batches' hashes (each batch hash
+// covers the batch), so batches can be hashed and written in parallel. Without the flag (an
+// older cairn's image) it covers the whole payload.
+inline constexpr uint32_t kImageFlagBatchHashes = 1u << 1;
+inline constexpr uint32_t kKnownImageFlags = kImageFlagCompressed | kImageFlagBatchHashes;
+inline constexpr size_t kImagePrefixSize = 24;  // magic .. reserved
 inline constexpr uint32_t kMaxImageHeaderBody = 16u << 20;
 inline constexpr uint64_t kMaxPageBatchBytes = 256u << 20;  // raw bytes of one batch
 inline constexpr uint32_t kOptionalSectionBit = 1u << 31;
@@ -376,6 +381,9 @@ struct WriteOptions {
   // codec, batches grow to at least threads * 2 MiB so that every thread has blocks.
   uint64_t batch_bytes = 8u << 20;
   bool sync = true;  // Commit: fdatasync the file and fsync the directory
+  // Threads that check, hash and write page batches in AddMemoryRuns (format::RunOnThreads,
+  // so the preload's raw threads in a checkpointed process); 1: the caller alone.
+  int writers = 1;
 };
 
 class ImageWriter {
@@ -411,7 +419,17 @@ class ImageWriter {
   // is read during the call only. Pages not given are not in the image.
   Status BeginPages(uint64_t region_start, uint64_t region_end);
   Status AddPageRun(uint64_t addr, const void* data, uint64_t len);
+  // The runs `runs` (same rules as AddPageRun) read straight from this process's memory at
+  // their addresses, which must stay mapped and unchanged until the call returns; all-zero
+  // pages are left out when `skip_zero`. Uncompressed images only (kFailedPrecondition with
+  // a codec). The runs are cut into batches; WriteOptions::writers threads each take the
+  // next batch, drop its zero pages, take its place in the file once the batch before it
+  // has its size, then copy, hash and write it there in 1 MiB windows (what is written is
+  // what was hashed, also where memory changes meanwhile). A write error fails the image
+  // (state kFailed).
+  Status AddMemoryRuns(const std::vector<AddressRange>& runs, bool skip_zero);
   Status EndPages();
+  bool compressed() const { return (header_.flags & kImageFlagCompressed) != 0; }
 
   // Ends an open PAGES section, writes END, fdatasyncs, renames to the final path and
   // fsyncs its directory. On failure the temporary file is removed and the final path is
@@ -449,6 +467,11 @@ class ImageWriter {
   Status FlushBatch();  // writes the staged runs (raw_) as one batch
   Status WriteBatch(const std::vector<Run>& runs, const void* stored, uint64_t raw_size,
                     uint64_t stored_size, format::Codec codec, format::Filter filter);
+  Status CheckRun(uint64_t addr, uint64_t len);  // AddPageRun's rules; advances next_addr_
+  // One batch of AddMemoryRuns: `runs` (raw, in memory) at file offset `at`; its hash to
+  // *digest.
+  Status WriteMemoryBatch(uint64_t at, const std::vector<Run>& runs, uint64_t raw, char* window,
+                          uint64_t* digest);
 
   Env* env_;
   std::string final_path_;
@@ -572,6 +595,7 @@ class ImageReader {
   Status Load();
   Status ParseHeader(uint64_t* end);
   Status ParseMeta(const SectionInfo& s, const std::string& payload);
+  Status VerifyBatchHashes(const SectionInfo& s);
   Status ScanPages(const SectionInfo& s, PagesInfo* info);
   Status WalkPages(const PagesInfo& info, const PageLocationFn& fn, bool with_data,
                    const BatchFn* on_batch = nullptr);

@@ -74,7 +74,7 @@ Status ImageReader::ParseHeader(uint64_t* end) {
   const uint64_t want = LoadLE<uint64_t>(hdr.data() + hdr_end - 8);
   const uint64_t got = Hash64(hdr.data(), static_cast<size_t>(hdr_end - 8));
   if (want != got) return Corrupt("header checksum mismatch");
-  if ((flags & ~kImageFlagCompressed) != 0) {
+  if ((flags & ~kKnownImageFlags) != 0) {
     return Status::InvalidArgument("image '" + path_ + "': unknown header flags " + Hex(flags) +
                                    " (written by a newer cairn?)");
   }
@@ -134,11 +134,51 @@ Status ImageReader::ParseMeta(const SectionInfo& s, const std::string& payload) 
   return Status::Ok();
 }
 
+// kImageFlagBatchHashes: every batch's hash over its bytes, and the section's hash over its
+// region bounds and the batch hashes in order. One sequential read.
+Status ImageReader::VerifyBatchHashes(const SectionInfo& s) {
+  const std::string where = "PAGES section at offset " + Num(s.offset) + ": ";
+  const uint64_t begin = s.offset + kSectionHeaderSize;
+  const uint64_t end = begin + s.length;
+  if (s.length < 16) return Corrupt(where + "too short for its region bounds");
+  Hasher section, batch;
+  std::string buf(16, '\0');
+  CAIRN_RETURN_IF_ERROR(file_->ReadAt(begin, buf.data(), 16));
+  section.Update(buf.data(), 16);
+  for (uint64_t at = begin + 16; at < end;) {
+    const std::string bwhere = where + "batch at offset " + Num(at) + ": ";
+    if (end - at < kBatchHeaderSize) return Corrupt(bwhere + "header cut off");
+    char bh[kBatchHeaderSize];
+    CAIRN_RETURN_IF_ERROR(file_->ReadAt(at, bh, sizeof(bh)));
+    BatchHeader b = ParseBatchHeader(bh);
+    std::string err = CheckBatchHeader(b, compressed(), end - at - kBatchHeaderSize);
+    if (!err.empty()) return Corrupt(bwhere + err);
+    const uint64_t body = kBatchHeaderSize + kRunSize * b.runs + b.stored;  // hashed bytes
+    batch.Reset();
+    for (uint64_t done = 0; done < body;) {
+      const uint64_t n = std::min<uint64_t>(kReadChunk, body - done);
+      buf.resize(static_cast<size_t>(n));
+      CAIRN_RETURN_IF_ERROR(file_->ReadAt(at + done, buf.data(), buf.size()));
+      batch.Update(buf.data(), buf.size());
+      done += n;
+    }
+    char hb[8];
+    CAIRN_RETURN_IF_ERROR(file_->ReadAt(at + body, hb, sizeof(hb)));
+    if (batch.Digest() != LoadLE<uint64_t>(hb)) return Corrupt(bwhere + "checksum mismatch");
+    section.Update(hb, sizeof(hb));
+    at += body + 8;
+  }
+  if (section.Digest() != s.hash) return Corrupt(where + "checksum mismatch");
+  return Status::Ok();
+}
+
 Status ImageReader::ScanPages(const SectionInfo& s, PagesInfo* info) {
   const std::string where = "PAGES section at offset " + Num(s.offset) + ": ";
   const uint64_t begin = s.offset + kSectionHeaderSize;
   const uint64_t end = begin + s.length;
-  if (opt_.verify_pages) {
+  if (opt_.verify_pages && (header_.flags & kImageFlagBatchHashes) != 0) {
+    CAIRN_RETURN_IF_ERROR(VerifyBatchHashes(s));
+  } else if (opt_.verify_pages) {
     Hasher h;
     std::string buf;
     for (uint64_t at = begin; at < end;) {
@@ -379,8 +419,12 @@ Status ImageReader::WalkPages(const PagesInfo& info, const PageLocationFn& fn, b
     if (batch.Digest() != LoadLE<uint64_t>(io_.data() + stored)) {
       return Corrupt(bwhere + "checksum mismatch");
     }
-    section.Update(table.data(), table.size());
-    section.Update(io_.data(), stored + 8);
+    if ((header_.flags & kImageFlagBatchHashes) != 0) {
+      section.Update(io_.data() + stored, 8);
+    } else {
+      section.Update(table.data(), table.size());
+      section.Update(io_.data(), stored + 8);
+    }
     uint64_t check_next = next;
     err = CheckRuns(b, table.data() + kBatchHeaderSize, region_start, region_end, header_.page_size,
                     &check_next);

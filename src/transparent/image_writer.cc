@@ -31,6 +31,10 @@ Result<std::unique_ptr<ImageWriter>> ImageWriter::Create(Env* env, const std::st
     return Status::InvalidArgument("image writer: threads must be >= 1, got " +
                                    std::to_string(o.threads));
   }
+  if (o.writers < 1 || o.writers > 64) {
+    return Status::InvalidArgument("image writer: writers must be in [1, 64], got " +
+                                   std::to_string(o.writers));
+  }
   if (o.batch_bytes == 0 || o.batch_bytes > kMaxPageBatchBytes) {
     return Status::InvalidArgument("image writer: batch_bytes must be in [1, " +
                                    Num(kMaxPageBatchBytes) + "], got " + Num(o.batch_bytes));
@@ -182,7 +186,7 @@ Status ImageWriter::WriteHeader(const ImageHeader& in) {
   if (h.page_size == 0) h.page_size = HostPageSize();
   if (h.arch.empty()) h.arch = HostArch();
   const bool encoded = Encoded(opt_.codec, opt_.filter);
-  h.flags = encoded ? kImageFlagCompressed : 0;
+  h.flags = (encoded ? kImageFlagCompressed : 0) | kImageFlagBatchHashes;
   std::string err = CheckPageSize(h.page_size);
   if (!err.empty()) return Status::InvalidArgument("image '" + tmp_path_ + "': " + err);
 
@@ -353,15 +357,11 @@ Status ImageWriter::AddPageRun(uint64_t addr, const void* data, uint64_t len) {
     return Status::FailedPrecondition("image '" + tmp_path_ + "': AddPageRun without BeginPages");
   }
   if (len == 0) return Status::Ok();
-  const uint64_t ps = header_.page_size;
-  std::string what = "image '" + tmp_path_ + "': page run " + Hex(addr) + "+" + Hex(len);
-  if (data == nullptr) return Status::InvalidArgument(what + ": no data");
-  if (addr % ps != 0 || len % ps != 0) return Status::InvalidArgument(what + " not page-aligned");
-  if (addr < next_addr_ || addr > pages_end_ || len > pages_end_ - addr) {
-    return Status::InvalidArgument(what + " is outside region " + Range(pages_start_, pages_end_) +
-                                   " or not after the previous run");
+  if (data == nullptr) {
+    return Status::InvalidArgument("image '" + tmp_path_ + "': page run " + Hex(addr) + "+" +
+                                   Hex(len) + ": no data");
   }
-  next_addr_ = addr + len;
+  CAIRN_RETURN_IF_ERROR(CheckRun(addr, len));
   const char* p = static_cast<const char*>(data);
   if (!Encoded(opt_.codec, opt_.filter) && len >= kDirectRun) {
     // Large raw runs go straight from the caller's memory, a batch per batch_cap_ bytes.
@@ -387,6 +387,18 @@ Status ImageWriter::AddPageRun(uint64_t addr, const void* data, uint64_t len) {
     len -= piece;
     if (raw_.size() >= batch_cap_) CAIRN_RETURN_IF_ERROR(FlushBatch());
   }
+  return Status::Ok();
+}
+
+Status ImageWriter::CheckRun(uint64_t addr, uint64_t len) {
+  const uint64_t ps = header_.page_size;
+  std::string what = "image '" + tmp_path_ + "': page run " + Hex(addr) + "+" + Hex(len);
+  if (addr % ps != 0 || len % ps != 0) return Status::InvalidArgument(what + " not page-aligned");
+  if (addr < next_addr_ || addr > pages_end_ || len > pages_end_ - addr) {
+    return Status::InvalidArgument(what + " is outside region " + Range(pages_start_, pages_end_) +
+                                   " or not after the previous run");
+  }
+  next_addr_ = addr + len;
   return Status::Ok();
 }
 
@@ -425,11 +437,12 @@ Status ImageWriter::WriteBatch(const std::vector<Run>& runs, const void* stored,
     StoreLE(&hdr[kBatchHeaderSize + kRunSize * i + 8], runs[i].len);
   }
   batch_hasher_.Reset();
-  Status st = Put(hdr.data(), hdr.size(), &section_hasher_, &batch_hasher_);
-  if (st.ok()) st = Put(stored, stored_size, &section_hasher_, &batch_hasher_);
+  Status st = Put(hdr.data(), hdr.size(), &batch_hasher_, nullptr);
+  if (st.ok()) st = Put(stored, stored_size, &batch_hasher_, nullptr);
   char hb[8];
   StoreLE(hb, batch_hasher_.Digest());
-  if (st.ok()) st = Put(hb, sizeof(hb), &section_hasher_, nullptr);
+  section_hasher_.Update(hb, sizeof(hb));  // kImageFlagBatchHashes
+  if (st.ok()) st = Put(hb, sizeof(hb), nullptr, nullptr);
   if (!st.ok()) return Fail(st);
   page_raw_total_ += raw_size;
   page_stored_total_ += stored_size;

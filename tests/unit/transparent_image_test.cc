@@ -661,7 +661,7 @@ TEST(TransparentImage, LayoutMatchesTheSchema) {
   EXPECT_EQ(b.substr(0, 8), "CAIRNIMG");
   EXPECT_EQ(Le64(b, 8) & 0xffff, kImageFormatVersion);
   EXPECT_EQ((Le64(b, 8) >> 16) & 0xffff, kImageByteOrderMark);
-  EXPECT_EQ((Le64(b, 8) >> 32), 0u);  // flags: not compressed
+  EXPECT_EQ((Le64(b, 8) >> 32), kImageFlagBatchHashes);  // flags: not compressed
   const uint64_t body = Le64(b, 16) & 0xffffffff;
   EXPECT_EQ(Le64(b, 24), s.header.image_id);  // first body field
   const uint64_t hdr_end = 24 + body;
@@ -678,7 +678,22 @@ TEST(TransparentImage, LayoutMatchesTheSchema) {
     const uint64_t len = Le64(b, off + 4);
     ASSERT_EQ(type, si.type);
     ASSERT_EQ(len, si.length);
-    EXPECT_EQ(Le64(b, off + 12 + len), Hash64(b.data() + off + 12, len));
+    if (type == static_cast<uint32_t>(SectionType::kPages)) {
+      // kImageFlagBatchHashes: the region bounds, then each batch's hash, which covers the
+      // batch from its run count through its data.
+      std::string covered = b.substr(off + 12, 16);
+      for (uint64_t at = off + 12 + 16; at < off + 12 + len;) {
+        const uint64_t runs = Le64(b, at) & 0xffffffff;
+        const uint64_t stored = Le64(b, at + 16);
+        const uint64_t batch = 24 + 16 * runs + stored;
+        EXPECT_EQ(Le64(b, at + batch), Hash64(b.data() + at, batch));
+        covered += b.substr(at + batch, 8);
+        at += batch + 8;
+      }
+      EXPECT_EQ(Le64(b, off + 12 + len), Hash64(covered.data(), covered.size()));
+    } else {
+      EXPECT_EQ(Le64(b, off + 12 + len), Hash64(b.data() + off + 12, len));
+    }
     if (type == static_cast<uint32_t>(SectionType::kEnd)) {
       EXPECT_EQ(len, 16u);
       EXPECT_EQ(Le64(b, off + 12), count);

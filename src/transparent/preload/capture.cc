@@ -486,8 +486,11 @@ class PageCopier {
   }
 
   // Saves `runs` of region [start, end) as one PAGES section (none if nothing is left).
+  // `direct`: the region is private anonymous memory the program's parked threads cannot
+  // change or unmap, readable in place, so an uncompressed image takes its pages straight
+  // from memory on the writer threads (ImageWriter::AddMemoryRuns), without this copy.
   Status Save(tr::ImageWriter* w, uint64_t start, uint64_t end,
-              const std::vector<tr::PageRun>& runs, bool skip_zero) {
+              const std::vector<tr::PageRun>& runs, bool skip_zero, bool direct) {
     w_ = w;
     region_start_ = start;
     region_end_ = end;
@@ -497,6 +500,8 @@ class PageCopier {
     const uint64_t ex[2][2] = {
         {reinterpret_cast<uint64_t>(buf_), reinterpret_cast<uint64_t>(buf_) + kBufSize},
         {heap::Base(), heap::Base() + heap::Size()}};
+    std::vector<tr::PageRun> in_place;
+    direct = direct && !w->compressed();
     for (const auto& r : runs) {
       std::vector<tr::PageRun> parts{r};
       for (const auto& e : ex) {
@@ -511,7 +516,16 @@ class PageCopier {
         }
         parts.swap(next);
       }
+      if (direct) {
+        in_place.insert(in_place.end(), parts.begin(), parts.end());
+        continue;
+      }
       for (const auto& q : parts) CAIRN_RETURN_IF_ERROR(Queue(q.start, q.end));
+    }
+    if (!in_place.empty()) {
+      CAIRN_RETURN_IF_ERROR(w_->BeginPages(region_start_, region_end_));
+      begun_ = true;
+      CAIRN_RETURN_IF_ERROR(w_->AddMemoryRuns(in_place, skip_zero_));
     }
     CAIRN_RETURN_IF_ERROR(FlushQueue());
     if (begun_) return w_->EndPages();
@@ -707,10 +721,28 @@ Status WritePages(tr::ImageWriter* w, const std::vector<tr::MapRegion>& maps, Pa
     // (Never mprotect by the maps read earlier: the checkpoint thread's own allocator may have
     // grown into such a region since, and restoring PROT_NONE there would break it.)
     if (!m.read && g_copier.mem_fd() < 0) continue;
-    Status st = g_copier.Save(w, m.start, m.end, runs.value(), skip_zero);
+    // In place: private anonymous memory (not the brk heap, which glibc may trim).
+    const bool direct = m.kind == tr::MapRegion::kAnonymous && !m.shared && m.read;
+    Status st = g_copier.Save(w, m.start, m.end, runs.value(), skip_zero, direct);
     if (!st.ok()) return st.Annotate("saving " + m.ToString());
   }
   return Status::Ok();
+}
+
+// Threads that hash and write an image's page batches: $CAIRN_WRITERS (1..64), else the
+// cores this process may run on (its affinity: a Slurm or mpirun binding), at most 4. No
+// file is opened (sysconf would read /sys during the checkpoint).
+int Writers() {
+  if (const char* e = std::getenv("CAIRN_WRITERS"); e != nullptr && *e != '\0') {
+    char* end = nullptr;
+    const long v = std::strtol(e, &end, 10);
+    if (*end == '\0' && v >= 1 && v <= 64) return static_cast<int>(v);
+    log::Warn("preload: CAIRN_WRITERS='", e, "' is not a number 1..64; using the default");
+  }
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  const int cores = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
+  return std::clamp(cores, 1, 4);
 }
 
 // ------------------------------------------------------------------ incremental images
@@ -918,9 +950,10 @@ void RecordChain(const Collected& c, const Result<CaptureResult>& r, bool tracke
 
 // Writes and commits the image of `c` with the memory described by `maps` (read now if
 // null). `after_shared`, if set, runs once the shared regions are saved (before the rest).
-// `codec_threads` > 1 only in a forked writer: threads started in the checkpointed process
-// would leave glibc's thread bookkeeping (stack cache, TLS vectors) pointing into the private
-// heap, which a restored process does not have.
+// `codec_threads`: blocks compressed in parallel. Every extra thread here is a raw thread
+// (raw_threads.h): a pthread started in the checkpointed process would leave glibc's thread
+// bookkeeping (stack cache, TLS vectors) pointing into the private heap, which a restored
+// process does not have.
 Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c,
                                      const std::vector<tr::MapRegion>* maps,
                                      tr::PagemapReader* shared_pagemap,
@@ -928,9 +961,12 @@ Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c
                                      const written::Snapshot* since_parent) {
   Env* env = Env::Default();
   CAIRN_RETURN_IF_ERROR(g_copier.Init());
+  // Compression and page writers run on raw threads (raw_threads.h), never pthreads.
+  format::SetParallelRunner(&RunOnRawThreads);
   tr::WriteOptions wo;
   wo.codec = o.codec;
   if (o.codec != format::Codec::kNone) wo.threads = std::max(1, codec_threads);
+  wo.writers = Writers();
   // A tree's images are made durable together by the round (one syncfs before the job
   // manifest that commits them), not one fdatasync each.
   wo.sync = !o.tree;
@@ -1107,10 +1143,11 @@ Result<CaptureResult> WriteImage(const CaptureOptions& o, const std::vector<Thre
       PlanIncremental(o, &c.value(), &snap, &tracked) ? &snap : nullptr;
   // A compressed image is always written by a forked child (which may start threads); the
   // threads here stay stopped until it is done unless the caller resumes them earlier.
-  Result<CaptureResult> r = resume || o.codec != format::Codec::kNone
-                                ? WriteForked(
-                                      o, c.value(), resume ? resume : [] {}, since)
-                                : WriteCollected(o, c.value(), nullptr, nullptr, nullptr, 1, since);
+  Result<CaptureResult> r =
+      resume || o.codec != format::Codec::kNone
+          ? WriteForked(
+                o, c.value(), resume ? resume : [] {}, since)
+          : WriteCollected(o, c.value(), nullptr, nullptr, nullptr, o.codec_threads, since);
   RecordChain(c.value(), r, tracked);
   return r;
 }

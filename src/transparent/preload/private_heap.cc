@@ -67,12 +67,15 @@ Arena g_private;
 // Epochs are unique over every arena of the process, so that a thread cache never mistakes a
 // new arena at a dead one's address, or a Reset() arena, for the one it holds blocks of.
 std::atomic<uint64_t> g_next_epoch{1};
+// Threads running that share another thread's TLS, hence its thread cache (see the header).
+std::atomic<int> g_shared_tls{0};
+bool CacheUsable() { return g_shared_tls.load(std::memory_order_acquire) == 0; }
 
 }  // namespace
 
 // A block of class c (2^c bytes, aligned to min(2^c, 4096)).
 char* Arena::TakeBlock(int c) {
-  if (c <= kCacheMaxClass && thread_cache_) {
+  if (c <= kCacheMaxClass && thread_cache_ && CacheUsable()) {
     ThreadCache& tc = tl_cache;
     if (tc.arena == this && tc.epoch == epoch_ && tc.head[c] != nullptr) {
       FreeBlock* b = tc.head[c];
@@ -95,7 +98,7 @@ char* Arena::TakeBlock(int c) {
 }
 
 void Arena::GiveBlock(char* block, int c) {
-  if (c <= kCacheMaxClass && thread_cache_) {
+  if (c <= kCacheMaxClass && thread_cache_ && CacheUsable()) {
     ThreadCache& tc = tl_cache;
     if (tc.arena != this || tc.epoch != epoch_) {
       // Rebind the cache to this arena when it holds nothing of value: never used, of an
@@ -211,6 +214,8 @@ void Arena::Reset() {
   used_ = 0;
   for (auto& f : free_) f = nullptr;
 }
+
+void SharedTlsThreads(int delta) { g_shared_tls.fetch_add(delta, std::memory_order_acq_rel); }
 
 bool Init() {
   g_private.EnableThreadCache();  // the lower half's allocations on every MPI call

@@ -15,6 +15,9 @@
 //     class up to 4 KiB for itself (no lock), for one arena; FlushThreadCache() gives them
 //     back (the preload calls it when a registered thread exits) and Reset() makes every
 //     thread's cached blocks stale.
+//   - Threads that share their TLS with another thread (raw_threads.h) must not touch a
+//     thread cache: SharedTlsThreads(+n) before they start and (-n) after they ended; while
+//     the count is not zero every allocation takes the lock.
 //   - Its contents are never saved in an image (capture skips [Base(), Base() + Size())):
 //     after a restart the region is zero and ResetAfterRestart() empties the heap. Library
 //     state that lives across a restart must therefore not point into it (see restart.cc,
@@ -65,6 +68,7 @@ class Arena {
 };
 
 bool Init();
+void SharedTlsThreads(int delta);
 void* Alloc(size_t n);
 void* AllocAligned(size_t alignment, size_t n);  // alignment: a power of two
 void* Realloc(void* p, size_t n);                // p must be Owns() or nullptr

@@ -10,6 +10,8 @@
 #include <atomic>
 #include <cstdint>
 
+#include "transparent/preload/private_heap.h"
+
 #if defined(__x86_64__)
 // clone(flags, child_sp, ptid, ctid, tls); the child pops fn and arg from its new stack and
 // calls fn(arg) (fn never returns).
@@ -63,6 +65,8 @@ void RunOnRawThreads(int threads, void (*body)(void* arg, int index), void* arg)
   int started = 0;
   bool inline_run[kMaxWorkers] = {};
   if (threads > kMaxWorkers) threads = kMaxWorkers;
+  // They share the caller's TLS, so none of them may use the private heap's thread cache.
+  heap::SharedTlsThreads(threads - 1);
   for (int i = 1; i < threads; ++i) {
     w[i] = Worker{body, arg, i, -1, nullptr};
     void* mem = ::mmap(nullptr, kStack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -97,6 +101,7 @@ void RunOnRawThreads(int threads, void (*body)(void* arg, int index), void* arg)
     }
     ::munmap(w[i].stack, kStack);
   }
+  heap::SharedTlsThreads(-(threads - 1));
   (void)started;
 }
 
