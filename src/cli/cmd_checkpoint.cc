@@ -115,6 +115,22 @@ std::optional<int> CheckpointThroughCoordinator(const coord::CoordinatorAddress&
   return kExitOk;
 }
 
+// Launched with --config: the node's backend copies the committed checkpoint to persistent
+// (with `wait`, until it is there). Nothing to do otherwise.
+int FlushLevels(const std::string& dir, bool wait, Context& ctx) {
+  auto levels = tree::LoadLevels(dir, ctx.env);
+  if (!levels.ok() || levels.value().persistent.empty()) return kExitOk;
+  Status st = tree::RequestFlush(levels.value(), ExecutablePath(), wait, ctx.env);
+  if (!st.ok()) {
+    PrintError(ctx, kName,
+               "the checkpoint is committed on scratch, but not on persistent: " + st.message());
+    return kExitNotFound;
+  }
+  ctx.err << "cairn checkpoint: " << (wait ? "on persistent: " : "flushing to ")
+          << levels.value().persistent << "\n";
+  return kExitOk;
+}
+
 int Run(const Args& args, Context& ctx) {
   auto dir_opt = args.Get("ckpt-dir");
   Config level_cfg;
@@ -147,6 +163,9 @@ int Run(const Args& args, Context& ctx) {
   auto coordinator = coord::ReadAddressFile(*dir_opt, ctx.env);
   if (coordinator.ok()) {
     auto rc = CheckpointThroughCoordinator(coordinator.value(), kill, timeout_given, ctx);
+    // The coordinator asks for the flush of a job launched with --config after each commit;
+    // --wait also waits until the checkpoint is on persistent.
+    if (rc && *rc == kExitOk && wait) return FlushLevels(*dir_opt, true, ctx);
     if (rc) return *rc;
   } else if (coordinator.status().code() != Code::kNotFound) {
     PrintError(ctx, kName, "ignoring the coordinator: " + coordinator.status().message());
@@ -185,20 +204,7 @@ int Run(const Args& args, Context& ctx) {
   }
   for (const std::string& image : r.value().images) ctx.out << image << "\n";
   if (!r.value().single) ctx.out << r.value().manifest << "\n";
-  // Launched with --config: the node's backend copies the checkpoint to persistent (with
-  // --wait, this command waits until it is there).
-  auto levels = tree::LoadLevels(*dir_opt, ctx.env);
-  if (levels.ok() && !levels.value().persistent.empty()) {
-    Status st = tree::RequestFlush(levels.value(), ExecutablePath(), wait, ctx.env);
-    if (!st.ok()) {
-      PrintError(ctx, kName,
-                 "the checkpoint is committed on scratch, but not on persistent: " + st.message());
-      return kExitNotFound;
-    }
-    ctx.err << "cairn checkpoint: " << (wait ? "on persistent: " : "flushing to ")
-            << levels.value().persistent << "\n";
-  }
-  return kExitOk;
+  return FlushLevels(*dir_opt, wait, ctx);
 }
 
 }  // namespace

@@ -20,7 +20,9 @@
 #include "common/log.h"
 #include "coord/address_file.h"
 #include "coord/coordinator.h"
+#include "coord/manifest.h"
 #include "transparent/naming.h"
+#include "tree/levels.h"
 
 namespace cairn::cli {
 namespace {
@@ -107,6 +109,19 @@ int Run(const Args& args, Context& ctx) {
     o.kind = *k;
   }
   o.env = ctx.env;
+  // A job launched with --config (tree/levels.h): each commit is flushed to persistent by the
+  // node's backend, and versions go on from the newest there (a restart from persistent).
+  if (auto levels = tree::LoadLevels(o.dir, ctx.env);
+      levels.ok() && !levels.value().persistent.empty()) {
+    auto there = coord::ListManifests(levels.value().persistent, ctx.env);
+    if (there.ok() && !there.value().empty()) o.first_version = there.value().back() + 1;
+    o.on_commit = [l = levels.value(), bin = ExecutablePath()](const std::string& manifest) {
+      if (Status fs = tree::RequestFlush(l, bin, false); !fs.ok()) {
+        log::Warn("coordinator: ", manifest, " is committed on scratch but not flushed to ",
+                  l.persistent, ": ", fs.ToString());
+      }
+    };
+  }
   Status st = ctx.env->CreateDirs(transparent::naming::ControlDir(o.dir));
   if (!st.ok()) {
     PrintError(ctx, kName, st.ToString());

@@ -77,10 +77,16 @@ int Run(const Args& args, Context& ctx) {
   Config level_cfg;
   std::string level_dir, level_err;
   const bool levels = ParseLevelDir(args, BaseName(prog[0]), &level_dir, &level_cfg, &level_err);
-  if (levels && level_err.empty() && (args.Has("mpi") || args.Has("node"))) {
+  if (levels && level_err.empty() && args.Has("node")) {
     level_err =
-        "--config does not work with --mpi or --node yet (their images would not be "
-        "flushed to persistent); use --ckpt-dir";
+        "--config does not work with --node yet (its images would not be flushed to "
+        "persistent); use --ckpt-dir";
+  }
+  if (levels && level_err.empty() && args.Has("mpi") && !transparent::LauncherOnOneNode()) {
+    level_err =
+        "--config with --mpi needs every rank on one node for now (scratch is node-local and "
+        "the flush runs on the coordinator's node); this job spans several nodes: use "
+        "--ckpt-dir on a shared file system";
   }
   if (!level_err.empty()) {
     PrintError(ctx, kName, level_err);
@@ -124,7 +130,11 @@ int Run(const Args& args, Context& ctx) {
   }
   Status st = ctx.env->CreateDirs(dir);
   if (st.ok() && on_node) st = ctx.env->CreateDirs(node.job_dir);
-  if (st.ok() && levels) st = tree::SaveLevels(dir, level_cfg, ctx.env);
+  // One writer of the job's levels file: rank 0 of an MPI job (before it starts the
+  // coordinator, which reads it).
+  if (st.ok() && levels && (!args.Has("mpi") || transparent::LauncherRank() <= 0)) {
+    st = tree::SaveLevels(dir, level_cfg, ctx.env);
+  }
   if (!st.ok()) {
     PrintError(ctx, kName, st.ToString());
     return kExitNotFound;
@@ -223,6 +233,9 @@ const Command& LaunchCommand() {
       "--ckpt-dir, and after each checkpoint the node's backend copies it to\n"
       "<persistent>/NAME in the background, at low priority; scratch_versions and\n"
       "max_versions bound what each level keeps, compress=zstd compresses the images.\n"
+      "With --mpi too (every rank on one node for now), each commit of the job's\n"
+      "coordinator is flushed, and `mpirun -np N cairn restart --mpi --config FILE --name\n"
+      "NAME` restarts from the newest checkpoint that verifies on scratch or persistent.\n"
       "With --incremental K, an image after the first holds only the pages written since\n"
       "the one before (Linux >= 6.7: userfaultfd write protection and PAGEMAP_SCAN), and\n"
       "every K-th is full again; a restart reads the chain back to its full image, and\n"

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -32,11 +33,13 @@
 #include "cli/command.h"
 #include "cli/level_options.h"
 #include "cli/node_options.h"
+#include "common/hash.h"
 #include "coord/job_store.h"
 #include "coord/manifest.h"
 #include "job/mpi_launch.h"
 #include "job/node_launch.h"
 #include "transparent/image.h"
+#include "transparent/image_chain.h"
 #include "transparent/launcher_env.h"
 #include "transparent/naming.h"
 #include "transparent/process_restore.h"
@@ -132,6 +135,94 @@ Result<std::string> PickRankImage(Context& ctx, const std::string& dir, long int
         job::StartCoordinator(ExecutablePath(), dir, size, tr::LauncherJobKey(), interval_s));
   }
   return img.path;
+}
+
+// --mpi with --config (ranks on one node): the complete MPI checkpoints of scratch and
+// persistent, newest version first (tree::RestartCandidates). Rank 0 verifies every image of
+// each candidate in turn, pages too, and publishes the first that verifies for this launch
+// (DIR/.cairn/restart-<hash of the job key>: the manifest's path, or "ERROR <why>"); the
+// other ranks take that one, so that every rank restores the same version. Rank 0 then writes
+// the levels file (scratch may have been wiped) and starts the coordinator in DIR, whose
+// versions go on from the newest on either level. Bounded: the others wait 600 s at most.
+Result<std::string> PickRankImageFromLevels(Context& ctx, const std::string& dir, const Config& cfg,
+                                            long interval_s) {
+  if (!tr::LauncherOnOneNode()) {
+    return Status::InvalidArgument(
+        "--config with --mpi needs every rank on one node for now; restart with --ckpt-dir");
+  }
+  const int rank = std::max(0, tr::LauncherRank());
+  const int size = std::max(1, tr::LauncherSize());
+  char key[17];
+  std::snprintf(key, sizeof key, "%016llx",
+                static_cast<unsigned long long>(
+                    Hash64(tr::LauncherJobKey().data(), tr::LauncherJobKey().size())));
+  const std::string choice = JoinPath(tr::naming::ControlDir(dir), std::string("restart-") + key);
+  std::string manifest_path;
+  if (rank == 0) {
+    std::vector<std::string> dirs = {dir};
+    if (!cfg.persistent.empty()) dirs.push_back(JoinPath(cfg.persistent, BaseName(dir)));
+    Status why = Status::NotFound("no complete checkpoint of '" + BaseName(dir) + "' in " +
+                                  dirs.front() + (dirs.size() > 1 ? " or " + dirs.back() : ""));
+    for (const tree::RestartCandidate& c : tree::RestartCandidates(dirs, ctx.env)) {
+      if (!c.tree) continue;
+      auto m = coord::ReadManifest(c.path, ctx.env);
+      Status st = m.ok() ? Status::Ok() : m.status();
+      if (st.ok() && m.value().participants != size) {
+        st = Status::FailedPrecondition(c.path + " has " + std::to_string(m.value().participants) +
+                                        " ranks, but this launch has " + std::to_string(size) +
+                                        "; restart with -np " +
+                                        std::to_string(m.value().participants));
+        why = st;
+        break;  // a newer checkpoint of another size: never fall back past it
+      }
+      for (size_t i = 0; st.ok() && m.ok() && i < m.value().images.size(); ++i) {
+        tr::OpenOptions oo;
+        oo.verify_pages = true;
+        auto chain = tr::OpenChain(ctx.env, m.value().images[i].path, oo);
+        if (!chain.ok()) st = chain.status();
+      }
+      if (st.ok()) {
+        manifest_path = c.path;
+        break;
+      }
+      ctx.err << "cairn restart: warning: " << c.path << " is not usable (" << st.message()
+              << "); trying an older copy\n";
+    }
+    CAIRN_RETURN_IF_ERROR(ctx.env->CreateDirs(tr::naming::ControlDir(dir)));
+    CAIRN_RETURN_IF_ERROR(WriteFileAtomic(
+        ctx.env, choice, manifest_path.empty() ? "ERROR " + why.message() : manifest_path));
+    if (manifest_path.empty()) return why;
+    CAIRN_RETURN_IF_ERROR(tree::SaveLevels(dir, cfg, ctx.env));
+  } else {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(600);
+    for (;;) {
+      auto text = ReadFileToString(ctx.env, choice);
+      if (text.ok() && text.value().starts_with("ERROR ")) {
+        return Status::NotFound("rank 0 found no checkpoint to restart: " + text.value().substr(6));
+      }
+      if (text.ok() && !text.value().empty()) {
+        manifest_path = text.value();
+        break;
+      }
+      if (std::chrono::steady_clock::now() > deadline) {
+        return Status::Unavailable("rank 0 did not choose a checkpoint within 600 s (" + choice +
+                                   ")");
+      }
+      ::usleep(20 * 1000);
+    }
+  }
+  auto m = coord::ReadManifest(manifest_path, ctx.env);
+  if (!m.ok()) return m.status();
+  if (m.value().participants != size || static_cast<size_t>(rank) >= m.value().images.size()) {
+    return Status::FailedPrecondition(manifest_path + " does not have rank " +
+                                      std::to_string(rank) + " of " + std::to_string(size));
+  }
+  ctx.err << "cairn restart: rank " << rank << " from " << manifest_path << "\n";
+  if (rank == 0) {
+    CAIRN_RETURN_IF_ERROR(
+        job::StartCoordinator(ExecutablePath(), dir, size, tr::LauncherJobKey(), interval_s));
+  }
+  return m.value().images.at(static_cast<size_t>(rank)).path;
 }
 
 // The newest complete tree checkpoint (job manifest of kind "tree") of `dir`, unless the
@@ -287,13 +378,11 @@ int Run(const Args& args, Context& ctx) {
   Config level_cfg;
   std::string level_dir, level_err;
   const bool levels = ParseLevelDir(args, "", &level_dir, &level_cfg, &level_err);
-  if (!level_err.empty() ||
-      (levels && (args.Has("mpi") || args.Has("image") || args.Has("node")))) {
-    PrintError(ctx, kName,
-               level_err.empty() ? "--config excludes --mpi, --image and --node" : level_err);
+  if (!level_err.empty() || (levels && (args.Has("image") || args.Has("node")))) {
+    PrintError(ctx, kName, level_err.empty() ? "--config excludes --image and --node" : level_err);
     return kExitUsage;
   }
-  if (levels) return RestartFromLevels(ctx, level_dir, level_cfg);
+  if (levels && !args.Has("mpi")) return RestartFromLevels(ctx, level_dir, level_cfg);
   job::NodePlacement node;
   std::string node_err;
   const bool on_node =
@@ -325,12 +414,13 @@ int Run(const Args& args, Context& ctx) {
   const bool mpi = args.Has("mpi");
   int pmi_fd = -1;  // MPICH's connection to its launcher: kept for the new lower half
   if (mpi) {
-    auto dir = args.Get("ckpt-dir");
+    auto dir = levels ? std::optional<std::string>(level_dir) : args.Get("ckpt-dir");
     if (!dir || dir->empty()) {
-      PrintError(ctx, kName, "--mpi needs --ckpt-dir DIR");
+      PrintError(ctx, kName, "--mpi needs --ckpt-dir DIR (or --config FILE --name NAME)");
       return kExitUsage;
     }
-    auto picked = PickRankImage(ctx, *dir, std::stol(interval));
+    auto picked = levels ? PickRankImageFromLevels(ctx, *dir, level_cfg, std::stol(interval))
+                         : PickRankImage(ctx, *dir, std::stol(interval));
     if (!picked.ok()) return Fail(ctx, picked.status());
     path = picked.value();
     if (const char* p = std::getenv("PMI_FD"); p != nullptr && *p != '\0') pmi_fd = std::atoi(p);
@@ -410,7 +500,10 @@ const Command& RestartCommand() {
       "connections between them on their new addresses, and start together.\n"
       "With --config FILE --name NAME (a job launched with --config) the newest checkpoint\n"
       "is taken from the fastest level that has it: <scratch>/NAME, else\n"
-      "<persistent>/NAME; a copy that does not verify falls back to the next one.\n",
+      "<persistent>/NAME; a copy that does not verify falls back to the next one.\n"
+      "With --mpi too (`mpirun -np N cairn restart --mpi --config FILE --name NAME`, every\n"
+      "rank on one node), rank 0 picks the newest job checkpoint whose every image\n"
+      "verifies on either level and every rank restarts from that one.\n",
       WithLevelOptions(WithNodeOptions(
           {{"ckpt-dir", "DIR", "restart from the newest image in DIR"},
            {"image", "FILE", "restart from this image"},

@@ -684,6 +684,7 @@ void Coordinator::Impl::Commit() {
   log::Info("coordinator: round ", round, " committed: ", path.value());
   Status st = Prune(opts.dir, opts.keep, opts.env);
   if (!st.ok()) log::Warn("coordinator: pruning old manifests: ", st.ToString());
+  if (opts.on_commit) opts.on_commit(path.value());
   ipc::Message done = Done(Code::kOk, "OK");
   done.Add(kFManifest, path.value())
       .Add(kFVersion, static_cast<long long>(round))
@@ -816,6 +817,7 @@ Result<std::unique_ptr<Coordinator>> Coordinator::Start(CoordinatorOptions opts)
   auto versions = ListManifests(o.dir, o.env);
   if (!versions.ok()) return versions.status();
   if (!versions.value().empty()) impl->next_round = versions.value().back() + 1;
+  impl->next_round = std::max<uint64_t>(impl->next_round, o.first_version);
 
   auto lfd = ipc::TcpListen(o.bind_host, o.port);
   if (!lfd.ok()) return lfd.status();

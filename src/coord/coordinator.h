@@ -28,7 +28,8 @@
 //     every remaining participant, DONE with a nonzero cairn::Code and a message naming the
 //     rank(s) and the reason. No manifest is written, so the previous one stays newest.
 //   - Round numbers (= manifest versions) start at 1 + the newest manifest version in DIR
-//     (ListManifests) and only grow, also across aborted rounds.
+//     (ListManifests), or at first_version if that is larger, and only grow, also across
+//     aborted rounds. on_commit runs after each commit.
 //   - Nothing blocks without a bound: every socket has send/receive timeouts, the loop
 //     polls with deadlines. When the thread ends (job ended or Stop()) it aborts a running
 //     round, closes every connection and removes the address file if it still names this
@@ -63,6 +64,12 @@ struct CoordinatorOptions {
   int keep = 2;                           // manifests kept by Prune after a commit (< 1: all)
   std::string kind = "mpi";               // the manifest's `kind`
   std::function<void()> on_thread_start;  // called first on the coordinator's thread
+  // Rounds start at no less than this (a job restarted from another level, whose versions
+  // must go on from the newest there).
+  uint64_t first_version = 1;
+  // Called on the coordinator's thread after each commit (and Prune), with the manifest's
+  // path: e.g. the flush of a job launched with --config to persistent. Must not block long.
+  std::function<void(const std::string& manifest)> on_commit;
   Env* env = Env::Default();
 };
 

@@ -17,6 +17,8 @@
 //     fsync'ed.
 //   - The first failure stops the flush and is returned, naming the file; what was renamed
 //     before it stays (complete files only).
+//   - Flushes to one `to` run one at a time, also across processes: each holds an exclusive
+//     flock on `to`/kFlushLockName (created 0600, left in place) while it copies and removes.
 #pragma once
 
 #include <atomic>
@@ -29,6 +31,8 @@
 #include "env/env.h"
 
 namespace cairn::pipeline {
+
+inline constexpr const char* kFlushLockName = ".cairn-flush.lock";
 
 struct FlushRequest {
   std::string from, to;

@@ -32,6 +32,13 @@ int LauncherRank() {
 
 int LauncherSize() { return FirstInt({"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"}); }
 
+bool LauncherOnOneNode() {
+  const int size = LauncherSize();
+  const int local = FirstInt({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"});
+  if (size > 0 && local > 0 && local < size) return false;
+  return FirstInt({"SLURM_NNODES"}) <= 1;
+}
+
 std::string LauncherJobKey() {
   if (auto ns = Env("PMIX_NAMESPACE"); !ns.empty()) return "pmix:" + ns;
   if (auto j = Env("OMPI_MCA_orte_ess_jobid"); !j.empty()) return "ompi:" + j;

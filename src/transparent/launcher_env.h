@@ -6,6 +6,9 @@
 // Contract:
 //   - Rank(): OMPI_COMM_WORLD_RANK, PMIX_RANK, PMI_RANK, SLURM_PROCID (first set); -1 if none.
 //   - Size(): OMPI_COMM_WORLD_SIZE, PMI_SIZE, SLURM_NTASKS; -1 if none.
+//   - OnOneNode(): false when the launcher says the job's ranks span several nodes
+//     (OMPI_COMM_WORLD_LOCAL_SIZE or MPICH's MPI_LOCALNRANKS below Size(), SLURM_NNODES > 1);
+//     true otherwise (also when it says nothing).
 //   - JobKey(): one string every rank of one job computes alike and another job does not:
 //     PMIX_NAMESPACE / OMPI_MCA_orte_ess_jobid, else SLURM_JOB_ID.SLURM_STEP_ID, else
 //     PMI_KVSNAME, else "ppid-<parent pid>@<host>" (ranks started by one local launcher).
@@ -20,6 +23,7 @@ namespace cairn::transparent {
 
 int LauncherRank();
 int LauncherSize();
+bool LauncherOnOneNode();
 std::string LauncherJobKey();
 bool LauncherVariable(std::string_view name_or_assignment);
 

@@ -40,47 +40,13 @@ cleanup() {
 }
 trap 'cleanup; mpi_private_tmp_remove' EXIT
 mpi_private_tmp || { echo "FAIL: cannot create a private TMPDIR" >&2; exit 1; }
-cat > fault_app.c << 'C'
-#include <mpi.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <unistd.h>
-int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  int rank, steps = atoi(argv[1]);
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  size_t n = (64u << 20) / sizeof(long);
-  long* mem = malloc(n * sizeof(long));
-  for (size_t i = 0; i < n; ++i) mem[i] = (long)(i * 2654435761u) ^ rank;
-  long acc = 0;
-  for (int s = 0; s < steps; ++s) {
-    long v = mem[(s * 7919u) % n] + s, sum = 0;
-    MPI_Allreduce(&v, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
-    acc = acc * 31 + sum;
-    mem[(s * 104729u) % n] = acc;
-    if (rank == 0) fprintf(stderr, "step %d\n", s);
-    usleep(40000);
-  }
-  if (rank == 0) printf("RESULT fault_app %ld\nOK\n", acc);
-  MPI_Finalize();
-  return 0;
-}
-C
-mpicc -O2 -o fault_app fault_app.c || fail "cannot build the test program"
+step_app fault_app 64 40000 || fail "cannot build the test program"
 APP=$W/fault_app
 STEPS=400
 timeout -s KILL 120 mpirun -np 4 "$APP" "$STEPS" > ref.out 2> /dev/null || fail "reference run"
 REF=$(grep '^RESULT' ref.out)
 [ -n "$REF" ] || fail "no reference result"
 
-wait_steps() {  # log N timeout: until "step N" or beyond appears
-  local end=$((SECONDS + $3))
-  while [ $SECONDS -lt $end ]; do
-    [ "$(grep -c '^step' "$1" 2> /dev/null)" -ge "$2" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
 newest() {  # the version of the job checkpoint a restart would use
   "$CAIRN" status --ckpt-dir "$1" --json | python3 -c '
 import json, sys

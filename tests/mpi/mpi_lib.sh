@@ -177,3 +177,48 @@ last_progress() {
   set -- $line
   echo "${3:-0} ${4:-0}"
 }
+
+# step_app NAME MIB USLEEP: builds ./NAME (Open MPI's mpicc) in the current directory: an MPI
+# program holding MIB MiB per rank that does one allreduce and sleeps USLEEP microseconds per
+# step, for the number of steps given as its argument; rank 0 prints "step N" on stderr at
+# every step and "RESULT NAME <value>" at the end (the same value on every uninterrupted run).
+step_app() {
+  cat > "$1.c" << C
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  int rank, steps = atoi(argv[1]);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  size_t n = ((size_t)$2 << 20) / sizeof(long);
+  long* mem = malloc(n * sizeof(long));
+  for (size_t i = 0; i < n; ++i) mem[i] = (long)(i * 2654435761u) ^ rank;
+  long acc = 0;
+  for (int s = 0; s < steps; ++s) {
+    long v = mem[(s * 7919u) % n] + s, sum = 0;
+    MPI_Allreduce(&v, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD);
+    acc = acc * 31 + sum;
+    mem[(s * 104729u) % n] = acc;
+    if (rank == 0) fprintf(stderr, "step %d\\n", s);
+    usleep($3);
+  }
+  if (rank == 0) printf("RESULT $1 %ld\\nOK\\n", acc);
+  MPI_Finalize();
+  return 0;
+}
+C
+  mpicc -O2 -o "$1" "$1.c"
+}
+
+# wait_steps LOG N TIMEOUT: until LOG shows "step N" or beyond (a step_app's rank 0); false
+# after TIMEOUT seconds.
+wait_steps() {
+  local end=$((SECONDS + $3))
+  while [ $SECONDS -lt $end ]; do
+    [ "$(grep -c '^step' "$1" 2> /dev/null)" -ge "$2" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}

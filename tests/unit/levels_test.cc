@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "coord/manifest.h"
@@ -48,6 +49,33 @@ TEST(Flush, CopiesInOrderDurablyAndIsIdempotent) {
   progress = 0;
   ASSERT_TRUE(pipeline::Flush(r, Env::Default(), nullptr, &progress).ok());
   EXPECT_EQ(progress.load(), 0u);
+}
+
+TEST(Flush, ConcurrentFlushesOfOneDirectoryRunOneAfterTheOther) {
+  TempDir from, to;
+  std::vector<std::string> names;
+  for (int i = 0; i < 8; ++i) {
+    names.push_back("r" + std::to_string(i) + ".cimg");
+    ASSERT_TRUE(WriteText(from / names.back(), std::string(1u << 20, static_cast<char>('a' + i))));
+  }
+  names.push_back("job.v1.manifest");
+  ASSERT_TRUE(WriteText(from / names.back(), "manifest"));
+  pipeline::FlushRequest r{from.path(), to.path() + "/p", names, {}};
+  // Without the lock the second flusher renames the first one's .tmp away (ENOENT).
+  std::vector<Status> results(4);
+  std::vector<std::thread> flushers;
+  for (auto& st : results) flushers.emplace_back([&] { st = pipeline::Flush(r, Env::Default()); });
+  for (auto& t : flushers) t.join();
+  for (const Status& st : results) EXPECT_TRUE(st.ok()) << st.ToString();
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_EQ(Read(to.path() + "/p/" + names[static_cast<size_t>(i)]),
+              std::string(1u << 20, static_cast<char>('a' + i)));
+    EXPECT_FALSE(
+        Env::Default()->Exists(to.path() + "/p/" + names[static_cast<size_t>(i)] + ".tmp"));
+  }
+  struct stat st;
+  ASSERT_EQ(::stat((to.path() + "/p/" + pipeline::kFlushLockName).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
 TEST(Flush, RefusesNamesThatLeaveTheDirectoryAndRelativeDirectories) {
