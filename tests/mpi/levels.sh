@@ -54,7 +54,7 @@ trap 'cleanup; pkill -9 -f "$W/run" 2> /dev/null; rm -rf "$SCRATCH"; mpi_private
 mpi_private_tmp || { echo "FAIL: cannot create a private TMPDIR" >&2; exit 1; }
 step_app lv_app 16 20000 || fail "cannot build the test program"
 APP=$W/lv_app
-STEPS=500
+STEPS=300
 timeout -s KILL 120 mpirun -np 4 "$APP" "$STEPS" > ref.out 2> /dev/null || fail "reference run"
 REF=$(grep '^RESULT' ref.out)
 [ -n "$REF" ] || fail "no reference result"
