@@ -468,10 +468,10 @@ class ImageWriter {
   Status WriteBatch(const std::vector<Run>& runs, const void* stored, uint64_t raw_size,
                     uint64_t stored_size, format::Codec codec, format::Filter filter);
   Status CheckRun(uint64_t addr, uint64_t len);  // AddPageRun's rules; advances next_addr_
-  // One batch of AddMemoryRuns: `runs` (raw, in memory) at file offset `at`; its hash to
-  // *digest.
+  // One batch of AddMemoryRuns: `runs` (raw, in memory) at file offset `at`, through
+  // `window` (window_size bytes + 8); its hash to *digest.
   Status WriteMemoryBatch(uint64_t at, const std::vector<Run>& runs, uint64_t raw, char* window,
-                          uint64_t* digest);
+                          uint64_t window_size, uint64_t* digest);
 
   Env* env_;
   std::string final_path_;

@@ -42,6 +42,7 @@ struct Shared {
   Batch* batches = nullptr;
   size_t nbatches = 0;
   uint64_t base = 0;
+  uint64_t window = 0;  // bytes: kWindow, or less when no batch is that large
   bool skip_zero = false;
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
@@ -50,7 +51,7 @@ struct Shared {
 }  // namespace
 
 Status ImageWriter::WriteMemoryBatch(uint64_t at, const std::vector<Run>& runs, uint64_t raw,
-                                     char* window, uint64_t* digest) {
+                                     char* window, uint64_t window_size, uint64_t* digest) {
   std::string hdr(kBatchHeaderSize + kRunSize * runs.size(), '\0');
   StoreLE(&hdr[0], static_cast<uint32_t>(runs.size()));
   StoreLE(&hdr[4], static_cast<uint16_t>(format::Codec::kNone));
@@ -70,11 +71,11 @@ Status ImageWriter::WriteMemoryBatch(uint64_t at, const std::vector<Run>& runs, 
   // stacks): the image may hold a torn page there, never a batch that fails its hash.
   for (const Run& r : runs) {
     for (uint64_t done = 0; done < r.len;) {
-      const uint64_t n = std::min(r.len - done, kWindow - used);
+      const uint64_t n = std::min(r.len - done, window_size - used);
       std::memcpy(window + used, reinterpret_cast<const char*>(r.addr + done), n);
       used += n;
       done += n;
-      if (used == kWindow) {
+      if (used == window_size) {
         h.Update(window, used);
         CAIRN_RETURN_IF_ERROR(file_->WriteAt(off, window, used));
         off += used;
@@ -87,7 +88,7 @@ Status ImageWriter::WriteMemoryBatch(uint64_t at, const std::vector<Run>& runs, 
   StoreLE(window + used, *digest);
   CAIRN_RETURN_IF_ERROR(file_->WriteAt(off, window, used + 8));
   off += used + 8;
-  if (off - at >= kWindow) file_->StartWriteback(at, off - at);
+  if (off - at >= window_size) file_->StartWriteback(at, off - at);
   return Status::Ok();
 }
 
@@ -146,12 +147,17 @@ Status ImageWriter::AddMemoryRuns(const std::vector<AddressRange>& runs, bool sk
   sh.batches = batches.get();
   sh.nbatches = spans.size();
   sh.base = pos_;
+  for (const auto& [first, count] : spans) {
+    uint64_t bytes = 0;
+    for (size_t i = first; i < first + count; ++i) bytes += pieces[i].len;
+    sh.window = std::max(sh.window, std::min(bytes, kWindow));
+  }
   sh.skip_zero = skip_zero;
   auto body = [](void* arg, int) {
     auto* s = static_cast<Shared*>(arg);
     std::vector<Piece> kept;
     std::vector<Run> table;
-    std::unique_ptr<char[]> window(new (std::nothrow) char[kWindow + 8]);
+    std::unique_ptr<char[]> window(new (std::nothrow) char[s->window + 8]);
     for (;;) {
       const size_t j = s->next.fetch_add(1);
       if (j >= s->nbatches) return;
@@ -193,7 +199,7 @@ Status ImageWriter::AddMemoryRuns(const std::vector<AddressRange>& runs, bool sk
         table.clear();
         for (const Piece& p : kept) table.push_back({p.addr, p.len});
         b.status = s->writer->WriteMemoryBatch(static_cast<uint64_t>(start), table, b.raw,
-                                               window.get(), &b.digest);
+                                               window.get(), s->window, &b.digest);
       } catch (const std::bad_alloc&) {
         b.status = Status::Internal("image writer: out of memory");
       }

@@ -729,16 +729,18 @@ Status WritePages(tr::ImageWriter* w, const std::vector<tr::MapRegion>& maps, Pa
   return Status::Ok();
 }
 
-// Threads that hash and write an image's page batches: $CAIRN_WRITERS (1..64), else the
-// cores this process may run on (its affinity: a Slurm or mpirun binding), at most 4. No
-// file is opened (sysconf would read /sys during the checkpoint).
-int Writers() {
+// Threads that hash and write an image's page batches: $CAIRN_WRITERS (1..64), else
+// `wanted` when set (a round of several processes: 1), else the cores this process may run
+// on (its affinity: a Slurm or mpirun binding), at most 4. No file is opened (sysconf would
+// read /sys during the checkpoint).
+int Writers(int wanted) {
   if (const char* e = std::getenv("CAIRN_WRITERS"); e != nullptr && *e != '\0') {
     char* end = nullptr;
     const long v = std::strtol(e, &end, 10);
     if (*end == '\0' && v >= 1 && v <= 64) return static_cast<int>(v);
     log::Warn("preload: CAIRN_WRITERS='", e, "' is not a number 1..64; using the default");
   }
+  if (wanted > 0) return std::min(wanted, 64);
   cpu_set_t set;
   CPU_ZERO(&set);
   const int cores = ::sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 1;
@@ -966,7 +968,7 @@ Result<CaptureResult> WriteCollected(const CaptureOptions& o, const Collected& c
   tr::WriteOptions wo;
   wo.codec = o.codec;
   if (o.codec != format::Codec::kNone) wo.threads = std::max(1, codec_threads);
-  wo.writers = Writers();
+  wo.writers = Writers(o.writers);
   // A tree's images are made durable together by the round (one syncfs before the job
   // manifest that commits them), not one fdatasync each.
   wo.sync = !o.tree;

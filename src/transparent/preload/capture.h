@@ -53,6 +53,10 @@ struct CaptureOptions {
   // checkpoint, when the previous image is gone, or when the kernel cannot track writes
   // (said once in the log).
   int full_every = 0;
+  // Threads that write the image's pages (ImageWriter::AddMemoryRuns). 0: $CAIRN_WRITERS,
+  // else the cores of the process's affinity (at most 4). A tree or MPI round sets 1: its
+  // processes write at the same time already, and more threads than cores only contend.
+  int writers = 0;
 };
 
 struct CaptureResult {

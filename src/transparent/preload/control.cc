@@ -307,6 +307,7 @@ ipc::Message CaptureInRound(const ipc::Message& req, int conn,
   } else {
     o.keep = 1 << 20;  // images of a tree are kept by its job manifests
     o.tree = true;
+    o.writers = 1;  // every process of the tree writes at the same time
     o.drain_pipes = ParseNumberList(req.GetOr("drain", ""));
   }
   const int64_t t0 = NowMs();
@@ -716,6 +717,7 @@ extern "C" __attribute__((visibility("default"))) int cairn_preload_capture(
   o.full_every = ctl::g_cfg.full_every;
   // Images of a job are kept by its manifests (coord/manifest.h), not by lineage.
   o.keep = 1 << 20;
+  o.writers = 1;  // every rank writes at the same time
   o.skip_fds = {ctl::g_listen_fd, ctl::g_watch_fd};
   bool resumed = false;
   auto resume = [&] {
