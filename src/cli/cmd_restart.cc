@@ -110,6 +110,15 @@ int Fail(Context& ctx, const Status& st) {
   return st.code() == Code::kFailedPrecondition ? kExitFailed : ExitCodeFor(st);
 }
 
+// A checkpoint of `participants` ranks (the manifest `path`) restarts only with as many.
+Status SameRanks(const std::string& path, int participants, int size) {
+  if (participants == size) return Status::Ok();
+  return Status::FailedPrecondition("the checkpoint (" + path + ") has " +
+                                    std::to_string(participants) + " ranks, but this launch has " +
+                                    std::to_string(size) + "; restart with -np " +
+                                    std::to_string(participants));
+}
+
 // --mpi: this rank's image in the newest complete job manifest of `dir`; on the launcher's
 // rank 0 also a new coordinator for the restarted job. Refuses (starting nothing) a launch
 // with another number of ranks than the checkpoint.
@@ -123,12 +132,8 @@ Result<std::string> PickRankImage(Context& ctx, const std::string& dir, long int
   }
   const int rank = std::max(0, tr::LauncherRank());
   const int size = std::max(1, tr::LauncherSize());
-  if (m.value().participants != size) {
-    return Status::FailedPrecondition(
-        "the checkpoint (" + coord::ManifestPath(dir, m.value().version) + ") has " +
-        std::to_string(m.value().participants) + " ranks, but this launch has " +
-        std::to_string(size) + "; restart with -np " + std::to_string(m.value().participants));
-  }
+  CAIRN_RETURN_IF_ERROR(
+      SameRanks(coord::ManifestPath(dir, m.value().version), m.value().participants, size));
   const auto& img = m.value().images.at(static_cast<size_t>(rank));
   if (rank == 0) {
     CAIRN_RETURN_IF_ERROR(
@@ -152,10 +157,10 @@ Result<std::string> PickRankImageFromLevels(Context& ctx, const std::string& dir
   }
   const int rank = std::max(0, tr::LauncherRank());
   const int size = std::max(1, tr::LauncherSize());
+  const std::string job_key = tr::LauncherJobKey();
   char key[17];
   std::snprintf(key, sizeof key, "%016llx",
-                static_cast<unsigned long long>(
-                    Hash64(tr::LauncherJobKey().data(), tr::LauncherJobKey().size())));
+                static_cast<unsigned long long>(Hash64(job_key.data(), job_key.size())));
   const std::string choice = JoinPath(tr::naming::ControlDir(dir), std::string("restart-") + key);
   std::string manifest_path;
   if (rank == 0) {
@@ -166,12 +171,8 @@ Result<std::string> PickRankImageFromLevels(Context& ctx, const std::string& dir
     for (const tree::RestartCandidate& c : tree::RestartCandidates(dirs, ctx.env)) {
       if (!c.tree) continue;
       auto m = coord::ReadManifest(c.path, ctx.env);
-      Status st = m.ok() ? Status::Ok() : m.status();
-      if (st.ok() && m.value().participants != size) {
-        st = Status::FailedPrecondition(c.path + " has " + std::to_string(m.value().participants) +
-                                        " ranks, but this launch has " + std::to_string(size) +
-                                        "; restart with -np " +
-                                        std::to_string(m.value().participants));
+      Status st = m.ok() ? SameRanks(c.path, m.value().participants, size) : m.status();
+      if (m.ok() && !st.ok()) {
         why = st;
         break;  // a newer checkpoint of another size: never fall back past it
       }
@@ -219,8 +220,7 @@ Result<std::string> PickRankImageFromLevels(Context& ctx, const std::string& dir
   }
   ctx.err << "cairn restart: rank " << rank << " from " << manifest_path << "\n";
   if (rank == 0) {
-    CAIRN_RETURN_IF_ERROR(
-        job::StartCoordinator(ExecutablePath(), dir, size, tr::LauncherJobKey(), interval_s));
+    CAIRN_RETURN_IF_ERROR(job::StartCoordinator(ExecutablePath(), dir, size, job_key, interval_s));
   }
   return m.value().images.at(static_cast<size_t>(rank)).path;
 }

@@ -8,8 +8,6 @@
 //     map to kNoSpace.
 #pragma once
 
-#include <sys/uio.h>
-
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,11 +22,8 @@ class WritableFile {
  public:
   virtual ~WritableFile() = default;
   virtual Status Append(const void* data, size_t n) = 0;
+  // Safe from several threads at once for disjoint ranges.
   virtual Status WriteAt(uint64_t offset, const void* data, size_t n) = 0;
-  // Writes the `n` buffers of `iov` one after another at `offset`. Safe from several threads
-  // at once for disjoint ranges; it does not move Append's position. The default calls
-  // WriteAt per buffer.
-  virtual Status WriteVAt(uint64_t offset, const struct iovec* iov, int n);
   virtual Status Sync() = 0;
   // Starts writing [offset, offset + n) back to the device without waiting (a hint, so that
   // a later Sync() has less left to do). The default does nothing.

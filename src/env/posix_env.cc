@@ -1,27 +1,15 @@
 #include <dirent.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
-#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <vector>
 
 #include "env/env.h"
 
 namespace cairn {
-
-Status WritableFile::WriteVAt(uint64_t offset, const struct iovec* iov, int n) {
-  for (int i = 0; i < n; ++i) {
-    CAIRN_RETURN_IF_ERROR(WriteAt(offset, iov[i].iov_base, iov[i].iov_len));
-    offset += iov[i].iov_len;
-  }
-  return Status::Ok();
-}
-
 namespace {
 
 Status Errno(const std::string& what, const std::string& path, int err) {
@@ -36,7 +24,7 @@ class PosixWritableFile final : public WritableFile {
     if (fd_ >= 0) ::close(fd_);
   }
   Status Append(const void* data, size_t n) override {
-    CAIRN_RETURN_IF_ERROR(WriteAt(pos_, data, n));
+    CAIRN_RETURN_IF_ERROR(WriteAt(pos_.load(), data, n));
     return Status::Ok();
   }
   Status WriteAt(uint64_t offset, const void* data, size_t n) override {
@@ -53,30 +41,10 @@ class PosixWritableFile final : public WritableFile {
       off += static_cast<uint64_t>(w);
       n -= static_cast<size_t>(w);
     }
-    if (off > pos_) pos_ = off;
-    return Status::Ok();
-  }
-  Status WriteVAt(uint64_t offset, const struct iovec* iov, int n) override {
-    std::vector<struct iovec> left(iov, iov + n);
-    size_t first = 0;
-    uint64_t off = offset;
-    while (first < left.size()) {
-      const int count = static_cast<int>(std::min<size_t>(left.size() - first, IOV_MAX));
-      ssize_t w = ::pwritev(fd_, left.data() + first, count, static_cast<off_t>(off));
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        return Errno("cannot write", path_, errno);
-      }
-      if (w == 0) return Status::NoSpace("cannot write '" + path_ + "': no progress");
-      off += static_cast<uint64_t>(w);
-      for (size_t done = static_cast<size_t>(w); done > 0 && first < left.size();) {
-        const size_t take = std::min(done, left[first].iov_len);
-        left[first].iov_base = static_cast<char*>(left[first].iov_base) + take;
-        left[first].iov_len -= take;
-        done -= take;
-        if (left[first].iov_len == 0) ++first;
-      }
-      while (first < left.size() && left[first].iov_len == 0) ++first;
+    // Several threads may write disjoint ranges at once (the image writer's page writers):
+    // Append's position only ever grows to the furthest end written.
+    for (uint64_t cur = pos_.load(std::memory_order_relaxed);
+         off > cur && !pos_.compare_exchange_weak(cur, off, std::memory_order_relaxed);) {
     }
     return Status::Ok();
   }
@@ -100,7 +68,7 @@ class PosixWritableFile final : public WritableFile {
  private:
   std::string path_;
   int fd_;
-  uint64_t pos_ = 0;
+  std::atomic<uint64_t> pos_{0};
 };
 
 class PosixRandomAccessFile final : public RandomAccessFile {

@@ -465,6 +465,10 @@ class ImageWriter {
   void Writeback();  // starts device writeback of what was written (see image.cc)
   Status Patch(uint64_t offset, const void* p, size_t n);
   Status FlushBatch();  // writes the staged runs (raw_) as one batch
+  // A batch's header and run table (docs/image-format.md, PAGES).
+  static std::string BatchHeaderBytes(const std::vector<Run>& runs, uint64_t raw_size,
+                                      uint64_t stored_size, format::Codec codec,
+                                      format::Filter filter);
   Status WriteBatch(const std::vector<Run>& runs, const void* stored, uint64_t raw_size,
                     uint64_t stored_size, format::Codec codec, format::Filter filter);
   Status CheckRun(uint64_t addr, uint64_t len);  // AddPageRun's rules; advances next_addr_

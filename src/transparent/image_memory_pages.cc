@@ -52,16 +52,8 @@ struct Shared {
 
 Status ImageWriter::WriteMemoryBatch(uint64_t at, const std::vector<Run>& runs, uint64_t raw,
                                      char* window, uint64_t window_size, uint64_t* digest) {
-  std::string hdr(kBatchHeaderSize + kRunSize * runs.size(), '\0');
-  StoreLE(&hdr[0], static_cast<uint32_t>(runs.size()));
-  StoreLE(&hdr[4], static_cast<uint16_t>(format::Codec::kNone));
-  StoreLE(&hdr[6], static_cast<uint16_t>(format::Filter::kNone));
-  StoreLE(&hdr[8], raw);
-  StoreLE(&hdr[16], raw);
-  for (size_t i = 0; i < runs.size(); ++i) {
-    StoreLE(&hdr[kBatchHeaderSize + kRunSize * i], runs[i].addr);
-    StoreLE(&hdr[kBatchHeaderSize + kRunSize * i + 8], runs[i].len);
-  }
+  const std::string hdr =
+      BatchHeaderBytes(runs, raw, raw, format::Codec::kNone, format::Filter::kNone);
   Hasher h;
   h.Update(hdr.data(), hdr.size());
   CAIRN_RETURN_IF_ERROR(file_->WriteAt(at, hdr.data(), hdr.size()));

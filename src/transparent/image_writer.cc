@@ -424,8 +424,9 @@ Status ImageWriter::FlushBatch() {
   return st;
 }
 
-Status ImageWriter::WriteBatch(const std::vector<Run>& runs, const void* stored, uint64_t raw_size,
-                               uint64_t stored_size, format::Codec codec, format::Filter filter) {
+std::string ImageWriter::BatchHeaderBytes(const std::vector<Run>& runs, uint64_t raw_size,
+                                          uint64_t stored_size, format::Codec codec,
+                                          format::Filter filter) {
   std::string hdr(kBatchHeaderSize + kRunSize * runs.size(), '\0');
   StoreLE(&hdr[0], static_cast<uint32_t>(runs.size()));
   StoreLE(&hdr[4], static_cast<uint16_t>(codec));
@@ -436,6 +437,12 @@ Status ImageWriter::WriteBatch(const std::vector<Run>& runs, const void* stored,
     StoreLE(&hdr[kBatchHeaderSize + kRunSize * i], runs[i].addr);
     StoreLE(&hdr[kBatchHeaderSize + kRunSize * i + 8], runs[i].len);
   }
+  return hdr;
+}
+
+Status ImageWriter::WriteBatch(const std::vector<Run>& runs, const void* stored, uint64_t raw_size,
+                               uint64_t stored_size, format::Codec codec, format::Filter filter) {
+  const std::string hdr = BatchHeaderBytes(runs, raw_size, stored_size, codec, filter);
   batch_hasher_.Reset();
   Status st = Put(hdr.data(), hdr.size(), &batch_hasher_, nullptr);
   if (st.ok()) st = Put(stored, stored_size, &batch_hasher_, nullptr);
