@@ -54,9 +54,13 @@ CFG
   local lp=$!
   wait_file "$d/ready"
   local t0 && t0=$(now)
-  "$cairn" checkpoint --config "$d/levels.cfg" --name job > "$d/ckpt.out" 2> "$d/ckpt.err" ||
-    { cat "$d/ckpt.err" >&2; exit 1; }
+  "$cairn" checkpoint --config "$d/levels.cfg" --name job > "$d/ckpt.out" 2> "$d/ckpt.err" &
+  local cp=$!
+  # The pause ends when the manifest is committed on scratch: the processes resume then,
+  # while `cairn checkpoint` goes on to hand the flush to the node's backend.
+  wait_file "$swork/s/job/job.v1.manifest"
   local ts=$(($(now) - t0))
+  wait "$cp" || { cat "$d/ckpt.err" >&2; exit 1; }
   wait_file "$pwork/p/job/job.v1.manifest"
   local tp=$(($(now) - t0))
   touch "$d/stop"

@@ -63,6 +63,9 @@ Status InstallClosedConnection(int target) {
 
 bool Writable(const FileState& f) { return (f.open_flags & O_ACCMODE) != O_RDONLY; }
 
+// A file of procfs: its content is made by the kernel when it is read.
+bool IsProcFile(const FileState& f) { return f.path.starts_with("/proc/"); }
+
 std::string Describe(const FileState& f) {
   return "fd " + std::to_string(f.fd) + " ('" + f.path + "')";
 }
@@ -119,7 +122,8 @@ Status RestoredFiles::Check() {
       lock_target_ = f.fd;
       continue;
     }
-    if (f.content_included) continue;
+    // A /proc file describes a process that the restart has yet to create: opened at Install.
+    if (f.content_included || IsProcFile(f)) continue;
     struct stat st;
     if (::stat(f.path.c_str(), &st) != 0) {
       return Status::FromErrno("cannot restore " + Describe(f) + ": the file is gone", errno);
@@ -163,7 +167,7 @@ Status RestoredFiles::InstallRegular(const FileState& f) {
       } else if (now_size < f.size) {
         warnings_.push_back(Describe(f) + " shrank since the checkpoint (" +
                             std::to_string(f.size) + " -> " + std::to_string(now_size) + " bytes)");
-      } else if (!Writable(f) && now_mtime != f.mtime_ns) {
+      } else if (!Writable(f) && now_mtime != f.mtime_ns && !IsProcFile(f)) {
         warnings_.push_back(Describe(f) +
                             " changed since the checkpoint; the program sees the new content");
       }

@@ -273,6 +273,12 @@ std::vector<tr::FileState> CollectFiles(const std::vector<int>& skip, const Capt
     }
     struct stat st;
     if (::fstat(fd, &st) != 0) continue;
+    // A file of this process's own /proc directory: named through /proc/self, which is this
+    // process again after a restart, whatever its pid is then.
+    if (const std::string own = "/proc/" + std::to_string(::getpid()) + "/";
+        f.path.starts_with(own)) {
+      f.path = "/proc/self/" + f.path.substr(own.size());
+    }
     f.mode = st.st_mode;
     const std::string info = tr::ReadProcText("/proc/self/fdinfo/" + std::to_string(fd));
     f.open_flags = static_cast<uint32_t>(ParseU64(tr::ProcField(info, "flags"), 8));

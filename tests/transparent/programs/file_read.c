@@ -1,7 +1,8 @@
 /* A file read with offsets: WORKDIR/input.dat (4 MiB of a deterministic pattern, written at
  * start) read through one O_RDONLY descriptor with read(2), lseek(SEEK_SET/SEEK_CUR/SEEK_END)
  * jumps and a stdio FILE* (fread/fseek, with its user-space buffer). Every read is checked
- * against the pattern, so a wrong offset after a restart is caught. */
+ * against the pattern, so a wrong offset after a restart is caught. A descriptor of
+ * /proc/self/stat stays open throughout: after a restart it still describes this process. */
 #include <fcntl.h>
 
 #include "mx.h"
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
   int fd = open(path, O_RDONLY);
   FILE* f = fopen(path, "rb");
   MX_CHECK(fd >= 0 && f != NULL, "open");
+  const int self_stat = open("/proc/self/stat", O_RDONLY);
+  MX_CHECK(self_stat >= 0, "open /proc/self/stat");
   off_t pos = 0;
   long fpos = 0;
   uint64_t h = MX_HASH_INIT;
@@ -57,8 +60,15 @@ int main(int argc, char** argv) {
       fpos = (long)s * 7777 % (long)(SIZE - 1000);
       MX_CHECK(fseek(f, fpos, SEEK_SET) == 0, "fseek");
     }
+    if (s % 10 == 0) {
+      char st[64] = {0};
+      MX_CHECK(pread(self_stat, st, sizeof st - 1, 0) > 0, "step %d: read /proc/self/stat", s);
+      MX_CHECK(atoi(st) == (int)getpid(), "step %d: the open /proc/self/stat shows pid %d, not %d",
+               s, atoi(st), (int)getpid());
+    }
     mx_step_sleep();
   }
+  close(self_stat);
   fclose(f);
   close(fd);
   printf("read offsets final %lld stdio %ld hash %016llx\n", (long long)pos, fpos,
