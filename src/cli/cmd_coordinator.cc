@@ -113,8 +113,7 @@ int Run(const Args& args, Context& ctx) {
   // node's backend, and versions go on from the newest there (a restart from persistent).
   if (auto levels = tree::LoadLevels(o.dir, ctx.env);
       levels.ok() && !levels.value().persistent.empty()) {
-    auto there = coord::ListManifests(levels.value().persistent, ctx.env);
-    if (there.ok() && !there.value().empty()) o.first_version = there.value().back() + 1;
+    o.first_version = tree::FirstVersion(levels.value(), ctx.env);
     o.on_commit = [l = levels.value(), bin = ExecutablePath()](const std::string& manifest) {
       if (Status fs = tree::RequestFlush(l, bin, false); !fs.ok()) {
         log::Warn("coordinator: ", manifest, " is committed on scratch but not flushed to ",

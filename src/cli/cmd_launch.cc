@@ -77,11 +77,6 @@ int Run(const Args& args, Context& ctx) {
   Config level_cfg;
   std::string level_dir, level_err;
   const bool levels = ParseLevelDir(args, BaseName(prog[0]), &level_dir, &level_cfg, &level_err);
-  if (levels && level_err.empty() && args.Has("node")) {
-    level_err =
-        "--config does not work with --node yet (its images would not be flushed to "
-        "persistent); use --ckpt-dir";
-  }
   if (levels && level_err.empty() && args.Has("mpi") && !transparent::LauncherOnOneNode()) {
     level_err =
         "--config with --mpi needs every rank on one node for now (scratch is node-local and "
@@ -233,6 +228,8 @@ const Command& LaunchCommand() {
       "--ckpt-dir, and after each checkpoint the node's backend copies it to\n"
       "<persistent>/NAME in the background, at low priority; scratch_versions and\n"
       "max_versions bound what each level keeps, compress=zstd compresses the images.\n"
+      "With --node N too, node N's images go to <scratch>/NAME.node<N>, and its agent\n"
+      "has the node's backend flush each commit to <persistent>/NAME.node<N>.\n"
       "With --mpi too (every rank on one node for now), each commit of the job's\n"
       "coordinator is flushed, and `mpirun -np N cairn restart --mpi --config FILE --name\n"
       "NAME` restarts from the newest checkpoint that verifies on scratch or persistent.\n"

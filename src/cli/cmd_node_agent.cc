@@ -49,6 +49,7 @@ int Run(const Args& args, Context& ctx) {
   o.keep = static_cast<int>(keep);
   o.watch_pid = static_cast<int>(watch);
   o.job_key = job::NodeJobKey(o.job_dir);
+  o.backend_binary = ExecutablePath();
   o.env = ctx.env;
   Status st = ctx.env->CreateDirs(transparent::naming::ControlDir(o.node_dir));
   if (!st.ok()) {

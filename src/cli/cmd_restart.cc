@@ -276,9 +276,13 @@ int RestartTree(Context& ctx, const coord::Manifest& m, tree::NodeRendezvous* no
 constexpr int kNodeWaitMs = 120000;  // for the other nodes of a job, at each step
 
 // The job manifest versions this node can restart: kind "nodes" with `nodes` participants,
-// whose node manifest for `node` and every image it names are complete. Newest first.
-std::vector<uint64_t> RestartableVersions(Context& ctx, const job::NodePlacement& p) {
-  std::vector<uint64_t> out;
+// whose node manifest for `node` and every image it names are complete, in the node's
+// directory or else (a node launched with --config: `persistent` is its directory there)
+// on persistent. Newest first, each with the node manifest to restore.
+std::vector<std::pair<uint64_t, std::string>> RestartableVersions(Context& ctx,
+                                                                  const job::NodePlacement& p,
+                                                                  const std::string& persistent) {
+  std::vector<std::pair<uint64_t, std::string>> out;
   auto versions = coord::ListManifests(p.job_dir, ctx.env);
   if (!versions.ok()) return out;
   for (auto it = versions.value().rbegin(); it != versions.value().rend(); ++it) {
@@ -290,25 +294,36 @@ std::vector<uint64_t> RestartableVersions(Context& ctx, const job::NodePlacement
                                       " node(s) of kind '" + m.value().kind + "', not of " +
                                       std::to_string(p.nodes) + " nodes");
     }
-    Result<coord::Manifest> mine = Status::NotFound("unset");
+    std::string chosen;
     if (st.ok()) {
-      const auto& im = m.value().images.at(static_cast<size_t>(p.node));
-      st = coord::CheckImages({.version = m.value().version,
-                               .kind = "nodes",
-                               .participants = 1,
-                               .created = 0,
-                               .images = {im}},
-                              ctx.env);
-      if (st.ok()) mine = coord::ReadManifest(im.path, ctx.env);
-      if (st.ok() && !mine.ok()) st = mine.status();
-      if (st.ok()) st = coord::CheckImages(mine.value(), ctx.env);
+      coord::ManifestImage im = m.value().images.at(static_cast<size_t>(p.node));
+      std::vector<std::string> copies = {im.path};
+      if (!persistent.empty()) copies.push_back(JoinPath(persistent, BaseName(im.path)));
+      for (const std::string& copy : copies) {
+        im.path = copy;
+        Status cs = coord::CheckImages({.version = m.value().version,
+                                        .kind = "nodes",
+                                        .participants = 1,
+                                        .created = 0,
+                                        .images = {im}},
+                                       ctx.env);
+        Result<coord::Manifest> mine = Status::NotFound("unset");
+        if (cs.ok()) mine = coord::ReadManifest(copy, ctx.env);
+        if (cs.ok() && !mine.ok()) cs = mine.status();
+        if (cs.ok()) cs = coord::CheckImages(mine.value(), ctx.env);
+        if (cs.ok()) {
+          chosen = copy;
+          break;
+        }
+        st = cs;
+      }
     }
-    if (!st.ok()) {
+    if (chosen.empty()) {
       ctx.err << "cairn restart: warning: " << BaseName(path) << ": skipped: " << st.message()
               << "\n";
       continue;
     }
-    out.push_back(*it);
+    out.push_back({*it, chosen});
   }
   return out;
 }
@@ -316,22 +331,35 @@ std::vector<uint64_t> RestartableVersions(Context& ctx, const job::NodePlacement
 // --node: this node's part of a job spread over several nodes. Node 0 starts the job's new
 // coordinator; every node starts its agent, agrees with the others on the checkpoint, and
 // restores its tree with the connections between nodes (tree/node_rendezvous.h).
-int RestartNode(Context& ctx, const job::NodePlacement& p) {
+int RestartNode(Context& ctx, const job::NodePlacement& p, const Config* levels) {
+  std::string persistent;  // with --config: the node's checkpoints there
+  if (levels != nullptr) {
+    // Scratch may have been wiped: the node's directory and its levels file come back first
+    // (the agent reads them to flush and number the next checkpoints).
+    if (Status st = tree::SaveLevels(p.node_dir, *levels, ctx.env); !st.ok()) return Fail(ctx, st);
+    if (!levels->persistent.empty())
+      persistent = JoinPath(levels->persistent, BaseName(p.node_dir));
+  }
+  const auto restartable = RestartableVersions(ctx, p, persistent);
   if (Status st = job::StartNodeServices(ExecutablePath(), p); !st.ok()) return Fail(ctx, st);
   auto store = coord::JobStore::Open(p.job_dir, job::NodeJobKey(p.job_dir), kNodeWaitMs);
   if (!store.ok()) return Fail(ctx, store.status());
   const std::string host = p.address.empty() ? store.value().local_host() : p.address;
   tree::NodeRendezvous nodes(store.value(), p.job_dir, job::NodeJobKey(p.job_dir), p.node, p.nodes,
                              host, kNodeWaitMs);
-  auto version = nodes.AgreeOnVersion(RestartableVersions(ctx, p));
+  std::vector<uint64_t> versions;
+  for (const auto& [v, path] : restartable) versions.push_back(v);
+  auto version = nodes.AgreeOnVersion(versions);
   if (!version.ok()) return Fail(ctx, version.status());
-  auto job = coord::ReadManifest(coord::ManifestPath(p.job_dir, version.value()), ctx.env);
-  if (!job.ok()) return Fail(ctx, job.status());
-  auto mine = coord::ReadManifest(job.value().images.at(static_cast<size_t>(p.node)).path, ctx.env);
+  std::string node_manifest;
+  for (const auto& [v, path] : restartable) {
+    if (v == version.value()) node_manifest = path;
+  }
+  auto mine = coord::ReadManifest(node_manifest, ctx.env);
   if (!mine.ok()) return Fail(ctx, mine.status());
   ctx.err << "cairn restart: node " << p.node << " of " << p.nodes << " at " << host
           << ": checkpoint " << version.value() << " (" << mine.value().images.size()
-          << " process(es))\n";
+          << " process(es)) from " << node_manifest << "\n";
   return RestartTree(ctx, mine.value(), &nodes);
 }
 
@@ -378,18 +406,22 @@ int Run(const Args& args, Context& ctx) {
   Config level_cfg;
   std::string level_dir, level_err;
   const bool levels = ParseLevelDir(args, "", &level_dir, &level_cfg, &level_err);
-  if (!level_err.empty() || (levels && (args.Has("image") || args.Has("node")))) {
-    PrintError(ctx, kName, level_err.empty() ? "--config excludes --image and --node" : level_err);
+  if (!level_err.empty() || (levels && args.Has("image"))) {
+    PrintError(ctx, kName, level_err.empty() ? "--config excludes --image" : level_err);
     return kExitUsage;
   }
-  if (levels && !args.Has("mpi")) return RestartFromLevels(ctx, level_dir, level_cfg);
+  if (levels && !args.Has("mpi") && !args.Has("node")) {
+    return RestartFromLevels(ctx, level_dir, level_cfg);
+  }
   job::NodePlacement node;
   std::string node_err;
-  const bool on_node =
-      ParseNodePlacement(args, args.Get("ckpt-dir").value_or(""), &node, &node_err);
+  const bool on_node = ParseNodePlacement(
+      args, levels ? level_dir : args.Get("ckpt-dir").value_or(""), &node, &node_err);
   if (node_err.empty() && on_node &&
-      (args.Has("mpi") || args.Has("image") || !args.Has("ckpt-dir"))) {
-    node_err = "--node needs --ckpt-dir DIR (the node's) and excludes --mpi and --image";
+      (args.Has("mpi") || args.Has("image") || (!levels && !args.Has("ckpt-dir")))) {
+    node_err =
+        "--node needs --ckpt-dir DIR (the node's) or --config FILE --name NAME, and excludes "
+        "--mpi and --image";
   }
   if (!node_err.empty()) {
     PrintError(ctx, kName, node_err);
@@ -403,7 +435,7 @@ int Run(const Args& args, Context& ctx) {
   }
   if (on_node) {
     node.interval_s = std::stol(interval);
-    return RestartNode(ctx, node);
+    return RestartNode(ctx, node, levels ? &level_cfg : nullptr);
   }
   if (!args.positional().empty()) {
     PrintError(ctx, kName, "unexpected argument '" + args.positional().front() + "'");
@@ -497,7 +529,9 @@ const Command& RestartCommand() {
       "With --node N --nodes M --job-dir JOB (on every node of a job started with\n"
       "`cairn launch --node`), each node restores its own tree from its --ckpt-dir: the\n"
       "nodes agree on the newest checkpoint all of them still have, re-create the TCP\n"
-      "connections between them on their new addresses, and start together.\n"
+      "connections between them on their new addresses, and start together. With\n"
+      "--config FILE --name NAME instead of --ckpt-dir, a node's part is taken from\n"
+      "<scratch>/NAME.node<N>, else from <persistent>/NAME.node<N>.\n"
       "With --config FILE --name NAME (a job launched with --config) the newest checkpoint\n"
       "is taken from the fastest level that has it: <scratch>/NAME, else\n"
       "<persistent>/NAME; a copy that does not verify falls back to the next one.\n"

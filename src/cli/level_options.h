@@ -18,7 +18,9 @@ std::vector<OptionSpec> WithLevelOptions(std::vector<OptionSpec> specs);
 // False (nothing parsed) without --config. Else loads the configuration (the library's INI
 // keys and CAIRN_* overrides), which must name `scratch`, and sets *dir to
 // <scratch>/<NAME> (NAME: --name, else `default_name`; a valid checkpoint name) and *config;
-// a problem (also --ckpt-dir given too, or no name) sets *err.
+// with --node N (a job on several nodes) to <scratch>/<NAME>.node<N>, whose persistent copy
+// is then <persistent>/<NAME>.node<N>. A problem (also --ckpt-dir given too, or no name) sets
+// *err.
 bool ParseLevelDir(const Args& args, const std::string& default_name, std::string* dir,
                    Config* config, std::string* err);
 

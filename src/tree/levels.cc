@@ -187,6 +187,12 @@ Status RequestFlush(const Levels& levels, const std::string& binary, bool wait, 
   return st.Annotate("flushing '" + levels.dir + "' to persistent");
 }
 
+uint64_t FirstVersion(const Levels& levels, Env* env) {
+  if (levels.persistent.empty()) return 1;
+  auto there = coord::ListManifests(levels.persistent, env);
+  return there.ok() && !there.value().empty() ? there.value().back() + 1 : 1;
+}
+
 std::vector<RestartCandidate> RestartCandidates(const std::vector<std::string>& dirs, Env* env) {
   std::vector<std::pair<size_t, RestartCandidate>> trees, singles;  // (level, candidate)
   for (size_t level = 0; level < dirs.size(); ++level) {

@@ -51,6 +51,12 @@ Result<FlushPlan> PlanFlush(const Levels& levels, Env* env = Env::Default());
 Status RequestFlush(const Levels& levels, const std::string& binary, bool wait,
                     Env* env = Env::Default());
 
+// The lowest version a new job manifest in levels.dir may take: one past the newest on
+// persistent (1 when there is none). A restart from persistent after scratch was wiped then
+// goes on numbering from there instead of starting again at 1, which would name a newer
+// checkpoint as an older one there (and max_versions would drop it first).
+uint64_t FirstVersion(const Levels& levels, Env* env = Env::Default());
+
 // What a restart of a job launched with --config may use, in the order to try: the complete
 // checkpoints of every level (`dirs`, fastest first: scratch, then persistent), newest
 // version first and, for one version, the fastest level first. A job with tree checkpoints

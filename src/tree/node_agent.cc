@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "coord/participant.h"
 #include "coord/protocol.h"
+#include "tree/levels.h"
 #include "tree/round.h"
 
 namespace cairn::tree {
@@ -65,6 +66,7 @@ class Agent {
           round_->Resume(m.GetInt(coord::kFKill, 0) != 0);
           round_.reset();
           log::Info("node agent ", o_.node, ": checkpoint ", r, " committed");
+          Flush();
         }
       } else if (m.type() == coord::kAbort) {
         if (round_ && r == round_number_) {
@@ -89,6 +91,9 @@ class Agent {
     ro.always_tree = true;
     ro.job_hosts = hosts;
     ro.env = o_.env;
+    if (auto levels = LoadLevels(o_.node_dir, o_.env); levels.ok()) {
+      ro.first_version = FirstVersion(levels.value(), o_.env);
+    }
     auto stopped = TreeRound::Stop(ro);
     if (!stopped.ok()) {
       (void)p_->SendFailed(r, "node " + std::to_string(o_.node) + ": " + stopped.status().message(),
@@ -117,6 +122,16 @@ class Agent {
       (void)round_->Abort(st);
       round_.reset();
       (void)p_->SendFailed(r, "node " + std::to_string(o_.node) + ": " + st.message(), st.code());
+    }
+  }
+
+  // A node launched with --config: its backend copies what is committed to persistent (the
+  // processes have resumed; a failure is logged, and the next commit's flush retries it).
+  void Flush() {
+    auto levels = LoadLevels(o_.node_dir, o_.env);
+    if (!levels.ok() || levels.value().persistent.empty()) return;
+    if (Status st = RequestFlush(levels.value(), o_.backend_binary, false, o_.env); !st.ok()) {
+      log::Warn("node agent ", o_.node, ": ", st.ToString());
     }
   }
 

@@ -13,7 +13,11 @@
 //       TARGETS         -> QUIET at once (a tree has no collectives to line up)
 //       DRAIN           -> Write: every image and node_dir/job.v<N>.manifest (a tree manifest,
 //                          also for one process) -> WRITTEN {path: that manifest, bytes: its size}
-//       COMMITTED {kill}-> Resume (kill: the processes exit), retention (keep) of node_dir
+//       COMMITTED {kill}-> Resume (kill: the processes exit), retention (keep) of node_dir;
+//                          a node launched with --config (node_dir/.cairn/levels.cfg,
+//                          tree/levels.h) then has its backend flush the node's checkpoint
+//                          to its persistent directory (started with backend_binary), and
+//                          its node manifests go on numbering from the newest there
 //       ABORT           -> Abort: resume, remove this round's images and node manifest
 //     A phase that fails answers FAILED with the reason; the processes are running again.
 //   - The node's job is over when `watch_pid` (the launched program, or `cairn restart`) is
@@ -43,6 +47,7 @@ struct NodeAgentOptions {
   int keep = 2;  // node manifests kept after a commit
   int join_timeout_ms = 120000;
   int round_timeout_ms = 600000;  // one Stop or Write
+  std::string backend_binary;     // `cairn`, to start the node's backend for a flush
   Env* env = Env::Default();
 };
 

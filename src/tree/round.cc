@@ -348,7 +348,8 @@ class Round {
     if (!versions.ok()) return versions.status();
     coord::Manifest man;
     man.kind = "tree";
-    man.version = versions.value().empty() ? 1 : versions.value().back() + 1;
+    man.version = std::max<uint64_t>(o_.first_version,
+                                     versions.value().empty() ? 1 : versions.value().back() + 1);
     man.participants = static_cast<int>(members_.size());
     for (size_t i = 0; i < members_.size(); ++i) {
       const Member& m = members_[i];

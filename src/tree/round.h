@@ -48,6 +48,10 @@ struct RoundOptions {
   bool always_tree = false;
   // Sent with STOP: the addresses of the job's other nodes (objects/tcp.h DrainTcpSends).
   std::string job_hosts;
+  // The manifest's version is one past the newest in DIR, and at least this: a job whose
+  // checkpoints also live elsewhere (persistent, tree/levels.h FirstVersion) never reuses
+  // a version there after its DIR was wiped.
+  uint64_t first_version = 1;
   Env* env = Env::Default();
 };
 

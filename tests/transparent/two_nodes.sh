@@ -23,6 +23,14 @@
 # WORK is left 5 s after the end. Skipped (status 77) unless run as root on a system where
 # `ip netns add` and veth pairs work. Every wait is bounded.
 #
+# TWO_NODES_LEVELS=1: the nodes run through cairn's levels (launch/restart --config FILE
+# --name job, issue 12): each node's images on its own node-local scratch (WORK/scratchA,
+# WORK/scratchB, by CAIRN_SCRATCH), its agent having the node's backend flush each commit to
+# the shared WORK/persist/job.node<N>. After generation 1, node B's scratch is wiped: node B
+# restarts from persistent, node A from its scratch, and node B's next checkpoint must be
+# numbered on from persistent's (job.node1/job.v2.manifest). After generation 2 both scratches
+# are wiped: generation 3 restarts both nodes from persistent.
+#
 # TWO_NODES_NO_CAIRN=1 runs the same generations without cairn (each generation starts the
 # programs afresh on its nodes, no checkpoint): a check of the network plumbing and of this
 # script. TWO_NODES_KEEP=1 keeps WORK after a pass.
@@ -32,6 +40,14 @@ CAIRN=$(abspath "$1") PROGDIR=$(abspath "$2") WORK=$(abspath "$3")
 PROG=$PROGDIR/node_peer
 PORT=7000
 NO_CAIRN=${TWO_NODES_NO_CAIRN:-}
+LEVELS=${TWO_NODES_LEVELS:-}
+# The nodes' checkpoint directories (with levels: <scratch>/<name>.node<N>).
+if [ -n "$LEVELS" ]; then
+  NODE_DIR_A=$WORK/scratchA/job.node0 NODE_DIR_B=$WORK/scratchB/job.node1
+  export CAIRN_RUNTIME_DIR=$WORK/run  # this test's own backends (killed with the nodes)
+else
+  NODE_DIR_A=$WORK/nodeA NODE_DIR_B=$WORK/nodeB
+fi
 ID=$$
 START=$(date +%s%N)
 # A line of progress, with the seconds since the start.
@@ -142,7 +158,7 @@ skip() {
 fail() {
   local f
   echo "FAIL (two_nodes): $*" >&2
-  for f in "$WORK"/*.err "$WORK"/nodeA/.cairn/*.log "$WORK"/nodeB/.cairn/*.log \
+  for f in "$WORK"/*.err "$NODE_DIR_A"/.cairn/*.log "$NODE_DIR_B"/.cairn/*.log \
     "$WORK"/job/.cairn/*.log; do
     [ -s "$f" ] && { echo "--- $f:"; tail -n 30 "$f"; } >&2
   done
@@ -200,26 +216,33 @@ start_nodes() {
   local g=$1 a b
   a=$(ns_a "$g") b=$(ns_b "$g")
   local sv=("$PROG" server "$WORK/wa" "$PORT") cl=("$PROG" client "$WORK/wb" "$(addr_a "$g")" "$PORT")
-  local ca=(--ckpt-dir "$WORK/nodeA" --job-dir "$WORK/job" --node 0 --nodes 2
-    --node-address "$(addr_a "$g")")
-  local cb=(--ckpt-dir "$WORK/nodeB" --job-dir "$WORK/job" --node 1 --nodes 2
-    --node-address "$(addr_b "$g")")
+  local ca=(--job-dir "$WORK/job" --node 0 --nodes 2 --node-address "$(addr_a "$g")")
+  local cb=(--job-dir "$WORK/job" --node 1 --nodes 2 --node-address "$(addr_b "$g")")
+  local ea=() eb=()
+  if [ -n "$LEVELS" ]; then
+    ca+=(--config "$WORK/levels.cfg" --name job) cb+=(--config "$WORK/levels.cfg" --name job)
+    ea=(env "CAIRN_SCRATCH=$WORK/scratchA") eb=(env "CAIRN_SCRATCH=$WORK/scratchB")
+  else
+    ca+=(--ckpt-dir "$NODE_DIR_A") cb+=(--ckpt-dir "$NODE_DIR_B")
+  fi
   if [ -n "$NO_CAIRN" ]; then
     ip netns exec "$a" "${sv[@]}" > "$WORK/server.$g.out" 2> "$WORK/server.$g.err" &
     SERVER_PID=$!
     ip netns exec "$b" "${cl[@]}" > "$WORK/client.$g.out" 2> "$WORK/client.$g.err" &
     CLIENT_PID=$!
   elif [ "$g" = 1 ]; then
-    ip netns exec "$a" "$CAIRN" launch "${ca[@]}" -- "${sv[@]}" \
+    ip netns exec "$a" "${ea[@]}" "$CAIRN" launch "${ca[@]}" -- "${sv[@]}" \
       > "$WORK/server.$g.out" 2> "$WORK/server.$g.err" &
     SERVER_PID=$!
-    ip netns exec "$b" "$CAIRN" launch "${cb[@]}" -- "${cl[@]}" \
+    ip netns exec "$b" "${eb[@]}" "$CAIRN" launch "${cb[@]}" -- "${cl[@]}" \
       > "$WORK/client.$g.out" 2> "$WORK/client.$g.err" &
     CLIENT_PID=$!
   else
-    ip netns exec "$a" "$CAIRN" restart "${ca[@]}" > "$WORK/server.$g.out" 2> "$WORK/server.$g.err" &
+    ip netns exec "$a" "${ea[@]}" "$CAIRN" restart "${ca[@]}" > "$WORK/server.$g.out" \
+      2> "$WORK/server.$g.err" &
     SERVER_PID=$!
-    ip netns exec "$b" "$CAIRN" restart "${cb[@]}" > "$WORK/client.$g.out" 2> "$WORK/client.$g.err" &
+    ip netns exec "$b" "${eb[@]}" "$CAIRN" restart "${cb[@]}" > "$WORK/client.$g.out" \
+      2> "$WORK/client.$g.err" &
     CLIENT_PID=$!
   fi
   BG="$SERVER_PID $CLIENT_PID"
@@ -228,16 +251,16 @@ start_nodes() {
 # socket of the launched program (generation 1), a restored process answering `cairn status`
 # (restarts).
 wait_started() {
-  local g=$1 _ node ns ok
+  local g=$1 _ node ns ok dir
   [ -n "$NO_CAIRN" ] && return 0
   for _ in $(seq 200); do
     ok=1
     for node in A B; do
-      if [ "$node" = A ]; then ns=$(ns_a "$g"); else ns=$(ns_b "$g"); fi
+      if [ "$node" = A ]; then ns=$(ns_a "$g") dir=$NODE_DIR_A; else ns=$(ns_b "$g") dir=$NODE_DIR_B; fi
       if [ "$g" = 1 ]; then
-        compgen -G "$WORK/node$node/.cairn/*.sock" > /dev/null || ok=
+        compgen -G "$dir/.cairn/*.sock" > /dev/null || ok=
       else
-        ip netns exec "$ns" "$CAIRN" status --ckpt-dir "$WORK/node$node" --json 2> /dev/null |
+        ip netns exec "$ns" "$CAIRN" status --ckpt-dir "$dir" --json 2> /dev/null |
           grep -q '"restored": true' || ok=
       fi
     done
@@ -258,6 +281,19 @@ checkpoint() {
   [ -f "$WORK/job/job.v$g.manifest" ] ||
     fail "generation $g: no $WORK/job/job.v$g.manifest after the checkpoint: $(ls "$WORK/job")"
   say "generation $g: checkpoint committed job.v$g.manifest"
+  [ -n "$LEVELS" ] || return 0
+  # Each node's agent has its backend flush its part to persistent, in the background.
+  local n _
+  for n in 0 1; do
+    for _ in $(seq 300); do
+      [ -f "$WORK/persist/job.node$n/job.v$g.manifest" ] && break
+      sleep 0.1
+    done
+    [ -f "$WORK/persist/job.node$n/job.v$g.manifest" ] ||
+      fail "generation $g: node $n's job.v$g.manifest is not on persistent after 30 s:" \
+        "$(ls "$WORK/persist/job.node$n" 2> /dev/null | tr '\n' ' ')"
+  done
+  say "generation $g: both nodes' parts flushed to persistent"
 }
 # Both nodes of generation $1 fail: every process on them dies (kill -9), with the node agents
 # and the coordinator; the namespaces go.
@@ -280,8 +316,19 @@ fail_nodes() {
 [ -x "$PROG" ] || fail "no program $PROG"
 [ -n "$NO_CAIRN" ] || [ -x "$CAIRN" ] || fail "no cairn at $CAIRN"
 rm -rf "$WORK"
-mkdir -p "$WORK/wa" "$WORK/wb" "$WORK/ref" "$WORK/nodeA" "$WORK/nodeB" "$WORK/job" ||
-  fail "cannot create $WORK"
+mkdir -p "$WORK/wa" "$WORK/wb" "$WORK/ref" "$WORK/job" || fail "cannot create $WORK"
+if [ -n "$LEVELS" ]; then
+  mkdir -p "$WORK/run" && chmod 0700 "$WORK/run" || fail "cannot create $WORK/run"
+  cat > "$WORK/levels.cfg" << CFG || fail "cannot write $WORK/levels.cfg"
+scratch = $WORK/scratch-unused
+persistent = $WORK/persist
+scratch_versions = 2
+max_versions = 2
+backend_idle_timeout = 3
+CFG
+else
+  mkdir -p "$NODE_DIR_A" "$NODE_DIR_B" || fail "cannot create the node directories"
+fi
 make_nodes 1 2> "$WORK/netns.err" ||
   skip "cannot create network namespaces and a veth pair: $(tr '\n' ' ' < "$WORK/netns.err")"
 
@@ -322,6 +369,17 @@ for g in 1 2; do
   checkpoint "$g"
   sleep 0.3
   fail_nodes "$g"
+  if [ -n "$LEVELS" ]; then  # node-local storage lost: B's after 1, both after 2
+    rm -rf "$WORK/scratchB"
+    [ "$g" = 2 ] && rm -rf "$WORK/scratchA"
+    say "generation $g: node-local scratch wiped ($([ "$g" = 1 ] && echo B || echo A and B))"
+  fi
+  if [ -n "$LEVELS" ] && [ "$g" = 2 ]; then
+    grep -q "from $WORK/persist/job.node1/job.v1.manifest" "$WORK/client.2.err" ||
+      fail "generation 2: node B did not restart from persistent: $(grep checkpoint "$WORK/client.2.err")"
+    grep -q "from $NODE_DIR_A/job.v1.manifest" "$WORK/server.2.err" ||
+      fail "generation 2: node A did not restart from its scratch: $(grep checkpoint "$WORK/server.2.err")"
+  fi
 done
 
 # --- Generation 3: restart and run to the end.
@@ -331,6 +389,13 @@ say "generation 3: started ($(addr_a 3), $(addr_b 3)), runs to the end"
 wait_bounded "$CLIENT_PID" 60
 rc=$?
 [ "$rc" = 0 ] || fail "generation 3: node B (client) exited with status $rc"
+if [ -n "$LEVELS" ]; then
+  for side in server client; do
+    n=$([ "$side" = server ] && echo 0 || echo 1)
+    grep -q "from $WORK/persist/job.node$n/job.v2.manifest" "$WORK/$side.3.err" ||
+      fail "generation 3: node $n did not restart from persistent: $(grep checkpoint "$WORK/$side.3.err")"
+  done
+fi
 wait_bounded "$SERVER_PID" 20
 rc=$?
 [ "$rc" = 0 ] || fail "generation 3: node A (server) exited with status $rc"

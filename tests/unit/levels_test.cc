@@ -168,5 +168,27 @@ TEST(Levels, RestartCandidatesNewestFirstFastestLevelFirst) {
   EXPECT_EQ(c[0].path, persistent / "job.v7.manifest");
 }
 
+TEST(Levels, FirstVersionGoesOnFromPersistent) {
+  TempDir scratch, persistent;
+  Config cfg;
+  cfg.scratch = scratch.path();
+  cfg.persistent = persistent.path();
+  const std::string dir = scratch / "job.node1";
+  ASSERT_TRUE(tree::SaveLevels(dir, cfg).ok());
+  auto levels = tree::LoadLevels(dir);
+  ASSERT_TRUE(levels.ok()) << levels.status().ToString();
+  EXPECT_EQ(levels.value().persistent, persistent / "job.node1");
+  EXPECT_EQ(tree::FirstVersion(levels.value()), 1u);  // nothing on persistent yet
+  ASSERT_TRUE(Env::Default()->CreateDirs(persistent / "job.node1").ok());
+  WriteTree(persistent / "job.node1", 3);
+  WriteTree(persistent / "job.node1", 4);
+  // Scratch wiped (it holds nothing): the next checkpoint is 5, not 1.
+  EXPECT_EQ(tree::FirstVersion(levels.value()), 5u);
+  // Without a persistent level, numbering is scratch's own.
+  tree::Levels alone = levels.value();
+  alone.persistent.clear();
+  EXPECT_EQ(tree::FirstVersion(alone), 1u);
+}
+
 }  // namespace
 }  // namespace cairn
