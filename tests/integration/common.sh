@@ -194,7 +194,19 @@ rank_pid() {
 kill_rank() {
   local r=$1 pid ranks t=0 p
   pid=$(rank_pid "$r")
-  [ -n "$pid" ] || fail "no process of rank $r under mpirun $APP_PID (job already over?)"
+  # (Once, in CI, rank 2 was not found under a job that still ran: looked for again for 2 s,
+  # and what mpirun has then is shown.)
+  while [ -z "$pid" ] && [ $t -lt 20 ] && kill -0 "$APP_PID" 2>/dev/null; do
+    sleep 0.1
+    t=$((t + 1))
+    pid=$(rank_pid "$r")
+  done
+  [ -n "$pid" ] || fail "no process of rank $r under mpirun $APP_PID (job already over?);" \
+    "its children: $(for c in $(pgrep -P "$APP_PID"); do
+      echo "$c $(tr '\0' ' ' < "/proc/$c/cmdline" 2>/dev/null | cut -c1-80)" \
+        "$(tr '\0' '\n' < "/proc/$c/environ" 2>/dev/null | grep OMPI_COMM_WORLD_RANK)"
+    done | tr '\n' ';')"
+  t=0
   ranks=$(pgrep -P "$APP_PID" | tr '\n' ' ')
   log "kill -9 $pid (rank $r of job $APP_PID; its ranks: $ranks)"
   kill -9 "$pid"
