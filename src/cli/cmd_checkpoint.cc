@@ -180,9 +180,6 @@ int Run(const Args& args, Context& ctx) {
   o.kill = kill;
   o.timeout_ms = timeout_s * 1000;
   o.env = ctx.env;
-  if (auto levels = tree::LoadLevels(*dir_opt, ctx.env); levels.ok()) {
-    o.first_version = tree::FirstVersion(levels.value(), ctx.env);
-  }
   auto r = tree::CheckpointJob(o);
   // Nobody answers, but a lineage is locked: a restart is still loading its image (it takes
   // the lock before, and opens its socket after). Wait for it rather than fail.

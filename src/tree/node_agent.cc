@@ -91,9 +91,6 @@ class Agent {
     ro.always_tree = true;
     ro.job_hosts = hosts;
     ro.env = o_.env;
-    if (auto levels = LoadLevels(o_.node_dir, o_.env); levels.ok()) {
-      ro.first_version = FirstVersion(levels.value(), o_.env);
-    }
     auto stopped = TreeRound::Stop(ro);
     if (!stopped.ok()) {
       (void)p_->SendFailed(r, "node " + std::to_string(o_.node) + ": " + stopped.status().message(),

@@ -16,8 +16,8 @@
 //       COMMITTED {kill}-> Resume (kill: the processes exit), retention (keep) of node_dir;
 //                          a node launched with --config (node_dir/.cairn/levels.cfg,
 //                          tree/levels.h) then has its backend flush the node's checkpoint
-//                          to its persistent directory (started with backend_binary), and
-//                          its node manifests go on numbering from the newest there
+//                          to its persistent directory (started with backend_binary); its
+//                          node manifests go on numbering from the newest there (round.h)
 //       ABORT           -> Abort: resume, remove this round's images and node manifest
 //     A phase that fails answers FAILED with the reason; the processes are running again.
 //   - The node's job is over when `watch_pid` (the launched program, or `cairn restart`) is

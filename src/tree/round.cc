@@ -19,6 +19,7 @@
 #include "ipc/wire.h"
 #include "transparent/naming.h"
 #include "transparent/procfs.h"
+#include "tree/levels.h"
 
 namespace cairn::tree {
 namespace {
@@ -346,10 +347,16 @@ class Round {
     if (rc != 0) return Status::FromErrno("syncfs of '" + o_.dir + "'", err);
     auto versions = coord::ListManifests(o_.dir, o_.env);
     if (!versions.ok()) return versions.status();
+    // One past the newest in DIR; a job launched with --config also one past the newest on
+    // persistent, so a restart from there after DIR was wiped never reuses a version.
+    uint64_t first = 1;
+    if (auto levels = LoadLevels(o_.dir, o_.env); levels.ok()) {
+      first = FirstVersion(levels.value(), o_.env);
+    }
     coord::Manifest man;
     man.kind = "tree";
-    man.version = std::max<uint64_t>(o_.first_version,
-                                     versions.value().empty() ? 1 : versions.value().back() + 1);
+    man.version =
+        std::max<uint64_t>(first, versions.value().empty() ? 1 : versions.value().back() + 1);
     man.participants = static_cast<int>(members_.size());
     for (size_t i = 0; i < members_.size(); ++i) {
       const Member& m = members_[i];

@@ -39,7 +39,9 @@
 namespace cairn::tree {
 
 struct RoundOptions {
-  std::string dir;  // the job's checkpoint directory (DIR)
+  // The job's checkpoint directory (DIR). Manifests are numbered one past its newest; a DIR
+  // launched with --config also one past persistent's newest (tree/levels.h FirstVersion).
+  std::string dir;
   bool kill = false;
   int timeout_ms = 600000;
   int keep = 2;  // manifests kept after a commit
@@ -48,10 +50,6 @@ struct RoundOptions {
   bool always_tree = false;
   // Sent with STOP: the addresses of the job's other nodes (objects/tcp.h DrainTcpSends).
   std::string job_hosts;
-  // The manifest's version is one past the newest in DIR, and at least this: a job whose
-  // checkpoints also live elsewhere (persistent, tree/levels.h FirstVersion) never reuses
-  // a version there after its DIR was wiped.
-  uint64_t first_version = 1;
   Env* env = Env::Default();
 };
 
