@@ -41,6 +41,15 @@ Status CaptureTimerfd(int fd, const std::string& fdinfo, EventObjectState* o) {
   // date (the kernel counts the overruns only when asked), which fdinfo then shows.
   itimerspec cur{};
   if (::timerfd_gettime(fd, &cur) != 0) return Status::FromErrno("timerfd_gettime", errno);
+  // A periodic timer whose expiry has just passed, before the kernel's timer callback ran, reads
+  // 0 (the kernel clamps the negative time left); restored that way it would be disarmed. Its
+  // callback runs within microseconds, after which the kernel forwards it to its next
+  // expiration. A timer set with a period but no first expiration also reads 0 and stays so:
+  // it is disarmed, and asking a few times over a millisecond tells the two apart.
+  for (int i = 0; i < 10 && Ns(cur.it_value) == 0 && Ns(cur.it_interval) != 0; ++i) {
+    ::usleep(100);
+    if (::timerfd_gettime(fd, &cur) != 0) return Status::FromErrno("timerfd_gettime", errno);
+  }
   const std::string now = ReadProcText("/proc/self/fdinfo/" + std::to_string(fd));
   (void)FdinfoNumber(now.empty() ? fdinfo : now, "ticks", 10, &o->count);
   o->flags = static_cast<uint32_t>(clock);
