@@ -27,6 +27,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,7 @@
 #include "transparent/naming.h"
 #include "transparent/process_restore.h"
 #include "tree/levels.h"
+#include "tree/node_l2.h"
 #include "tree/node_rendezvous.h"
 #include "tree/restore.h"
 
@@ -340,13 +342,27 @@ int RestartNode(Context& ctx, const job::NodePlacement& p, const Config* levels)
     if (!levels->persistent.empty())
       persistent = JoinPath(levels->persistent, BaseName(p.node_dir));
   }
-  const auto restartable = RestartableVersions(ctx, p, persistent);
+  auto restartable = RestartableVersions(ctx, p, persistent);
   if (Status st = job::StartNodeServices(ExecutablePath(), p); !st.ok()) return Fail(ctx, st);
   auto store = coord::JobStore::Open(p.job_dir, job::NodeJobKey(p.job_dir), kNodeWaitMs);
   if (!store.ok()) return Fail(ctx, store.status());
   const std::string host = p.address.empty() ? store.value().local_host() : p.address;
   tree::NodeRendezvous nodes(store.value(), p.job_dir, job::NodeJobKey(p.job_dir), p.node, p.nodes,
                              host, kNodeWaitMs);
+  if (levels != nullptr && levels->ec_scheme != "none") {
+    // L2 first: a node whose scratch lost its part gets it back from its set's survivors.
+    std::set<uint64_t> scratch, elsewhere;
+    for (const auto& [v, path] : restartable)
+      (DirName(path) == p.node_dir ? scratch : elsewhere).insert(v);
+    auto rebuilt = tree::RecoverNodeParts(
+        *levels, {store.value(), host, p.node_dir, p.job_dir, p.node, p.nodes}, scratch, elsewhere,
+        kNodeWaitMs, ctx.env);
+    if (!rebuilt.ok())
+      return Fail(ctx, rebuilt.status().Annotate("L2 (" + levels->ec_scheme + ")"));
+    if (rebuilt.value() != 0 && scratch.count(rebuilt.value()) == 0) {
+      restartable = RestartableVersions(ctx, p, persistent);
+    }
+  }
   std::vector<uint64_t> versions;
   for (const auto& [v, path] : restartable) versions.push_back(v);
   auto version = nodes.AgreeOnVersion(versions);

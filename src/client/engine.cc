@@ -52,7 +52,10 @@ Result<std::unique_ptr<Engine>> Engine::Create(std::unique_ptr<Comm> comm,
                 "communicator); this independent client keeps L1 and L3 only");
     } else {
       // Collective: every rank runs it, whatever happened above, to stay in step.
-      auto l2 = redundancy::RedundancyLevel::Create(e->cfg_, e->comm_.get(), env, &e->scratch_);
+      e->l2_data_ = std::make_unique<redundancy::RankFiles>(env, &e->scratch_, e->comm_->rank(),
+                                                            e->cfg_.scratch_fsync);
+      auto l2 =
+          redundancy::RedundancyLevel::Create(e->cfg_, e->comm_.get(), env, e->l2_data_.get());
       if (l2.ok()) {
         e->l2_ = std::move(l2.value());
       } else if (st.ok()) {

@@ -49,6 +49,7 @@
 #include "format/reader.h"
 #include "format/writer.h"
 #include "pipeline/persist.h"
+#include "redundancy/rank_files.h"
 #include "redundancy/redundancy_level.h"
 #include "storage/level.h"
 
@@ -207,6 +208,7 @@ class Engine {
   bool finalized_ = false;
   std::thread retention_;  // deletes versions past scratch_versions/max_versions
   std::unique_ptr<AsyncChannel> async_;
+  std::unique_ptr<redundancy::RankFiles> l2_data_;   // what l2_ protects: this rank's files
   std::unique_ptr<redundancy::RedundancyLevel> l2_;  // ec_scheme != none, collective mode
   long long seq_ = 0;                                // checkpoints begun by this client
   bool verify_first_ = true;  // Restart_test / Restart_begin hash the data before a restore

@@ -81,8 +81,10 @@ class Env {
 // fsync of the directory when `sync`). A reader sees the old file or the whole new one.
 Status WriteFileAtomic(Env* env, const std::string& path, const std::string& text,
                        bool sync = true);
-// The whole content of a file (at most 64 MiB: a larger one is kInvalidArgument).
-Result<std::string> ReadFileToString(Env* env, const std::string& path);
+// The whole content of a file (at most max_bytes, 64 MiB by default: a larger one is
+// kInvalidArgument).
+Result<std::string> ReadFileToString(Env* env, const std::string& path,
+                                     uint64_t max_bytes = uint64_t{64} << 20);
 
 // Path helpers (no I/O).
 std::string JoinPath(const std::string& a, const std::string& b);

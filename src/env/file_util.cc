@@ -17,11 +17,11 @@ Status WriteFileAtomic(Env* env, const std::string& path, const std::string& tex
   return st;
 }
 
-Result<std::string> ReadFileToString(Env* env, const std::string& path) {
+Result<std::string> ReadFileToString(Env* env, const std::string& path, uint64_t max_bytes) {
   auto f = env->NewRandomAccessFile(path);
   if (!f.ok()) return f.status();
   const uint64_t n = f.value()->size();
-  if (n > (64u << 20)) return Status::InvalidArgument("'" + path + "' is too large to read whole");
+  if (n > max_bytes) return Status::InvalidArgument("'" + path + "' is too large to read whole");
   std::string out(n, '\0');
   if (n > 0) CAIRN_RETURN_IF_ERROR(f.value()->ReadAt(0, out.data(), n));
   return out;

@@ -24,10 +24,10 @@ struct EcHeader {
   long long version = 0;
   int rank = 0;
   int set_index = 0;
-  int parity = 1;                 // k
-  std::vector<int> members;       // ranks, set order
-  std::vector<uint64_t> sizes;    // rank-file size of each member
-  uint64_t chunk = 0;             // xor/rs chunk size; partner: size of the copy
+  int parity = 1;               // k
+  std::vector<int> members;     // ranks, set order
+  std::vector<uint64_t> sizes;  // rank-file size of each member
+  uint64_t chunk = 0;           // xor/rs chunk size; partner: size of the copy
 };
 
 std::string EcFileName(int rank);  // "r<rank>.ec"

@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "common/log.h"
-#include "format/reader.h"
 #include "ipc/message.h"
 #include "redundancy/erasure.h"
 
@@ -12,14 +11,6 @@ namespace cairn::redundancy {
 namespace {
 
 constexpr int kTagPartner = 1, kTagPartnerParity = 2, kTagStripe = 10;  // stripes: 10..409
-
-Result<std::string> ReadAll(Env* env, const std::string& path) {
-  auto f = env->NewRandomAccessFile(path);
-  if (!f.ok()) return f.status();
-  std::string out(f.value()->size(), '\0');
-  CAIRN_RETURN_IF_ERROR(f.value()->ReadAt(0, out.data(), out.size()));
-  return out;
-}
 
 int IndexOf(const std::vector<int>& v, int x) {
   auto it = std::find(v.begin(), v.end(), x);
@@ -29,8 +20,8 @@ int IndexOf(const std::vector<int>& v, int x) {
 }  // namespace
 
 Result<std::unique_ptr<RedundancyLevel>> RedundancyLevel::Create(const Config& cfg, Comm* comm,
-                                                                 Env* env, const Level* scratch) {
-  std::unique_ptr<RedundancyLevel> l(new RedundancyLevel(cfg, comm, env, scratch));
+                                                                 Env* env, ProtectedData* data) {
+  std::unique_ptr<RedundancyLevel> l(new RedundancyLevel(cfg, comm, env, data));
   auto domains = comm->AllGather(cfg.failure_domain);
   if (!domains.ok()) return domains.status();
   SetScheme s = cfg.ec_scheme == "partner" ? SetScheme::kPartner
@@ -50,8 +41,7 @@ Result<std::unique_ptr<RedundancyLevel>> RedundancyLevel::Create(const Config& c
 
 Status RedundancyLevel::Encode(const std::string& name, long long version) {
   const int me = comm_->rank();
-  const std::string file = scratch_->layout().RankFile(name, version, me);
-  auto mine = ReadAll(env_, file);
+  auto mine = data_->Read(name, version);
   Status st = mine.status();
   // Everyone learns everyone's size (also tells the set who failed to read).
   auto sizes = comm_->AllGather(st.ok() ? std::to_string(mine.value().size()) : "-1");
@@ -80,7 +70,7 @@ Status RedundancyLevel::Encode(const std::string& name, long long version) {
   auto all = comm_->AllTrue(st.ok());
   if (!all.ok()) return all.status();
   if (!all.value()) {
-    (void)env_->RemoveFile(JoinPath(scratch_->layout().VersionDir(name, version), EcFileName(me)));
+    (void)env_->RemoveFile(data_->EcPath(name, version));
     return st.ok() ? Status::Unavailable("redundancy encoding failed on another rank") : st;
   }
   return Status::Ok();
@@ -98,9 +88,8 @@ Status RedundancyLevel::EncodePartner(const EcHeader& base, std::string& mine) {
   if (!st.ok()) return st;
   EcHeader h = base;
   h.chunk = copy.size();
-  return WriteEcFile(env_, JoinPath(scratch_->layout().VersionDir(h.name, h.version),
-                                    EcFileName(me)),
-                     h, copy.data(), copy.size(), cfg_.scratch_fsync);
+  return WriteEcFile(env_, data_->EcPath(h.name, h.version), h, copy.data(), copy.size(),
+                     cfg_.scratch_fsync);
 }
 
 Status RedundancyLevel::EncodeParity(EcHeader h, std::string& mine) {
@@ -146,13 +135,12 @@ Status RedundancyLevel::EncodeParity(EcHeader h, std::string& mine) {
       for (auto& o : out) p.push_back(reinterpret_cast<uint8_t*>(o.data()));
       codec.Encode(d, p, chunk);
       const int pos = IndexOf(my_parity, s);
-      std::memcpy(parity.data() + static_cast<uint64_t>(pos) * chunk, out[static_cast<size_t>(j)].data(),
-                  chunk);
+      std::memcpy(parity.data() + static_cast<uint64_t>(pos) * chunk,
+                  out[static_cast<size_t>(j)].data(), chunk);
     }
   }
-  return WriteEcFile(env_, JoinPath(scratch_->layout().VersionDir(h.name, h.version),
-                                    EcFileName(me)),
-                     h, parity.data(), parity.size(), cfg_.scratch_fsync);
+  return WriteEcFile(env_, data_->EcPath(h.name, h.version), h, parity.data(), parity.size(),
+                     cfg_.scratch_fsync);
 }
 
 // ------------------------------------------------------------------ restart
@@ -160,10 +148,9 @@ Status RedundancyLevel::EncodeParity(EcHeader h, std::string& mine) {
 Result<bool> RedundancyLevel::Assess(const std::string& name, long long version, bool l1_ok) {
   const int me = comm_->rank();
   std::string payload;
-  auto h = ReadEcFile(env_, JoinPath(scratch_->layout().VersionDir(name, version), EcFileName(me)),
-                      &payload);
-  bool ec_ok = h.ok() && h.value().name == name && h.value().version == version &&
-               h.value().rank == me;
+  auto h = ReadEcFile(env_, data_->EcPath(name, version), &payload);
+  bool ec_ok =
+      h.ok() && h.value().name == name && h.value().version == version && h.value().rank == me;
   ipc::Message rec("R");
   rec.Add("l1", l1_ok ? 1 : 0).Add("ec", ec_ok ? 1 : 0);
   if (ec_ok) rec.Add("header", EncodeEcHeader(h.value()));
@@ -177,8 +164,10 @@ Result<bool> RedundancyLevel::Assess(const std::string& name, long long version,
     records_[r].ec = m.value().GetInt("ec", 0) != 0;
     if (records_[r].ec) {
       auto hh = DecodeEcHeader(m.value().GetOr("header", ""));
-      if (hh.ok()) records_[r].header = hh.value();
-      else records_[r].ec = false;
+      if (hh.ok())
+        records_[r].header = hh.value();
+      else
+        records_[r].ec = false;
     }
   }
   assessed_name_ = name;
@@ -213,32 +202,6 @@ const EcHeader* RedundancyLevel::MySet() const {
   return nullptr;
 }
 
-Status RedundancyLevel::WriteRankFile(const std::string& name, long long version,
-                                      const std::string& bytes) {
-  const int me = comm_->rank();
-  CAIRN_RETURN_IF_ERROR(scratch_->PrepareVersion(name, version));
-  const std::string path = scratch_->layout().RankFile(name, version, me);
-  auto f = env_->NewWritableFile(path + kTmpSuffix);
-  if (!f.ok()) return f.status();
-  Status st = f.value()->Append(bytes.data(), bytes.size());
-  if (st.ok() && cfg_.scratch_fsync) st = f.value()->Sync();
-  if (st.ok()) st = f.value()->Close();
-  if (st.ok()) {
-    // Only a file that verifies completely replaces anything.
-    auto r = format::CheckpointFileReader::Open(env_, path + kTmpSuffix);
-    st = r.ok() ? Status::Ok() : r.status();
-    if (st.ok()) {
-      const auto& m = r.value()->manifest();
-      bool memory_only = true;
-      for (const auto& e : m.entries) memory_only = memory_only && e.kind != format::EntryKind::kFile;
-      if (memory_only) st = r.value()->VerifyData();
-    }
-  }
-  if (st.ok()) st = env_->Rename(path + kTmpSuffix, path);
-  if (!st.ok()) (void)env_->RemoveFile(path + kTmpSuffix);
-  return st;
-}
-
 Status RedundancyLevel::Rebuild(const std::string& name, long long version) {
   if (name != assessed_name_ || version != assessed_version_ || records_.empty()) {
     return Status::FailedPrecondition("redundancy: Rebuild without Assess of that version");
@@ -250,42 +213,44 @@ Status RedundancyLevel::Rebuild(const std::string& name, long long version) {
   std::string data, parity;
   if (set != nullptr) {
     // The member that runs this must know the whole set's state; all members do.
-    st = set->scheme == "partner"
-             ? RebuildPartner(*set, &data, &parity, &wrote_data, &wrote_parity)
-             : RebuildParity(*set, &data, &parity, &wrote_data, &wrote_parity);
+    st = set->scheme == "partner" ? RebuildPartner(*set, &data, &parity, &wrote_data, &wrote_parity)
+                                  : RebuildParity(*set, &data, &parity, &wrote_data, &wrote_parity);
   }
   if (st.ok() && wrote_data) {
-    st = WriteRankFile(name, version, data);
-    if (st.ok()) log::Warn("redundancy: rebuilt rank ", me, "'s checkpoint '", name, "' version ",
-                           version, " from its set");
+    st = data_->Install(name, version, data);
+    if (st.ok())
+      log::Warn("redundancy: rebuilt rank ", me, "'s checkpoint '", name, "' version ", version,
+                " from its set");
   }
   if (st.ok() && wrote_parity) {
     EcHeader h = *set;
     h.rank = me;
-    st = WriteEcFile(env_, JoinPath(scratch_->layout().VersionDir(name, version), EcFileName(me)),
-                     h, parity.data(), parity.size(), cfg_.scratch_fsync);
+    st = data_->PrepareEc(name, version);
+    if (st.ok()) {
+      st = WriteEcFile(env_, data_->EcPath(name, version), h, parity.data(), parity.size(),
+                       cfg_.scratch_fsync);
+    }
   }
   auto all = comm_->AllTrue(st.ok());
   if (!all.ok()) return all.status();
   if (!st.ok()) return st.Annotate("redundancy rebuild");
-  return all.value() ? Status::Ok() : Status::Unavailable("redundancy rebuild failed on another rank");
+  return all.value() ? Status::Ok()
+                     : Status::Unavailable("redundancy rebuild failed on another rank");
 }
 
-Status RedundancyLevel::RebuildPartner(const EcHeader& set, std::string* data,
-                                       std::string* parity, bool* wrote_data,
-                                       bool* wrote_parity) {
+Status RedundancyLevel::RebuildPartner(const EcHeader& set, std::string* data, std::string* parity,
+                                       bool* wrote_data, bool* wrote_parity) {
   const int me = comm_->rank();
   const int n = static_cast<int>(set.members.size());
   const int i = IndexOf(set.members, me);
   auto member = [&](int idx) { return set.members[static_cast<size_t>((idx % n + n) % n)]; };
   auto rec = [&](int idx) -> const Record& { return records_[static_cast<size_t>(member(idx))]; };
-  const std::string vdir = scratch_->layout().VersionDir(set.name, set.version);
   // Phase 1: a member without its rank file gets it back from its right neighbour's copy.
   {
     std::vector<Comm::Transfer> sends, recvs;
     std::string copy;  // I hold the copy of member i-1
     if (!rec(i - 1).l1 && rec(i).ec) {
-      auto h = ReadEcFile(env_, JoinPath(vdir, EcFileName(me)), &copy);
+      auto h = ReadEcFile(env_, data_->EcPath(set.name, set.version), &copy);
       if (!h.ok()) return h.status();
       sends.push_back({member(i - 1), kTagPartner, copy.data(), copy.size()});
     }
@@ -308,7 +273,7 @@ Status RedundancyLevel::RebuildPartner(const EcHeader& set, std::string* data,
       if (*wrote_data) {
         own = *data;
       } else {
-        auto b = ReadAll(env_, scratch_->layout().RankFile(set.name, set.version, me));
+        auto b = data_->Read(set.name, set.version);
         if (!b.ok()) return b.status();
         own = std::move(b.value());
       }
@@ -324,8 +289,8 @@ Status RedundancyLevel::RebuildPartner(const EcHeader& set, std::string* data,
   return Status::Ok();
 }
 
-Status RedundancyLevel::RebuildParity(const EcHeader& set, std::string* data,
-                                      std::string* parity, bool* wrote_data, bool* wrote_parity) {
+Status RedundancyLevel::RebuildParity(const EcHeader& set, std::string* data, std::string* parity,
+                                      bool* wrote_data, bool* wrote_parity) {
   const int me = comm_->rank();
   const int n = static_cast<int>(set.members.size());
   const int k = set.parity;
@@ -343,19 +308,19 @@ Status RedundancyLevel::RebuildParity(const EcHeader& set, std::string* data,
   }
   if (!L.Recoverable(data_lost, parity_lost)) return Status::Ok();  // L3 will have to do
   bool any = false;
-  for (int j = 0; j < n; ++j) any = any || data_lost[static_cast<size_t>(j)] || parity_lost[static_cast<size_t>(j)];
+  for (int j = 0; j < n; ++j)
+    any = any || data_lost[static_cast<size_t>(j)] || parity_lost[static_cast<size_t>(j)];
   if (!any || chunk == 0) return Status::Ok();
-  const std::string vdir = scratch_->layout().VersionDir(set.name, set.version);
   // What this member still has.
   std::string mine, my_parity;
   if (!data_lost[static_cast<size_t>(i)]) {
-    auto b = ReadAll(env_, scratch_->layout().RankFile(set.name, set.version, me));
+    auto b = data_->Read(set.name, set.version);
     if (!b.ok()) return b.status();
     mine = std::move(b.value());
     mine.resize(L.padded_len(), '\0');
   }
   if (!parity_lost[static_cast<size_t>(i)]) {
-    auto h = ReadEcFile(env_, JoinPath(vdir, EcFileName(me)), &my_parity);
+    auto h = ReadEcFile(env_, data_->EcPath(set.name, set.version), &my_parity);
     if (!h.ok()) return h.status();
   }
   if (data_lost[static_cast<size_t>(i)]) {
@@ -373,7 +338,8 @@ Status RedundancyLevel::RebuildParity(const EcHeader& set, std::string* data,
     std::vector<bool> lost_here(static_cast<size_t>(n), false);  // by shard index
     for (int q = 0; q < n; ++q) {
       int m = L.ShardMember(s, q);
-      bool lost = q < n - k ? data_lost[static_cast<size_t>(m)] : parity_lost[static_cast<size_t>(m)];
+      bool lost =
+          q < n - k ? data_lost[static_cast<size_t>(m)] : parity_lost[static_cast<size_t>(m)];
       if (lost) {
         erased.push_back(q);
         lost_here[static_cast<size_t>(q)] = true;
@@ -385,17 +351,18 @@ Status RedundancyLevel::RebuildParity(const EcHeader& set, std::string* data,
     std::vector<Comm::Transfer> sends, recvs;
     // My surviving shard goes to every member rebuilding a shard of this stripe.
     if (!i_rebuild) {
-      char* src = my_q < n - k ? mine.data() + static_cast<uint64_t>(L.DataChunkIndex(s, i)) * chunk
-                               : my_parity.data() + static_cast<uint64_t>(IndexOf(my_pstripes, s)) * chunk;
+      char* src = my_q < n - k
+                      ? mine.data() + static_cast<uint64_t>(L.DataChunkIndex(s, i)) * chunk
+                      : my_parity.data() + static_cast<uint64_t>(IndexOf(my_pstripes, s)) * chunk;
       for (int q : erased) {
-        sends.push_back({set.members[static_cast<size_t>(L.ShardMember(s, q))], kTagStripe + s % 400,
-                         src, chunk});
+        sends.push_back({set.members[static_cast<size_t>(L.ShardMember(s, q))],
+                         kTagStripe + s % 400, src, chunk});
       }
     } else {
       for (int q = 0; q < n; ++q) {
         if (lost_here[static_cast<size_t>(q)]) continue;
-        recvs.push_back({set.members[static_cast<size_t>(L.ShardMember(s, q))], kTagStripe + s % 400,
-                         shards[static_cast<size_t>(q)].data(), chunk});
+        recvs.push_back({set.members[static_cast<size_t>(L.ShardMember(s, q))],
+                         kTagStripe + s % 400, shards[static_cast<size_t>(q)].data(), chunk});
       }
     }
     CAIRN_RETURN_IF_ERROR(comm_->Exchange(sends, recvs));

@@ -21,8 +21,8 @@ Result<Sets> FormSets(const std::vector<std::string>& domains, SetScheme scheme,
   const int ndomains = static_cast<int>(order.size());
   if (ndomains < 2) {
     return Status::InvalidArgument(
-        "redundancy needs ranks in at least 2 failure domains, but all " +
-        std::to_string(nranks) + " ranks report failure domain '" + order.front() +
+        "redundancy needs ranks in at least 2 failure domains, but all " + std::to_string(nranks) +
+        " ranks report failure domain '" + order.front() +
         "' (set failure_domain / CAIRN_FAILURE_DOMAIN per node)");
   }
   const int want_k = scheme == SetScheme::kRs ? parity : 1;
@@ -38,16 +38,17 @@ Result<Sets> FormSets(const std::vector<std::string>& domains, SetScheme scheme,
       if (local < m.size()) row.push_back(m[local]);
     }
     if (row.size() < 2) {
-      return Status::InvalidArgument(
-          "rank " + std::to_string(row.front()) + " is the only rank with local index " +
-          std::to_string(local) + " across failure domains: no other domain can protect it "
-          "(domains have unequal rank counts)");
+      return Status::InvalidArgument("rank " + std::to_string(row.front()) +
+                                     " is the only rank with local index " + std::to_string(local) +
+                                     " across failure domains: no other domain can protect it "
+                                     "(domains have unequal rank counts)");
     }
     // Cut into sets of set_size; a short tail joins the previous set.
     std::vector<std::vector<int>> cut;
     for (size_t i = 0; i < row.size(); i += static_cast<size_t>(set_size)) {
-      cut.emplace_back(row.begin() + static_cast<long>(i),
-                       row.begin() + static_cast<long>(std::min(row.size(), i + static_cast<size_t>(set_size))));
+      cut.emplace_back(
+          row.begin() + static_cast<long>(i),
+          row.begin() + static_cast<long>(std::min(row.size(), i + static_cast<size_t>(set_size))));
     }
     if (cut.size() > 1 && static_cast<int>(cut.back().size()) < min_members) {
       cut[cut.size() - 2].insert(cut[cut.size() - 2].end(), cut.back().begin(), cut.back().end());
@@ -63,7 +64,8 @@ Result<Sets> FormSets(const std::vector<std::string>& domains, SetScheme scheme,
         p.parity = n - 1;
         out.notes.push_back("set " + std::to_string(p.index) + " has only " + std::to_string(n) +
                             " members in distinct failure domains: Reed-Solomon parity lowered "
-                            "from " + std::to_string(want_k) + " to " + std::to_string(p.parity) +
+                            "from " +
+                            std::to_string(want_k) + " to " + std::to_string(p.parity) +
                             " (it survives " + std::to_string(p.parity) + " lost domains)");
       }
       for (int r : m) out.set_of[static_cast<size_t>(r)] = p.index;

@@ -26,7 +26,7 @@ struct SetPlan {
 
 struct Sets {
   std::vector<SetPlan> sets;
-  std::vector<int> set_of;        // rank -> index into sets
+  std::vector<int> set_of;         // rank -> index into sets
   std::vector<std::string> notes;  // downgrades, for the log
 };
 

@@ -52,14 +52,10 @@ std::vector<Checkpoint> Committed(const std::string& dir, Env* env) {
     Checkpoint c;
     c.order = v;
     c.version = static_cast<long>(v);
-    bool inside = coord::CheckImages(m.value(), env).ok();
-    for (const auto& im : m.value().images) {
-      inside = inside && DirName(im.path) == dir;
-      AddWithChain(env, dir, BaseName(im.path), &c.files);
-      in_trees.insert(BaseName(im.path));
-    }
-    if (!inside) continue;  // incomplete, or images elsewhere: not this level's to flush
-    c.files.push_back(BaseName(coord::ManifestPath(dir, v)));
+    for (const auto& im : m.value().images) in_trees.insert(BaseName(im.path));
+    auto files = TreeCheckpointFiles(coord::ManifestPath(dir, v), m.value(), env);
+    if (!files.ok()) continue;  // incomplete, or images elsewhere: not this level's to flush
+    c.files = std::move(files.value());
     out.push_back(std::move(c));
   }
   auto names = env->ListDir(dir);
@@ -74,6 +70,21 @@ std::vector<Checkpoint> Committed(const std::string& dir, Env* env) {
 }
 
 }  // namespace
+
+Result<std::vector<std::string>> TreeCheckpointFiles(const std::string& manifest_path,
+                                                     const coord::Manifest& m, Env* env) {
+  const std::string dir = DirName(manifest_path);
+  CAIRN_RETURN_IF_ERROR(coord::CheckImages(m, env));
+  std::vector<std::string> files;
+  for (const auto& im : m.images) {
+    if (DirName(im.path) != dir) {
+      return Status::FailedPrecondition("image '" + im.path + "' is outside '" + dir + "'");
+    }
+    AddWithChain(env, dir, BaseName(im.path), &files);
+  }
+  files.push_back(BaseName(manifest_path));
+  return files;
+}
 
 Status SaveLevels(const std::string& dir, const Config& config, Env* env) {
   CAIRN_RETURN_IF_ERROR(env->CreateDirs(transparent::naming::ControlDir(dir)));

@@ -30,6 +30,7 @@
 
 #include "common/status.h"
 #include "config/config.h"
+#include "coord/manifest.h"
 #include "env/env.h"
 
 namespace cairn::tree {
@@ -46,6 +47,13 @@ struct FlushPlan {
 
 Status SaveLevels(const std::string& dir, const Config& config, Env* env = Env::Default());
 Result<Levels> LoadLevels(const std::string& dir, Env* env = Env::Default());
+
+// The files of the tree checkpoint committed by `manifest_path` (its manifest `m`), as names in
+// the manifest's directory: every image, each after the older images of its chain, and last
+// the manifest. kNotFound / kCorruption when an image is missing or has another size,
+// kFailedPrecondition when one is outside that directory.
+Result<std::vector<std::string>> TreeCheckpointFiles(const std::string& manifest_path,
+                                                     const coord::Manifest& m, Env* env);
 
 Result<FlushPlan> PlanFlush(const Levels& levels, Env* env = Env::Default());
 Status RequestFlush(const Levels& levels, const std::string& binary, bool wait,

@@ -14,6 +14,7 @@
 #include "coord/participant.h"
 #include "coord/protocol.h"
 #include "tree/levels.h"
+#include "tree/node_l2.h"
 #include "tree/round.h"
 
 namespace cairn::tree {
@@ -67,6 +68,7 @@ class Agent {
           round_.reset();
           log::Info("node agent ", o_.node, ": checkpoint ", r, " committed");
           Flush();
+          Protect(r);
         }
       } else if (m.type() == coord::kAbort) {
         if (round_ && r == round_number_) {
@@ -129,6 +131,28 @@ class Agent {
     if (!levels.ok() || levels.value().persistent.empty()) return;
     if (Status st = RequestFlush(levels.value(), o_.backend_binary, false, o_.env); !st.ok()) {
       log::Warn("node agent ", o_.node, ": ", st.ToString());
+    }
+  }
+
+  // A node launched with --config and ec_scheme != none: the agents of all nodes encode the
+  // job checkpoint's node parts across their sets (L2). Every agent gets COMMITTED, so every
+  // one runs this; a failure is logged (the checkpoint stays on scratch and persistent).
+  void Protect(uint64_t r) {
+    auto levels = LoadLevels(o_.node_dir, o_.env);
+    if (!levels.ok()) return;
+    const Config& cfg = levels.value().config;
+    if (cfg.ec_scheme == "none" ||
+        (cfg.ec_every > 0 && r % static_cast<uint64_t>(cfg.ec_every) != 0))
+      return;
+    const int64_t start = NowMs();
+    Status st = EncodeNodeParts(cfg, o_.node_dir, o_.job_dir, o_.job_key, o_.node, r,
+                                o_.round_timeout_ms, o_.env);
+    if (st.ok()) {
+      log::Info("node agent ", o_.node, ": checkpoint ", r, " protected by ", cfg.ec_scheme,
+                " across the nodes in ", NowMs() - start, " ms");
+    } else {
+      log::Warn("node agent ", o_.node, ": checkpoint ", r, " has no ", cfg.ec_scheme,
+                " protection: ", st.ToString());
     }
   }
 

@@ -31,6 +31,13 @@
 # numbered on from persistent's (job.node1/job.v2.manifest). After generation 2 both scratches
 # are wiped: generation 3 restarts both nodes from persistent.
 #
+# TWO_NODES_L2=partner|xor|rs (implies TWO_NODES_LEVELS): the levels have ec_scheme set, each
+# node is a failure domain of its own (CAIRN_FAILURE_DOMAIN), and after each commit the node
+# agents encode the nodes' parts across the two nodes (NODE_DIR/l2.v<N>.ec). After generation
+# 1, node B loses its scratch AND its persistent copy: it restarts with its part rebuilt from
+# node A's .ec. After generation 2, node A loses both the same way and is rebuilt from node
+# B's. Every restart is then from scratch, never from persistent.
+#
 # TWO_NODES_NO_CAIRN=1 runs the same generations without cairn (each generation starts the
 # programs afresh on its nodes, no checkpoint): a check of the network plumbing and of this
 # script. TWO_NODES_KEEP=1 keeps WORK after a pass.
@@ -41,6 +48,8 @@ PROG=$PROGDIR/node_peer
 PORT=7000
 NO_CAIRN=${TWO_NODES_NO_CAIRN:-}
 LEVELS=${TWO_NODES_LEVELS:-}
+L2=${TWO_NODES_L2:-}
+[ -n "$L2" ] && LEVELS=1
 # The nodes' checkpoint directories (with levels: <scratch>/<name>.node<N>).
 if [ -n "$LEVELS" ]; then
   NODE_DIR_A=$WORK/scratchA/job.node0 NODE_DIR_B=$WORK/scratchB/job.node1
@@ -221,7 +230,8 @@ start_nodes() {
   local ea=() eb=()
   if [ -n "$LEVELS" ]; then
     ca+=(--config "$WORK/levels.cfg" --name job) cb+=(--config "$WORK/levels.cfg" --name job)
-    ea=(env "CAIRN_SCRATCH=$WORK/scratchA") eb=(env "CAIRN_SCRATCH=$WORK/scratchB")
+    ea=(env "CAIRN_SCRATCH=$WORK/scratchA" CAIRN_FAILURE_DOMAIN=nodeA)
+    eb=(env "CAIRN_SCRATCH=$WORK/scratchB" CAIRN_FAILURE_DOMAIN=nodeB)
   else
     ca+=(--ckpt-dir "$NODE_DIR_A") cb+=(--ckpt-dir "$NODE_DIR_B")
   fi
@@ -294,6 +304,17 @@ checkpoint() {
         "$(ls "$WORK/persist/job.node$n" 2> /dev/null | tr '\n' ' ')"
   done
   say "generation $g: both nodes' parts flushed to persistent"
+  [ -n "$L2" ] || return 0
+  local d
+  for d in "$NODE_DIR_A" "$NODE_DIR_B"; do
+    for _ in $(seq 300); do
+      [ -f "$d/l2.v$g.ec" ] && break
+      sleep 0.1
+    done
+    [ -f "$d/l2.v$g.ec" ] || fail "generation $g: no $d/l2.v$g.ec after 30 s: $(ls "$d" | tr '\n' ' ')"
+  done
+  say "generation $g: both nodes' parts protected by $L2 ($(stat -c %s "$NODE_DIR_A/l2.v$g.ec")" \
+    "and $(stat -c %s "$NODE_DIR_B/l2.v$g.ec") bytes)"
 }
 # Both nodes of generation $1 fail: every process on them dies (kill -9), with the node agents
 # and the coordinator; the namespaces go.
@@ -326,6 +347,7 @@ scratch_versions = 2
 max_versions = 2
 backend_idle_timeout = 3
 CFG
+  [ -z "$L2" ] || echo "ec_scheme = $L2" >> "$WORK/levels.cfg"
 else
   mkdir -p "$NODE_DIR_A" "$NODE_DIR_B" || fail "cannot create the node directories"
 fi
@@ -369,12 +391,21 @@ for g in 1 2; do
   checkpoint "$g"
   sleep 0.3
   fail_nodes "$g"
-  if [ -n "$LEVELS" ]; then  # node-local storage lost: B's after 1, both after 2
+  if [ -n "$L2" ]; then  # B's scratch and persistent copy lost after 1, A's after 2
+    lost=$([ "$g" = 1 ] && echo B || echo A) n=$([ "$g" = 1 ] && echo 1 || echo 0)
+    rm -rf "$WORK/scratch$lost" "$WORK/persist/job.node$n"
+    say "generation $g: node $lost's scratch and persistent copy wiped"
+  elif [ -n "$LEVELS" ]; then  # node-local storage lost: B's after 1, both after 2
     rm -rf "$WORK/scratchB"
     [ "$g" = 2 ] && rm -rf "$WORK/scratchA"
     say "generation $g: node-local scratch wiped ($([ "$g" = 1 ] && echo B || echo A and B))"
   fi
-  if [ -n "$LEVELS" ] && [ "$g" = 2 ]; then
+  if [ -n "$L2" ] && [ "$g" = 2 ]; then
+    grep -q "rebuilt" "$WORK/client.2.err" ||
+      fail "generation 2: node B's part was not rebuilt from L2: $(grep -i 'l2\|rebuil\|checkpoint' "$WORK/client.2.err")"
+    grep -q "from $NODE_DIR_B/job.v1.manifest" "$WORK/client.2.err" ||
+      fail "generation 2: node B did not restart from its rebuilt scratch: $(grep checkpoint "$WORK/client.2.err")"
+  elif [ -n "$LEVELS" ] && [ "$g" = 2 ]; then
     grep -q "from $WORK/persist/job.node1/job.v1.manifest" "$WORK/client.2.err" ||
       fail "generation 2: node B did not restart from persistent: $(grep checkpoint "$WORK/client.2.err")"
     grep -q "from $NODE_DIR_A/job.v1.manifest" "$WORK/server.2.err" ||
@@ -389,7 +420,15 @@ say "generation 3: started ($(addr_a 3), $(addr_b 3)), runs to the end"
 wait_bounded "$CLIENT_PID" 60
 rc=$?
 [ "$rc" = 0 ] || fail "generation 3: node B (client) exited with status $rc"
-if [ -n "$LEVELS" ]; then
+if [ -n "$L2" ]; then
+  grep -q "rebuilt" "$WORK/server.3.err" ||
+    fail "generation 3: node A's part was not rebuilt from L2: $(grep -i 'l2\|rebuil\|checkpoint' "$WORK/server.3.err")"
+  for side in server client; do
+    d=$([ "$side" = server ] && echo "$NODE_DIR_A" || echo "$NODE_DIR_B")
+    grep -q "from $d/job.v2.manifest" "$WORK/$side.3.err" ||
+      fail "generation 3: the $side did not restart from its scratch: $(grep checkpoint "$WORK/$side.3.err")"
+  done
+elif [ -n "$LEVELS" ]; then
   for side in server client; do
     n=$([ "$side" = server ] && echo 0 || echo 1)
     grep -q "from $WORK/persist/job.node$n/job.v2.manifest" "$WORK/$side.3.err" ||

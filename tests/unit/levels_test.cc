@@ -18,13 +18,9 @@
 namespace cairn {
 namespace {
 
+using cairn::testing::ReadText;
 using cairn::testing::TempDir;
 using cairn::testing::WriteText;
-
-std::string Read(const std::string& path) {
-  auto t = ReadFileToString(Env::Default(), path);
-  return t.ok() ? t.value() : "<" + t.status().message() + ">";
-}
 
 TEST(Flush, CopiesInOrderDurablyAndIsIdempotent) {
   TempDir from, to;
@@ -37,8 +33,8 @@ TEST(Flush, CopiesInOrderDurablyAndIsIdempotent) {
       from.path(), to.path() + "/p", {"a.cimg", "job.v1.manifest"}, {"old.cimg", "gone.cimg"}};
   std::atomic<uint64_t> progress{0};
   ASSERT_TRUE(pipeline::Flush(r, Env::Default(), nullptr, &progress).ok());
-  EXPECT_EQ(Read(to.path() + "/p/a.cimg"), "image a");
-  EXPECT_EQ(Read(to.path() + "/p/job.v1.manifest"), "manifest");
+  EXPECT_EQ(ReadText(to.path() + "/p/a.cimg"), "image a");
+  EXPECT_EQ(ReadText(to.path() + "/p/job.v1.manifest"), "manifest");
   EXPECT_FALSE(Env::Default()->Exists(to.path() + "/p/a.cimg.tmp"));
   EXPECT_FALSE(Env::Default()->Exists(to.path() + "/p/old.cimg"));
   EXPECT_EQ(progress.load(), 15u);
@@ -68,7 +64,7 @@ TEST(Flush, ConcurrentFlushesOfOneDirectoryRunOneAfterTheOther) {
   for (auto& t : flushers) t.join();
   for (const Status& st : results) EXPECT_TRUE(st.ok()) << st.ToString();
   for (int i = 0; i < 8; ++i) {
-    EXPECT_EQ(Read(to.path() + "/p/" + names[static_cast<size_t>(i)]),
+    EXPECT_EQ(ReadText(to.path() + "/p/" + names[static_cast<size_t>(i)]),
               std::string(1u << 20, static_cast<char>('a' + i)));
     EXPECT_FALSE(
         Env::Default()->Exists(to.path() + "/p/" + names[static_cast<size_t>(i)] + ".tmp"));

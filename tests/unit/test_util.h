@@ -48,4 +48,10 @@ inline bool WriteText(const std::string& path, const std::string& text) {
   return ok;
 }
 
+// The whole content of a file, or "<the error>" (for comparisons in EXPECT_EQ).
+inline std::string ReadText(const std::string& path) {
+  auto t = ReadFileToString(Env::Default(), path);
+  return t.ok() ? t.value() : "<" + t.status().message() + ">";
+}
+
 }  // namespace cairn::testing
