@@ -22,6 +22,7 @@
 #include "coord/coordinator.h"
 #include "coord/job_store.h"
 #include "ipc/tcp.h"
+#include "node_fixtures.h"
 #include "test_util.h"
 
 namespace cairn::tree {
@@ -67,15 +68,7 @@ std::string RawHeader(const std::string& token, const std::string& session, int 
 class NodeCommTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    coord::CoordinatorOptions o;
-    o.dir = dir_.path();
-    o.participants = 3;
-    o.job_key = kJob;
-    o.bind_host = "127.0.0.1";
-    o.advertise_host = "127.0.0.1";
-    o.phase_timeout_ms = 2000;
-    o.join_timeout_ms = 60000;  // nobody joins: the coordinator only serves its store
-    auto c = coord::Coordinator::Start(o);
+    auto c = cairn::testing::StartStoreCoordinator(dir_.path(), 3, kJob);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     coord_ = std::move(c.value());
     auto s = coord::JobStore::Open(dir_.path(), kJob, 3000);

@@ -16,6 +16,7 @@
 
 #include "coord/coordinator.h"
 #include "coord/manifest.h"
+#include "node_fixtures.h"
 #include "test_util.h"
 
 namespace cairn::tree {
@@ -33,15 +34,7 @@ class NodeL2Test : public ::testing::Test {
   void SetUp() override {
     job_ = dir_ / "job";
     ASSERT_TRUE(Env::Default()->CreateDirs(job_).ok());
-    coord::CoordinatorOptions o;
-    o.dir = job_;
-    o.participants = kNodes;
-    o.job_key = kJob;
-    o.bind_host = "127.0.0.1";
-    o.advertise_host = "127.0.0.1";
-    o.phase_timeout_ms = 2000;
-    o.join_timeout_ms = 60000;  // nobody joins: the coordinator only serves its store
-    auto c = coord::Coordinator::Start(o);
+    auto c = cairn::testing::StartStoreCoordinator(job_, kNodes, kJob);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     coord_ = std::move(c.value());
     WriteJobCheckpoint(1);
@@ -57,35 +50,18 @@ class NodeL2Test : public ::testing::Test {
     jm.version = v;
     jm.participants = kNodes;
     for (int n = 0; n < kNodes; ++n) {
-      const std::string d = NodeDir(n);
-      ASSERT_TRUE(Env::Default()->CreateDirs(d).ok());
-      coord::Manifest m;
-      m.kind = "tree";
-      m.version = v;
-      m.participants = 2;
+      std::vector<std::string> images;
       for (int r = 0; r < 2; ++r) {
         std::string text(100000 + static_cast<size_t>(n) * 7777 + static_cast<size_t>(r) * 13, 0);
-        for (size_t i = 0; i < text.size(); ++i)
-          text[i] = static_cast<char>((i * 31 + n * 7 + r) & 0xff);
-        const std::string img =
-            d + "/p-" + std::to_string(10 + r) + ".v" + std::to_string(v) + ".cimg";
-        ASSERT_TRUE(WriteText(img, text));
-        coord::ManifestImage im;
-        im.rank = r;
-        im.bytes = text.size();
-        im.hash = "-";
-        im.path = img;
-        im.pid = 10 + r;
-        m.images.push_back(im);
+        for (size_t i = 0; i < text.size(); ++i) {
+          text[i] = static_cast<char>(
+              (i * 31 + static_cast<size_t>(n) * 7 + static_cast<size_t>(r)) & 0xff);
+        }
+        images.push_back(std::move(text));
       }
-      ASSERT_TRUE(coord::WriteManifest(d, m).ok());
       coord::ManifestImage node;
       node.rank = n;
-      node.path = coord::ManifestPath(d, v);
-      auto st = Env::Default()->Stat(node.path);
-      ASSERT_TRUE(st.ok());
-      node.bytes = st.value().size;
-      node.hash = "-";
+      cairn::testing::WriteNodePart(NodeDir(n), v, images, &node);
       jm.images.push_back(node);
     }
     ASSERT_TRUE(coord::WriteManifest(job_, jm).ok());

@@ -10,6 +10,7 @@
 #include "common/hash.h"
 #include "coord/manifest.h"
 #include "env/env.h"
+#include "node_fixtures.h"
 #include "test_util.h"
 #include "transparent/image_records.h"
 
@@ -23,27 +24,6 @@ using cairn::testing::WriteText;
 // Job checkpoint v of two nodes in `job`: node `node`'s part (two images and its node
 // manifest) in `node_dir`; the other node's part is named but not written.
 void WriteJobCheckpoint(const std::string& job, const std::string& node_dir, int node, uint64_t v) {
-  coord::Manifest mine;
-  mine.kind = "tree";
-  mine.version = v;
-  mine.participants = 2;
-  for (int r = 0; r < 2; ++r) {
-    const std::string img =
-        node_dir + "/p-" + std::to_string(10 + r) + ".v" + std::to_string(v) + ".cimg";
-    const std::string text = "image " + std::to_string(r) + " of v" + std::to_string(v);
-    ASSERT_TRUE(WriteText(img, text));
-    coord::ManifestImage im;
-    im.rank = r;
-    im.bytes = text.size();
-    im.hash = "-";
-    im.path = img;
-    im.pid = 10 + r;
-    mine.images.push_back(im);
-  }
-  ASSERT_TRUE(coord::WriteManifest(node_dir, mine).ok());
-  const std::string node_manifest = coord::ManifestPath(node_dir, v);
-  auto size = Env::Default()->Stat(node_manifest);
-  ASSERT_TRUE(size.ok());
   coord::Manifest jm;
   jm.kind = "nodes";
   jm.version = v;
@@ -51,9 +31,15 @@ void WriteJobCheckpoint(const std::string& job, const std::string& node_dir, int
   for (int n = 0; n < 2; ++n) {
     coord::ManifestImage im;
     im.rank = n;
-    im.bytes = n == node ? size.value().size : 1;
-    im.hash = "-";
-    im.path = n == node ? node_manifest : job + "/elsewhere.manifest";
+    if (n == node) {
+      cairn::testing::WriteNodePart(
+          node_dir, v, {"image 0 of v" + std::to_string(v), "image 1 of v" + std::to_string(v)},
+          &im);
+    } else {
+      im.bytes = 1;
+      im.hash = "-";
+      im.path = job + "/elsewhere.manifest";
+    }
     jm.images.push_back(im);
   }
   ASSERT_TRUE(coord::WriteManifest(job, jm).ok());
