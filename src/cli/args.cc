@@ -128,4 +128,13 @@ std::string OptionsHelp(const std::vector<OptionSpec>& specs) {
   return out;
 }
 
+std::optional<long> WholeNumber(std::string_view s, long lo, long hi) {
+  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::nullopt;
+  }
+  const long v = std::stol(std::string(s));
+  if (v < lo || v > hi) return std::nullopt;
+  return v;
+}
+
 }  // namespace cairn::cli

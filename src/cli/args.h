@@ -45,6 +45,10 @@ class Args {
 // a message meant for the user ("unknown option '--jsn' (did you mean '--json'?)").
 Result<Args> ParseArgs(const std::vector<OptionSpec>& specs, const std::vector<std::string>& argv);
 
+// A whole number in lo..hi written with decimal digits only (no sign, no blanks, at most 9
+// digits), or nullopt. The one check of every numeric option.
+std::optional<long> WholeNumber(std::string_view s, long lo = 0, long hi = 999999999);
+
 // The "Options:" block of a subcommand's help text (one line per option, plus --help).
 std::string OptionsHelp(const std::vector<OptionSpec>& specs);
 

@@ -151,7 +151,7 @@ int Run(const Args& args, Context& ctx) {
   int timeout_s = 600;
   std::optional<int> timeout_given;
   if (auto t = args.Get("timeout")) {
-    if (t->empty() || t->find_first_not_of("0123456789") != std::string::npos || t->size() > 7) {
+    if (!WholeNumber(*t, 0, 9999999)) {
       PrintError(ctx, kName, "--timeout must be a whole number of seconds, got '" + *t + "'");
       return kExitUsage;
     }

@@ -33,8 +33,7 @@ constexpr const char* kName = "coordinator";
 bool ParseCount(const Args& args, const char* name, long lo, long hi, long* out, std::string* err) {
   auto v = args.Get(name);
   if (!v) return true;
-  if (v->empty() || v->size() > 9 || v->find_first_not_of("0123456789") != std::string::npos ||
-      std::stol(*v) < lo || std::stol(*v) > hi) {
+  if (!WholeNumber(*v, lo, hi)) {
     *err = std::string("--") + name + " must be a whole number in " + std::to_string(lo) + ".." +
            std::to_string(hi) + ", got '" + *v + "'";
     return false;

@@ -88,10 +88,9 @@ std::string SelfExe() {
 }
 
 bool ParseSeconds(const std::string& s, int64_t* out) {
-  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) {
-    return false;
-  }
-  *out = std::stoll(s);
+  const std::optional<long> v = WholeNumber(s);
+  if (!v) return false;
+  *out = *v;
   return true;
 }
 

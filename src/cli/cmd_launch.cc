@@ -89,21 +89,18 @@ int Run(const Args& args, Context& ctx) {
   }
   const std::string dir = levels ? level_dir : AbsolutePath(args.Get("ckpt-dir").value_or("."));
   std::string interval = args.Get("interval").value_or("0");
-  if (interval.empty() || interval.find_first_not_of("0123456789") != std::string::npos ||
-      interval.size() > 9) {
+  if (!WholeNumber(interval)) {
     PrintError(ctx, kName, "--interval must be a whole number of seconds, got '" + interval + "'");
     return kExitUsage;
   }
   const std::string keep = args.Get("keep").value_or(
       levels && level_cfg.scratch_versions > 0 ? std::to_string(level_cfg.scratch_versions) : "2");
-  if (keep.empty() || keep.find_first_not_of("0123456789") != std::string::npos ||
-      keep.size() > 6 || std::stol(keep) < 1) {
+  if (!WholeNumber(keep, 1, 999999)) {
     PrintError(ctx, kName, "--keep must be a whole number >= 1, got '" + keep + "'");
     return kExitUsage;
   }
   const std::string incremental = args.Get("incremental").value_or("0");
-  if (incremental.empty() || incremental.find_first_not_of("0123456789") != std::string::npos ||
-      incremental.size() > 4 || std::stol(incremental) > 1000) {
+  if (!WholeNumber(incremental, 0, 1000)) {
     PrintError(ctx, kName,
                "--incremental must be a whole number 0..1000, got '" + incremental + "'");
     return kExitUsage;

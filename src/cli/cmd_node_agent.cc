@@ -17,14 +17,6 @@ namespace {
 
 constexpr const char* kName = "node-agent";
 
-bool WholeNumber(const std::string& s, long lo, long hi, long* out) {
-  if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos) {
-    return false;
-  }
-  *out = std::stol(s);
-  return *out >= lo && *out <= hi;
-}
-
 int Run(const Args& args, Context& ctx) {
   if (!args.positional().empty()) {
     PrintError(ctx, kName, "unexpected argument '" + args.positional().front() + "'");
@@ -37,17 +29,17 @@ int Run(const Args& args, Context& ctx) {
     PrintError(ctx, kName, "--ckpt-dir DIR and --job-dir DIR (absolute paths) are required");
     return kExitUsage;
   }
-  long node = -1, keep = 2, watch = 0;
-  if (!WholeNumber(args.Get("node").value_or(""), 0, 1000000, &node) ||
-      !WholeNumber(args.Get("keep").value_or("2"), 1, 1000000, &keep) ||
-      !WholeNumber(args.Get("watch-pid").value_or("0"), 0, 1L << 30, &watch)) {
+  const std::optional<long> node = WholeNumber(args.Get("node").value_or(""), 0, 1000000);
+  const std::optional<long> keep = WholeNumber(args.Get("keep").value_or("2"), 1, 1000000);
+  const std::optional<long> watch = WholeNumber(args.Get("watch-pid").value_or("0"), 0, 1L << 30);
+  if (!node || !keep || !watch) {
     PrintError(ctx, kName,
                "--node N (required), --keep N (>= 1) and --watch-pid PID take whole numbers");
     return kExitUsage;
   }
-  o.node = static_cast<int>(node);
-  o.keep = static_cast<int>(keep);
-  o.watch_pid = static_cast<int>(watch);
+  o.node = static_cast<int>(*node);
+  o.keep = static_cast<int>(*keep);
+  o.watch_pid = static_cast<int>(*watch);
   o.job_key = job::NodeJobKey(o.job_dir);
   o.backend_binary = ExecutablePath();
   o.env = ctx.env;

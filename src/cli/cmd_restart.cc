@@ -444,8 +444,7 @@ int Run(const Args& args, Context& ctx) {
     return kExitUsage;
   }
   const std::string interval = args.Get("interval").value_or("0");
-  if (interval.empty() || interval.size() > 9 ||
-      interval.find_first_not_of("0123456789") != std::string::npos) {
+  if (!WholeNumber(interval)) {
     PrintError(ctx, kName, "--interval must be a whole number of seconds, got '" + interval + "'");
     return kExitUsage;
   }

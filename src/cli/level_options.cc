@@ -45,10 +45,8 @@ bool ParseLevelDir(const Args& args, const std::string& default_name, std::strin
   *dir = JoinPath(config->scratch, name);
   // One node of a job on several nodes (--node N): its own directory, so that the nodes'
   // checkpoints stay apart on persistent (and on a scratch that several nodes share).
-  if (const std::string n = args.Get("node").value_or("");
-      args.Has("node") && !n.empty() && n.size() <= 7 &&
-      n.find_first_not_of("0123456789") == std::string::npos) {
-    *dir += ".node" + std::to_string(std::stol(n));
+  if (const std::optional<long> n = WholeNumber(args.Get("node").value_or(""), 0, 9999999)) {
+    *dir += ".node" + std::to_string(*n);
   }
   return true;
 }

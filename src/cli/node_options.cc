@@ -25,16 +25,9 @@ bool ParseNodePlacement(const Args& args, const std::string& node_dir, job::Node
     }
     return false;
   }
-  auto number = [](const std::string& s, long* out) {
-    if (s.empty() || s.size() > 7 || s.find_first_not_of("0123456789") != std::string::npos) {
-      return false;
-    }
-    *out = std::stol(s);
-    return true;
-  };
-  long node = -1, nodes = 0;
-  if (!number(args.Get("node").value_or(""), &node) ||
-      !number(args.Get("nodes").value_or(""), &nodes) || nodes < 1 || node >= nodes) {
+  const std::optional<long> node = WholeNumber(args.Get("node").value_or(""), 0, 9999999);
+  const std::optional<long> nodes = WholeNumber(args.Get("nodes").value_or(""), 1, 9999999);
+  if (!node || !nodes || *node >= *nodes) {
     *err = "--node N needs --nodes M with 0 <= N < M, got --node '" +
            args.Get("node").value_or("") + "' --nodes '" + args.Get("nodes").value_or("") + "'";
     return true;
@@ -44,8 +37,8 @@ bool ParseNodePlacement(const Args& args, const std::string& node_dir, job::Node
     *err = "--node needs --job-dir DIR (a directory every node sees)";
     return true;
   }
-  p->node = static_cast<int>(node);
-  p->nodes = static_cast<int>(nodes);
+  p->node = static_cast<int>(*node);
+  p->nodes = static_cast<int>(*nodes);
   p->job_dir = AbsolutePath(job_dir);
   p->node_dir = AbsolutePath(node_dir);
   p->address = args.Get("node-address").value_or("");

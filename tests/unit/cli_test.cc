@@ -90,6 +90,17 @@ TEST(ParseArgs, DoubleDashAndHelp) {
   EXPECT_TRUE(b.value().help());
 }
 
+TEST(ParseArgs, WholeNumberTakesDigitsOnlyWithinItsBounds) {
+  EXPECT_EQ(WholeNumber("0"), 0);
+  EXPECT_EQ(WholeNumber("42", 1, 100), 42);
+  EXPECT_EQ(WholeNumber("999999999"), 999999999);
+  for (const char* bad : {"", "-1", "+1", " 1", "1 ", "1.5", "0x10", "1e3", "1000000000", "abc"}) {
+    EXPECT_FALSE(WholeNumber(bad).has_value()) << "'" << bad << "'";
+  }
+  EXPECT_FALSE(WholeNumber("0", 1, 10).has_value());
+  EXPECT_FALSE(WholeNumber("11", 1, 10).has_value());
+}
+
 TEST(ParseArgs, Errors) {
   auto unknown = ParseArgs(kSpecs, {"--jsn"});
   ASSERT_FALSE(unknown.ok());
