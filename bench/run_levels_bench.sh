@@ -33,6 +33,7 @@ raw_write() {  # $1: directory; NPROC writers started together, the span to the 
     "$app" rawwrite "$mib" "$d/f$i" "$d/ready$i" "$d/go" > "$d/out$i" &
   done
   for i in $(seq "$nproc"); do wait_file "$d/ready$i"; done
+  warm_memory $((nproc * mib + 256)) "$swork"  # (see lib.sh; right before each timed write)
   local t0 && t0=$(now)
   touch "$d/go"
   wait
@@ -53,6 +54,7 @@ CFG
     "$d/stop" > "$d/out" 2> "$d/err" &
   local lp=$!
   wait_file "$d/ready"
+  warm_memory $((nproc * mib + 256)) "$swork"
   local t0 && t0=$(now)
   "$cairn" checkpoint --config "$d/levels.cfg" --name job > "$d/ckpt.out" 2> "$d/ckpt.err" &
   local cp=$!
@@ -75,6 +77,7 @@ today_cycle() {  # request to durable with --ckpt-dir on PERSIST
     > "$d/out" 2> "$d/err" &
   local lp=$!
   wait_file "$d/ready"
+  warm_memory $((nproc * mib + 256)) "$swork"
   local t0 && t0=$(now)
   "$cairn" checkpoint --ckpt-dir "$d/ck" > "$d/ckpt.out" 2> "$d/ckpt.err" ||
     { cat "$d/ckpt.err" >&2; exit 1; }
