@@ -8,6 +8,10 @@
 #               raw/cairn >= 0.9.
 #   persistent  from the same request until the backend has the checkpoint on persistent
 #               (PERSIST, a disk), against NPROC raw writers there (pwrite + fdatasync).
+#   restart     the tree killed (kill -9), `cairn restart --config` from scratch until every
+#               process answers again (cairn status), against NPROC parallel raw reads of the
+#               same images from scratch into fresh memory (the span of the concurrent reads).
+#               Goal raw/cairn >= 0.9. The restored tree's output must be the program's.
 #   today       the same job with today's single-directory images (--ckpt-dir on PERSIST):
 #               request to durable, i.e. how long the program paused; the ratio today/scratch
 #               is how much shorter the pause is with the levels.
@@ -41,7 +45,27 @@ raw_write() {  # $1: directory; NPROC writers started together, the span to the 
   rm -rf "$d"
 }
 
-# The tree under --config: "scratch_ns persistent_ns".
+# Whether the tree of DIR has N processes restored and answering.
+restored() {
+  "$cairn" status --ckpt-dir "$1" --json 2> /dev/null | grep -c '"restored": true' || true
+}
+# NPROC raw reads of the images in $1 at once: "span_ns" of the reads (each reader times its
+# own pread loop; they run together, so the longest is the span).
+raw_read_images() {
+  local f outs=() longest=0 n
+  for f in "$1"/*.cimg; do
+    outs+=("$(mktemp "$pwork/rr.XXXXXX")")
+    "$app" rawread "$f" > "${outs[-1]}" &
+  done
+  wait
+  for f in "${outs[@]}"; do
+    n=$(sed -n 's/^ns=//p' "$f") && rm -f "$f"
+    [ "${n:-0}" -gt "$longest" ] && longest=$n
+  done
+  echo "$longest"
+}
+
+# The tree under --config: "scratch_ns persistent_ns raw_read_ns restart_ns".
 levels_cycle() {
   local d=$pwork/l && rm -rf "$d" "$swork/s" && mkdir -p "$d"
   cat > "$d/levels.cfg" << CFG
@@ -65,10 +89,23 @@ CFG
   wait "$cp" || { cat "$d/ckpt.err" >&2; exit 1; }
   wait_file "$pwork/p/job/job.v1.manifest"
   local tp=$(($(now) - t0))
+  # The job is lost (its processes killed), its images stay on scratch.
+  pkill -9 -f "$d/ready" 2> /dev/null || true
+  wait "$lp" 2> /dev/null || true
+  warm_memory $((nproc * mib + 256)) "$swork"
+  local rr && rr=$(raw_read_images "$swork/s/job")
+  warm_memory $((nproc * mib + 256)) "$swork"
+  t0=$(now)
+  "$cairn" restart --config "$d/levels.cfg" --name job > "$d/out2" 2> "$d/err2" &
+  local rp=$!
+  for _ in $(seq 6000); do [ "$(restored "$swork/s/job")" -ge "$nproc" ] && break; sleep 0.01; done
+  local tr=$(($(now) - t0))
   touch "$d/stop"
-  wait "$lp" || true
+  wait "$rp" || { cat "$d/err2" >&2; exit 1; }
+  grep -q "^done nproc=$nproc " "$d/out2" ||
+    { echo "run_levels_bench.sh: the restored tree did not finish: $(cat "$d/out2" "$d/err2")" >&2; exit 1; }
   rm -rf "$swork/s" "$pwork/p"
-  echo "$ts $tp"
+  echo "$ts $tp $rr $tr"
 }
 
 today_cycle() {  # request to durable with --ckpt-dir on PERSIST
@@ -88,35 +125,40 @@ today_cycle() {  # request to durable with --ckpt-dir on PERSIST
   echo "$t"
 }
 
-rs=() rp=() ls=() lp=() td=()
+rs=() rp=() ls=() lp=() td=() rr=() lr=()
 warm_memory $((3 * nproc * mib)) "$swork"
 for r in $(seq "$reps"); do
   rs+=("$(raw_write "$swork")")
   rp+=("$(raw_write "$pwork")")
-  out=$(levels_cycle) && read -r a b <<< "$out" && [ -n "${b:-}" ] ||
+  out=$(levels_cycle) && read -r a b c e <<< "$out" && [ -n "${e:-}" ] ||
     { echo "run_levels_bench.sh: the levels cycle failed" >&2; exit 1; }
-  ls+=("$a") lp+=("$b")
+  ls+=("$a") lp+=("$b") rr+=("$c") lr+=("$e")
   out=$(today_cycle) && [ -n "$out" ] ||
     { echo "run_levels_bench.sh: the single-directory cycle failed" >&2; exit 1; }
   td+=("$out")
   echo "rep $r: raw tmpfs $(secs "${rs[-1]}") s, cairn scratch $(secs "${ls[-1]}") s;" \
     "raw persistent $(secs "${rp[-1]}") s, cairn on persistent $(secs "${lp[-1]}") s;" \
-    "today's single directory $(secs "${td[-1]}") s" >&2
+    "today's single directory $(secs "${td[-1]}") s;" \
+    "raw read $(secs "${rr[-1]}") s, cairn restart from scratch $(secs "${lr[-1]}") s" >&2
 done
 RS=$(printf '%s\n' "${rs[@]}" | best) RP=$(printf '%s\n' "${rp[@]}" | best)
 LS=$(printf '%s\n' "${ls[@]}" | best) LP=$(printf '%s\n' "${lp[@]}" | best)
 TD=$(printf '%s\n' "${td[@]}" | best)
-S_R=$(ratio "$RS" "$LS") P_R=$(ratio "$RP" "$LP") T_R=$(ratio "$TD" "$LS")
+RR=$(printf '%s\n' "${rr[@]}" | best) LR=$(printf '%s\n' "${lr[@]}" | best)
+S_R=$(ratio "$RS" "$LS") P_R=$(ratio "$RP" "$LP") T_R=$(ratio "$TD" "$LS") R_R=$(ratio "$RR" "$LR")
 printf '%-52s %9s %9s %7s %s\n' "levels, $nproc x $mib MiB (best of $reps)" "baseline" "cairn" "ratio" "goal"
 printf '%-52s %8ss %8ss %7s %s\n' "pause: request -> committed on scratch (tmpfs)" "$(secs "$RS")" \
   "$(secs "$LS")" "$S_R" ">= 0.9 $(verdict "$S_R" 0.9)"
 printf '%-52s %8ss %8ss %7s %s\n' "request -> on persistent (backend, background)" "$(secs "$RP")" \
   "$(secs "$LP")" "$P_R" "-"
+printf '%-52s %8ss %8ss %7s %s\n' "restart from scratch (until every process answers)" \
+  "$(secs "$RR")" "$(secs "$LR")" "$R_R" ">= 0.9 $(verdict "$R_R" 0.9)"
 printf '%-52s %8ss %8ss %7s %s\n' "pause: today's single directory vs scratch" "$(secs "$TD")" \
   "$(secs "$LS")" "$T_R" "(shorter pause: > 1)"
 cat > "$json" << JSON
 {"bench": "levels", "nproc": $nproc, "mib": $mib, "reps": $reps,
  "raw_tmpfs_write_s": $(secs "$RS"), "scratch_commit_s": $(secs "$LS"), "scratch_ratio": $S_R,
  "raw_persistent_write_s": $(secs "$RP"), "on_persistent_s": $(secs "$LP"), "persistent_ratio": $P_R,
- "today_single_dir_s": $(secs "$TD"), "today_over_scratch": $T_R}
+ "today_single_dir_s": $(secs "$TD"), "today_over_scratch": $T_R,
+ "raw_read_s": $(secs "$RR"), "restart_from_scratch_s": $(secs "$LR"), "restart_ratio": $R_R}
 JSON

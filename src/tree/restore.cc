@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -19,10 +20,12 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "env/fd_io.h"
 #include "transparent/image.h"
+#include "transparent/image_chain.h"
 #include "transparent/objects/event_objects.h"
 #include "transparent/objects/socket.h"
 #include "transparent/objects/tcp.h"
@@ -45,6 +48,33 @@ struct Proc {
   std::set<int> own_std;  // descriptors 0..2 restored from the image
   std::unique_ptr<tr::ProcessRestore> restore;
 };
+
+// Opens every process's image chain with every page hashed, on up to one thread per core; the
+// first failure (in process order) is returned, naming its image.
+Status VerifyAllPages(Env* env, const std::vector<Proc>& procs) {
+  std::vector<Status> results(procs.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < procs.size();) {
+      tr::OpenOptions oo;
+      oo.verify_pages = true;
+      auto chain = tr::OpenChain(env, procs[i].image->path, oo);
+      if (!chain.ok()) results[i] = chain.status();
+    }
+  };
+  const size_t threads =
+      std::min<size_t>(procs.size(), std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  for (size_t i = 0; i < procs.size(); ++i) {
+    if (!results[i].ok()) {
+      return results[i].Annotate("'" + procs[i].image->path + "' is not restored");
+    }
+  }
+  return Status::Ok();
+}
 
 // Everything the namespace's init and the stubs share (inherited through fork).
 struct Job {
@@ -585,13 +615,17 @@ Result<int> RestoreTree(const coord::Manifest& manifest, const TreeRestoreOption
   int top_fd = job->min_fd;
   for (int fd : job->shared_fds) top_fd = std::max(top_fd, fd + 1);
   for (int fd : job->fifo_fds) top_fd = std::max(top_fd, fd + 1);
+  // Every page of every image checked before anything is restored (so that a copy that fails
+  // falls back to another): the images are independent, so on several threads.
+  const bool verified_all = o.verify_pages_first && job->procs.size() > 1;
+  if (verified_all) CAIRN_RETURN_IF_ERROR(VerifyAllPages(o.env, job->procs));
   std::map<std::pair<uint64_t, uint64_t>, int> memory;  // shared memory objects of the job
   for (Proc& p : job->procs) {
     tr::ProcessRestoreOptions po;
     po.restorer = o.restorer;
     po.min_fd = top_fd;
     po.restore_std = p.own_std;
-    po.verify_pages_first = o.verify_pages_first;
+    po.verify_pages_first = o.verify_pages_first && !verified_all;
     po.shared_pipes = pipes;
     po.shared_sockets = sockets;
     po.shared_ptys = job->ptys;
