@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   static unsigned char version[WORDS / 4096]; /* per 32 KiB block */
   for (size_t i = 0; i < WORDS; ++i) mem[i] = expect(i, 0);
   const size_t blocks = WORDS / 4096;
-  for (int s = 0; s < MX_STEPS; ++s) {
+  for (int s = 0; s < mx_steps(); ++s) {
     /* rewrite 64 blocks, verify 64 others completely */
     for (size_t k = 0; k < 64; ++k) {
       size_t b = ((size_t)s * 64 + k) * 7919 % blocks;

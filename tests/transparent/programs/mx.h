@@ -29,6 +29,15 @@ extern "C" {
 #define MX_STEPS 200
 #define MX_STEP_MS 15
 
+/* The number of steps: MX_STEPS, or the environment's MX_STEPS (1..100000) for a variant whose
+ * checkpoints take longer, so that the program still runs when its last cycle checkpoints it
+ * (a restored process reads its own saved environment: the same value). */
+static inline int mx_steps(void) {
+  const char* s = getenv("MX_STEPS");
+  const int n = s != NULL ? atoi(s) : 0;
+  return n > 0 && n <= 100000 ? n : MX_STEPS;
+}
+
 extern const char* mx_name; /* defined by MX_PROGRAM(name) in each program */
 
 #define MX_PROGRAM(name) const char* mx_name = name
