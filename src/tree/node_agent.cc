@@ -67,8 +67,11 @@ class Agent {
           round_->Resume(m.GetInt(coord::kFKill, 0) != 0);
           round_.reset();
           log::Info("node agent ", o_.node, ": checkpoint ", r, " committed");
-          Flush();
-          Protect(r);
+          // A node launched with --config: its levels say what follows each commit.
+          if (auto levels = LoadLevels(o_.node_dir, o_.env); levels.ok()) {
+            Flush(levels.value());
+            Protect(levels.value().config, r);
+          }
         }
       } else if (m.type() == coord::kAbort) {
         if (round_ && r == round_number_) {
@@ -126,10 +129,9 @@ class Agent {
 
   // A node launched with --config: its backend copies what is committed to persistent (the
   // processes have resumed; a failure is logged, and the next commit's flush retries it).
-  void Flush() {
-    auto levels = LoadLevels(o_.node_dir, o_.env);
-    if (!levels.ok() || levels.value().persistent.empty()) return;
-    if (Status st = RequestFlush(levels.value(), o_.backend_binary, false, o_.env); !st.ok()) {
+  void Flush(const Levels& levels) {
+    if (levels.persistent.empty()) return;
+    if (Status st = RequestFlush(levels, o_.backend_binary, false, o_.env); !st.ok()) {
       log::Warn("node agent ", o_.node, ": ", st.ToString());
     }
   }
@@ -137,10 +139,7 @@ class Agent {
   // A node launched with --config and ec_scheme != none: the agents of all nodes encode the
   // job checkpoint's node parts across their sets (L2). Every agent gets COMMITTED, so every
   // one runs this; a failure is logged (the checkpoint stays on scratch and persistent).
-  void Protect(uint64_t r) {
-    auto levels = LoadLevels(o_.node_dir, o_.env);
-    if (!levels.ok()) return;
-    const Config& cfg = levels.value().config;
+  void Protect(const Config& cfg, uint64_t r) {
     if (cfg.ec_scheme == "none" ||
         (cfg.ec_every > 0 && r % static_cast<uint64_t>(cfg.ec_every) != 0))
       return;
